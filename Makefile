@@ -1,0 +1,37 @@
+# The README's two commands: `make demo` and `make test`. Both install what they need first:
+# Debian's orthanc (and dcmtk) with apt, then a virtualenv with this package and Airflow.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+AIRFLOW_VERSION ?= 3.3.2
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+PYTEST_ARGS ?=
+
+.PHONY: deps venv test demo bench clean
+
+deps: ## Debian packages: Orthanc 1.10 (the DICOM servers) and dcmtk (dsrdump checks SRs)
+	@if command -v Orthanc >/dev/null && command -v dsrdump >/dev/null; then :; else \
+		$(SUDO) apt-get update -qq && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq orthanc dcmtk >/dev/null; \
+	fi
+	@Orthanc --version | head -n 1
+
+$(VENV)/.installed: pyproject.toml
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade uv
+	$(VENV)/bin/uv pip install --python $(PY) -q -e ".[test]" "apache-airflow==$(AIRFLOW_VERSION)"
+	touch $@
+
+venv: $(VENV)/.installed
+
+test: deps venv ## the whole test suite, against real Orthanc servers and real Airflow
+	$(PY) -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
+
+demo: deps venv ## two local Orthanc servers, SQLite Airflow, the replicate DAG end to end
+	$(PY) -m copydicom_provider.testing.demo
+
+bench: deps venv ## side-by-side throughput figures (not a test)
+	$(PY) benchmarks/replicate_bench.py
+
+clean:
+	rm -rf $(VENV) .demo

@@ -1,0 +1,353 @@
+"""Airflow hook for Orthanc's REST API.
+
+Built on the http provider's ``HttpHook`` so that an ``orthanc`` connection behaves like any other
+HTTP connection in Airflow (host, port, login, password, extras), but with one pooled
+``requests.Session`` per hook: a replication sends thousands of small requests and must not open a
+TCP connection for each.
+
+Two measured facts shape the API:
+
+* Orthanc gzips ``/instances/{id}/file`` when the client accepts gzip, which costs the source
+  ~12 CPU-seconds per 1000 instances; DICOM bodies are therefore fetched with
+  ``Accept-Encoding: identity``.
+* Orthanc IDs are a hash of the DICOM UIDs, so the same instance has the same ID on every
+  Orthanc: ``GET /instances/{id}`` on a destination is a one-request existence check.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any, BinaryIO
+from urllib.parse import quote, unquote, urlsplit
+
+import requests
+from airflow.providers.http.hooks.http import HttpHook
+from airflow.sdk import Connection
+from airflow.sdk.log import mask_secret
+from requests.adapters import HTTPAdapter
+
+from copydicom_provider.hooks.errors import OrthancError
+
+#: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
+IDENTITY = {"Accept-Encoding": "identity"}
+DOWNLOAD_CHUNK = 1 << 20
+
+
+def _as_bool(value: Any, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _as_number(value: Any, default: float) -> float:
+    if value is None or value == "":
+        return default
+    return float(value)
+
+
+@dataclass(frozen=True)
+class OrthancSettings:
+    """The connection's extras, typed. URI-style connections deliver every extra as a string."""
+
+    verify: bool = True
+    timeout: float = 60.0
+    max_parallel: int = 4
+    scheme: str = "http"
+
+    @classmethod
+    def from_extra(cls, extra: dict[str, Any]) -> OrthancSettings:
+        # Forms of older Airflow versions store custom fields as ``extra__orthanc__<name>``.
+        extra = {key.removeprefix("extra__orthanc__"): value for key, value in extra.items()}
+        return cls(
+            verify=_as_bool(extra.get("verify", extra.get("verify_ssl")), True),
+            timeout=_as_number(extra.get("timeout"), 60.0),
+            max_parallel=max(1, int(_as_number(extra.get("max_parallel"), 4))),
+            scheme=str(extra.get("scheme") or "http"),
+        )
+
+
+class OrthancHook(HttpHook):
+    """Talk to one Orthanc server through an Airflow connection of type ``orthanc``.
+
+    :param orthanc_conn_id: the Airflow connection holding URL, credentials and extras
+        (``verify``, ``timeout``, ``max_parallel``, ``scheme``).
+    """
+
+    conn_name_attr = "orthanc_conn_id"
+    default_conn_name = "orthanc_default"
+    conn_type = "orthanc"
+    hook_name = "Orthanc"
+
+    def __init__(self, orthanc_conn_id: str = default_conn_name, **kwargs: Any) -> None:
+        super().__init__(method="GET", http_conn_id=orthanc_conn_id, **kwargs)
+        self.orthanc_conn_id = orthanc_conn_id
+        self._connection: Connection | None = None
+        self._session: requests.Session | None = None
+        self.settings = OrthancSettings()
+
+    # ------------------------------------------------------------------ construction
+    @classmethod
+    def from_url(cls, url: str, conn_id: str = "orthanc_url") -> OrthancHook:
+        """Build a hook from ``http://user:password@host:8042?max_parallel=4`` (CLI, library).
+
+        No Airflow metadata database is involved; the password is registered with Airflow's
+        secrets masker so that it is redacted from any log line.
+        """
+        parts = urlsplit(url)
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise ValueError(f"Not an Orthanc URL (expected http[s]://host:port): {_redact(url)}")
+        extra: dict[str, Any] = {"scheme": parts.scheme}
+        for item in filter(None, parts.query.split("&")):
+            key, _, value = item.partition("=")
+            extra[unquote(key)] = unquote(value)
+        password = unquote(parts.password) if parts.password else None
+        if password:
+            mask_secret(password)
+        connection = Connection(
+            conn_id=conn_id,
+            conn_type=cls.conn_type,
+            host=parts.hostname,
+            port=parts.port,
+            login=unquote(parts.username) if parts.username else None,
+            password=password,
+            schema=parts.path.strip("/") or None,
+            extra=json.dumps(extra),
+        )
+        hook = cls(orthanc_conn_id=conn_id)
+        hook._connection = connection
+        return hook
+
+    @classmethod
+    def from_connection(cls, connection: Connection) -> OrthancHook:
+        """Wrap an already resolved connection object."""
+        hook = cls(orthanc_conn_id=connection.conn_id)
+        hook._connection = connection
+        return hook
+
+    def get_connection(self, conn_id: str) -> Connection:  # type: ignore[override]
+        if self._connection is None:
+            self._connection = super().get_connection(conn_id)
+        return self._connection
+
+    # ------------------------------------------------------------------ session
+    def _set_base_url(self, connection: Connection) -> None:
+        """Base URL from host (may carry a scheme and a path prefix), port and extras."""
+        self.settings = OrthancSettings.from_extra(connection.extra_dejson)
+        host = (connection.host or "localhost").rstrip("/")
+        if "://" not in host:
+            host = f"{self.settings.scheme}://{host}"
+        parts = urlsplit(host)
+        netloc = parts.netloc if not connection.port else f"{parts.hostname}:{connection.port}"
+        prefix = parts.path.rstrip("/")
+        if connection.schema and connection.schema not in {"http", "https"}:
+            prefix = f"{prefix}/{connection.schema.strip('/')}"
+        self.base_url = f"{parts.scheme}://{netloc}{prefix}"
+        self._base_url_initialized = True
+
+    def get_conn(self, headers: dict[str, Any] | None = None, extra_options: dict[str, Any] | None = None):
+        """One pooled session per hook, sized for ``max_parallel`` concurrent requests."""
+        if self._session is None:
+            connection = self.get_connection(self.orthanc_conn_id)
+            self._set_base_url(connection)
+            session = requests.Session()
+            session.auth = self._extract_auth(connection)
+            session.verify = self.settings.verify
+            pool = self.settings.max_parallel + 2
+            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool)
+            session.mount("http://", adapter)
+            session.mount("https://", adapter)
+            self._session = session
+        if headers:
+            self._session.headers.update(headers)
+        return self._session
+
+    def close(self) -> None:
+        if self._session is not None:
+            self._session.close()
+            self._session = None
+
+    @property
+    def url(self) -> str:
+        """The server's base URL, without credentials (safe to log)."""
+        self.get_conn()
+        return self.base_url
+
+    # ------------------------------------------------------------------ plumbing
+    def request(
+        self,
+        method: str,
+        endpoint: str,
+        *,
+        ok: Iterable[int] = (200,),
+        timeout: float | None = None,
+        **kwargs: Any,
+    ) -> requests.Response:
+        """Send one request; a status outside ``ok`` raises :class:`OrthancError` with Orthanc's reason."""
+        session = self.get_conn()
+        url = f"{self.base_url}/{endpoint.lstrip('/')}"
+        try:
+            response = session.request(method, url, timeout=timeout or self.settings.timeout, **kwargs)
+        except requests.ConnectionError as exc:
+            raise OrthancError(f"Orthanc at {self.base_url} is unreachable: {_first_line(exc)}") from None
+        except requests.Timeout:
+            raise OrthancError(
+                f"Orthanc at {self.base_url} did not answer {method} {endpoint} "
+                f"within {timeout or self.settings.timeout:g} s"
+            ) from None
+        if response.status_code not in tuple(ok):
+            raise OrthancError.from_response(self.base_url, method, endpoint, response)
+        return response
+
+    def get_json(self, endpoint: str, **kwargs: Any) -> Any:
+        return self.request("GET", endpoint, **kwargs).json()
+
+    def post_json(self, endpoint: str, body: Any, **kwargs: Any) -> Any:
+        return self.request("POST", endpoint, data=json.dumps(body), **kwargs).json()
+
+    # ------------------------------------------------------------------ Airflow UI
+    def test_connection(self) -> tuple[bool, str]:
+        """Answer the UI's Test button: the server's name and version, or why not."""
+        try:
+            system = self.system()
+        except OrthancError as exc:
+            return False, str(exc)
+        except ValueError as exc:  # malformed connection or a non-JSON reply
+            return False, f"{self.base_url or 'Orthanc'} did not answer like Orthanc: {exc}"
+        if not isinstance(system, dict) or "Version" not in system:
+            return False, f"{self.base_url} answered /system, but not like Orthanc (no Version field)"
+        return True, f"Connected to Orthanc {system.get('Name', '?')!r}, version {system['Version']} at {self.base_url}"
+
+    @classmethod
+    def get_ui_field_behaviour(cls) -> dict[str, Any]:
+        """Kept for Airflow < 3.2; newer versions read ``get_provider_info`` instead."""
+        from copydicom_provider.get_provider_info import ORTHANC_CONNECTION_TYPE
+
+        return ORTHANC_CONNECTION_TYPE["ui-field-behaviour"]
+
+    # ------------------------------------------------------------------ Orthanc API
+    def system(self) -> dict[str, Any]:
+        return self.get_json("/system")
+
+    def changes(self, since: int = 0, limit: int = 1000) -> dict[str, Any]:
+        """One page of the change log: ``{"Changes": [...], "Done": bool, "Last": seq}``."""
+        return self.get_json("/changes", params={"since": since, "limit": limit})
+
+    def last_change(self) -> dict[str, Any] | None:
+        """The newest change log entry, or None when the log is empty."""
+        page = self.get_json("/changes", params={"last": ""})
+        return page["Changes"][-1] if page.get("Changes") else None
+
+    def find(
+        self,
+        level: str,
+        query: dict[str, str],
+        *,
+        expand: bool = False,
+        limit: int | None = None,
+        since: int | None = None,
+    ) -> list[Any]:
+        """``/tools/find``: IDs (or expanded resources) matching a DICOM query at one level."""
+        body: dict[str, Any] = {"Level": level, "Query": query, "Expand": expand}
+        if limit is not None:
+            body["Limit"] = limit
+        if since is not None:
+            body["Since"] = since
+        return self.post_json("/tools/find", body)
+
+    def find_all(self, level: str, query: dict[str, str], page_size: int = 1000) -> Iterator[str]:
+        """Every matching ID, paging with Limit/Since so huge archives are never one reply."""
+        since = 0
+        while True:
+            page = self.find(level, query, limit=page_size, since=since)
+            yield from page
+            if len(page) < page_size:
+                return
+            since += len(page)
+
+    def list_ids(self, level: str) -> list[str]:
+        """All IDs at one level (``/patients``, ``/studies``, ``/series``, ``/instances``)."""
+        return self.get_json(f"/{level}")
+
+    def study_instance_ids(self, study_id: str) -> list[str] | None:
+        """IDs of a study's instances, or None when the server does not have the study."""
+        response = self.request("GET", f"/studies/{study_id}/instances", ok=(200, 404))
+        if response.status_code == 404:
+            return None
+        return [item["ID"] for item in response.json()]
+
+    def series_instance_ids(self, series_id: str) -> list[str] | None:
+        response = self.request("GET", f"/series/{series_id}/instances", ok=(200, 404))
+        if response.status_code == 404:
+            return None
+        return [item["ID"] for item in response.json()]
+
+    def instance(self, instance_id: str) -> dict[str, Any] | None:
+        response = self.request("GET", f"/instances/{instance_id}", ok=(200, 404))
+        return response.json() if response.status_code == 200 else None
+
+    def instance_exists(self, instance_id: str) -> bool:
+        return self.request("GET", f"/instances/{instance_id}", ok=(200, 404)).status_code == 200
+
+    def instance_file(self, instance_id: str) -> requests.Response:
+        """The DICOM file as a streamed response; the caller closes it (``with`` works)."""
+        return self.request("GET", f"/instances/{instance_id}/file", headers=IDENTITY, stream=True)
+
+    def iter_instance_file(self, instance_id: str, chunk_size: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
+        with self.instance_file(instance_id) as response:
+            yield from response.iter_content(chunk_size)
+
+    def download_instance(self, instance_id: str) -> bytes:
+        return b"".join(self.iter_instance_file(instance_id))
+
+    def upload_instance(self, body: bytes | BinaryIO | Iterable[bytes]) -> dict[str, Any]:
+        """``POST /instances``; a generator body is sent chunked, so nothing is held whole."""
+        headers = {"Content-Type": "application/dicom", **IDENTITY}
+        return self.request("POST", "/instances", data=body, headers=headers).json()
+
+    def delete(self, level: str, resource_id: str) -> None:
+        self.request("DELETE", f"/{level}/{resource_id}")
+
+    def simplified_tags(self, instance_id: str) -> dict[str, Any]:
+        return self.get_json(f"/instances/{instance_id}/simplified-tags")
+
+    def instance_metadata(self, instance_id: str) -> dict[str, str]:
+        return self.get_json(f"/instances/{instance_id}/metadata", params={"expand": ""})
+
+    def study_statistics(self, study_id: str) -> dict[str, Any]:
+        return self.get_json(f"/studies/{study_id}/statistics")
+
+    # peers (Orthanc pushes to Orthanc)
+    def put_peer(self, name: str, url: str, username: str | None, password: str | None) -> None:
+        body: dict[str, Any] = {"Url": url}
+        if username:
+            body["Username"] = username
+            body["Password"] = password or ""
+        self.request("PUT", f"/peers/{quote(name)}", data=json.dumps(body))
+
+    def delete_peer(self, name: str) -> None:
+        self.request("DELETE", f"/peers/{quote(name)}", ok=(200, 404))
+
+    def store_to_peer(self, name: str, resources: list[str]) -> str:
+        """Start an asynchronous push job; returns the job ID."""
+        reply = self.post_json(f"/peers/{quote(name)}/store", {"Resources": resources, "Asynchronous": True})
+        return reply["ID"]
+
+    def job(self, job_id: str) -> dict[str, Any]:
+        return self.get_json(f"/jobs/{job_id}")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    reason = text.split("Caused by ", 1)[-1]
+    return reason.split("\n", 1)[0].strip("()'\" ")[:200]
+
+
+def _redact(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.password:
+        return url.replace(f":{parts.password}@", ":***@")
+    return url
