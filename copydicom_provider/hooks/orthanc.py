@@ -171,6 +171,17 @@ class OrthancHook(HttpHook):
             self._session = None
 
     @property
+    def peer_url(self) -> str:
+        """How another Orthanc reaches this one (extra ``peer_url``; by default the worker's URL)."""
+        self.get_conn()
+        return str(self.get_connection(self.orthanc_conn_id).extra_dejson.get("peer_url") or self.base_url)
+
+    @property
+    def credentials(self) -> tuple[str | None, str | None]:
+        connection = self.get_connection(self.orthanc_conn_id)
+        return connection.login, connection.password
+
+    @property
     def url(self) -> str:
         """The server's base URL, without credentials (safe to log)."""
         self.get_conn()
@@ -310,6 +321,10 @@ class OrthancHook(HttpHook):
 
     def delete(self, level: str, resource_id: str) -> None:
         self.request("DELETE", f"/{level}/{resource_id}")
+
+    def attachment_md5(self, instance_id: str) -> str:
+        """MD5 of the stored DICOM file, as Orthanc recorded it at reception."""
+        return self.request("GET", f"/instances/{instance_id}/attachments/dicom/md5").text.strip().strip('"')
 
     def simplified_tags(self, instance_id: str) -> dict[str, Any]:
         return self.get_json(f"/instances/{instance_id}/simplified-tags")

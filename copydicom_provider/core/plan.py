@@ -1,0 +1,79 @@
+"""Non-duplicate planning: which candidates the destination lacks.
+
+Orthanc IDs are the same on every Orthanc for the same instance, so no content is compared:
+* a candidate study costs one request on each side (its instance list), and the set difference is
+  what to copy; a study complete on the destination is settled by those two requests;
+* a loose candidate instance (received window, Splunk selection) costs one ``GET /instances/{id}``
+  on the destination.
+Requests run in parallel, bounded by the connections' ``max_parallel``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from copydicom_provider.core.window import Candidates
+from copydicom_provider.hooks.orthanc import OrthancHook
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def parallel_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
+    """``map`` over a bounded thread pool, results in input order."""
+    items = list(items)
+    if workers <= 1 or len(items) <= 1:
+        yield from map(function, items)
+        return
+    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="copydicom") as pool:
+        yield from pool.map(function, items)
+
+
+def workers_for(*hooks: OrthancHook) -> int:
+    """The tightest ``max_parallel`` of the servers involved."""
+    for hook in hooks:
+        hook.get_conn()
+    return min(hook.settings.max_parallel for hook in hooks)
+
+
+@dataclass
+class CopyPlan:
+    """Instance IDs to copy (grouped by study, in order), and what was settled without copying."""
+
+    missing: list[str] = field(default_factory=list)
+    candidates: int = 0
+    already_present: int = 0
+    vanished: list[str] = field(default_factory=list)
+
+
+def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candidates) -> CopyPlan:
+    plan = CopyPlan()
+    workers = workers_for(source, destination)
+
+    def study_difference(study_id: str) -> tuple[str, list[str] | None, set[str]]:
+        on_source = source.study_instance_ids(study_id)
+        if on_source is None:
+            return study_id, None, set()
+        return study_id, on_source, set(destination.study_instance_ids(study_id) or ())
+
+    for study_id, on_source, on_destination in parallel_map(study_difference, candidates.studies, workers):
+        if on_source is None:
+            plan.vanished.append(study_id)
+            continue
+        plan.candidates += len(on_source)
+        missing = [instance for instance in on_source if instance not in on_destination]
+        plan.already_present += len(on_source) - len(missing)
+        plan.missing += missing
+
+    unique = list(dict.fromkeys(candidates.instances))
+    present = parallel_map(destination.instance_exists, unique, workers)
+    for instance_id, exists in zip(unique, present):
+        plan.candidates += 1
+        if exists:
+            plan.already_present += 1
+        else:
+            plan.missing.append(instance_id)
+    return plan

@@ -1,0 +1,118 @@
+"""Replicate: copy every candidate instance the destination lacks. The library's entry point.
+
+The operator, the DAG's mapped tasks and the CLI all call :func:`copy_candidates`; the library call
+:func:`replicate` is enumerate + copy in one process::
+
+    from copydicom_provider.core import replicate
+    summary = replicate("http://orthanc:orthanc@pacs:8042", "http://orthanc:orthanc@research:8042")
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date, datetime
+
+from copydicom_provider.core.plan import plan_copy
+from copydicom_provider.core.progress import Progress, ReplicationSummary, log
+from copydicom_provider.core.transfer import copy_peer, copy_rest
+from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
+from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.orthanc import OrthancHook
+
+TRANSFER_MODES = ("rest", "peer")
+
+
+class ReplicationFailed(OrthancError):
+    """Some instances could not be copied; carries the summary (what did get copied stays copied)."""
+
+    def __init__(self, summary: ReplicationSummary) -> None:
+        super().__init__(summary.failure_text())
+        self.summary = summary
+
+
+def as_hook(server: OrthancHook | str) -> OrthancHook:
+    """Accept a hook or an ``http://user:password@host:port`` URL."""
+    return server if isinstance(server, OrthancHook) else OrthancHook.from_url(server)
+
+
+def copy_candidates(
+    source: OrthancHook,
+    destination: OrthancHook,
+    candidates: Candidates,
+    *,
+    mode: str = "rest",
+    dry_run: bool = False,
+    verify: bool = False,
+    progress_interval: float = 5.0,
+    logger: logging.Logger = log,
+) -> ReplicationSummary:
+    """Copy what the destination lacks among ``candidates``; never raises for a single instance."""
+    if mode not in TRANSFER_MODES:
+        raise ValueError(f"Unknown transfer mode {mode!r}: use one of {', '.join(TRANSFER_MODES)}")
+    started = time.monotonic()
+    plan = plan_copy(source, destination, candidates)
+    summary = ReplicationSummary(
+        mode=mode,
+        dry_run=dry_run,
+        candidates=plan.candidates,
+        already_present=plan.already_present,
+        vanished=len(plan.vanished),
+        to_copy=len(plan.missing),
+    )
+    logger.info(
+        "plan: %d candidate instances, %d already on %s, %d to copy%s",
+        plan.candidates, plan.already_present, destination.url, len(plan.missing),
+        " (dry run: nothing is copied)" if dry_run else "",
+    )
+    if plan.missing and not dry_run:
+        progress = Progress(len(plan.missing), interval=progress_interval, logger=logger)
+        transfer = copy_rest if mode == "rest" else copy_peer
+        try:
+            transfer(source, destination, plan.missing, summary, progress, verify)
+        finally:
+            progress.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def replicate(
+    source: OrthancHook | str,
+    destination: OrthancHook | str,
+    window: Window | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    study_date: tuple[date | None, date | None] | None = None,
+    mode: str = "rest",
+    dry_run: bool = False,
+    verify: bool = False,
+    raise_on_failure: bool = True,
+) -> ReplicationSummary:
+    """Copy every instance of the window that the destination lacks; returns the summary.
+
+    Without a window: ``since``/``until`` give a received window, ``study_date`` a study-date
+    window, and neither means everything. Raises :class:`ReplicationFailed` (with the summary)
+    when an instance failed, unless ``raise_on_failure`` is false.
+    """
+    source_hook, destination_hook = as_hook(source), as_hook(destination)
+    window = window or window_from_options(since, until, study_date)
+    log.info("replicate %s from %s to %s (mode %s)", window.describe(), source_hook.url, destination_hook.url, mode)
+    candidates = enumerate_candidates(source_hook, window)
+    summary = copy_candidates(source_hook, destination_hook, candidates, mode=mode, dry_run=dry_run, verify=verify)
+    log.info("summary: %s", summary.line())
+    if summary.failed and not dry_run and raise_on_failure:
+        raise ReplicationFailed(summary)
+    return summary
+
+
+def window_from_options(
+    since: datetime | None, until: datetime | None, study_date: tuple[date | None, date | None] | None
+) -> Window:
+    if study_date is not None:
+        if since or until:
+            raise ValueError("Choose a received window (since/until) or a study-date window, not both")
+        return Window.study_date(*study_date)
+    if since or until:
+        return Window.received(since, until)
+    return Window.everything()

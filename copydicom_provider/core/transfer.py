@@ -1,0 +1,210 @@
+"""Moving instances from one Orthanc to another, in two modes.
+
+* ``rest`` (default): the worker streams ``GET /instances/{id}/file`` from the source straight into
+  ``POST /instances`` on the destination, ``max_parallel`` at a time, with ``Accept-Encoding:
+  identity``. A body goes through in blocks, never whole in memory, so memory does not grow with
+  instance size.
+* ``peer``: the source pushes through an Orthanc peers job. The destination is registered on the
+  source at run time under a throw-away peer name (from the destination's Airflow connection) and
+  removed afterwards, so nothing lingers in the source's configuration.
+
+Both report per instance: one bad instance never stops the others. After a run of consecutive
+"unreachable" errors the rest of the batch is not attempted: a server that went away fails the task
+quickly, and Airflow's retry copies only what is still missing.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+import uuid
+from typing import IO
+
+from copydicom_provider.core.plan import parallel_map, workers_for
+from copydicom_provider.core.progress import Progress, ReplicationSummary
+from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.orthanc import OrthancHook
+
+UNREACHABLE_LIMIT = 8
+PEER_JOB_SIZE = 500
+BLOCK = 256 * 1024
+#: Orthanc's upload statuses that mean "the destination now holds it" ("FilteredOut" does not).
+ACCEPTED = {"Success", "AlreadyStored"}
+
+
+class _StreamedBody:
+    """A file-like view of the source's response with a known length, so the upload is not chunked."""
+
+    def __init__(self, raw: IO[bytes], length: int) -> None:
+        self._raw = raw
+        self._length = length
+
+    def __len__(self) -> int:
+        return self._length
+
+    def read(self, size: int = -1) -> bytes:
+        return self._raw.read(BLOCK if size is None or size < 0 else max(size, BLOCK))
+
+
+class InstanceVanished(OrthancError):
+    """The source no longer has an instance it listed: reported, not a failure to retry."""
+
+
+def _open_source_file(source: OrthancHook, instance_id: str):
+    try:
+        return source.instance_file(instance_id)
+    except OrthancError as error:
+        if error.status == 404:
+            raise InstanceVanished(str(error), status=404) from None
+        raise
+
+
+def copy_instance(source: OrthancHook, destination: OrthancHook, instance_id: str, verify: bool = False) -> int:
+    """Copy one instance; returns the bytes sent. Raises :class:`OrthancError` naming the server."""
+    with _open_source_file(source, instance_id) as response:
+        length = response.headers.get("Content-Length")
+        if length and not response.headers.get("Content-Encoding"):
+            size = int(length)
+            reply = destination.upload_instance(_StreamedBody(response.raw, size))
+        else:
+            data = response.content
+            size = len(data)
+            reply = destination.upload_instance(data)
+    status = reply.get("Status")
+    if status not in ACCEPTED:
+        raise OrthancError(f"the destination did not store instance {instance_id}: status {status!r}")
+    if reply.get("ID") != instance_id:
+        raise OrthancError(f"the destination stored instance {instance_id} under another ID {reply.get('ID')!r}")
+    if verify:
+        verify_instance(source, destination, instance_id)
+    return size
+
+
+def verify_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> None:
+    """Compare the MD5 each Orthanc recorded for the stored file."""
+    expected, landed = source.attachment_md5(instance_id), destination.attachment_md5(instance_id)
+    if expected != landed:
+        raise OrthancError(f"verification failed for {instance_id}: MD5 {landed} on the destination, {expected} on the source")
+
+
+class _Breaker:
+    """Counts consecutive 'unreachable' failures; trips so that the rest of a batch is skipped."""
+
+    def __init__(self, limit: int = UNREACHABLE_LIMIT) -> None:
+        self.limit = limit
+        self.consecutive = 0
+        self.reason = ""
+        self._lock = threading.Lock()
+
+    @property
+    def tripped(self) -> bool:
+        return self.consecutive >= self.limit
+
+    def record(self, error: Exception | None) -> None:
+        with self._lock:
+            if error is not None and "unreachable" in str(error):
+                self.consecutive += 1
+                self.reason = str(error)
+            elif error is None:
+                self.consecutive = 0
+
+
+def copy_rest(
+    source: OrthancHook,
+    destination: OrthancHook,
+    instance_ids: list[str],
+    summary: ReplicationSummary,
+    progress: Progress,
+    verify: bool = False,
+) -> None:
+    breaker = _Breaker()
+    lock = threading.Lock()
+
+    def one(instance_id: str) -> None:
+        if breaker.tripped:
+            outcome: tuple[str, object] = ("failed", f"not attempted: {breaker.reason}")
+        else:
+            try:
+                outcome = ("copied", copy_instance(source, destination, instance_id, verify))
+                breaker.record(None)
+            except InstanceVanished as error:
+                outcome = ("vanished", str(error))
+            except OrthancError as error:
+                breaker.record(error)
+                outcome = ("failed", str(error))
+        with lock:
+            kind, value = outcome
+            if kind == "copied":
+                summary.copied += 1
+                summary.bytes += int(value)  # type: ignore[arg-type]
+            elif kind == "vanished":
+                summary.vanished += 1
+            else:
+                summary.record_failure(instance_id, str(value))
+        progress.advance(1, int(value) if kind == "copied" else 0)  # type: ignore[arg-type]
+
+    for _ in parallel_map(one, instance_ids, workers_for(source, destination)):
+        pass
+
+
+def copy_peer(
+    source: OrthancHook,
+    destination: OrthancHook,
+    instance_ids: list[str],
+    summary: ReplicationSummary,
+    progress: Progress,
+    verify: bool = False,
+    poll_seconds: float = 0.2,
+) -> None:
+    peer = f"copydicom-{uuid.uuid4().hex[:12]}"
+    login, password = destination.credentials
+    source.put_peer(peer, destination.peer_url, login, password)
+    try:
+        for start in range(0, len(instance_ids), PEER_JOB_SIZE):
+            chunk = instance_ids[start : start + PEER_JOB_SIZE]
+            error = _run_peer_job(source, peer, chunk, poll_seconds)
+            _account_peer_chunk(source, destination, chunk, error, summary, progress, verify)
+    finally:
+        source.delete_peer(peer)
+
+
+def _run_peer_job(source: OrthancHook, peer: str, chunk: list[str], poll_seconds: float) -> str | None:
+    """Run one push job to completion; returns Orthanc's error description, or None on success."""
+    job_id = source.store_to_peer(peer, chunk)
+    while True:
+        job = source.job(job_id)
+        if job["State"] == "Success":
+            return None
+        if job["State"] in {"Failure", "Paused"}:
+            details = job.get("ErrorDetails") or job.get("ErrorDescription") or job["State"]
+            return f"Orthanc push job {job_id} ended {job['State']}: {details}"
+        time.sleep(poll_seconds)
+
+
+def _account_peer_chunk(
+    source: OrthancHook,
+    destination: OrthancHook,
+    chunk: list[str],
+    error: str | None,
+    summary: ReplicationSummary,
+    progress: Progress,
+    verify: bool,
+) -> None:
+    """What landed is what the destination now has: check rather than trust the job's word."""
+    workers = workers_for(source, destination)
+    landed = list(parallel_map(destination.instance, chunk, workers))
+    for instance_id, info in zip(chunk, landed):
+        if info is None:
+            summary.record_failure(instance_id, error or "the push job succeeded but the instance is not on the destination")
+            progress.advance(1)
+            continue
+        try:
+            if verify:
+                verify_instance(source, destination, instance_id)
+        except OrthancError as failure:
+            summary.record_failure(instance_id, str(failure))
+            progress.advance(1)
+            continue
+        summary.copied += 1
+        summary.bytes += int(info.get("FileSize", 0))
+        progress.advance(1, int(info.get("FileSize", 0)))
