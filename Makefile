@@ -9,10 +9,12 @@ PYTEST_ARGS ?=
 
 .PHONY: deps venv test demo bench clean
 
-deps: ## Debian packages: Orthanc 1.10 (the DICOM servers) and dcmtk (dsrdump checks SRs)
-	@if command -v Orthanc >/dev/null && command -v dsrdump >/dev/null; then :; else \
+APT_PACKAGES := orthanc dcmtk faketime
+
+deps: ## Debian packages: Orthanc 1.10 (the DICOM servers), dcmtk (dsrdump checks SRs), faketime (past intervals)
+	@if command -v Orthanc >/dev/null && command -v dsrdump >/dev/null && command -v faketime >/dev/null; then :; else \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq orthanc dcmtk >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	fi
 	@Orthanc --version | head -n 1
 

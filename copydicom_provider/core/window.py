@@ -82,8 +82,16 @@ class Candidates:
     def from_dict(cls, data: dict[str, Any]) -> Candidates:
         return cls(studies=list(data.get("studies") or []), instances=list(data.get("instances") or []))
 
-    def split(self, studies_per_batch: int = 20, instances_per_batch: int = 500) -> list[Candidates]:
-        """Batches for dynamic task mapping: each is copied by one mapped task."""
+    def split(
+        self, studies_per_batch: int = 20, instances_per_batch: int = 500, max_batches: int = 512
+    ) -> list[Candidates]:
+        """Batches for dynamic task mapping, each copied by one mapped task; never an empty list.
+
+        Batches grow when needed so that there are at most ``max_batches`` of each kind (Airflow
+        caps a mapped task's length, 1024 by default).
+        """
+        studies_per_batch = max(studies_per_batch, -(-len(self.studies) // max_batches))
+        instances_per_batch = max(instances_per_batch, -(-len(self.instances) // max_batches))
         batches = [
             Candidates(studies=self.studies[i : i + studies_per_batch])
             for i in range(0, len(self.studies), studies_per_batch)
@@ -92,7 +100,7 @@ class Candidates:
             Candidates(instances=self.instances[i : i + instances_per_batch])
             for i in range(0, len(self.instances), instances_per_batch)
         ]
-        return batches
+        return batches or [Candidates()]
 
 
 def to_utc(moment: datetime) -> datetime:
@@ -157,3 +165,53 @@ def received_instances(source: OrthancHook, start: datetime | None, end: datetim
         if page["Done"] or not page["Changes"]:
             return
         since = page["Last"]
+
+
+def parse_moment(value: datetime | str | None) -> datetime | None:
+    """A datetime from a datetime, an ISO 8601 string (as Airflow templates render), or nothing."""
+    if value is None or value == "" or value == "None":
+        return None
+    if isinstance(value, datetime):
+        return to_utc(value)
+    return to_utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
+
+
+def parse_day(value: date | str | None) -> date | None:
+    """A date from a date, ``2024-03-01`` or DICOM's ``20240301``."""
+    if value is None or value == "" or value == "None":
+        return None
+    if isinstance(value, datetime):
+        return value.date()
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    return datetime.strptime(text, "%Y%m%d").date() if len(text) == 8 and text.isdigit() else date.fromisoformat(text)
+
+
+def resolve_window(
+    kind: str = "received",
+    *,
+    since: datetime | str | None = None,
+    until: datetime | str | None = None,
+    study_date_from: date | str | None = None,
+    study_date_to: date | str | None = None,
+    interval_start: datetime | None = None,
+    interval_end: datetime | None = None,
+) -> Window:
+    """The window of one run, from its parameters and its Airflow data interval.
+
+    ``received`` uses explicit ``since``/``until`` first, then the run's data interval. A run with
+    neither (an Airflow 3 manual run without a logical date) copies everything the destination
+    lacks: the original tool's behaviour, and safe because nothing is ever copied twice.
+    """
+    if kind not in WINDOW_KINDS:
+        raise ValueError(f"Unknown window {kind!r}: use one of {', '.join(WINDOW_KINDS)}")
+    if kind == "study_date":
+        return Window.study_date(parse_day(study_date_from), parse_day(study_date_to))
+    if kind == "all":
+        return Window.everything()
+    start = parse_moment(since) or parse_moment(interval_start)
+    end = parse_moment(until) or parse_moment(interval_end)
+    if start is None and end is None:
+        return Window.everything()
+    return Window.received(start, end)

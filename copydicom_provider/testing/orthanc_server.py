@@ -47,6 +47,16 @@ def orthanc_binary() -> str:
     return found
 
 
+def libfaketime() -> str:
+    """Debian's libfaketime (package ``faketime``), wherever the architecture puts it."""
+    for candidate in sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")) + [
+        Path("/usr/lib/faketime/libfaketime.so.1")
+    ]:
+        if candidate.exists():
+            return str(candidate)
+    raise RuntimeError("libfaketime is not installed: run `make deps` (apt-get install faketime)")
+
+
 @dataclass
 class OrthancServer:
     """One private Orthanc process; ``start()``/``stop()`` or use it as a context manager."""
@@ -59,6 +69,9 @@ class OrthancServer:
     dicom_port: int = 0
     aet: str = ""
     extra_config: dict[str, Any] = field(default_factory=dict)
+    #: libfaketime's FAKETIME, e.g. "@2026-01-01 03:10:00": the server's clock (and so the dates it
+    #: writes in its change log) starts there. Lets tests receive instances "in the past".
+    fake_time: str | None = None
     process: subprocess.Popen | None = None
 
     @property
@@ -107,6 +120,8 @@ class OrthancServer:
         self.aet = self.aet or self.name.upper().replace("-", "")[:16]
         self.config_path.write_text(json.dumps(self.config(), indent=2))
         env = {**os.environ, "TCP_NODELAY": "1"}
+        if self.fake_time:
+            env.update(LD_PRELOAD=libfaketime(), FAKETIME=self.fake_time, FAKETIME_DONT_FAKE_MONOTONIC="1")
         log = open(self.directory / "orthanc.log", "ab")  # noqa: SIM115 - owned by the child
         self.process = subprocess.Popen(
             [orthanc_binary(), str(self.config_path)],

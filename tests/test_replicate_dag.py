@@ -1,0 +1,57 @@
+"""The copydicom_replicate DAG, loaded by a real DagBag and run by Airflow itself (dag.test)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta, timezone
+
+from airflow.utils.state import DagRunState
+
+from copydicom_provider.testing.dicom_generator import generate_studies
+from tests.fixtures_orthanc import instance_bytes, instance_ids, seed
+
+
+def run(dag, logical_date, conf=None):
+    dag_run = dag.test(logical_date=logical_date, run_conf=conf or {})
+    assert dag_run.state == DagRunState.SUCCESS, dag_run.state
+    summaries = [ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize"]
+    return summaries[0].xcom_pull(task_ids="summarize")
+
+
+def test_dag_loads_with_params_and_mapping(dagbag):
+    dag = dagbag.get_dag("copydicom_replicate")
+    assert {"enumerate", "copy", "summarize"} <= set(dag.task_ids)
+    assert dag.params["window"] == "received" and dag.params["mode"] == "rest"
+    assert "radiology-it" in dag.owner and "dicom" in dag.tags
+    assert dag.timetable.summary in {"@hourly", "0 * * * *"}
+
+
+def test_scheduled_interval_copies_what_arrived_in_it(dagbag, source, destination, orthanc_connection):
+    orthanc_connection("orthanc_source", source)
+    orthanc_connection("orthanc_destination", destination)
+    items = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=2, instances_per_series=2))
+    dag = dagbag.get_dag("copydicom_replicate")
+    hour_end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+
+    earlier = run(dag, hour_end - timedelta(hours=2))  # interval [now-2h, now-1h): nothing arrived then
+    assert earlier["candidates"] == 0 and instance_ids(destination) == set()
+
+    summary = run(dag, hour_end)  # interval [hour start, hour end) holds the seeding
+    assert summary["copied"] == len(items) and summary["failed"] == 0
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+    assert instance_bytes(destination, items[0].orthanc_id) == items[0].to_bytes()
+
+
+def test_manual_run_with_study_date_params(dagbag, source, destination, orthanc_connection):
+    items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=1, instances_per_series=2,
+                                          start_date=date(2018, 1, 1), end_date=date(2018, 12, 31), seed=5))
+    conf = {
+        "source_conn_id": orthanc_connection("pacs_a", source),
+        "destination_conn_id": orthanc_connection("pacs_b", destination),
+        "window": "study_date",
+        "study_date_from": "2018-06-01",
+        "study_date_to": "2018-12-31",
+    }
+    summary = run(dagbag.get_dag("copydicom_replicate"), datetime(2026, 2, 1, tzinfo=timezone.utc), conf)
+    expected = {i.orthanc_id for i in items if i.study_date >= date(2018, 6, 1)}
+    assert summary["copied"] == len(expected) > 0
+    assert instance_ids(destination) == expected
