@@ -34,8 +34,9 @@ searched, as with Splunk's default role. JSON fields are extracted (``a.b``, ``l
 sourcetype ``_json``. Results are newest first; every value is a string, multivalue fields are
 lists, ``_time`` is ISO 8601 with milliseconds.
 
-Fault switches: ``busy(n)`` / ``busy_forever()`` answer 503 "Server is busy", ``drop(n)`` closes the
-connection without a reply, ``reset_faults()``. Accepted events are kept in memory and, when
+Fault switches: ``busy(n)`` / ``busy_forever()`` answer 503 "Server is busy", ``busy_after(k)`` takes
+the first k envelopes of a request and then answers 503 naming ``invalid-event-number`` k, ``drop(n)``
+closes the connection without a reply, ``reset_faults()``. Accepted events are kept in memory and, when
 ``persist_path`` is given, appended to a JSON-lines file (reloaded at start, for demos).
 """
 
@@ -617,6 +618,8 @@ class SplunkState:
         self.busy_remaining = 0
         self.busy_always = False
         self.drop_remaining = 0
+        self.busy_after_events = 0
+        self.busy_after_remaining = 0
         self.requests: list[RecordedRequest] = []
         self._serial = 0
         if persist_path and persist_path.exists():
@@ -690,6 +693,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        # splunkd answers keep-alive even to "Connection: Close"; splunklib closes before reading otherwise.
+        self.send_header("Connection", "Keep-Alive")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
@@ -837,6 +842,8 @@ class _HecHandler(_Handler):
             except json.JSONDecodeError:
                 return self._reject(6, number, accepted)
             error, stored = self._envelope(token, envelope, now)
+            if error is None and number == self._busy_at():
+                error = 9  # queue full mid-request: Splunk keeps what it took and names where it stopped
             if error is not None:
                 return self._reject(error, number, accepted)
             if stored is not None:
@@ -847,9 +854,18 @@ class _HecHandler(_Handler):
         self.state.store(accepted)
         self._success(token, channel)
 
+    def _busy_at(self) -> int | None:
+        with self.state.lock:
+            if self.state.busy_after_remaining > 0:
+                return self.state.busy_after_events
+        return None
+
     def _reject(self, code: int, number: int, accepted: list[StoredEvent]) -> None:
         """A bad object ends the batch: the events before it are indexed, like Splunk does."""
         self.state.store(accepted)
+        if code == 9:
+            with self.state.lock:
+                self.state.busy_after_remaining -= 1
         self._json(HEC_STATUS[code][0], hec_body(code, **{"invalid-event-number": number}))
 
     def _envelope(self, token: HecToken, envelope: Any, now: float) -> tuple[int | None, StoredEvent | None]:
@@ -1189,6 +1205,10 @@ class _MgmtHandler(_Handler):
             "reportSearch": job.search if job.transforming else "", "eventSearch": job.search,
             "published": _atom_updated(job.published), "runDuration": "0.001", "ttl": "600",
             "label": "", "delegate": "", "request": {"search": job.search},
+            "eai:acl": {
+                "app": "search", "can_write": "1", "modifiable": "1", "owner": job.owner,
+                "perms": {"read": [job.owner], "write": [job.owner]}, "sharing": "global", "ttl": "600",
+            },
         }
         self._entry_reply(job.search, f"/services/search/jobs/{job.sid}", content, feed=False)
 
@@ -1222,6 +1242,7 @@ class _MgmtHandler(_Handler):
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=UTF-8" if self.output_mode == "json" else "text/xml; charset=UTF-8")
         self.send_header("Transfer-Encoding", "chunked")
+        self.send_header("Connection", "Keep-Alive")
         self.end_headers()
         chunks = _json_lines(first, rows) if self.output_mode == "json" else _xml_stream(first, rows)
         buffer: list[str] = []
@@ -1416,6 +1437,12 @@ class SplunkTestServer:
         with self.state.lock:
             self.state.busy_remaining = count
 
+    def busy_after(self, accepted: int, count: int = 1) -> None:
+        """On the next ``count`` event requests, index the first ``accepted`` envelopes, then answer
+        503 "Server is busy" with ``invalid-event-number`` = ``accepted``."""
+        with self.state.lock:
+            self.state.busy_after_events, self.state.busy_after_remaining = accepted, count
+
     def busy_forever(self) -> None:
         with self.state.lock:
             self.state.busy_always = True
@@ -1427,7 +1454,7 @@ class SplunkTestServer:
 
     def reset_faults(self) -> None:
         with self.state.lock:
-            self.state.busy_remaining = self.state.drop_remaining = 0
+            self.state.busy_remaining = self.state.drop_remaining = self.state.busy_after_remaining = 0
             self.state.busy_always = False
 
 

@@ -48,7 +48,14 @@ from airflow.sdk import Connection
 from airflow.sdk.bases.hook import BaseHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential_jitter
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -496,7 +503,8 @@ class SplunkHook(BaseHook):
         """Send one batch, retrying transient failures from where Splunk stopped accepting."""
         retrying = Retrying(
             stop=stop_after_attempt(self.retry_attempts),
-            wait=wait_exponential_jitter(initial=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial),
+            # capped exponential backoff plus jitter, so that many workers do not retry in lockstep
+            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max) + wait_random(0, self.backoff_initial),
             retry=retry_if_exception_type(_Transient),
             before_sleep=lambda state: self._before_retry(state, result),
             reraise=True,
