@@ -780,8 +780,9 @@ class _HecHandler(_Handler):
         if gzip_error:
             return self._json(400, hec_body(6))
         channel = self._channel(query)
-        if token.ack or handler is self._raw or handler is self._ack:
-            if handler is self._ack and not token.ack:
+        is_ack, is_raw = path.endswith("/ack"), "/raw" in path
+        if token.ack or is_raw or is_ack:
+            if is_ack and not token.ack:
                 return self._json(400, hec_body(14))
             if channel is None:
                 return self._json(400, hec_body(10))
