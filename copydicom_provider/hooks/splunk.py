@@ -42,26 +42,8 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-import requests
-from airflow.exceptions import AirflowException
-from airflow.sdk import Connection
-from airflow.sdk.bases.hook import BaseHook
-from airflow.sdk.log import mask_secret
-from requests.adapters import HTTPAdapter
-from tenacity import (
-    RetryCallState,
-    Retrying,
-    retry_if_exception_type,
-    stop_after_attempt,
-    wait_exponential,
-    wait_random,
-)
-
-#: Statuses worth another try: request timeout, throttling, and every server-side error.
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
-HEALTHY_CODE = 17
-NO_DATA_CODE = 5
-
+# Defined before the Airflow imports: importing Airflow can initialise the providers manager, which
+# calls get_provider_info(), which imports this dict from this (then half-imported) module.
 SPLUNK_CONNECTION_TYPE: dict[str, Any] = {
     "hook-class-name": "copydicom_provider.hooks.splunk.SplunkHook",
     "hook-name": "Splunk",
@@ -134,6 +116,26 @@ SPLUNK_CONNECTION_TYPE: dict[str, Any] = {
         },
     },
 }
+
+import requests  # noqa: E402
+from airflow.exceptions import AirflowException  # noqa: E402
+from airflow.sdk import Connection  # noqa: E402
+from airflow.sdk.bases.hook import BaseHook  # noqa: E402
+from airflow.sdk.log import mask_secret  # noqa: E402
+from requests.adapters import HTTPAdapter  # noqa: E402
+from tenacity import (  # noqa: E402
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential,
+    wait_random,
+)
+
+#: Statuses worth another try: request timeout, throttling, and every server-side error.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+HEALTHY_CODE = 17
+NO_DATA_CODE = 5
 
 
 # --------------------------------------------------------------------------- errors

@@ -1,0 +1,32 @@
+"""The ``splunk`` connection form: declared the way Airflow 3.3 reads it from get_provider_info."""
+
+from __future__ import annotations
+
+import pytest
+
+from copydicom_provider.hooks.splunk import SPLUNK_CONNECTION_TYPE, SplunkHook
+
+pytestmark = pytest.mark.timeout(120)
+
+
+def test_connection_type_dict_has_airflows_shape():
+    assert SPLUNK_CONNECTION_TYPE["hook-class-name"] == f"{SplunkHook.__module__}.{SplunkHook.__name__}"
+    assert SPLUNK_CONNECTION_TYPE["connection-type"] == SplunkHook.conn_type == "splunk"
+    assert set(SPLUNK_CONNECTION_TYPE["ui-field-behaviour"]) == {"hidden-fields", "relabeling", "placeholders"}
+    for name, field in SPLUNK_CONNECTION_TYPE["conn-fields"].items():
+        assert field["label"] and "null" in field["schema"]["type"], name
+    sensitive = {name for name, f in SPLUNK_CONNECTION_TYPE["conn-fields"].items() if f["schema"].get("format") == "password"}
+    assert sensitive == {"hec_token", "token"}
+    assert SPLUNK_CONNECTION_TYPE["conn-fields"]["hec_port"]["schema"]["default"] == 8088
+    assert SPLUNK_CONNECTION_TYPE["conn-fields"]["sourcetype"]["schema"]["default"] == "_json"
+
+
+def test_airflow_registers_the_form_with_the_hec_token_masked():
+    from airflow.providers_manager import ProvidersManager
+
+    manager = ProvidersManager()
+    widgets = manager.connection_form_widgets
+    assert widgets["extra__splunk__hec_token"].is_sensitive
+    assert widgets["extra__splunk__token"].is_sensitive
+    assert not widgets["extra__splunk__hec_port"].is_sensitive
+    assert manager.field_behaviours["splunk"]["hidden_fields"] == ["schema"]

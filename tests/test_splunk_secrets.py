@@ -1,0 +1,92 @@
+"""The HEC token, the password, the bearer token and session keys never leave the hook.
+
+Every path that can talk about a connection is exercised at DEBUG level (successes, retries, each
+kind of failure, test_connection, searches); then logs (caplog and Airflow's stdout logging via
+capsys), exception messages and reprs, and return values (what a task would push to XCom) are
+searched for the secrets.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+
+import pytest
+
+from copydicom_provider.hooks.splunk import SplunkError, SplunkHook
+from tests.splunk_server import SplunkTestServer
+
+pytestmark = pytest.mark.timeout(60)
+
+HEC_TOKEN = "3f1c9a4e-hec-secret-7d2b"
+PASSWORD = "pw-secret-81cd5e"
+BEARER = "bearer-secret-4a9f0c"
+FAST = {"backoff_initial": 0.01, "backoff_max": 0.02, "retry_attempts": 2, "ack_timeout": 0.2, "ack_poll_interval": 0.05}
+
+
+def test_secrets_appear_in_no_log_exception_or_return_value(caplog, capsys):
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    seen: list[str] = []
+
+    def attempt(action) -> None:
+        try:
+            value = action()
+        except (SplunkError, ValueError) as exc:
+            seen.extend([str(exc), repr(exc), repr(exc.args)])
+        else:
+            seen.append(repr(value))
+            if dataclasses.is_dataclass(value):
+                seen.append(json.dumps(dataclasses.asdict(value)))
+
+    with SplunkTestServer(hec_token=HEC_TOKEN, password=PASSWORD, bearer_tokens=[BEARER]) as server:
+        hook = SplunkHook.from_url(server.url(index="dicom"), **FAST)
+        bearer_hook = SplunkHook.from_url(f"http://127.0.0.1:{server.mgmt_port}?hec_port={server.hec_port}&token={BEARER}", **FAST)
+        wrong_password = SplunkHook.from_url(server.url().replace(PASSWORD, PASSWORD + "x"), **FAST)
+        wrong_token = SplunkHook.from_url(server.url().replace(HEC_TOKEN, HEC_TOKEN + "x"), **FAST)
+
+        attempt(lambda: hook.send_events([{"n": 1}]))
+        attempt(lambda: hook.test_connection())
+        attempt(lambda: list(hook.search("index=dicom")))
+        attempt(lambda: list(hook.search("index=dicom | eval x=1")))
+        attempt(lambda: list(bearer_hook.search("index=dicom")))
+        attempt(lambda: list(wrong_password.search("index=dicom")))
+        attempt(lambda: wrong_password.test_connection())
+        attempt(lambda: wrong_token.send_events([{"n": 1}]))
+        attempt(lambda: wrong_token.test_connection())
+        attempt(lambda: hook.send_events([{"n": 1}], index="nope"))
+        attempt(lambda: hook.send_events(["  "]))
+        server.busy(1)
+        attempt(lambda: hook.send_events([{"n": 2}]))
+        server.drop(1)
+        attempt(lambda: hook.send_events([{"n": 3}]))
+        server.busy_forever()
+        attempt(lambda: hook.send_events([{"n": 4}]))
+        attempt(lambda: hook.test_connection())
+        server.reset_faults()
+        session_keys = list(server.state.sessions)
+        seen.extend([repr(hook), repr(hook.settings), repr(vars(hook.settings))])
+    attempt(lambda: SplunkHook.from_url(f"ftp://admin:{PASSWORD}@host?hec_token={HEC_TOKEN}"))
+    attempt(lambda: hook.send_events([{"n": 5}]))  # the server is gone: connection errors
+
+    with SplunkTestServer(hec_token=HEC_TOKEN, password=PASSWORD, ack=True, ack_delay=30) as server:
+        ack_hook = SplunkHook.from_url(server.url(ack="true"), **FAST)
+        attempt(lambda: ack_hook.send_events([{"n": 1}]))
+        session_keys += list(server.state.sessions)
+
+    captured = capsys.readouterr()
+    haystacks = {"caplog": caplog.text, "stdout": captured.out, "stderr": captured.err, "values and errors": "\n".join(seen)}
+    assert len(session_keys) >= 2 and "Invalid token" in haystacks["values and errors"], "the failure paths really ran"
+    for secret in (HEC_TOKEN, PASSWORD, BEARER, *session_keys):
+        for where, text in haystacks.items():
+            assert secret not in text, f"a secret leaked into {where}"
+
+
+def test_secrets_are_registered_with_airflows_masker():
+    from airflow.sdk._shared.secrets_masker import redact
+
+    hook = SplunkHook.from_url(f"http://admin:{PASSWORD}@127.0.0.1:8089?hec_token={HEC_TOKEN}&token={BEARER}")
+    hook._load()
+    line = redact(f"token={HEC_TOKEN} password={PASSWORD} bearer={BEARER}")
+    assert HEC_TOKEN not in line and PASSWORD not in line and BEARER not in line
