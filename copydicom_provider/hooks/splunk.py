@@ -76,7 +76,7 @@ SPLUNK_CONNECTION_TYPE: dict[str, Any] = {
         },
         "hec_host": {
             "label": "HEC host",
-            "description": "Host of the HTTP Event Collector when it is not the management host (e.g. a load balancer).",
+            "description": "HTTP Event Collector host when it is not the management host (e.g. a load balancer).",
             "schema": {"type": ["string", "null"]},
         },
         "token": {
@@ -142,7 +142,9 @@ NO_DATA_CODE = 5
 class SplunkError(AirflowException):
     """A Splunk request failed; the message names the side, the endpoint and Splunk's own text."""
 
-    def __init__(self, message: str, *, status: int | None = None, code: int | None = None, text: str | None = None) -> None:
+    def __init__(
+        self, message: str, *, status: int | None = None, code: int | None = None, text: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
@@ -165,7 +167,9 @@ class SplunkSearchError(SplunkError):
 class _Transient(Exception):
     """A failure worth retrying (connection error, 408/429/5xx); ``reason`` is safe to show."""
 
-    def __init__(self, reason: str, status: int | None = None, code: int | None = None, text: str | None = None) -> None:
+    def __init__(
+        self, reason: str, status: int | None = None, code: int | None = None, text: str | None = None
+    ) -> None:
         super().__init__(reason)
         self.reason, self.status, self.code, self.text = reason, status, code, text
 
@@ -459,7 +463,9 @@ class SplunkHook(BaseHook):
         def envelopes() -> Iterator[dict[str, Any]]:
             for event in events:
                 stamp = event.get(time_field) if time_field and isinstance(event, Mapping) else None
-                yield self.envelope(event, time=stamp, host=host, source=source, sourcetype=sourcetype, index=index, fields=fields)
+                yield self.envelope(
+                    event, time=stamp, host=host, source=source, sourcetype=sourcetype, index=index, fields=fields
+                )
 
         return self.send_envelopes(envelopes())
 
@@ -506,7 +512,8 @@ class SplunkHook(BaseHook):
         retrying = Retrying(
             stop=stop_after_attempt(self.retry_attempts),
             # capped exponential backoff plus jitter, so that many workers do not retry in lockstep
-            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max) + wait_random(0, self.backoff_initial),
+            wait=wait_exponential(multiplier=self.backoff_initial, max=self.backoff_max)
+            + wait_random(0, self.backoff_initial),
             retry=retry_if_exception_type(_Transient),
             before_sleep=lambda state: self._before_retry(state, result),
             reraise=True,
@@ -517,7 +524,8 @@ class SplunkHook(BaseHook):
                     self._post_batch(batch, result)
         except _Transient as exc:
             raise SplunkHecError(
-                f"Splunk HEC at {self.hec_url} did not accept events {batch.first}-{batch.first + len(batch.events) - 1} "
+                f"Splunk HEC at {self.hec_url} did not accept events "
+                f"{batch.first}-{batch.first + len(batch.events) - 1} "
                 f"after {self.retry_attempts} attempts: {exc.reason}",
                 accepted=result.events, event_number=batch.first, status=exc.status, code=exc.code, text=exc.text,
             ) from None
@@ -569,14 +577,16 @@ class SplunkHook(BaseHook):
         if isinstance(number, int) and 0 <= number < len(batch.events):
             result.events += number  # Splunk indexed the events before the one it names
             batch.advance(number)
-        elif status in RETRYABLE_STATUS or status == 413:
+        else:
             number = None
         if status == 413:
             raise _TooLarge(text)
         if status in RETRYABLE_STATUS:
             raise _Transient(f"HTTP {status}{_code_part(code)}: {text}", status, code, text)
         where = f"event {batch.first}" if number is not None else "the request"
-        tail = f" The {result.events} events before it were accepted; nothing after it was sent." if number is not None else ""
+        tail = ""
+        if number is not None:
+            tail = f" The {result.events} events before it were accepted; nothing after it was sent."
         raise SplunkHecError(
             f"Splunk HEC at {self.hec_url} refused {where} (HTTP {status}{_code_part(code)}): {text}.{tail}",
             accepted=result.events, event_number=batch.first if number is not None else None,
@@ -642,27 +652,36 @@ class SplunkHook(BaseHook):
     def _log_in(self) -> str:
         if not (self._login and self._password):
             raise SplunkSearchError(
-                f"Connection {self.splunk_conn_id!r} has neither a bearer token (extra 'token') nor login and password for searches"
+                f"Connection {self.splunk_conn_id!r} has neither a bearer token (extra 'token') "
+                "nor login and password for searches"
             )
-        response = self._mgmt_send(
-            "POST", "/services/auth/login", data={"username": self._login, "password": self._password, "output_mode": "json"}, auth={}
-        )
+        form = {"username": self._login, "password": self._password, "output_mode": "json"}
+        response = self._mgmt_send("POST", "/services/auth/login", data=form, auth={})
         key = _json_reply(response).get("sessionKey")
         if not key:
             raise SplunkSearchError(f"Splunk at {self.mgmt_url} answered the login without a session key")
         mask_secret(key)
         return str(key)
 
-    def _mgmt_send(self, method: str, path: str, *, auth: dict[str, str] | None = None, stream: bool = False, **kwargs: Any) -> requests.Response:
+    def _mgmt_send(
+        self, method: str, path: str, *, auth: dict[str, str] | None = None, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
         """One management call; a 401 with a session key logs in again once; errors quote Splunk's message."""
         for attempt in (1, 2):
             headers = self._mgmt_auth() if auth is None else auth
             try:
                 response = self.get_conn().request(
-                    method, f"{self.mgmt_url}{path}", headers=headers, stream=stream, timeout=self.settings.timeout, **kwargs
+                    method,
+                    f"{self.mgmt_url}{path}",
+                    headers=headers,
+                    stream=stream,
+                    timeout=self.settings.timeout,
+                    **kwargs,
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
-                raise SplunkSearchError(f"Splunk management port at {self.mgmt_url} is unreachable: {_first_line(exc)}") from None
+                raise SplunkSearchError(
+                    f"Splunk management port at {self.mgmt_url} is unreachable: {_first_line(exc)}"
+                ) from None
             if response.status_code == 401 and auth is None and self._session_key and attempt == 1:
                 response.close()
                 self._session_key = None  # expired session: log in again
@@ -711,7 +730,7 @@ class SplunkHook(BaseHook):
                 try:
                     row = json.loads(line)
                 except ValueError:
-                    raise SplunkSearchError(f"Splunk at {self.mgmt_url} sent a line of export output that is not JSON") from None
+                    raise SplunkSearchError(f"Splunk at {self.mgmt_url} sent export output that is not JSON") from None
                 for message in row.get("messages") or ():
                     if message.get("type") in {"FATAL", "ERROR"}:
                         raise SplunkSearchError(
@@ -749,14 +768,18 @@ class SplunkHook(BaseHook):
         # An empty body is refused with "No data" only after the token was accepted: nothing is indexed.
         try:
             response = self.get_conn().post(
-                f"{self.hec_url}/services/collector/event", data=b"", headers=self._hec_headers(False), timeout=self.settings.timeout
+                f"{self.hec_url}/services/collector/event",
+                data=b"",
+                headers=self._hec_headers(False),
+                timeout=self.settings.timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
             return False, f"HEC at {self.hec_url} is unreachable: {_first_line(exc)}"
         reply = _json_reply(response)
         if reply.get("code") in {NO_DATA_CODE, 0}:
             return True, f"HEC at {self.hec_url} is healthy and accepts the token"
-        return False, f"HEC at {self.hec_url} refused the token (HTTP {response.status_code}{_code_part(reply.get('code'))}): {_hec_text(response, reply)}"
+        status = f"HTTP {response.status_code}{_code_part(reply.get('code'))}"
+        return False, f"HEC at {self.hec_url} refused the token ({status}): {_hec_text(response, reply)}"
 
     def _check_management(self) -> tuple[bool, str]:
         try:
@@ -830,9 +853,10 @@ def _encode_envelope(envelope: Mapping[str, Any], number: int) -> bytes:
     if envelope.get("fields") is not None:
         _checked_fields(envelope["fields"], number)
     try:
-        return json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=_json_default, allow_nan=False).encode()
+        text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
         raise ValueError(f"envelope {number} cannot be sent as JSON: {exc}") from None
+    return text.encode()
 
 
 def _checked_fields(fields: Mapping[str, Any], number: int | None = None) -> dict[str, Any]:
