@@ -1,0 +1,210 @@
+"""Run Airflow as its users run it on one machine: api-server + scheduler + dag-processor on SQLite.
+
+Used by the integration tests and the demo. Everything listens on loopback, lives in its own
+``AIRFLOW_HOME``, and is stopped by process group at the end. Backfills only execute with all
+three services up (the workers call the api-server's ``/execution/`` API) and the DAG unpaused.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import requests
+
+from copydicom_provider.testing.orthanc_server import free_port
+
+SERVICES = ("api-server", "scheduler", "dag-processor")
+
+#: SQLite's default 5 s busy timeout is too short when the scheduler, the dag-processor, the
+#: api-server and a CLI command write at once ("database is locked"); wait longer instead.
+SQLITE_CONNECT_ARGS = {"timeout": 60}
+TERMINAL_STATES = {"success", "failed"}
+
+
+@dataclass
+class AirflowServices:
+    home: Path
+    dags_folder: Path
+    env_extra: dict[str, str] = field(default_factory=dict)
+    port: int = 0
+    processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+
+    @property
+    def airflow(self) -> str:
+        return str(Path(sys.executable).with_name("airflow"))
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def env(self) -> dict[str, str]:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW")}
+        return {
+            **base,
+            "AIRFLOW_HOME": str(self.home),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS": f"{__name__}.SQLITE_CONNECT_ARGS",
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{self.url}/execution/",
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            "AIRFLOW__CORE__TEST_CONNECTION": "Enabled",
+            "AIRFLOW__API__HOST": "127.0.0.1",
+            "AIRFLOW__API__PORT": str(self.port),
+            "AIRFLOW__API__BASE_URL": self.url,
+            "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            **self.env_extra,
+        }
+
+    def cli(self, *args: str, timeout: float = 180) -> str:
+        """Run one ``airflow`` CLI command in this home; raises with its output on failure."""
+        result = subprocess.run(
+            [self.airflow, *args], env=self.env(), capture_output=True, text=True, timeout=timeout
+        )
+        if result.returncode != 0:
+            raise RuntimeError(f"airflow {' '.join(args)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}")
+        return result.stdout
+
+    def start(self, timeout: float = 120) -> AirflowServices:
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.port = self.port or free_port()
+        self.cli("db", "migrate")
+        for name in SERVICES:
+            log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            command = [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
+            self.processes[name] = subprocess.Popen(
+                command, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+            log.close()
+        self._wait_healthy(timeout)
+        return self
+
+    def _wait_healthy(self, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for name, process in self.processes.items():
+                if process.poll() is not None:
+                    raise RuntimeError(f"airflow {name} exited; see {self.home / (name + '.log')}")
+            try:
+                health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
+                if all(health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "dag_processor")):
+                    return
+            except (requests.RequestException, ValueError):
+                pass
+            time.sleep(1)
+        raise RuntimeError(f"Airflow services not healthy within {timeout:g} s; logs in {self.home}")
+
+    def stop(self) -> None:
+        """Stop every service's whole process group (gunicorn/uvicorn workers, executor workers)."""
+        for process in self.processes.values():
+            _signal_group(process, signal.SIGTERM)
+        deadline = time.monotonic() + 30
+        for process in self.processes.values():
+            try:
+                process.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                pass
+            _signal_group(process, signal.SIGKILL)
+        self.processes.clear()
+
+    def __enter__(self) -> AirflowServices:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- REST API (simple auth manager with every user an admin: no token needed on loopback)
+    def api(self, method: str, path: str, **kwargs: Any) -> Any:
+        response = requests.request(method, f"{self.url}/api/v2/{path.lstrip('/')}", timeout=30, **kwargs)
+        if response.status_code >= 400:
+            raise RuntimeError(f"{method} {path}: HTTP {response.status_code} {response.text[:500]}")
+        return response.json() if response.content else None
+
+    def wait_for_dag(self, dag_id: str, timeout: float = 120) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                self.api("GET", f"dags/{dag_id}")
+                return
+            except RuntimeError:
+                time.sleep(1)
+        raise RuntimeError(f"DAG {dag_id} was not parsed within {timeout:g} s")
+
+    def unpause(self, dag_id: str) -> None:
+        self.wait_for_dag(dag_id)
+        self.api("PATCH", f"dags/{dag_id}", json={"is_paused": False})
+
+    def wait_for_runs(self, dag_id: str, run_ids: list[str], timeout: float = 300) -> dict[str, dict]:
+        """Wait until every listed run is in a final state; returns them by run id."""
+        deadline = time.monotonic() + timeout
+        while True:
+            runs = {r["dag_run_id"]: r for r in self.api("GET", f"dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]}
+            wanted = {run_id: runs.get(run_id) for run_id in run_ids}
+            if all(run and run["state"] in TERMINAL_STATES for run in wanted.values()):
+                return wanted  # type: ignore[return-value]
+            if time.monotonic() > deadline:
+                states = {run_id: run and run["state"] for run_id, run in wanted.items()}
+                raise RuntimeError(f"runs not finished within {timeout:g} s: {states}")
+            time.sleep(2)
+
+    def create_backfill(self, dag_id: str, first: str, last: str, *extra: str, via: str = "cli") -> None:
+        """``airflow backfill create`` (or ``POST /backfills``), retried while SQLite is busy.
+
+        SQLite answers "database is locked" at once, whatever the busy timeout, when two
+        connections both upgrade a read to a write; the command then rolled back and is retried.
+        """
+        for attempt in range(6):
+            try:
+                if via == "cli":
+                    self.cli("backfill", "create", "--dag-id", dag_id, "--from-date", first, "--to-date", last, *extra)
+                else:
+                    self.api("POST", "backfills", json={"dag_id": dag_id, "from_date": first, "to_date": last,
+                                                         **dict(zip(extra[::2], extra[1::2]))})
+                return
+            except RuntimeError as error:
+                if "database is locked" not in str(error).lower() or attempt == 5:
+                    raise
+                if any(not b.get("completed_at") for b in self.api("GET", "backfills", params={"dag_id": dag_id})["backfills"]):
+                    return  # it was committed before the error
+                time.sleep(2)
+
+    def wait_backfills_completed(self, dag_id: str, timeout: float = 120) -> None:
+        """The scheduler marks a backfill complete a little after its last run; a new one waits for that."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            backfills = self.api("GET", "backfills", params={"dag_id": dag_id})["backfills"]
+            if all(b.get("completed_at") for b in backfills):
+                return
+            time.sleep(1)
+        raise RuntimeError(f"backfills of {dag_id} not completed within {timeout:g} s")
+
+    def xcom(self, dag_id: str, run_id: str, task_id: str, key: str = "return_value") -> Any:
+        entry = self.api("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/xcomEntries/{key}")
+        return entry["value"]
+
+    def task_log(self, dag_id: str, run_id: str, task_id: str, try_number: int = 1, map_index: int = -1) -> str:
+        """A task's log as read through the REST API, one event per line."""
+        reply = self.api(
+            "GET",
+            f"dags/{dag_id}/dagRuns/{run_id}/taskInstances/{task_id}/logs/{try_number}",
+            params={"map_index": map_index, "full_content": "true"},
+        )
+        content = reply.get("content", [])
+        if isinstance(content, str):
+            return content
+        return "\n".join(str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content)
+
+
+def _signal_group(process: subprocess.Popen, sig: int) -> None:
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
