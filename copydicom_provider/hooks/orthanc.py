@@ -28,6 +28,7 @@ from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
+from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
 from copydicom_provider.hooks.errors import OrthancError
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
@@ -235,8 +236,6 @@ class OrthancHook(HttpHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Kept for Airflow < 3.2; newer versions read ``get_provider_info`` instead."""
-        from copydicom_provider.get_provider_info import ORTHANC_CONNECTION_TYPE
-
         return ORTHANC_CONNECTION_TYPE["ui-field-behaviour"]
 
     # ------------------------------------------------------------------ Orthanc API

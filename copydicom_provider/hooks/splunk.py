@@ -42,88 +42,13 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.etree import ElementTree
 
-# Defined before the Airflow imports: importing Airflow can initialise the providers manager, which
-# calls get_provider_info(), which imports this dict from this (then half-imported) module.
-SPLUNK_CONNECTION_TYPE: dict[str, Any] = {
-    "hook-class-name": "copydicom_provider.hooks.splunk.SplunkHook",
-    "hook-name": "Splunk",
-    "connection-type": "splunk",
-    "ui-field-behaviour": {
-        "hidden-fields": ["schema"],
-        "relabeling": {
-            "host": "Splunk host",
-            "port": "Management port",
-            "login": "Username (search)",
-            "password": "Password (search)",
-        },
-        "placeholders": {
-            "host": "splunk.example.org",
-            "port": "8089",
-            "login": "svc_copydicom",
-            "extra": '{"hec_port": 8088, "index": "dicom", "sourcetype": "_json", "ack": false}',
-        },
-    },
-    "conn-fields": {
-        "hec_token": {
-            "label": "HEC token",
-            "description": "HTTP Event Collector token used to send events (kept secret).",
-            "schema": {"type": ["string", "null"], "format": "password"},
-        },
-        "hec_port": {
-            "label": "HEC port",
-            "description": "Port of the HTTP Event Collector.",
-            "schema": {"type": ["integer", "null"], "default": 8088, "minimum": 1, "maximum": 65535},
-        },
-        "hec_host": {
-            "label": "HEC host",
-            "description": "HTTP Event Collector host when it is not the management host (e.g. a load balancer).",
-            "schema": {"type": ["string", "null"]},
-        },
-        "token": {
-            "label": "Bearer token (search)",
-            "description": "Splunk authentication token for searches, instead of username and password (kept secret).",
-            "schema": {"type": ["string", "null"], "format": "password"},
-        },
-        "scheme": {
-            "label": "Scheme",
-            "description": "http or https, for both ports (Splunk's default is https).",
-            "schema": {"type": ["string", "null"], "default": "https", "enum": ["https", "http"]},
-        },
-        "verify": {
-            "label": "Verify TLS certificate",
-            "description": "Check the server certificates when the scheme is https.",
-            "schema": {"type": ["boolean", "null"], "default": True},
-        },
-        "index": {
-            "label": "Default index",
-            "description": "Index for events that do not name one (otherwise the token's default index).",
-            "schema": {"type": ["string", "null"]},
-        },
-        "sourcetype": {
-            "label": "Default sourcetype",
-            "description": "_json makes Splunk extract the events' JSON fields at search time.",
-            "schema": {"type": ["string", "null"], "default": "_json"},
-        },
-        "timeout": {
-            "label": "Timeout (seconds)",
-            "description": "Per-request timeout on both ports.",
-            "schema": {"type": ["number", "null"], "default": 30, "minimum": 1},
-        },
-        "ack": {
-            "label": "Indexer acknowledgement",
-            "description": "Wait until Splunk confirms every batch as indexed (the HEC token must have useACK on).",
-            "schema": {"type": ["boolean", "null"], "default": False},
-        },
-    },
-}
-
-import requests  # noqa: E402
-from airflow.exceptions import AirflowException  # noqa: E402
-from airflow.sdk import Connection  # noqa: E402
-from airflow.sdk.bases.hook import BaseHook  # noqa: E402
-from airflow.sdk.log import mask_secret  # noqa: E402
-from requests.adapters import HTTPAdapter  # noqa: E402
-from tenacity import (  # noqa: E402
+import requests
+from airflow.exceptions import AirflowException
+from airflow.sdk import Connection
+from airflow.sdk.bases.hook import BaseHook
+from airflow.sdk.log import mask_secret
+from requests.adapters import HTTPAdapter
+from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception_type,
@@ -131,6 +56,8 @@ from tenacity import (  # noqa: E402
     wait_exponential,
     wait_random,
 )
+
+from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
