@@ -1,7 +1,26 @@
-"""Plain functions shared by the operators, the CLI and the library: enumerate, dedupe, copy."""
+"""Plain functions shared by the operators, the CLI and the library: enumerate, dedupe, copy, flatten.
 
-from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.core.replicate import ReplicationFailed, copy_candidates, replicate
-from copydicom_provider.core.window import Candidates, Window
+Names are loaded on first use, so that ``copydicom_provider.core.flatten`` stays free of Airflow.
+"""
 
-__all__ = ["Candidates", "ReplicationFailed", "ReplicationSummary", "Window", "copy_candidates", "replicate"]
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+_EXPORTS = {
+    "Candidates": "copydicom_provider.core.window",
+    "Window": "copydicom_provider.core.window",
+    "ReplicationSummary": "copydicom_provider.core.progress",
+    "ReplicationFailed": "copydicom_provider.core.replication",
+    "copy_candidates": "copydicom_provider.core.replication",
+    "replicate": "copydicom_provider.core.replication",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _EXPORTS:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(import_module(_EXPORTS[name]), name)
