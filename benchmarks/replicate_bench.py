@@ -79,16 +79,24 @@ def ours(mode: str):
 
 RSS_CHILD = r"""
 import resource, sys
+import requests
 from copydicom_provider.core import replicate
+from copydicom_provider.hooks.orthanc import OrthancHook
+source, destination, how = sys.argv[1:4]
 before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-summary = replicate(sys.argv[1], sys.argv[2])
+if how == "ours":
+    assert replicate(source, destination).copied == 1
+else:  # the control: a script that reads the whole file, then posts it
+    src, dst = OrthancHook.from_url(source), OrthancHook.from_url(destination)
+    (instance,) = src.list_ids("instances")
+    body = requests.get(f"{src.url}/instances/{instance}/file", auth=src.get_conn().auth).content
+    requests.post(f"{dst.url}/instances", data=body, auth=dst.get_conn().auth).raise_for_status()
 after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-assert summary.copied == 1, summary.line()
 print((after - before) / 1024)
 """
 
 
-def rss_growth_mb(workdir: Path, size_mb: int, name: str) -> float:
+def rss_growth_mb(workdir: Path, size_mb: int, name: str, how: str = "ours") -> float:
     """Peak RSS growth (MB) of a fresh process copying one instance of about ``size_mb``."""
     side = 1024
     frames = max(1, round(size_mb * 1e6 / (side * side * 2)))
@@ -99,7 +107,7 @@ def rss_growth_mb(workdir: Path, size_mb: int, name: str) -> float:
         requests.post(f"{source.url}/instances", data=item.to_bytes(), auth=source.auth, timeout=300).raise_for_status()
         del item
         result = subprocess.run([sys.executable, "-c", RSS_CHILD, source.url_with_credentials,
-                                 destination.url_with_credentials], capture_output=True, text=True, timeout=600)
+                                 destination.url_with_credentials, how], capture_output=True, text=True, timeout=600)
         if result.returncode != 0:
             raise RuntimeError(result.stderr[-2000:])
         return float(result.stdout.strip().splitlines()[-1])
@@ -131,6 +139,7 @@ def main() -> int:
         source.stop(kill=True)
     small = rss_growth_mb(workdir, 1, "rss-small")
     large = rss_growth_mb(workdir, args.large_mb, "rss-large")
+    buffered = rss_growth_mb(workdir, args.large_mb, "rss-buffered", how="buffered")
     rate = {name: count / s for name, s in seconds.items()}
     figures = {
         "instances": count,
@@ -140,6 +149,7 @@ def main() -> int:
         "noop_fraction": round(noop / seconds["rest"], 4),
         "rss_growth_mb": round(large, 1),
         "rss_growth_mb_1mb_instance": round(small, 1),
+        "rss_growth_mb_buffered_control": round(buffered, 1),
         "instances_per_second": {name: round(r, 1) for name, r in rate.items()},
     }
     print()
@@ -147,7 +157,8 @@ def main() -> int:
     for name in ("orthanc_push", "rest", "peer", "naive"):
         print(f"{name:<14}{rate[name]:12.1f}{rate[name] / rate['orthanc_push']:18.2f}")
     print(f"no-op rerun: {noop:.2f} s = {100 * noop / seconds['rest']:.1f}% of the rest copy time")
-    print(f"worker peak RSS growth: {large:.1f} MB copying one {args.large_mb} MB instance, {small:.1f} MB for 1 MB")
+    print(f"worker peak RSS growth: {large:.1f} MB copying one {args.large_mb} MB instance, {small:.1f} MB for 1 MB "
+          f"(a script that buffers the file: {buffered:.1f} MB)")
     print(json.dumps(figures))
     return 0
 

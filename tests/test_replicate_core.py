@@ -158,3 +158,27 @@ def test_destination_stopped_mid_run_then_rerun_finishes_without_duplicates(sour
     assert rerun.already_present == len(survived) and rerun.copied == len(items) - len(survived)
     assert instance_ids(destination) == {i.orthanc_id for i in items}
     assert_same_bytes(source, destination, [i.orthanc_id for i in items[::17]])
+
+
+def test_peer_push_refused_by_the_destination_reports_each_instance(source, destination):
+    """The source pushes, the destination's filter refuses one study: the job fails, the rest is accounted."""
+    items = seed(source, small(seed_value=9))
+    refused = items[-1]
+    script = destination.directory / "refuse.lua"
+    script.write_text(
+        "function ReceivedInstanceFilter(dicom, origin, info)\n"
+        f"  return dicom.StudyInstanceUID ~= '{refused.study_uid}'\nend\n"
+    )
+    destination.stop(kill=True)
+    destination.extra_config = {"LuaScripts": [str(script)]}
+    destination.start()
+    try:
+        summary = replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
+    except ReplicationFailed as failure:
+        summary = failure.summary
+        assert "push job" in str(failure)
+    landed = instance_ids(destination)
+    assert summary.copied == len(landed) and summary.copied + summary.failed == len(items)
+    assert refused.orthanc_id not in landed
+    peers = requests.get(f"{source.url}/peers", auth=source.auth).json()
+    assert peers == []  # the run-time peer was removed again

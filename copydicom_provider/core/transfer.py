@@ -26,7 +26,7 @@ from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 UNREACHABLE_LIMIT = 8
-PEER_JOB_SIZE = 500
+PEER_JOB_SIZE = 2000
 BLOCK = 256 * 1024
 #: Orthanc's upload statuses that mean "the destination now holds it" ("FilteredOut" does not).
 ACCEPTED = {"Success", "AlreadyStored"}
@@ -154,7 +154,6 @@ def copy_peer(
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool = False,
-    poll_seconds: float = 0.2,
 ) -> None:
     peer = f"copydicom-{uuid.uuid4().hex[:12]}"
     login, password = destination.credentials
@@ -162,49 +161,81 @@ def copy_peer(
     try:
         for start in range(0, len(instance_ids), PEER_JOB_SIZE):
             chunk = instance_ids[start : start + PEER_JOB_SIZE]
-            error = _run_peer_job(source, peer, chunk, poll_seconds)
-            _account_peer_chunk(source, destination, chunk, error, summary, progress, verify)
+            mark = _last_seq(destination)
+            job = _run_peer_job(source, peer, chunk)
+            _account_push(source, destination, chunk, job, mark, summary, progress, verify)
     finally:
         source.delete_peer(peer)
 
 
-def _run_peer_job(source: OrthancHook, peer: str, chunk: list[str], poll_seconds: float) -> str | None:
-    """Run one push job to completion; returns Orthanc's error description, or None on success."""
+def _run_peer_job(source: OrthancHook, peer: str, chunk: list[str]) -> dict:
+    """Run one push job to its end; polls fast at first, then every half second."""
     job_id = source.store_to_peer(peer, chunk)
+    pause = 0.01
     while True:
         job = source.job(job_id)
-        if job["State"] == "Success":
-            return None
-        if job["State"] in {"Failure", "Paused"}:
-            details = job.get("ErrorDetails") or job.get("ErrorDescription") or job["State"]
-            return f"Orthanc push job {job_id} ended {job['State']}: {details}"
-        time.sleep(poll_seconds)
+        if job["State"] in {"Success", "Failure", "Paused"}:
+            return job
+        time.sleep(pause)
+        pause = min(pause * 2, 0.5)
 
 
-def _account_peer_chunk(
+def _last_seq(server: OrthancHook) -> int:
+    last = server.last_change()
+    return last["Seq"] if last else 0
+
+
+def _new_instances_since(server: OrthancHook, since: int) -> set[str]:
+    """IDs the server stored after change ``since``: a page per 1000 changes."""
+    landed: set[str] = set()
+    while True:
+        page = server.changes(since=since, limit=1000)
+        landed.update(c["ID"] for c in page["Changes"] if c["ChangeType"] == "NewInstance")
+        if page["Done"] or not page["Changes"]:
+            return landed
+        since = page["Last"]
+
+
+def _account_push(
     source: OrthancHook,
     destination: OrthancHook,
     chunk: list[str],
-    error: str | None,
+    job: dict,
+    mark: int,
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool,
 ) -> None:
-    """What landed is what the destination now has: check rather than trust the job's word."""
-    workers = workers_for(source, destination)
-    landed = list(parallel_map(destination.instance, chunk, workers))
-    for instance_id, info in zip(chunk, landed):
-        if info is None:
-            summary.record_failure(instance_id, error or "the push job succeeded but the instance is not on the destination")
-            progress.advance(1)
-            continue
-        try:
-            if verify:
+    """What landed is what the destination's change log shows since the job began.
+
+    A push job reports Success even when the destination filtered instances out, so its word is
+    not taken; reading the destination's change log costs one request per 1000 instances.
+    """
+    if job["State"] == "Success":
+        reason = "the push job succeeded but the destination did not store the instance"
+    else:
+        details = job.get("ErrorDetails") or job.get("ErrorDescription") or job["State"]
+        reason = f"Orthanc push job {job['ID']} ended {job['State']}: {details}"
+    try:
+        landed = _new_instances_since(destination, mark)
+    except OrthancError as gone:
+        landed, reason = set(), f"{reason}; {gone}"
+    problems: dict[str, str] = {i: reason for i in chunk if i not in landed}
+    if verify:
+        def check(instance_id: str) -> str | None:
+            try:
                 verify_instance(source, destination, instance_id)
-        except OrthancError as failure:
-            summary.record_failure(instance_id, str(failure))
-            progress.advance(1)
-            continue
-        summary.copied += 1
-        summary.bytes += int(info.get("FileSize", 0))
-        progress.advance(1, int(info.get("FileSize", 0)))
+            except OrthancError as failure:
+                return str(failure)
+            return None
+
+        arrived = [i for i in chunk if i in landed]
+        for instance_id, problem in zip(arrived, parallel_map(check, arrived, workers_for(source, destination))):
+            if problem:
+                problems[instance_id] = problem
+    for instance_id, problem in problems.items():
+        summary.record_failure(instance_id, problem)
+    size = int(job.get("Content", {}).get("Size", 0))
+    summary.copied += len(chunk) - len(problems)
+    summary.bytes += size
+    progress.advance(len(chunk), size)
