@@ -78,21 +78,35 @@ def ours(mode: str):
 
 
 RSS_CHILD = r"""
-import resource, sys
+import sys, threading, time
 import requests
 from copydicom_provider.core import replicate
 from copydicom_provider.hooks.orthanc import OrthancHook
+
+def rss_mb():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) for line in status if line.startswith("VmRSS")) / 1024
+
 source, destination, how = sys.argv[1:4]
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+src, dst = OrthancHook.from_url(source), OrthancHook.from_url(destination)
+(instance,) = src.list_ids("instances")
+peak, done = [0.0], threading.Event()
+def sample():
+    while not done.is_set():
+        peak[0] = max(peak[0], rss_mb())
+        time.sleep(0.005)
+before = rss_mb()
+sampler = threading.Thread(target=sample)
+sampler.start()
 if how == "ours":
-    assert replicate(source, destination).copied == 1
+    assert replicate(src, dst).copied == 1
 else:  # the control: a script that reads the whole file, then posts it
-    src, dst = OrthancHook.from_url(source), OrthancHook.from_url(destination)
-    (instance,) = src.list_ids("instances")
     body = requests.get(f"{src.url}/instances/{instance}/file", auth=src.get_conn().auth).content
     requests.post(f"{dst.url}/instances", data=body, auth=dst.get_conn().auth).raise_for_status()
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print((after - before) / 1024)
+    del body
+done.set()
+sampler.join()
+print(max(0.0, peak[0] - before))
 """
 
 

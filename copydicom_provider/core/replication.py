@@ -69,7 +69,7 @@ def copy_candidates(
         progress = Progress(len(plan.missing), interval=progress_interval, logger=logger)
         transfer = copy_rest if mode == "rest" else copy_peer
         try:
-            transfer(source, destination, plan.missing, summary, progress, verify)
+            transfer(source, destination, plan, summary, progress, verify)
         finally:
             progress.close()
     summary.seconds = time.monotonic() - started

@@ -18,9 +18,10 @@ from __future__ import annotations
 import threading
 import time
 import uuid
+from collections.abc import Iterator
 from typing import IO
 
-from copydicom_provider.core.plan import parallel_map, workers_for
+from copydicom_provider.core.plan import CopyPlan, parallel_map, workers_for
 from copydicom_provider.core.progress import Progress, ReplicationSummary
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -112,7 +113,7 @@ class _Breaker:
 def copy_rest(
     source: OrthancHook,
     destination: OrthancHook,
-    instance_ids: list[str],
+    plan: CopyPlan,
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool = False,
@@ -143,14 +144,14 @@ def copy_rest(
                 summary.record_failure(instance_id, str(value))
         progress.advance(1, int(value) if kind == "copied" else 0)  # type: ignore[arg-type]
 
-    for _ in parallel_map(one, instance_ids, workers_for(source, destination)):
+    for _ in parallel_map(one, plan.missing, workers_for(source, destination)):
         pass
 
 
 def copy_peer(
     source: OrthancHook,
     destination: OrthancHook,
-    instance_ids: list[str],
+    plan: CopyPlan,
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool = False,
@@ -159,18 +160,31 @@ def copy_peer(
     login, password = destination.credentials
     source.put_peer(peer, destination.peer_url, login, password)
     try:
-        for start in range(0, len(instance_ids), PEER_JOB_SIZE):
-            chunk = instance_ids[start : start + PEER_JOB_SIZE]
+        for resources, chunk in _push_jobs(plan.groups):
             mark = _last_seq(destination)
-            job = _run_peer_job(source, peer, chunk)
+            job = _run_peer_job(source, peer, resources)
             _account_push(source, destination, chunk, job, mark, summary, progress, verify)
     finally:
         source.delete_peer(peer)
 
 
-def _run_peer_job(source: OrthancHook, peer: str, chunk: list[str]) -> dict:
+def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str], list[str]]]:
+    """Resources per job and the instances they cover, about ``PEER_JOB_SIZE`` instances a job."""
+    resources: list[str] = []
+    chunk: list[str] = []
+    for resource, instances in groups:
+        resources.append(resource)
+        chunk += instances
+        if len(chunk) >= PEER_JOB_SIZE:
+            yield resources, chunk
+            resources, chunk = [], []
+    if resources:
+        yield resources, chunk
+
+
+def _run_peer_job(source: OrthancHook, peer: str, resources: list[str]) -> dict:
     """Run one push job to its end; polls fast at first, then every half second."""
-    job_id = source.store_to_peer(peer, chunk)
+    job_id = source.store_to_peer(peer, resources)
     pause = 0.01
     while True:
         job = source.job(job_id)
