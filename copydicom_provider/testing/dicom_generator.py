@@ -8,7 +8,6 @@ the tests compare against.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import random
 from collections.abc import Iterator
@@ -19,20 +18,12 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
+from copydicom_provider.core.orthanc_ids import orthanc_id
+
 SOP_CLASSES = {
     "CT": "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage
     "MR": "1.2.840.10008.5.1.4.1.1.4",  # MR Image Storage
 }
-
-
-def orthanc_id(*uids: str) -> str:
-    """Orthanc's resource ID: SHA-1 of the ``|``-joined identifiers, in five dash-separated groups.
-
-    Patient: (PatientID); study: (+StudyInstanceUID); series: (+SeriesInstanceUID);
-    instance: (+SOPInstanceUID).
-    """
-    digest = hashlib.sha1("|".join(uids).encode()).hexdigest()
-    return "-".join(digest[i : i + 8] for i in range(0, 40, 8))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,205 @@
+"""One Orthanc instance -> the records the index receives (``instance``, ``dose_report``, ``irradiation_event``).
+
+Why read the file rather than Orthanc's simplified tags: Orthanc 1.10 gives ``null`` for values over
+256 characters, which would silently lose long SR text. The file is read up to its pixel data and
+no further (``stop_before_pixels`` over the HTTP stream), so a 500 MB multi-frame costs what its
+header costs, and a worker's memory stays bounded by the largest header, not the largest file.
+
+Every record carries ``RecordKey`` = ``<OrthancInstanceID>:<RecordType>[:<EventIndex>]``, the same on
+every run, and the Orthanc IDs and source name, so that any record joins back to its instance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import IO, Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+
+from copydicom_provider.core.flatten import dose_records, instance_record, iso_datetime
+from copydicom_provider.core.orthanc_ids import orthanc_ids
+from copydicom_provider.hooks.orthanc import OrthancHook
+
+__all__ = ["InstanceRecords", "event_time", "instance_records", "read_header", "record_key"]
+
+CHUNK = 64 * 1024
+#: Bytes kept behind the read position; pydicom only ever seeks back a few bytes.
+KEEP_BEHIND = 1 << 20
+#: A remainder this small is drained so that the connection goes back to the pool.
+DRAIN_LIMIT = 1 << 20
+ID_KEYS = ("OrthancInstanceID", "OrthancSeriesID", "OrthancStudyID", "OrthancPatientID")
+
+
+class _StreamFile:
+    """A read/tell/seek view of an HTTP body that fetches only what the reader asks for.
+
+    pydicom needs ``seek`` (it steps back over a tag it peeked at); the bytes read so far are kept
+    in a buffer, trimmed to ``KEEP_BEHIND`` behind the read position so that large non-pixel
+    values (an encapsulated PDF) are not held twice.
+    """
+
+    def __init__(self, raw: IO[bytes]) -> None:
+        self._raw = raw
+        self._buffer = bytearray()
+        self._base = 0  # file offset of self._buffer[0]
+        self._position = 0
+        self.eof = False
+
+    def _fill(self, end: int | None) -> None:
+        while not self.eof and (end is None or self._base + len(self._buffer) < end):
+            wanted = CHUNK if end is None else max(CHUNK, end - self._base - len(self._buffer))
+            data = self._raw.read(wanted)
+            if not data:
+                self.eof = True
+            else:
+                self._buffer += data
+
+    def _trim(self) -> None:
+        excess = self._position - self._base - KEEP_BEHIND
+        if excess > KEEP_BEHIND:
+            del self._buffer[:excess]
+            self._base += excess
+
+    def read(self, size: int | None = -1) -> bytes:
+        end = None if size is None or size < 0 else self._position + size
+        self._fill(end)
+        start = self._position - self._base
+        stop = len(self._buffer) if end is None else end - self._base
+        data = bytes(self._buffer[start:stop])
+        self._position += len(data)
+        self._trim()
+        return data
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = 0) -> int:
+        if whence == 2:
+            self._fill(None)
+            target = self._base + len(self._buffer) + offset
+        else:
+            target = offset if whence == 0 else self._position + offset
+        if target < self._base:
+            raise OSError(f"cannot seek back to {target}: bytes before {self._base} were released")
+        self._fill(target)
+        self._position = target
+        return target
+
+    def seekable(self) -> bool:
+        return True
+
+    def readable(self) -> bool:
+        return True
+
+
+def read_header(source: OrthancHook, instance_id: str) -> Dataset:
+    """The instance's data set up to its pixel data, read from ``/instances/{id}/file`` as it streams."""
+    with source.instance_file(instance_id) as response:
+        stream = _StreamFile(response.raw)
+        dataset = dcmread(stream, stop_before_pixels=True, force=True)
+        length = response.headers.get("Content-Length")
+        remaining = int(length) - stream.tell() if length and length.isdigit() else None
+        if remaining is not None and 0 < remaining <= DRAIN_LIMIT:
+            stream.read()  # small remainder: drain it so the keep-alive connection is reused
+    return dataset
+
+
+def record_key(instance_id: str, record_type: str, event_index: int | None = None) -> str:
+    """Deterministic key of one record: the same on every run, so a resend is recognisable."""
+    return f"{instance_id}:{record_type}" + (f":{event_index}" if event_index is not None else "")
+
+
+def event_time(ds: Dataset, reception: str | None) -> float | None:
+    """Epoch seconds from StudyDate+StudyTime (taken as UTC), else Orthanc's reception time, else None.
+
+    DICOM dates carry no zone unless TimezoneOffsetFromUTC is set; a study's wall-clock time read
+    as UTC keeps "per day" searches on the scanner's own calendar day.
+    """
+    iso = iso_datetime(str(ds.get("StudyDate", "") or "") + str(ds.get("StudyTime", "") or "").strip())
+    for text in (iso, _orthanc_moment(reception)):
+        if not text:
+            continue
+        try:
+            moment = datetime.fromisoformat(text)
+        except ValueError:
+            continue
+        if moment.tzinfo is None:
+            moment = moment.replace(tzinfo=timezone.utc)
+        return round(moment.timestamp(), 3)
+    return None
+
+
+def _orthanc_moment(value: str | None) -> str | None:
+    """Orthanc's ``20261129T034636`` -> ISO 8601."""
+    if not value or len(value) < 15:
+        return None
+    return f"{value[0:4]}-{value[4:6]}-{value[6:8]}T{value[9:11]}:{value[11:13]}:{value[13:15]}"
+
+
+@dataclass
+class InstanceRecords:
+    """The records of one instance, in the order they are sent: dose records, then the instance.
+
+    The instance record goes last: HEC accepts a batch in order, so once it is indexed its dose
+    records are too, and "already indexed" (asked by instance record) never hides a lost report.
+    """
+
+    instance_id: str
+    time: float | None
+    records: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def dose_reports(self) -> int:
+        return sum(1 for r in self.records if r["RecordType"] == "dose_report")
+
+    @property
+    def irradiation_events(self) -> int:
+        return sum(1 for r in self.records if r["RecordType"] == "irradiation_event")
+
+
+def instance_records(
+    ds: Dataset, instance_id: str, ids: dict[str, str], source_name: str, reception: str | None
+) -> InstanceRecords:
+    """Build every record of one instance; raises :class:`FlattenError` for a broken dose report."""
+    common = {key: ids[key] for key in ID_KEYS}
+    common["OrthancSource"] = source_name
+    stamp = event_time(ds, reception)
+    out = InstanceRecords(instance_id, stamp)
+    for record in dose_records(ds):
+        index = record.get("EventIndex")
+        key = record_key(instance_id, record["RecordType"], index)
+        out.records.append({"RecordType": record["RecordType"], "RecordKey": key, **common, **record})
+    tags = instance_record(ds)
+    out.records.append({
+        "RecordType": "instance",
+        "RecordKey": record_key(instance_id, "instance"),
+        **common,
+        "ReceptionDate": _orthanc_moment(reception),
+        **{k: v for k, v in tags.items() if k not in common and k not in ("RecordType", "RecordKey")},
+    })
+    return out
+
+
+def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str, str]:
+    """Orthanc IDs computed from the header; asked of Orthanc when the computation disagrees."""
+    ids = orthanc_ids(ds)
+    if ids["OrthancInstanceID"] == instance_id:
+        return ids
+    instance = source.get_json(f"/instances/{instance_id}")
+    series = source.get_json(f"/series/{instance['ParentSeries']}")
+    study = source.get_json(f"/studies/{series['ParentStudy']}")
+    return {
+        "OrthancInstanceID": instance_id,
+        "OrthancSeriesID": instance["ParentSeries"],
+        "OrthancStudyID": series["ParentStudy"],
+        "OrthancPatientID": study["ParentPatient"],
+    }
+
+
+def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: str) -> InstanceRecords:
+    """Read one instance from Orthanc and build its records (two requests: file header, metadata)."""
+    ds = read_header(source, instance_id)
+    reception = source.instance_metadata(instance_id).get("ReceptionDate")
+    return instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception)

@@ -1,0 +1,322 @@
+"""Replicate tags: index every candidate instance's tags (and dose reports, flat) in Splunk, once.
+
+The operator, the DAG's mapped tasks and the CLI all call :func:`index_candidates`; the library
+call :func:`replicate_tags` is enumerate + index in one process::
+
+    from copydicom_provider.core.tags import replicate_tags
+    summary = replicate_tags("http://orthanc:orthanc@pacs:8042",
+                             "https://admin:pw@splunk:8089?hec_token=T&index=dicom")
+
+Non-duplicate: Splunk has no uniqueness check at ingest, so before sending, each chunk of
+candidates asks the index which of its instances it already holds (``copydicom_key IN
+("<id>:instance", ...)``, all time, batched) and only the others are read and sent. Every record's
+``RecordKey`` is also sent as the indexed field ``copydicom_key``, so the check works with any
+sourcetype and does not depend on search-time JSON extraction. An instance's dose
+records go before its instance record, and dose records whose ``RecordKey`` is already indexed
+(a send cut short earlier) are not sent again. Caveat: Splunk makes events searchable a few seconds
+after HEC accepts them (with ``ack`` on, only once indexed); two runs over the same instances
+within those seconds can both send.
+
+One unreadable instance (broken dose report, unreadable file, Orthanc error, an event HEC refuses
+as malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A Splunk
+or Orthanc outage raises: the task fails and its retry sends only what is still missing.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import date, datetime
+from typing import Any
+
+from copydicom_provider.core.flatten import FlattenError
+from copydicom_provider.core.plan import parallel_map, workers_for
+from copydicom_provider.core.progress import MAX_REPORTED_FAILURES, Progress, log
+from copydicom_provider.core.replication import as_hook, window_from_options
+from copydicom_provider.core.tag_records import InstanceRecords, fetch_instance_records, record_key
+from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
+from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, SplunkHook
+
+__all__ = ["TagsFailed", "TagsSummary", "index_candidates", "indexed_keys", "replicate_tags"]
+
+#: Instances per round (one dedupe search, parallel reads, one send): bounds memory and search size.
+CHUNK = 200
+#: HEC codes that concern the whole request (token, index, channel): never one instance's fault.
+GLOBAL_HEC_CODES = frozenset({1, 2, 3, 4, 7, 10, 11, 14})
+#: Indexed field (HEC ``fields``) holding each record's ``RecordKey``: what the non-duplicate check asks.
+KEY_FIELD = "copydicom_key"
+
+
+@dataclass
+class TagsSummary:
+    """What one tags run did; ``merge`` adds up the summaries of mapped batches."""
+
+    dry_run: bool = False
+    candidates: int = 0
+    already_indexed: int = 0
+    to_send: int = 0
+    sent: int = 0
+    dose_reports: int = 0
+    irradiation_events: int = 0
+    events_sent: int = 0
+    failed: int = 0
+    vanished: int = 0
+    seconds: float = 0.0
+    failures: list[list[str]] = field(default_factory=list)
+
+    COUNTS = ("candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
+              "events_sent", "failed", "vanished")
+
+    @property
+    def instances_per_second(self) -> float:
+        return round(self.sent / self.seconds, 1) if self.seconds > 0 else 0.0
+
+    def record_failure(self, instance_id: str, reason: str) -> None:
+        self.failed += 1
+        if len(self.failures) < MAX_REPORTED_FAILURES:
+            self.failures.append([instance_id, reason])
+
+    def merge(self, other: TagsSummary) -> TagsSummary:
+        for name in self.COUNTS:
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.seconds = round(self.seconds + other.seconds, 3)
+        self.failures += other.failures[: MAX_REPORTED_FAILURES - len(self.failures)]
+        self.dry_run = self.dry_run or other.dry_run
+        return self
+
+    def as_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["seconds"] = round(self.seconds, 3)
+        data["instances_per_second"] = self.instances_per_second
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TagsSummary:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def line(self) -> str:
+        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        text = (
+            f"{self.candidates} candidates, {self.already_indexed} already indexed, {done} instances "
+            f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
+            f"{self.events_sent} events) in {self.seconds:.1f} s ({self.instances_per_second} instances/s), "
+            f"{self.failed} failed"
+        )
+        return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
+
+    def failure_text(self) -> str:
+        listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
+        more = self.failed - len(self.failures)
+        return f"{self.failed} instance(s) failed: {listed}" + (f" (and {more} more)" if more > 0 else "")
+
+
+class TagsFailed(OrthancError):
+    """Some instances could not be indexed; carries the summary (what was sent stays sent)."""
+
+    def __init__(self, summary: TagsSummary) -> None:
+        super().__init__(summary.failure_text())
+        self.summary = summary
+
+
+# --------------------------------------------------------------------------- the index's side
+def _quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def indexed_keys(splunk: SplunkHook, keys: Sequence[str], *, index: str | None, per_search: int = CHUNK) -> set[str]:
+    """Which of ``keys`` (``RecordKey`` values) the index already holds, over all time, in batched IN lists.
+
+    The key is also sent as the indexed field ``copydicom_key``, so this works whatever the sourcetype
+    (a custom one without JSON extraction included) and stays cheap on a large index.
+    """
+    found: set[str] = set()
+    for start in range(0, len(keys), per_search):
+        chunk = keys[start : start + per_search]
+        scope = f"index={_quoted(index)} " if index else ""
+        query = (f"search {scope}{KEY_FIELD} IN ({', '.join(_quoted(k) for k in chunk)}) "
+                 f"| dedup {KEY_FIELD} | table {KEY_FIELD}")
+        for row in splunk.search(query, earliest_time="0"):
+            value = row.get(KEY_FIELD)
+            found.update(value if isinstance(value, list) else [value] if value else [])
+    return found & set(keys)
+
+
+# --------------------------------------------------------------------------- one run
+def _expand(source: OrthancHook, candidates: Candidates, workers: int, summary: TagsSummary) -> list[str]:
+    """Instance IDs of the candidates' studies and loose instances, once each, in order."""
+    ids: list[str] = []
+    for on_source in parallel_map(source.study_instance_ids, candidates.studies, workers):
+        if on_source is None:
+            summary.vanished += 1
+        else:
+            ids += on_source
+    return list(dict.fromkeys(ids + list(candidates.instances)))
+
+
+def _reason(error: BaseException) -> str:
+    text = str(error).strip() or type(error).__name__
+    return text if isinstance(error, (FlattenError, OrthancError)) else f"{type(error).__name__}: {text}"
+
+
+class _Run:
+    """State of one :func:`index_candidates` call: hooks, target index, summary, progress."""
+
+    def __init__(self, source: OrthancHook, splunk: SplunkHook, index: str | None, sourcetype: str | None,
+                 summary: TagsSummary, logger: logging.Logger) -> None:
+        self.source, self.splunk, self.summary, self.logger = source, splunk, summary, logger
+        self.index = index or splunk.settings.index
+        self.sourcetype = sourcetype or splunk.settings.sourcetype
+        self.source_name = ""
+
+    def read(self, instance_id: str) -> InstanceRecords | Exception:
+        """The instance's records, or the per-instance error; a server gone or refusing us raises."""
+        try:
+            return fetch_instance_records(self.source, instance_id, self.source_name)
+        except OrthancError as error:
+            if error.status in (401, 403) or (error.status is None and "unreachable" in str(error)):
+                raise  # not this instance's fault: fail the task, a retry sends what is missing
+            return error
+        except Exception as error:  # noqa: BLE001 - one unreadable instance must not stop the others
+            return error
+
+    def skip_indexed_dose_records(self, items: list[InstanceRecords]) -> None:
+        """Drop dose records a cut-short earlier send already indexed (their instance record did not go)."""
+        keys = [r["RecordKey"] for item in items for r in item.records if r["RecordType"] != "instance"]
+        if not keys:
+            return
+        present = indexed_keys(self.splunk, keys, index=self.index)
+        if present:
+            for item in items:
+                item.records = [r for r in item.records if r["RecordKey"] not in present]
+
+    def envelope(self, item: InstanceRecords, record: dict[str, Any]) -> dict[str, Any]:
+        return self.splunk.envelope(
+            record, time=item.time, index=self.index, sourcetype=self.sourcetype,
+            source=self.splunk.settings.source or f"orthanc:{self.source_name}",
+            fields={KEY_FIELD: record["RecordKey"]},
+        )
+
+    def send(self, items: list[InstanceRecords]) -> None:
+        """Send the chunk; an event HEC refuses as malformed fails its instance only."""
+        envelopes = [(n, self.envelope(item, r)) for n, item in enumerate(items) for r in item.records]
+        bad: set[int] = set()
+        start = 0
+        while start < len(envelopes):
+            try:
+                result = self.splunk.send_envelopes(e for _, e in envelopes[start:])
+                self.summary.events_sent += result.events
+                break
+            except SplunkHecError as error:
+                if (error.event_number is None or error.status is None or error.status in RETRYABLE_STATUS
+                        or error.code in GLOBAL_HEC_CODES):
+                    raise
+                self.summary.events_sent += error.accepted
+                owner = envelopes[start + error.event_number][0]
+                bad.add(owner)
+                self.summary.record_failure(items[owner].instance_id, f"Splunk HEC refused its record: {error.text}")
+                start = next((i for i, (n, _) in enumerate(envelopes) if n > owner), len(envelopes))
+        for n, item in enumerate(items):
+            if n not in bad:
+                self.summary.sent += 1
+                self.summary.dose_reports += item.dose_reports
+                self.summary.irradiation_events += item.irradiation_events
+
+
+def index_candidates(
+    source: OrthancHook,
+    splunk: SplunkHook,
+    candidates: Candidates,
+    *,
+    index: str | None = None,
+    sourcetype: str | None = None,
+    dry_run: bool = False,
+    chunk: int = CHUNK,
+    progress_interval: float = 5.0,
+    logger: logging.Logger = log,
+) -> TagsSummary:
+    """Index what the index lacks among ``candidates``; never raises for a single instance.
+
+    ``index``/``sourcetype`` override the Splunk connection's (default sourcetype ``_json``).
+    """
+    started = time.monotonic()
+    summary = TagsSummary(dry_run=dry_run)
+    run = _Run(source, splunk, index, sourcetype, summary, logger)
+    workers = workers_for(source)
+    ids = _expand(source, candidates, workers, summary)
+    summary.candidates = len(ids)
+    run.source_name = str(source.system().get("Name") or "")
+    logger.info(
+        "tags: %d candidate instances on %s (%s), index %s, sourcetype %s%s",
+        len(ids), source.url, run.source_name or "unnamed", run.index or "(the token's default)",
+        run.sourcetype, " (dry run: nothing is sent)" if dry_run else "",
+    )
+    progress = Progress(len(ids), label="indexed", interval=progress_interval, logger=logger)
+    try:
+        for part in _chunks(ids, chunk):
+            present = indexed_keys(splunk, [record_key(i, "instance") for i in part], index=run.index)
+            missing = [i for i in part if record_key(i, "instance") not in present]
+            summary.already_indexed += len(part) - len(missing)
+            summary.to_send += len(missing)
+            if not dry_run and missing:
+                items: list[InstanceRecords] = []
+                for instance_id, outcome in zip(missing, parallel_map(run.read, missing, workers)):
+                    if isinstance(outcome, OrthancError) and outcome.status == 404:
+                        summary.vanished += 1  # deleted from the source since it was listed
+                    elif isinstance(outcome, Exception):
+                        summary.record_failure(instance_id, _reason(outcome))
+                        logger.warning("tags: instance %s skipped: %s", instance_id, _reason(outcome))
+                    else:
+                        items.append(outcome)
+                run.skip_indexed_dose_records(items)
+                run.send(items)
+            progress.advance(len(part))
+    finally:
+        progress.close()
+    summary.seconds = time.monotonic() - started
+    return summary
+
+
+def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
+    for start in range(0, len(items), max(1, size)):
+        yield items[start : start + size]
+
+
+def as_splunk(index: SplunkHook | str) -> SplunkHook:
+    """Accept a hook or a ``SplunkHook.from_url`` URL."""
+    return index if isinstance(index, SplunkHook) else SplunkHook.from_url(index)
+
+
+def replicate_tags(
+    source: OrthancHook | str,
+    index: SplunkHook | str,
+    window: Window | None = None,
+    *,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    study_date: tuple[date | None, date | None] | None = None,
+    dry_run: bool = False,
+    splunk_index: str | None = None,
+    sourcetype: str | None = None,
+    raise_on_failure: bool = True,
+) -> TagsSummary:
+    """Index every instance of the window that the Splunk index lacks; returns the summary.
+
+    ``source`` is an Orthanc hook or URL, ``index`` a Splunk hook or URL (see
+    :meth:`SplunkHook.from_url`). Windows as in :func:`~copydicom_provider.core.replication.replicate`.
+    Raises :class:`TagsFailed` (with the summary) when an instance failed, unless
+    ``raise_on_failure`` is false.
+    """
+    source_hook, splunk = as_hook(source), as_splunk(index)
+    window = window or window_from_options(since, until, study_date)
+    log.info("replicate tags of %s from %s to Splunk at %s", window.describe(), source_hook.url,
+             splunk.settings and splunk.hec_url)
+    candidates = enumerate_candidates(source_hook, window)
+    summary = index_candidates(source_hook, splunk, candidates, index=splunk_index, sourcetype=sourcetype,
+                               dry_run=dry_run)
+    log.info("summary: %s", summary.line())
+    if summary.failed and not dry_run and raise_on_failure:
+        raise TagsFailed(summary)
+    return summary
