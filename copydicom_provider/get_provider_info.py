@@ -28,7 +28,8 @@ def get_provider_info() -> dict[str, Any]:
             {"integration-name": "Splunk", "python-modules": ["copydicom_provider.hooks.splunk"]},
         ],
         "operators": [
-            {"integration-name": "Orthanc", "python-modules": ["copydicom_provider.operators.replicate"]},
+            {"integration-name": "Orthanc", "python-modules": ["copydicom_provider.operators.replicate",
+                                                             "copydicom_provider.operators.replicate_tags"]},
         ],
         "connection-types": [ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE],
     }
