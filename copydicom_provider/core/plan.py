@@ -15,7 +15,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
+from copydicom_provider.core.anonymize import AnonymizationProfile, Identity
 from copydicom_provider.core.window import Candidates
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 T = TypeVar("T")
@@ -49,6 +51,10 @@ class CopyPlan:
     """
 
     missing: list[str] = field(default_factory=list)
+    #: source ID -> the ID expected on the destination, when it differs (anonymized copies)
+    targets: dict[str, str] = field(default_factory=dict)
+    #: source ID -> body of Orthanc's /anonymize call that produces the copy
+    anonymize: dict[str, dict] = field(default_factory=dict)
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
     candidates: int = 0
     already_present: int = 0
@@ -87,4 +93,45 @@ def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candida
         else:
             plan.missing.append(instance_id)
             plan.groups.append((instance_id, [instance_id]))
+    return plan
+
+
+def plan_anonymized(
+    source: OrthancHook, destination: OrthancHook, candidates: Candidates, profile: AnonymizationProfile
+) -> CopyPlan:
+    """Like :func:`plan_copy`, for de-identified copies: the destination holds them under other IDs.
+
+    Each candidate's identifiers are read from the source (one request), its anonymized ID is
+    computed from the profile's deterministic pseudonyms, and the destination is asked for that ID.
+    """
+    plan = CopyPlan()
+    workers = workers_for(source, destination)
+    instances = list(dict.fromkeys(candidates.instances))
+    for study_id, on_source in zip(candidates.studies, parallel_map(source.study_instance_ids, candidates.studies, workers)):
+        if on_source is None:
+            plan.vanished.append(study_id)
+        else:
+            instances += [i for i in on_source if i not in plan.targets]
+
+    def settle(instance_id: str) -> tuple[str, dict | None, str, bool]:
+        try:
+            tags = source.simplified_tags(instance_id)
+        except OrthancError as error:
+            if error.status == 404:
+                return instance_id, None, "", False
+            raise
+        target = profile.target_id(Identity.from_tags(tags))
+        return instance_id, tags, target, destination.instance_exists(target)
+
+    for instance_id, tags, target, present in parallel_map(settle, list(dict.fromkeys(instances)), workers):
+        if tags is None:
+            plan.vanished.append(instance_id)
+            continue
+        plan.candidates += 1
+        if present:
+            plan.already_present += 1
+        else:
+            plan.missing.append(instance_id)
+            plan.targets[instance_id] = target
+            plan.anonymize[instance_id] = profile.request(Identity.from_tags(tags), tags)
     return plan

@@ -13,7 +13,8 @@ import logging
 import time
 from datetime import date, datetime
 
-from copydicom_provider.core.plan import plan_copy
+from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.core.plan import plan_anonymized, plan_copy
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.core.transfer import copy_peer, copy_rest
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
@@ -44,14 +45,23 @@ def copy_candidates(
     mode: str = "rest",
     dry_run: bool = False,
     verify: bool = False,
+    anonymize: AnonymizationProfile | None = None,
     progress_interval: float = 5.0,
     logger: logging.Logger = log,
 ) -> ReplicationSummary:
-    """Copy what the destination lacks among ``candidates``; never raises for a single instance."""
+    """Copy what the destination lacks among ``candidates``; never raises for a single instance.
+
+    With ``anonymize``, the destination receives Orthanc's de-identified copies instead (rest mode).
+    """
     if mode not in TRANSFER_MODES:
         raise ValueError(f"Unknown transfer mode {mode!r}: use one of {', '.join(TRANSFER_MODES)}")
+    if anonymize is not None and mode != "rest":
+        raise ValueError("anonymize works with mode 'rest': the worker uploads what Orthanc's anonymizer returns")
     started = time.monotonic()
-    plan = plan_copy(source, destination, candidates)
+    if anonymize is not None:
+        plan = plan_anonymized(source, destination, candidates, anonymize)
+    else:
+        plan = plan_copy(source, destination, candidates)
     summary = ReplicationSummary(
         mode=mode,
         dry_run=dry_run,

@@ -51,8 +51,10 @@ class InstanceVanished(OrthancError):
     """The source no longer has an instance it listed: reported, not a failure to retry."""
 
 
-def _open_source_file(source: OrthancHook, instance_id: str):
+def _open_source_file(source: OrthancHook, instance_id: str, anonymize: dict | None):
     try:
+        if anonymize is not None:
+            return source.anonymized_file(instance_id, anonymize)
         return source.instance_file(instance_id)
     except OrthancError as error:
         if error.status == 404:
@@ -60,9 +62,21 @@ def _open_source_file(source: OrthancHook, instance_id: str):
         raise
 
 
-def copy_instance(source: OrthancHook, destination: OrthancHook, instance_id: str, verify: bool = False) -> int:
-    """Copy one instance; returns the bytes sent. Raises :class:`OrthancError` naming the server."""
-    with _open_source_file(source, instance_id) as response:
+def copy_instance(
+    source: OrthancHook,
+    destination: OrthancHook,
+    instance_id: str,
+    verify: bool = False,
+    *,
+    anonymize: dict | None = None,
+    expected_id: str | None = None,
+) -> int:
+    """Copy one instance (or its anonymized version); returns the bytes sent.
+
+    Raises :class:`OrthancError` naming the server and the reason.
+    """
+    expected_id = expected_id or instance_id
+    with _open_source_file(source, instance_id, anonymize) as response:
         length = response.headers.get("Content-Length")
         if length and not response.headers.get("Content-Encoding"):
             size = int(length)
@@ -74,9 +88,9 @@ def copy_instance(source: OrthancHook, destination: OrthancHook, instance_id: st
     status = reply.get("Status")
     if status not in ACCEPTED:
         raise OrthancError(f"the destination did not store instance {instance_id}: status {status!r}")
-    if reply.get("ID") != instance_id:
+    if reply.get("ID") != expected_id:
         raise OrthancError(f"the destination stored instance {instance_id} under another ID {reply.get('ID')!r}")
-    if verify:
+    if verify and anonymize is None:  # an anonymized copy differs from the source by design
         verify_instance(source, destination, instance_id)
     return size
 
@@ -126,7 +140,11 @@ def copy_rest(
             outcome: tuple[str, object] = ("failed", f"not attempted: {breaker.reason}")
         else:
             try:
-                outcome = ("copied", copy_instance(source, destination, instance_id, verify))
+                size = copy_instance(
+                    source, destination, instance_id, verify,
+                    anonymize=plan.anonymize.get(instance_id), expected_id=plan.targets.get(instance_id),
+                )
+                outcome = ("copied", size)
                 breaker.record(None)
             except InstanceVanished as error:
                 outcome = ("vanished", str(error))

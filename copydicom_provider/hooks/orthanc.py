@@ -306,6 +306,12 @@ class OrthancHook(HttpHook):
         """The DICOM file as a streamed response; the caller closes it (``with`` works)."""
         return self.request("GET", f"/instances/{instance_id}/file", headers=IDENTITY, stream=True)
 
+    def anonymized_file(self, instance_id: str, body: dict[str, Any]) -> requests.Response:
+        """Orthanc's anonymized copy of an instance (not stored on this server), streamed."""
+        return self.request(
+            "POST", f"/instances/{instance_id}/anonymize", data=json.dumps(body), headers=IDENTITY, stream=True
+        )
+
     def iter_instance_file(self, instance_id: str, chunk_size: int = DOWNLOAD_CHUNK) -> Iterator[bytes]:
         with self.instance_file(instance_id) as response:
             yield from response.iter_content(chunk_size)
