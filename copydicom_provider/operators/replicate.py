@@ -10,7 +10,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
 from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.core.replicate import copy_candidates
+from copydicom_provider.core.replication import copy_candidates
 from copydicom_provider.core.window import Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
 
