@@ -246,3 +246,20 @@ def test_windows_dry_run_and_batches(source, splunk):
     assert {e.sourcetype for e in splunk.events if e.index == "main"} == {"dicom:tags"}
     again = index_candidates(hook, splunk_hook, batch, index="main", sourcetype="dicom:tags", chunk=3)
     assert (again.sent, again.already_indexed) == (0, 8)
+
+
+def test_a_large_instance_is_read_only_up_to_its_pixel_data(source, splunk):
+    item = next(generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=1,
+                                 rows=1024, columns=1024, frames=3, seed=3))  # ~6 MB: streamed, not read whole
+    item.dataset.ImageComments = ("after the header " * 40).strip()
+    big = upload(source, item.dataset)
+    small = upload(source, next(generate_studies(patients=1, studies_per_patient=1, series_per_study=1,
+                                                 instances_per_series=1, seed=4)).dataset)
+
+    summary = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"))
+
+    assert (summary.sent, summary.failed) == (2, 0)
+    fields = {e.fields["OrthancInstanceID"]: e.fields for e in splunk.events}
+    assert fields[big]["NumberOfFrames"] == "3" and fields[big]["Rows"] == "1024"
+    assert fields[big]["ImageComments"] == item.dataset.ImageComments and "PixelData" not in fields[big]
+    assert fields[small]["Rows"] == "64"  # the connection dropped after the large file is not reused broken

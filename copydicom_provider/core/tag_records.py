@@ -11,9 +11,11 @@ every run, and the Orthanc IDs and source name, so that any record joins back to
 
 from __future__ import annotations
 
+import io
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import IO, Any
+from collections.abc import Iterator
+from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
@@ -27,6 +29,8 @@ __all__ = ["InstanceRecords", "event_time", "instance_records", "read_header", "
 CHUNK = 64 * 1024
 #: Bytes kept behind the read position; pydicom only ever seeks back a few bytes.
 KEEP_BEHIND = 1 << 20
+#: Files up to this size are read whole (bounded memory per worker, no per-read overhead).
+WHOLE_LIMIT = 4 << 20
 #: A remainder this small is drained so that the connection goes back to the pool.
 DRAIN_LIMIT = 1 << 20
 ID_KEYS = ("OrthancInstanceID", "OrthancSeriesID", "OrthancStudyID", "OrthancPatientID")
@@ -40,8 +44,8 @@ class _StreamFile:
     values (an encapsulated PDF) are not held twice.
     """
 
-    def __init__(self, raw: IO[bytes]) -> None:
-        self._raw = raw
+    def __init__(self, chunks: Iterator[bytes]) -> None:
+        self._chunks = chunks
         self._buffer = bytearray()
         self._base = 0  # file offset of self._buffer[0]
         self._position = 0
@@ -49,9 +53,8 @@ class _StreamFile:
 
     def _fill(self, end: int | None) -> None:
         while not self.eof and (end is None or self._base + len(self._buffer) < end):
-            wanted = CHUNK if end is None else max(CHUNK, end - self._base - len(self._buffer))
-            data = self._raw.read(wanted)
-            if not data:
+            data = next(self._chunks, None)
+            if data is None:
                 self.eof = True
             else:
                 self._buffer += data
@@ -95,14 +98,22 @@ class _StreamFile:
 
 
 def read_header(source: OrthancHook, instance_id: str) -> Dataset:
-    """The instance's data set up to its pixel data, read from ``/instances/{id}/file`` as it streams."""
+    """The instance's data set up to its pixel data, read from ``/instances/{id}/file``.
+
+    A file up to ``WHOLE_LIMIT`` is read whole and parsed from memory (fastest: one read, the
+    connection goes straight back to the pool). A larger one is parsed as it streams and only up to
+    its pixel data; a small remainder is read to the end so that the keep-alive connection is
+    reused (``iter_content`` marks the body consumed), a large one is dropped with its connection.
+    """
     with source.instance_file(instance_id) as response:
-        stream = _StreamFile(response.raw)
-        dataset = dcmread(stream, stop_before_pixels=True, force=True)
         length = response.headers.get("Content-Length")
-        remaining = int(length) - stream.tell() if length and length.isdigit() else None
-        if remaining is not None and 0 < remaining <= DRAIN_LIMIT:
-            stream.read()  # small remainder: drain it so the keep-alive connection is reused
+        size = int(length) if length and length.isdigit() else None
+        if size is not None and size <= WHOLE_LIMIT:
+            return dcmread(io.BytesIO(response.content), stop_before_pixels=True, force=True)
+        stream = _StreamFile(response.iter_content(CHUNK))
+        dataset = dcmread(stream, stop_before_pixels=True, force=True)
+        if size is not None and 0 < size - stream.tell() <= DRAIN_LIMIT:
+            stream.read()
     return dataset
 
 
