@@ -9,10 +9,10 @@ PYTEST_ARGS ?=
 
 .PHONY: deps venv test demo bench clean
 
-APT_PACKAGES := orthanc dcmtk faketime
+APT_PACKAGES := orthanc dcmtk faketime chromium
 
 deps: ## Debian packages: Orthanc 1.10 (the DICOM servers), dcmtk (dsrdump checks SRs), faketime (past intervals)
-	@if command -v Orthanc >/dev/null && command -v dsrdump >/dev/null && command -v faketime >/dev/null; then :; else \
+	@if command -v Orthanc >/dev/null && command -v dsrdump >/dev/null && command -v faketime >/dev/null && command -v chromium >/dev/null; then :; else \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
 	fi
