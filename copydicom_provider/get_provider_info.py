@@ -29,7 +29,8 @@ def get_provider_info() -> dict[str, Any]:
         ],
         "operators": [
             {"integration-name": "Orthanc", "python-modules": ["copydicom_provider.operators.replicate",
-                                                             "copydicom_provider.operators.replicate_tags"]},
+                                                             "copydicom_provider.operators.replicate_tags",
+                                                             "copydicom_provider.operators.conditional_replicate"]},
         ],
         "connection-types": [ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE],
     }

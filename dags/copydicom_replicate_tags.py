@@ -6,16 +6,15 @@ import os
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, task
+from airflow.sdk import DAG, Param, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
+from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.core.tags import TagsSummary
 from copydicom_provider.core.window import WINDOW_KINDS, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
 
-#: Updated by every successful run; DAGs that act on what the index holds are scheduled on it.
-SPLUNK_TAGS = Asset("copydicom://splunk/tags")
 
 DOC = """
 ### Index DICOM tags in Splunk

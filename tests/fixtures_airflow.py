@@ -16,8 +16,9 @@ def airflow_db():
     yield
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture
 def dagbag(airflow_db):
+    """Parsed afresh for each test: an in-process dag.test() renders templates onto the task objects."""
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))

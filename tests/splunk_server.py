@@ -1404,6 +1404,14 @@ class SplunkTestServer:
     def mgmt_url(self) -> str:
         return f"http://127.0.0.1:{self.mgmt_port}"
 
+    def connection_json(self, index: str = "dicom") -> str:
+        """This server as an Airflow ``splunk`` connection, in the JSON form ``AIRFLOW_CONN_*`` takes."""
+        return json.dumps({
+            "conn_type": "splunk", "host": "127.0.0.1", "port": self.mgmt_port,
+            "login": self.username, "password": self.password,
+            "extra": {"scheme": "http", "hec_port": self.hec_port, "hec_token": self.hec_token, "index": index},
+        })
+
     def url(self, index: str = "main", **extra: Any) -> str:
         """A ``SplunkHook.from_url`` URL for this server (it carries credentials: never log it)."""
         query = "&".join(f"{k}={v}" for k, v in {"hec_port": self.hec_port, "hec_token": self.hec_token, "index": index, **extra}.items())

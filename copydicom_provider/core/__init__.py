@@ -15,6 +15,9 @@ _EXPORTS = {
     "ReplicationFailed": "copydicom_provider.core.replication",
     "copy_candidates": "copydicom_provider.core.replication",
     "replicate": "copydicom_provider.core.replication",
+    "replicate_tags": "copydicom_provider.core.tags",
+    "conditional_replicate": "copydicom_provider.core.conditional",
+    "AnonymizationProfile": "copydicom_provider.core.anonymize",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -1,0 +1,79 @@
+"""DAG ``copydicom_conditional_replicate``: feed a research store with what a Splunk search selects."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from airflow.sdk import DAG, Param
+
+from copydicom_provider.assets import SPLUNK_TAGS
+from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
+
+DOC = """
+### Copy what the index selects
+
+Asks Splunk for instances (a query over the records `copydicom_replicate_tags` writes, e.g.
+`SeriesDescription="Dose Record"` or `Modality=CT StationName=CT2`), then copies those the
+destination lacks, through the same planner and transfer as `copydicom_replicate`.
+
+* Runs whenever `copydicom_replicate_tags` has indexed a new interval (asset `copydicom://splunk/tags`),
+  and by hand with the form below.
+* `earliest`/`latest` bound Splunk's `_time`, which replicate-tags sets to the study date and time;
+  empty means all time (the destination check makes a wide search safe: nothing is copied twice).
+* `anonymize` sends Orthanc's de-identified copies (stable keyed pseudonyms per PatientID, keyed
+  UIDs, SR content kept and scrubbed); the pseudonym key is the destination connection's extra
+  `pseudonym_key`.
+* A query Splunk rejects fails the run with Splunk's message; a query that selects nothing is a
+  green run that copies nothing.
+"""
+
+PARAMS = {
+    "query": Param('SeriesDescription="Dose Record"', type="string", minLength=1, title="Splunk query",
+                   description="SPL filter over the indexed tags, or full SPL returning OrthancInstanceID/SeriesID/StudyID"),
+    "source_conn_id": Param("orthanc_source", type="string", title="Source connection"),
+    "destination_conn_id": Param("orthanc_research", type="string", title="Destination connection"),
+    "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection"),
+    "index": Param(None, type=["null", "string"], title="Splunk index", description="Overrides the connection's index"),
+    "earliest": Param(None, type=["null", "string"], title="Earliest (Splunk _time)",
+                      description="ISO 8601 or Splunk time such as -30d; empty: all time"),
+    "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
+    "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
+    "anonymize": Param(False, type="boolean", title="De-identify",
+                       description="Send Orthanc's anonymized copies (rest mode only)"),
+    "dry_run": Param(False, type="boolean", title="Dry run"),
+    "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
+}
+
+with DAG(
+    dag_id="copydicom_conditional_replicate",
+    description="Copy the DICOM instances a Splunk search selects",
+    schedule=[SPLUNK_TAGS],
+    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=1,
+    params=PARAMS,
+    render_template_as_native_obj=True,
+    doc_md=DOC,
+    tags=["dicom", "orthanc", "splunk", "copydicom"],
+    default_args={
+        "owner": "radiology-it",
+        "retries": 3,
+        "retry_delay": timedelta(seconds=30),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=10),
+    },
+):
+    ConditionalReplicateOperator(
+        task_id="copy",
+        query="{{ params.query }}",
+        source_conn_id="{{ params.source_conn_id }}",
+        destination_conn_id="{{ params.destination_conn_id }}",
+        splunk_conn_id="{{ params.splunk_conn_id }}",
+        index="{{ params.index }}",
+        earliest="{{ params.earliest }}",
+        latest="{{ params.latest }}",
+        mode="{{ params.mode }}",
+        anonymize="{{ params.anonymize }}",
+        dry_run="{{ params.dry_run }}",
+        verify="{{ params.verify }}",
+    )
