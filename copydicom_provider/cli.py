@@ -1,7 +1,9 @@
 """Command line: ``copydicom replicate --src URL --dest URL ...``, on the same core as the operators.
 
 ``copydicom replicate-tags --src URL --index SPLUNK_URL ...`` indexes the source's tags in Splunk
-(``SPLUNK_URL`` as :meth:`SplunkHook.from_url` takes it, HEC token in its query).
+(``SPLUNK_URL`` as :meth:`SplunkHook.from_url` takes it, HEC token in its query), and
+``copydicom conditional-replicate --src URL --index SPLUNK_URL --dest URL --query SPL`` copies what
+a search selects (``--anonymize``: de-identified, key in ``COPYDICOM_PSEUDONYM_KEY``).
 
 URLs carry credentials the way the original tool took them (``http://user:password@host:8042``);
 the password is masked in every log line and never printed.
@@ -13,12 +15,18 @@ import argparse
 import contextlib
 import json
 import logging
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any
 
 # Airflow's logging writes to stdout from the moment it is imported; stdout is kept for the summary.
 with contextlib.redirect_stdout(sys.stderr):
+    from airflow.sdk.log import mask_secret
+
+    from copydicom_provider.core.anonymize import AnonymizationProfile
+    from copydicom_provider.core.conditional import conditional_replicate
     from copydicom_provider.core.progress import ReplicationSummary
     from copydicom_provider.core.replication import TRANSFER_MODES, ReplicationFailed, replicate
     from copydicom_provider.core.tags import TagsFailed, TagsSummary, replicate_tags
@@ -60,6 +68,19 @@ def build_parser() -> argparse.ArgumentParser:
     tags.add_argument("--sourcetype", help="sourcetype, overriding the URL's (default _json)")
     tags.add_argument("--dry-run", action="store_true", help="count what would be sent, send nothing")
     tags.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+    cond = commands.add_parser("conditional-replicate", help="copy what a Splunk search selects")
+    cond.add_argument("--src", required=True, help="source Orthanc URL")
+    cond.add_argument("--index", required=True, help="Splunk URL (as for replicate-tags)")
+    cond.add_argument("--dest", required=True, help="destination Orthanc URL")
+    cond.add_argument("--query", required=True, help='SPL filter, e.g. SeriesDescription="Dose Record"')
+    cond.add_argument("--earliest", help="search window start over Splunk _time (ISO 8601 or e.g. -30d)")
+    cond.add_argument("--latest", help="search window end (exclusive)")
+    cond.add_argument("--mode", choices=TRANSFER_MODES, default="rest", help="rest (default) or peer")
+    cond.add_argument("--anonymize", action="store_true",
+                      help="send Orthanc's de-identified copies; the key is read from COPYDICOM_PSEUDONYM_KEY")
+    cond.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
+    cond.add_argument("--verify", action="store_true", help="compare the MD5 of what landed")
+    cond.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     return parser
 
 
@@ -68,54 +89,57 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     stdout = sys.stdout
     with contextlib.redirect_stdout(sys.stderr):
-        code, summary = _run(args)
+        code, summary = _run(COMMANDS[args.command], args)
     if summary is not None:
         print(json.dumps(summary.as_dict()) if args.json else f"{args.command}: {summary.line()}", file=stdout)
     return code
 
 
-def _run(args: argparse.Namespace) -> tuple[int, ReplicationSummary | TagsSummary | None]:
-    if args.command == "replicate-tags":
-        return _run_tags(args)
+def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> tuple[int, Any]:
+    """Exit 0 with the summary; 1 when instances failed (summary still printed); 2 on bad input."""
     try:
-        summary = replicate(
-            args.src,
-            args.dest,
-            since=args.since,
-            until=args.until,
-            study_date=args.study_date,
-            mode=args.mode,
-            dry_run=args.dry_run,
-            verify=args.verify,
-        )
-    except ReplicationFailed as failure:
-        print(f"copydicom: {failure}", file=sys.stderr)
-        return 1, failure.summary
-    except (OrthancError, ValueError) as error:
-        print(f"copydicom: {error}", file=sys.stderr)
-        return 2, None
-    return 0, summary
-
-
-def _run_tags(args: argparse.Namespace) -> tuple[int, TagsSummary | None]:
-    try:
-        summary = replicate_tags(
-            args.src,
-            args.index,
-            since=args.since,
-            until=args.until,
-            study_date=args.study_date,
-            dry_run=args.dry_run,
-            splunk_index=args.splunk_index,
-            sourcetype=args.sourcetype,
-        )
-    except TagsFailed as failure:
+        return 0, command(args)
+    except (ReplicationFailed, TagsFailed) as failure:
         print(f"copydicom: {failure}", file=sys.stderr)
         return 1, failure.summary
     except (OrthancError, SplunkError, ValueError) as error:
         print(f"copydicom: {error}", file=sys.stderr)
         return 2, None
-    return 0, summary
+
+
+def _replicate(args: argparse.Namespace) -> ReplicationSummary:
+    return replicate(
+        args.src, args.dest, since=args.since, until=args.until, study_date=args.study_date,
+        mode=args.mode, dry_run=args.dry_run, verify=args.verify,
+    )
+
+
+def _replicate_tags(args: argparse.Namespace) -> TagsSummary:
+    return replicate_tags(
+        args.src, args.index, since=args.since, until=args.until, study_date=args.study_date,
+        dry_run=args.dry_run, splunk_index=args.splunk_index, sourcetype=args.sourcetype,
+    )
+
+
+def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
+    profile = None
+    if args.anonymize:
+        key = os.environ.get("COPYDICOM_PSEUDONYM_KEY", "")
+        if not key:
+            raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
+        mask_secret(key)
+        profile = AnonymizationProfile(key=key)
+    return conditional_replicate(
+        args.src, args.index, args.dest, args.query, earliest=args.earliest, latest=args.latest,
+        mode=args.mode, dry_run=args.dry_run, verify=args.verify, anonymize=profile,
+    )
+
+
+COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
+    "replicate": _replicate,
+    "replicate-tags": _replicate_tags,
+    "conditional-replicate": _conditional_replicate,
+}
 
 
 if __name__ == "__main__":

@@ -124,3 +124,29 @@ def test_anonymized_copies_hold_no_original_identifier_and_keep_pseudonyms_stabl
 
     again = conditional_replicate(src, index, dst, 'SeriesDescription="Dose Record"', anonymize=profile)
     assert again.copied == 0 and again.already_present == len(reports) and instance_ids(destination) == landed
+
+
+def test_cli_conditional_replicate_matches_the_library(source, destination, splunk, archive):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    _, reports = archive
+    command = [str(Path(sys.executable).with_name("copydicom")), "conditional-replicate",
+               "--src", source.url_with_credentials, "--index", splunk.url(index="dicom"),
+               "--dest", destination.url_with_credentials, "--query", 'SeriesDescription="Dose Record"', "--json"]
+    env = {**os.environ, "COPYDICOM_PSEUDONYM_KEY": KEY}
+    result = subprocess.run(command + ["--anonymize"], capture_output=True, text=True, env=env, timeout=120)
+    assert result.returncode == 0, result.stderr
+    printed = json.loads(result.stdout)
+    assert printed["copied"] == len(reports)
+    assert KEY not in result.stdout + result.stderr and splunk.hec_token not in result.stdout + result.stderr
+    library = conditional_replicate(source.url_with_credentials, splunk.url(index="dicom"),
+                                    destination.url_with_credentials, 'SeriesDescription="Dose Record"',
+                                    anonymize=AnonymizationProfile(key=KEY))
+    assert library.copied == 0 and library.already_present == printed["copied"]
+    missing_key = subprocess.run(command + ["--anonymize"], capture_output=True, text=True, timeout=120,
+                                 env={k: v for k, v in os.environ.items() if k != "COPYDICOM_PSEUDONYM_KEY"})
+    assert missing_key.returncode == 2 and "COPYDICOM_PSEUDONYM_KEY" in missing_key.stderr

@@ -5,14 +5,17 @@ Debian's Chromium (``apt-get install chromium``, see the Makefile) is driven hea
 Chromium gets flags that keep it off the network; the UI is served on loopback by
 ``AirflowServices`` (simple auth manager, every user an admin: no login page).
 
-Screenshots for the README are written to ``docs/``.
+Screenshots go to a temporary folder; ``make screenshots`` (``COPYDICOM_SCREENSHOTS=docs``) refreshes the
+README's copies in ``docs/``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import secrets
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -34,7 +37,11 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
     "--disable-sync",
 ]
-DOCS = REPO_ROOT / "docs"
+DOCS = (
+    REPO_ROOT / os.environ["COPYDICOM_SCREENSHOTS"]
+    if os.environ.get("COPYDICOM_SCREENSHOTS")
+    else Path(tempfile.mkdtemp(prefix="copydicom-screenshots-"))
+)
 DAGS = REPO_ROOT / "dags"
 CONN_ID = "orthanc_ui"
 #: Bounded waits (ms): the UI is a single-page app over a busy 2-core machine.
