@@ -37,6 +37,7 @@ screenshots: deps venv ## refresh docs/ui-*.png from the browser test
 
 bench: deps venv ## side-by-side throughput figures (not a test)
 	$(PY) benchmarks/replicate_bench.py
+	$(PY) benchmarks/tags_bench.py
 
 clean:
 	rm -rf $(VENV) .demo
