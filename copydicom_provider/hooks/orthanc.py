@@ -29,25 +29,12 @@ from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
 from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
+from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import OrthancError
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
 DOWNLOAD_CHUNK = 1 << 20
-
-
-def _as_bool(value: Any, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _as_number(value: Any, default: float) -> float:
-    if value is None or value == "":
-        return default
-    return float(value)
 
 
 @dataclass(frozen=True)
@@ -64,9 +51,9 @@ class OrthancSettings:
         # Forms of older Airflow versions store custom fields as ``extra__orthanc__<name>``.
         extra = {key.removeprefix("extra__orthanc__"): value for key, value in extra.items()}
         return cls(
-            verify=_as_bool(extra.get("verify", extra.get("verify_ssl")), True),
-            timeout=_as_number(extra.get("timeout"), 60.0),
-            max_parallel=max(1, int(_as_number(extra.get("max_parallel"), 4))),
+            verify=as_bool(extra.get("verify", extra.get("verify_ssl")), True),
+            timeout=as_number(extra.get("timeout"), 60.0),
+            max_parallel=max(1, int(as_number(extra.get("max_parallel"), 4))),
             scheme=str(extra.get("scheme") or "http"),
         )
 

@@ -58,6 +58,7 @@ from tenacity import (
 )
 
 from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE
+from copydicom_provider.conversions import as_bool, as_number
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -108,20 +109,6 @@ class _TooLarge(Exception):
 
 
 # --------------------------------------------------------------------------- settings
-def _as_bool(value: Any, default: bool) -> bool:
-    if value is None or value == "":
-        return default
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in {"1", "true", "yes", "on"}
-
-
-def _as_number(value: Any, default: float) -> float:
-    if value is None or value == "":
-        return default
-    return float(value)
-
-
 @dataclass(frozen=True)
 class SplunkSettings:
     """The connection's non-secret extras, typed (URI-style connections deliver strings)."""
@@ -143,7 +130,7 @@ class SplunkSettings:
         extra = {key.removeprefix("extra__splunk__"): value for key, value in extra.items()}
         scheme = str(extra.get("scheme") or "").lower()
         if not scheme and "use_https" in extra:
-            scheme = "https" if _as_bool(extra["use_https"], True) else "http"
+            scheme = "https" if as_bool(extra["use_https"], True) else "http"
         scheme = scheme or "https"
         if scheme not in {"http", "https"}:
             raise ValueError(f"scheme must be http or https, not {scheme!r}")
@@ -151,14 +138,14 @@ class SplunkSettings:
             scheme=scheme,
             hec_scheme=str(extra.get("hec_scheme") or scheme).lower(),
             hec_host=extra.get("hec_host") or None,
-            hec_port=int(_as_number(extra.get("hec_port"), 8088)),
-            verify=_as_bool(extra.get("verify", extra.get("verify_ssl")), True),
+            hec_port=int(as_number(extra.get("hec_port"), 8088)),
+            verify=as_bool(extra.get("verify", extra.get("verify_ssl")), True),
             index=extra.get("index") or None,
             sourcetype=str(extra.get("sourcetype") or "_json"),
             source=extra.get("source") or None,
             host=extra.get("event_host") or None,
-            timeout=_as_number(extra.get("timeout"), 30.0),
-            ack=_as_bool(extra.get("ack"), False),
+            timeout=as_number(extra.get("timeout"), 30.0),
+            ack=as_bool(extra.get("ack"), False),
         )
 
 

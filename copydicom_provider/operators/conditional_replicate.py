@@ -15,7 +15,8 @@ from copydicom_provider.core.conditional import select_candidates
 from copydicom_provider.core.replication import copy_candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
-from copydicom_provider.operators.replicate import ReplicateOperator, _as_bool
+from copydicom_provider.conversions import as_bool, optional
+from copydicom_provider.operators.replicate import ReplicateOperator
 
 
 class ConditionalReplicateOperator(ReplicateOperator):
@@ -68,9 +69,9 @@ class ConditionalReplicateOperator(ReplicateOperator):
         self.pseudonym_key = pseudonym_key
 
     def profile(self, destination: OrthancHook) -> AnonymizationProfile | None:
-        if not _as_bool(self.anonymize):
+        if not as_bool(self.anonymize):
             return None
-        key = _present(self.pseudonym_key) or destination.get_connection(self.destination_conn_id).extra_dejson.get(
+        key = optional(self.pseudonym_key) or destination.get_connection(self.destination_conn_id).extra_dejson.get(
             "pseudonym_key"
         )
         if not key:
@@ -88,7 +89,7 @@ class ConditionalReplicateOperator(ReplicateOperator):
         profile = self.profile(destination)
         try:
             candidates, missing_series = select_candidates(
-                source, splunk, self.query, _present(self.earliest), _present(self.latest), _present(self.index),
+                source, splunk, self.query, optional(self.earliest), optional(self.latest), optional(self.index),
                 logger=self.log,
             )
         except (SplunkSearchError, ValueError) as rejected:  # a bad query stays bad: no retry
@@ -100,8 +101,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
             destination,
             candidates,
             mode=self.mode,
-            dry_run=_as_bool(self.dry_run),
-            verify=_as_bool(self.verify),
+            dry_run=as_bool(self.dry_run),
+            verify=as_bool(self.verify),
             anonymize=profile,
             progress_interval=self.progress_interval,
             logger=self.log,
@@ -109,7 +110,3 @@ class ConditionalReplicateOperator(ReplicateOperator):
         summary.vanished += missing_series
         return self.finish(summary, context)
 
-
-def _present(value: Any) -> Any:
-    """Templated optional values render ``None`` as ``"None"`` or ``""``."""
-    return None if value in (None, "", "None") else value

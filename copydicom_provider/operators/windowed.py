@@ -1,0 +1,94 @@
+"""The part every job operator shares: which candidates (a window or a mapped batch), and the summary."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any, Protocol
+
+from airflow.exceptions import AirflowException
+from airflow.sdk import BaseOperator, Context
+
+from copydicom_provider.core.window import Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.hooks.orthanc import OrthancHook
+
+
+class JobSummary(Protocol):
+    failed: int
+    dry_run: bool
+
+    def line(self) -> str: ...
+    def as_dict(self) -> dict[str, Any]: ...
+    def failure_text(self) -> str: ...
+
+
+class WindowedOperator(BaseOperator):
+    """Base of the job operators: a source, a window of candidates or one ``batch`` of them.
+
+    :param source_conn_id: ``orthanc`` connection of the archive the job reads.
+    :param window: ``received`` (the run's data interval, or ``since``/``until``), ``study_date``
+        (``study_date_from``/``study_date_to``, inclusive) or ``all``.
+    :param batch: candidates prepared by an upstream enumeration (``{"studies": [...],
+        "instances": [...]}``); when given, the window is not enumerated again. This is how the
+        DAGs map a job over workers.
+    :param dry_run: count what would be done; do nothing.
+    """
+
+    template_fields: Sequence[str] = (
+        "source_conn_id", "window", "since", "until", "study_date_from", "study_date_to", "batch", "dry_run",
+    )
+
+    def __init__(
+        self,
+        *,
+        source_conn_id: str = "orthanc_source",
+        window: str = "received",
+        since: datetime | str | None = None,
+        until: datetime | str | None = None,
+        study_date_from: date | str | None = None,
+        study_date_to: date | str | None = None,
+        batch: dict[str, list[str]] | None = None,
+        dry_run: bool | str = False,
+        progress_interval: float = 5.0,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(**kwargs)
+        self.source_conn_id = source_conn_id
+        self.window = window
+        self.since = since
+        self.until = until
+        self.study_date_from = study_date_from
+        self.study_date_to = study_date_to
+        self.batch = batch
+        self.dry_run = dry_run
+        self.progress_interval = progress_interval
+
+    def candidates(self, source: OrthancHook, context: Context, target: str) -> Candidates:
+        """The mapped batch, or the window enumerated on the source; logged with ``target``."""
+        if self.batch is not None:
+            candidates = Candidates.from_dict(self.batch)
+            self.log.info(
+                "batch of %d studies and %d instances from %s to %s",
+                len(candidates.studies), len(candidates.instances), source.url, target,
+            )
+            return candidates
+        window = resolve_window(
+            self.window,
+            since=self.since,
+            until=self.until,
+            study_date_from=self.study_date_from,
+            study_date_to=self.study_date_to,
+            interval_start=context.get("data_interval_start"),
+            interval_end=context.get("data_interval_end"),
+        )
+        self.log.info("window: %s, from %s to %s", window.describe(), source.url, target)
+        return enumerate_candidates(source, window)
+
+    def finish(self, summary: JobSummary, context: Context) -> dict[str, Any]:
+        """Log the one-line summary; fail the task (after publishing the summary) if anything failed."""
+        self.log.info("summary: %s", summary.line())
+        result = summary.as_dict()
+        if summary.failed and not summary.dry_run:
+            context["ti"].xcom_push(key="summary", value=result)
+            raise AirflowException(summary.failure_text())
+        return result
