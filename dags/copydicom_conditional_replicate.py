@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from airflow.sdk import DAG, Param
 
 from copydicom_provider.assets import SPLUNK_TAGS
+from copydicom_provider.dag_support import DEFAULT_ARGS
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 
 DOC = """
@@ -55,13 +56,7 @@ with DAG(
     render_template_as_native_obj=True,
     doc_md=DOC,
     tags=["dicom", "orthanc", "splunk", "copydicom"],
-    default_args={
-        "owner": "radiology-it",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=DEFAULT_ARGS,
 ):
     ConditionalReplicateOperator(
         task_id="copy",

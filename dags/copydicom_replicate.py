@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.core.window import WINDOW_KINDS, enumerate_candidates, resolve_window
-from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.dag_support import DEFAULT_ARGS, window_batches, window_params
 from copydicom_provider.operators.replicate import ReplicateOperator
 
 DOC = """
@@ -38,17 +37,10 @@ PARAMS = {
                             description="Airflow connection (type orthanc) to copy from"),
     "destination_conn_id": Param("orthanc_destination", type="string", title="Destination connection",
                                  description="Airflow connection (type orthanc) to copy to"),
-    "window": Param("received", type="string", enum=list(WINDOW_KINDS), title="Window",
-                    description="received: the run's interval or since/until; study_date: by StudyDate; all: everything"),
-    "since": Param(None, type=["null", "string"], format="date-time", title="Received since (UTC)",
-                   description="Overrides the interval start for window=received"),
-    "until": Param(None, type=["null", "string"], format="date-time", title="Received until (UTC, exclusive)"),
-    "study_date_from": Param(None, type=["null", "string"], format="date", title="First study date"),
-    "study_date_to": Param(None, type=["null", "string"], format="date", title="Last study date (inclusive)"),
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode",
                   description="rest: the worker streams files; peer: the source pushes through an Orthanc peer job"),
-    "dry_run": Param(False, type="boolean", title="Dry run", description="Count what would be copied; copy nothing"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
+    **window_params("copied"),
 }
 
 with DAG(
@@ -62,35 +54,13 @@ with DAG(
     render_template_as_native_obj=True,
     doc_md=DOC,
     tags=["dicom", "orthanc", "copydicom"],
-    default_args={
-        "owner": "radiology-it",
-        "retries": 3,
-        "retry_delay": timedelta(seconds=30),
-        "retry_exponential_backoff": True,
-        "max_retry_delay": timedelta(minutes=10),
-    },
+    default_args=DEFAULT_ARGS,
 ):
 
     @task(task_id="enumerate")
     def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> list[dict]:
-        """List the window's candidates once and cut them into batches for the mapped copies."""
-        window = resolve_window(
-            params["window"],
-            since=params.get("since"),
-            until=params.get("until"),
-            study_date_from=params.get("study_date_from"),
-            study_date_to=params.get("study_date_to"),
-            interval_start=data_interval_start,
-            interval_end=data_interval_end,
-        )
-        source = OrthancHook(params["source_conn_id"])
-        candidates = enumerate_candidates(source, window)
-        batches = candidates.split()
-        print(
-            f"{window.describe()}: {len(candidates.studies)} studies and {len(candidates.instances)} "
-            f"instances on {source.url}, in {len(batches)} batch(es)"
-        )
-        return [batch.as_dict() for batch in batches]
+        """List the window's candidates once and cut them into batches for the mapped tasks."""
+        return window_batches(params, data_interval_start, data_interval_end)
 
     copies = ReplicateOperator.partial(
         task_id="copy",
