@@ -1,22 +1,28 @@
-"""``make demo``: the main job end to end on embedded defaults, then a table of what it did.
+"""``make demo``: the three jobs end to end on embedded defaults, then a table of what each did.
 
-Two private Orthanc servers (source seeded with generated CT/MR studies, empty destination), a
-SQLite Airflow home under ``.demo/``, the connections as ``AIRFLOW_CONN_*`` variables, and the
-``copydicom_replicate`` DAG run by Airflow for the current hour's interval, twice: the second run
-shows that nothing is copied twice. Everything it started is stopped at the end.
+Three private Orthanc servers (a source seeded with generated CT/MR studies and CT dose reports, an
+empty destination, an empty research store), the Splunk-compatible test server from ``tests/``, a
+SQLite Airflow home under ``.demo/``, the connections as ``AIRFLOW_CONN_*`` variables, and the DAGs
+run by Airflow for the current hour's interval: ``copydicom_replicate`` twice (the second run shows
+nothing is copied twice), ``copydicom_replicate_tags``, then ``copydicom_conditional_replicate``
+with ``SeriesDescription="Dose Record"``, de-identified. Everything it started is stopped at the end.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import shutil
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from copydicom_provider.testing.dicom_generator import generate_studies
+from copydicom_provider.testing.dose_sr import make_ct_dose_sr
+from copydicom_provider.testing.dose_sr import to_bytes as dose_sr_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer
+from tests.splunk_server import SplunkTestServer  # the demo's stand-in for Splunk (it says so itself)
 
 ROOT = Path.cwd() / ".demo"
 REPO = Path(__file__).resolve().parents[2]
@@ -27,9 +33,14 @@ def _connection(server: OrthancServer) -> str:
                        "login": server.username, "password": server.password})
 
 
-def _configure_airflow(source: OrthancServer, destination: OrthancServer) -> None:
+def _configure_airflow(source: OrthancServer, destination: OrthancServer, research: OrthancServer,
+                       splunk_connection: str) -> None:
     """Before Airflow is imported: a private home, SQLite, no examples, our DAGs and connections."""
+    research_connection = json.loads(_connection(research))
+    research_connection["extra"] = {"pseudonym_key": secrets.token_hex(16)}
     os.environ.update(
+        AIRFLOW_CONN_ORTHANC_RESEARCH=json.dumps(research_connection),
+        AIRFLOW_CONN_SPLUNK_DEFAULT=splunk_connection,
         AIRFLOW_HOME=str(ROOT / "airflow"),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
         AIRFLOW__CORE__DAGS_FOLDER=str(REPO / "dags"),
@@ -48,27 +59,39 @@ def _seed(server: OrthancServer) -> int:
                                  rows=256, columns=256, seed=2016):
         hook.upload_instance(item.to_bytes())
         count += 1
+    for n in range(3):  # one CT dose report per patient, series "Dose Record"
+        dataset, _ = make_ct_dose_sr(seed=n, patient_id=f"CDP2016{n:05d}", spiral_count=1 + n % 2)
+        hook.upload_instance(dose_sr_bytes(dataset))
+        count += 1
     return count
 
 
-def _run_dag(logical_date: datetime) -> dict:
+def _run_dag(dag_id: str, result_task: str, logical_date: datetime, conf: dict | None = None) -> dict:
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
-    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag("copydicom_replicate")
-    run = dag.test(logical_date=logical_date)
+    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)
+    run = dag.test(logical_date=logical_date, run_conf=conf or {})
     if run.state != DagRunState.SUCCESS:
-        raise SystemExit(f"copydicom_replicate run ended {run.state}; see the log above")
-    summarize = next(ti for ti in run.get_task_instances() if ti.task_id == "summarize")
-    return summarize.xcom_pull(task_ids="summarize")
+        raise SystemExit(f"{dag_id} run ended {run.state}; see the log above")
+    result = next(ti for ti in run.get_task_instances() if ti.task_id == result_task)
+    return result.xcom_pull(task_ids=result_task)
 
 
 def _table(rows: list[tuple[str, dict]]) -> str:
-    columns = ("candidates", "already_present", "copied", "failed", "bytes", "seconds", "instances_per_second")
-    header = f"{'job':<28}" + "".join(f"{c:>22}" for c in columns)
+    columns = ("candidates", "already", "done", "dose_reports", "failed", "seconds")
+    header = f"{'job':<36}" + "".join(f"{c:>14}" for c in columns)
     lines = [header, "-" * len(header)]
     for name, summary in rows:
-        lines.append(f"{name:<28}" + "".join(f"{summary.get(c, ''):>22}" for c in columns))
+        values = {
+            "candidates": summary.get("candidates"),
+            "already": summary.get("already_present", summary.get("already_indexed")),
+            "done": summary.get("copied", summary.get("sent")),
+            "dose_reports": summary.get("dose_reports", ""),
+            "failed": summary.get("failed"),
+            "seconds": summary.get("seconds"),
+        }
+        lines.append(f"{name:<36}" + "".join(f"{values[c]!s:>14}" for c in columns))
     return "\n".join(lines)
 
 
@@ -77,15 +100,18 @@ def main() -> int:
     ROOT.mkdir(parents=True)
     source = OrthancServer(ROOT / "orthanc-source", name="source")
     destination = OrthancServer(ROOT / "orthanc-destination", name="destination")
+    research = OrthancServer(ROOT / "orthanc-research", name="research")
+    splunk = SplunkTestServer(persist_path=ROOT / "splunk-events.jsonl")
     try:
-        source.start()
-        destination.start()
-        _configure_airflow(source, destination)
+        for server in (source, destination, research):
+            server.start()
+        splunk.start()
+        _configure_airflow(source, destination, research, splunk.connection_json())
         from airflow.utils import db
 
         from copydicom_provider.hooks.orthanc import OrthancHook
 
-        for server in (source, destination):
+        for server in (source, destination, research):
             ok, message = OrthancHook.from_url(server.url_with_credentials).test_connection()
             print(f"test_connection {server.name}: {message}")
             if not ok:
@@ -96,16 +122,26 @@ def main() -> int:
         # A manual run covers the last complete interval before its logical date: the next hour's
         # start gives [this hour, next hour), which holds what the source received just now.
         next_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
-        first = _run_dag(next_hour)
-        second = _run_dag(next_hour)
+        rows = [
+            ("copydicom_replicate", _run_dag("copydicom_replicate", "summarize", next_hour)),
+            ("copydicom_replicate (rerun)", _run_dag("copydicom_replicate", "summarize", next_hour)),
+            ("copydicom_replicate_tags", _run_dag("copydicom_replicate_tags", "summarize", next_hour)),
+            ("copydicom_conditional_replicate", _run_dag(
+                "copydicom_conditional_replicate", "copy", next_hour,
+                {"query": 'SeriesDescription="Dose Record"', "anonymize": True},
+            )),
+        ]
         print()
-        print(_table([("copydicom_replicate", first), ("copydicom_replicate (rerun)", second)]))
+        print(_table(rows))
         copied = len(OrthancHook.from_url(destination.url_with_credentials).list_ids("instances"))
-        print(f"\nthe destination now holds {copied} of the source's {seeded} instances")
-        return 0 if copied == seeded and second["copied"] == 0 else 1
+        research_holds = len(OrthancHook.from_url(research.url_with_credentials).list_ids("instances"))
+        print(f"\nthe destination holds {copied} of the source's {seeded} instances; the research store holds "
+              f"{research_holds} de-identified dose reports; Splunk's test server kept {len(splunk.events)} events")
+        return 0 if copied == seeded and rows[1][1]["copied"] == 0 and research_holds == 3 else 1
     finally:
-        source.stop(kill=True)
-        destination.stop(kill=True)
+        splunk.stop()
+        for server in (source, destination, research):
+            server.stop(kill=True)
 
 
 if __name__ == "__main__":
