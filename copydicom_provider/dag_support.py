@@ -5,6 +5,7 @@ Kept in the package (not in ``dags/``) so that every DAG, and a user's own, impo
 
 from __future__ import annotations
 
+import os
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -13,8 +14,13 @@ from airflow.sdk import Param
 from copydicom_provider.core.window import WINDOW_KINDS, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
 
+#: Airflow pool capping concurrent tasks against clinical archives; create it once per deployment:
+#: ``airflow pools set orthanc 4 "copydicom tasks against Orthanc archives"``.
+ORTHANC_POOL = os.environ.get("COPYDICOM_POOL", "orthanc")
+
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "radiology-it",
+    "pool": ORTHANC_POOL,
     "retries": 3,
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,

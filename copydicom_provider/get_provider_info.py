@@ -32,5 +32,6 @@ def get_provider_info() -> dict[str, Any]:
                                                              "copydicom_provider.operators.replicate_tags",
                                                              "copydicom_provider.operators.conditional_replicate"]},
         ],
+        "extra-links": ["copydicom_provider.links.OrthancExplorerLink"],
         "connection-types": [ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE],
     }

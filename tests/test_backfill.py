@@ -100,6 +100,9 @@ def test_cli_backfill_copies_each_interval_exactly(airflow, servers, past_hours)
     for batch in batches:
         assert instance_bytes(destination, batch[0].orthanc_id) == instance_bytes(source, batch[0].orthanc_id)
 
+    instances = airflow.api("GET", f"dags/{DAG_ID}/dagRuns/{runs[0]['dag_run_id']}/taskInstances")["task_instances"]
+    assert {ti["pool"] for ti in instances} == {"orthanc"}  # the pool that caps load on the archives
+
     log = airflow.task_log(DAG_ID, runs[0]["dag_run_id"], "copy", map_index=0)
     assert "plan:" in log and "progress: copied" in log and "summary:" in log
     assert source.password not in log

@@ -55,3 +55,23 @@ def test_manual_run_with_study_date_params(dagbag, source, destination, orthanc_
     expected = {i.orthanc_id for i in items if i.study_date >= date(2018, 6, 1)}
     assert summary["copied"] == len(expected) > 0
     assert instance_ids(destination) == expected
+
+
+def test_copy_tasks_link_to_the_study_in_orthanc_explorer(dagbag, source, destination, orthanc_connection):
+    """One-study window: the copy task's extra link opens that study in the destination's explorer."""
+    import requests
+
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2,
+                                          start_date=date(2017, 5, 5), end_date=date(2017, 5, 5), seed=11))
+    conf = {"source_conn_id": orthanc_connection("link_src", source),
+            "destination_conn_id": orthanc_connection("link_dst", destination),
+            "window": "study_date", "study_date_from": "2017-05-05", "study_date_to": "2017-05-05"}
+    dag = dagbag.get_dag("copydicom_replicate")
+    dag_run = dag.test(logical_date=datetime(2026, 3, 1, tzinfo=timezone.utc), run_conf=conf)
+    copy = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "copy")
+    url = copy.xcom_pull(task_ids="copy", key="orthanc_explorer", map_indexes=copy.map_index)
+    assert url == f"{destination.url}/app/explorer.html#study?uuid={items[0].study_orthanc_id}"
+    assert dag.get_task("copy").operator_extra_links[0].name == "Orthanc Explorer"
+    page = requests.get(url.split("#")[0], auth=destination.auth, timeout=10)
+    assert page.status_code == 200 and "Orthanc" in page.text  # the explorer really is there
+    assert requests.get(f"{destination.url}/studies/{items[0].study_orthanc_id}", auth=destination.auth).ok

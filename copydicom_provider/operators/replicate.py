@@ -10,6 +10,7 @@ from airflow.sdk import Context
 from copydicom_provider.conversions import as_bool
 from copydicom_provider.core.replication import copy_candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
 from copydicom_provider.operators.windowed import WindowedOperator
 
 
@@ -31,6 +32,7 @@ class ReplicateOperator(WindowedOperator):
 
     template_fields: Sequence[str] = (*WindowedOperator.template_fields, "destination_conn_id", "mode", "verify")
     ui_color = "#d7ecf7"
+    operator_extra_links = (OrthancExplorerLink(),)
 
     def __init__(
         self,
@@ -49,6 +51,8 @@ class ReplicateOperator(WindowedOperator):
         source = OrthancHook(self.source_conn_id)
         destination = OrthancHook(self.destination_conn_id)
         candidates = self.candidates(source, context, destination.url)
+        study = candidates.studies[0] if len(candidates.studies) == 1 and not candidates.instances else None
+        context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=explorer_url(destination.url, study))
         summary = copy_candidates(
             source,
             destination,

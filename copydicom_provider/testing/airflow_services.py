@@ -18,6 +18,7 @@ from typing import Any
 
 import requests
 
+from copydicom_provider.dag_support import ORTHANC_POOL
 from copydicom_provider.testing.orthanc_server import free_port
 
 SERVICES = ("api-server", "scheduler", "dag-processor")
@@ -77,6 +78,7 @@ class AirflowServices:
         self.home.mkdir(parents=True, exist_ok=True)
         self.port = self.port or free_port()
         self.cli("db", "migrate")
+        self.cli("pools", "set", ORTHANC_POOL, "4", "copydicom tasks against Orthanc archives")
         for name in SERVICES:
             log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
             command = [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
