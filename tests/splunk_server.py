@@ -478,7 +478,7 @@ def _apply(rows: Iterable[dict[str, Any]], name: str, args: str) -> Iterator[dic
         if names and names[0].isdigit():
             keep, names = int(names[0]), names[1:]
         if not names or any("=" in n for n in names):
-            raise SearchError(f"Error in 'dedup' command: the Splunk test server implements only 'dedup [N] field...'.")
+            raise SearchError("Error in 'dedup' command: the Splunk test server implements only 'dedup [N] field...'.")
         return _dedup(rows, names, keep)
     if name == "stats":
         stats, by = parse_stats(args)

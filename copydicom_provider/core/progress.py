@@ -12,43 +12,44 @@ import sys
 import threading
 import time
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, ClassVar, TypeVar
 
 log = logging.getLogger("copydicom_provider")
 MAX_REPORTED_FAILURES = 10
 
 
-@dataclass
-class ReplicationSummary:
-    """What one copy did; ``merge`` adds up the summaries of mapped batches."""
+SummaryT = TypeVar("SummaryT", bound="JobSummary")
 
-    mode: str = "rest"
+
+@dataclass
+class JobSummary:
+    """What one job did, as XCom: counts that ``merge`` adds up over mapped batches, and failures."""
+
     dry_run: bool = False
-    candidates: int = 0
-    already_present: int = 0
-    to_copy: int = 0
-    copied: int = 0
     failed: int = 0
     vanished: int = 0
-    bytes: int = 0
     seconds: float = 0.0
     failures: list[list[str]] = field(default_factory=list)
 
+    #: the counters ``merge`` adds up; ``DONE`` is the one the rate is computed from
+    COUNTS: ClassVar[tuple[str, ...]] = ("failed", "vanished")
+    DONE: ClassVar[str] = "failed"
+
     @property
     def instances_per_second(self) -> float:
-        return round(self.copied / self.seconds, 1) if self.seconds > 0 else 0.0
+        done = getattr(self, self.DONE)
+        return round(done / self.seconds, 1) if self.seconds > 0 else 0.0
 
     def record_failure(self, instance_id: str, reason: str) -> None:
         self.failed += 1
         if len(self.failures) < MAX_REPORTED_FAILURES:
             self.failures.append([instance_id, reason])
 
-    def merge(self, other: ReplicationSummary) -> ReplicationSummary:
-        for name in ("candidates", "already_present", "to_copy", "copied", "failed", "vanished", "bytes"):
+    def merge(self, other: JobSummary) -> JobSummary:
+        for name in self.COUNTS:
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.seconds = round(self.seconds + other.seconds, 3)
-        room = MAX_REPORTED_FAILURES - len(self.failures)
-        self.failures += other.failures[:room]
+        self.failures += other.failures[: MAX_REPORTED_FAILURES - len(self.failures)]
         self.dry_run = self.dry_run or other.dry_run
         return self
 
@@ -59,9 +60,30 @@ class ReplicationSummary:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> ReplicationSummary:
-        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
-        return cls(**fields)
+    def from_dict(cls: type[SummaryT], data: dict[str, Any]) -> SummaryT:
+        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+
+    def failure_text(self) -> str:
+        listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
+        more = self.failed - len(self.failures)
+        return f"{self.failed} instance(s) failed: {listed}" + (f" (and {more} more)" if more > 0 else "")
+
+
+@dataclass
+class ReplicationSummary(JobSummary):
+    """What one copy did."""
+
+    mode: str = "rest"
+    candidates: int = 0
+    already_present: int = 0
+    to_copy: int = 0
+    copied: int = 0
+    bytes: int = 0
+
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        "candidates", "already_present", "to_copy", "copied", "failed", "vanished", "bytes",
+    )
+    DONE: ClassVar[str] = "copied"
 
     def line(self) -> str:
         done = f"would copy {self.to_copy}" if self.dry_run else f"copied {self.copied}"
@@ -73,11 +95,6 @@ class ReplicationSummary:
         if self.vanished:
             text += f", {self.vanished} no longer on the source"
         return text
-
-    def failure_text(self) -> str:
-        listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
-        more = self.failed - len(self.failures)
-        return f"{self.failed} instance(s) failed: {listed}" + (f" (and {more} more)" if more > 0 else "")
 
 
 class Progress:

@@ -27,17 +27,18 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from copydicom_provider.core.flatten import FlattenError
 from copydicom_provider.core.plan import parallel_map, workers_for
-from copydicom_provider.core.progress import MAX_REPORTED_FAILURES, Progress, log
+from copydicom_provider.core.progress import JobSummary, Progress, log
 from copydicom_provider.core.replication import as_hook, window_from_options
 from copydicom_provider.core.tag_records import InstanceRecords, fetch_instance_records, record_key
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, SplunkHook
 
 __all__ = ["TagsFailed", "TagsSummary", "index_candidates", "indexed_keys", "replicate_tags"]
@@ -51,10 +52,9 @@ KEY_FIELD = "copydicom_key"
 
 
 @dataclass
-class TagsSummary:
-    """What one tags run did; ``merge`` adds up the summaries of mapped batches."""
+class TagsSummary(JobSummary):
+    """What one tags run did."""
 
-    dry_run: bool = False
     candidates: int = 0
     already_indexed: int = 0
     to_send: int = 0
@@ -62,40 +62,12 @@ class TagsSummary:
     dose_reports: int = 0
     irradiation_events: int = 0
     events_sent: int = 0
-    failed: int = 0
-    vanished: int = 0
-    seconds: float = 0.0
-    failures: list[list[str]] = field(default_factory=list)
 
-    COUNTS = ("candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
-              "events_sent", "failed", "vanished")
-
-    @property
-    def instances_per_second(self) -> float:
-        return round(self.sent / self.seconds, 1) if self.seconds > 0 else 0.0
-
-    def record_failure(self, instance_id: str, reason: str) -> None:
-        self.failed += 1
-        if len(self.failures) < MAX_REPORTED_FAILURES:
-            self.failures.append([instance_id, reason])
-
-    def merge(self, other: TagsSummary) -> TagsSummary:
-        for name in self.COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.seconds = round(self.seconds + other.seconds, 3)
-        self.failures += other.failures[: MAX_REPORTED_FAILURES - len(self.failures)]
-        self.dry_run = self.dry_run or other.dry_run
-        return self
-
-    def as_dict(self) -> dict[str, Any]:
-        data = asdict(self)
-        data["seconds"] = round(self.seconds, 3)
-        data["instances_per_second"] = self.instances_per_second
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> TagsSummary:
-        return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        "candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
+        "events_sent", "failed", "vanished",
+    )
+    DONE: ClassVar[str] = "sent"
 
     def line(self) -> str:
         done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
@@ -106,11 +78,6 @@ class TagsSummary:
             f"{self.failed} failed"
         )
         return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
-
-    def failure_text(self) -> str:
-        listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
-        more = self.failed - len(self.failures)
-        return f"{self.failed} instance(s) failed: {listed}" + (f" (and {more} more)" if more > 0 else "")
 
 
 class TagsFailed(OrthancError):
