@@ -76,6 +76,38 @@ def select_candidates(
     return Candidates(studies=list(studies), instances=list(instances)), missing_series
 
 
+def copy_selection(
+    source: OrthancHook,
+    splunk: SplunkHook,
+    destination: OrthancHook,
+    query: str,
+    *,
+    earliest: datetime | str | None = None,
+    latest: datetime | str | None = None,
+    index: str | None = None,
+    mode: str = "rest",
+    dry_run: bool = False,
+    verify: bool = False,
+    anonymize: AnonymizationProfile | None = None,
+    progress_interval: float = 5.0,
+    logger: logging.Logger = log,
+) -> ReplicationSummary:
+    """Select with the search, copy what the destination lacks; per-instance failures stay in the summary.
+
+    A query Splunk rejects raises ``SplunkSearchError`` with Splunk's message; a query that selects
+    nothing gives a summary of nothing copied.
+    """
+    candidates, missing_series = select_candidates(source, splunk, query, earliest, latest, index, logger=logger)
+    if not candidates:
+        logger.info("the search selected no instances: nothing to copy")
+    summary = copy_candidates(
+        source, destination, candidates, mode=mode, dry_run=dry_run, verify=verify, anonymize=anonymize,
+        progress_interval=progress_interval, logger=logger,
+    )
+    summary.vanished += missing_series
+    return summary
+
+
 def conditional_replicate(
     source: OrthancHook | str,
     index: SplunkHook | str,
@@ -90,20 +122,16 @@ def conditional_replicate(
     anonymize: AnonymizationProfile | None = None,
     raise_on_failure: bool = True,
 ) -> ReplicationSummary:
-    """Copy the instances the search selects that the destination lacks; returns the summary.
+    """The library call: :func:`copy_selection` from hooks or URLs, raising when instances failed.
 
-    A query Splunk rejects raises ``SplunkSearchError`` with Splunk's message; a query that selects
-    nothing is a successful run that copies nothing.
+    Raises :class:`ReplicationFailed` (with the summary) when an instance failed, unless
+    ``raise_on_failure`` is false.
     """
-    source_hook, destination_hook = as_hook(source), as_hook(destination)
     splunk = index if isinstance(index, SplunkHook) else SplunkHook.from_url(index)
-    candidates, missing_series = select_candidates(source_hook, splunk, query, earliest, latest)
-    if not candidates:
-        log.info("the search selected no instances: nothing to copy")
-    summary = copy_candidates(
-        source_hook, destination_hook, candidates, mode=mode, dry_run=dry_run, verify=verify, anonymize=anonymize
+    summary = copy_selection(
+        as_hook(source), splunk, as_hook(destination), query, earliest=earliest, latest=latest,
+        mode=mode, dry_run=dry_run, verify=verify, anonymize=anonymize,
     )
-    summary.vanished += missing_series
     log.info("summary: %s", summary.line())
     if summary.failed and not dry_run and raise_on_failure:
         raise ReplicationFailed(summary)

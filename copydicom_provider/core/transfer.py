@@ -115,9 +115,9 @@ class _Breaker:
     def tripped(self) -> bool:
         return self.consecutive >= self.limit
 
-    def record(self, error: Exception | None) -> None:
+    def record(self, error: OrthancError | None) -> None:
         with self._lock:
-            if error is not None and "unreachable" in str(error):
+            if error is not None and error.unreachable:
                 self.consecutive += 1
                 self.reason = str(error)
             elif error is None:

@@ -15,9 +15,11 @@ _REASONS = {
 class OrthancError(AirflowException):
     """An Orthanc request failed; the message names the server, the request and Orthanc's reason."""
 
-    def __init__(self, message: str, status: int | None = None) -> None:
+    def __init__(self, message: str, status: int | None = None, unreachable: bool = False) -> None:
         super().__init__(message)
         self.status = status
+        #: no answer at all (refused, reset, timed out): the server itself is away, not this request
+        self.unreachable = unreachable
 
     @classmethod
     def from_response(cls, base_url: str, method: str, endpoint: str, response: requests.Response) -> OrthancError:

@@ -199,11 +199,14 @@ class OrthancHook(HttpHook):
         try:
             response = session.request(method, url, timeout=timeout or self.settings.timeout, **kwargs)
         except requests.ConnectionError as exc:
-            raise OrthancError(f"Orthanc at {self.base_url} is unreachable: {_first_line(exc)}") from None
+            raise OrthancError(
+                f"Orthanc at {self.base_url} is unreachable: {_first_line(exc)}", unreachable=True
+            ) from None
         except requests.Timeout:
             raise OrthancError(
                 f"Orthanc at {self.base_url} did not answer {method} {endpoint} "
-                f"within {timeout or self.settings.timeout:g} s"
+                f"within {timeout or self.settings.timeout:g} s",
+                unreachable=True,
             ) from None
         if response.status_code not in tuple(ok):
             raise OrthancError.from_response(self.base_url, method, endpoint, response)

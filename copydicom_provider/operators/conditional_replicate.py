@@ -11,8 +11,7 @@ from airflow.sdk import Context
 from airflow.sdk.log import mask_secret
 
 from copydicom_provider.core.anonymize import AnonymizationProfile
-from copydicom_provider.core.conditional import select_candidates
-from copydicom_provider.core.replication import copy_candidates
+from copydicom_provider.core.conditional import copy_selection
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
 from copydicom_provider.conversions import as_bool, optional
@@ -83,30 +82,23 @@ class ConditionalReplicateOperator(ReplicateOperator):
         return AnonymizationProfile(key=key)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        source = OrthancHook(self.source_conn_id)
         destination = OrthancHook(self.destination_conn_id)
-        splunk = SplunkHook(self.splunk_conn_id)
-        profile = self.profile(destination)
         try:
-            candidates, missing_series = select_candidates(
-                source, splunk, self.query, optional(self.earliest), optional(self.latest), optional(self.index),
+            summary = copy_selection(
+                OrthancHook(self.source_conn_id),
+                SplunkHook(self.splunk_conn_id),
+                destination,
+                self.query,
+                earliest=optional(self.earliest),
+                latest=optional(self.latest),
+                index=optional(self.index),
+                mode=self.mode,
+                dry_run=as_bool(self.dry_run),
+                verify=as_bool(self.verify),
+                anonymize=self.profile(destination),
+                progress_interval=self.progress_interval,
                 logger=self.log,
             )
-        except (SplunkSearchError, ValueError) as rejected:  # a bad query stays bad: no retry
+        except (SplunkSearchError, ValueError) as rejected:  # a bad query or setting stays bad: no retry
             raise AirflowFailException(str(rejected)) from None
-        if not candidates:
-            self.log.info("the search selected no instances: nothing to copy")
-        summary = copy_candidates(
-            source,
-            destination,
-            candidates,
-            mode=self.mode,
-            dry_run=as_bool(self.dry_run),
-            verify=as_bool(self.verify),
-            anonymize=profile,
-            progress_interval=self.progress_interval,
-            logger=self.log,
-        )
-        summary.vanished += missing_series
         return self.finish(summary, context)
-
