@@ -3,8 +3,12 @@
 Orthanc IDs are the same on every Orthanc for the same instance, so no content is compared:
 * a candidate study costs one request on each side (its instance list), and the set difference is
   what to copy; a study complete on the destination is settled by those two requests;
-* a loose candidate instance (received window, Splunk selection) costs one ``GET /instances/{id}``
-  on the destination.
+* a loose candidate instance (received window, Splunk selection) costs one request on the
+  destination, for the MD5 Orthanc recorded at reception (404: missing). When the destination has
+  it, the source's MD5 is read too: a source that re-stored the instance with other content (a
+  correction, same UIDs and so the same ID) has another MD5, and the instance is planned as an
+  *update*. Instances of whole studies are compared this way only on request (``compare_content``,
+  the ``verify`` option), since a study window holds no reception to compare against.
 Requests run in parallel, bounded by the connections' ``max_parallel``.
 """
 
@@ -56,12 +60,16 @@ class CopyPlan:
     #: source ID -> body of Orthanc's /anonymize call that produces the copy
     anonymize: dict[str, dict] = field(default_factory=dict)
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
+    #: instances the destination holds with other content than the source's (corrections)
+    updates: list[str] = field(default_factory=list)
     candidates: int = 0
     already_present: int = 0
     vanished: list[str] = field(default_factory=list)
 
 
-def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candidates) -> CopyPlan:
+def plan_copy(
+    source: OrthancHook, destination: OrthancHook, candidates: Candidates, *, compare_content: bool = False
+) -> CopyPlan:
     plan = CopyPlan()
     workers = workers_for(source, destination)
 
@@ -71,6 +79,7 @@ def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candida
             return study_id, None, set()
         return study_id, on_source, set(destination.study_instance_ids(study_id) or ())
 
+    held: list[str] = []  # instances of candidate studies on both sides, compared only with compare_content
     for study_id, on_source, on_destination in parallel_map(study_difference, candidates.studies, workers):
         if on_source is None:
             plan.vanished.append(study_id)
@@ -83,17 +92,41 @@ def plan_copy(source: OrthancHook, destination: OrthancHook, candidates: Candida
             plan.groups.append((study_id, missing))
         else:
             plan.groups += [(instance, [instance]) for instance in missing]
+        if compare_content:
+            held += [i for i in on_source if i in on_destination]
 
-    unique = list(dict.fromkeys(candidates.instances))
-    present = parallel_map(destination.instance_exists, unique, workers)
-    for instance_id, exists in zip(unique, present):
+    def compare(instance_id: str) -> str:
+        return _compare(source, destination, instance_id)
+
+    for instance_id, state in zip(held, parallel_map(compare, held, workers)):
+        if state == "differs":
+            plan.updates.append(instance_id)
+            plan.already_present -= 1
+
+    planned = set(plan.missing)
+    unique = [i for i in dict.fromkeys(candidates.instances) if i not in planned]
+    for instance_id, state in zip(unique, parallel_map(compare, unique, workers)):
         plan.candidates += 1
-        if exists:
+        if state == "same":
             plan.already_present += 1
+        elif state == "differs":
+            plan.updates.append(instance_id)
         else:
             plan.missing.append(instance_id)
             plan.groups.append((instance_id, [instance_id]))
     return plan
+
+
+def _compare(source: OrthancHook, destination: OrthancHook, instance_id: str) -> str:
+    """``missing`` on the destination, ``same`` content, or ``differs`` (a correction on the source).
+
+    An instance deleted from the source meanwhile counts as ``same``: deletions are not propagated.
+    """
+    landed = destination.stored_md5(instance_id)
+    if landed is None:
+        return "missing"
+    original = source.stored_md5(instance_id)
+    return "differs" if original is not None and original != landed else "same"
 
 
 def plan_anonymized(

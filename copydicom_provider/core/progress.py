@@ -36,6 +36,11 @@ class JobSummary:
     DONE: ClassVar[str] = "failed"
 
     @property
+    def incomplete(self) -> bool:
+        """Whether the job left work undone (the task fails; a rerun does only that work)."""
+        return bool(self.failed)
+
+    @property
     def instances_per_second(self) -> float:
         done = getattr(self, self.DONE)
         return round(done / self.seconds, 1) if self.seconds > 0 else 0.0
@@ -71,34 +76,71 @@ class JobSummary:
 
 @dataclass
 class ReplicationSummary(JobSummary):
-    """What one copy did."""
+    """What one copy did, counted from what the destination answered.
+
+    ``copied`` counts instances this run stored; one the destination answered ``AlreadyStored``
+    for (another run got there first) counts in ``already_present``, so two runs at once together
+    report each instance once. ``updated`` counts corrections: instances re-stored on the source
+    with other content (another MD5), replaced on the destination. ``not_attempted`` counts
+    instances skipped after a server stopped answering (a rerun copies them).
+    """
 
     mode: str = "rest"
     candidates: int = 0
     already_present: int = 0
     to_copy: int = 0
+    to_update: int = 0
     copied: int = 0
+    updated: int = 0
+    not_attempted: int = 0
+    verified: int = 0
     bytes: int = 0
 
     COUNTS: ClassVar[tuple[str, ...]] = (
-        "candidates", "already_present", "to_copy", "copied", "failed", "vanished", "bytes",
+        "candidates", "already_present", "to_copy", "to_update", "copied", "updated", "failed", "not_attempted",
+        "vanished", "verified", "bytes",
     )
     DONE: ClassVar[str] = "copied"
 
+    @property
+    def incomplete(self) -> bool:
+        """Something this run should have copied is not on the destination: the task fails, a rerun resumes."""
+        return bool(self.failed or self.not_attempted)
+
     def line(self) -> str:
-        done = f"would copy {self.to_copy}" if self.dry_run else f"copied {self.copied}"
+        if self.dry_run:
+            done = f"would copy {self.to_copy}" + (f" and update {self.to_update}" if self.to_update else "")
+        else:
+            done = f"copied {self.copied}" + (f", updated {self.updated}" if self.to_update or self.updated else "")
         text = (
             f"{self.candidates} candidates, {self.already_present} already present, "
             f"{done} ({self.bytes / 1e6:.1f} MB) in {self.seconds:.1f} s "
             f"({self.instances_per_second} instances/s, mode {self.mode}), {self.failed} failed"
         )
+        if self.not_attempted:
+            text += f", {self.not_attempted} not attempted"
         if self.vanished:
             text += f", {self.vanished} no longer on the source"
+        if self.verified:
+            text += f", {self.verified} verified by MD5"
+        return text
+
+    def failure_text(self) -> str:
+        text = super().failure_text() if self.failed else ""
+        if self.not_attempted:
+            text += ("; " if text else "") + (
+                f"{self.not_attempted} instance(s) not attempted after a server stopped answering; "
+                "a rerun copies what is still missing"
+            )
         return text
 
 
 class Progress:
-    """Thread-safe counter that logs ``done/total, rate, ETA`` every ``interval`` seconds."""
+    """Thread-safe counter that logs done, failed and skipped against the total every ``interval`` seconds.
+
+    The percentage is of ``total`` *done* (copied, sent), never of what was merely handled, so a run
+    whose instances fail never shows 100%.
+    """
 
     def __init__(self, total: int, label: str = "copied", interval: float = 5.0, logger: logging.Logger = log):
         self.total = total
@@ -106,18 +148,23 @@ class Progress:
         self.interval = interval
         self.logger = logger
         self.done = 0
+        self.failed = 0
+        self.skipped = 0
         self.bytes = 0
         self.started = time.monotonic()
         self._last_report = self.started
         self._lock = threading.Lock()
         self._bar = _terminal_bar(total, label)
 
-    def advance(self, count: int = 1, size: int = 0) -> None:
+    def advance(self, count: int = 1, size: int = 0, *, failed: int = 0, skipped: int = 0) -> None:
+        """``count`` done, ``failed`` attempted in vain, ``skipped`` not attempted."""
         with self._lock:
             self.done += count
+            self.failed += failed
+            self.skipped += skipped
             self.bytes += size
             if self._bar is not None:
-                self._bar.update(count)
+                self._bar.update(count + failed + skipped)
                 return
             now = time.monotonic()
             if now - self._last_report >= self.interval:
@@ -126,13 +173,19 @@ class Progress:
 
     def status(self, now: float | None = None) -> str:
         elapsed = max((now or time.monotonic()) - self.started, 1e-6)
-        rate = self.done / elapsed
-        remaining = (self.total - self.done) / rate if rate > 0 else float("inf")
+        handled = self.done + self.failed + self.skipped
+        rate = handled / elapsed
+        remaining = (self.total - handled) / rate if rate > 0 else float("inf")
         eta = f"{remaining:.0f} s" if remaining != float("inf") else "unknown"
         percent = 100 * self.done / self.total if self.total else 100
+        text = f"progress: {self.label} {self.done}/{self.total} ({percent:.0f}%)"
+        if self.failed:
+            text += f", failed {self.failed}"
+        if self.skipped:
+            text += f", not attempted {self.skipped}"
         return (
-            f"progress: {self.label} {self.done}/{self.total} ({percent:.0f}%), {rate:.1f} instances/s, "
-            f"{self.bytes / elapsed / 1e6:.1f} MB/s, ETA {eta}"
+            f"{text}, {self.done / elapsed:.1f} instances/s, {self.bytes / elapsed / 1e6:.1f} MB/s, "
+            f"ETA {eta if handled < self.total else 'done'}"
         )
 
     def close(self) -> None:

@@ -16,7 +16,7 @@ from datetime import date, datetime
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.plan import plan_anonymized, plan_copy
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
-from copydicom_provider.core.transfer import copy_peer, copy_rest
+from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -48,20 +48,28 @@ def copy_candidates(
     anonymize: AnonymizationProfile | None = None,
     progress_interval: float = 5.0,
     logger: logging.Logger = log,
+    peer_job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
 ) -> ReplicationSummary:
     """Copy what the destination lacks among ``candidates``; never raises for a single instance.
 
+    Loose candidate instances (a received window, a selection) that the destination holds with
+    another MD5 are corrections and replace the destination's copy (``updated``); with ``verify``
+    the instances of candidate studies are compared too, and every copy's MD5 is checked.
     With ``anonymize``, the destination receives Orthanc's de-identified copies instead (rest mode).
     """
     if mode not in TRANSFER_MODES:
         raise ValueError(f"Unknown transfer mode {mode!r}: use one of {', '.join(TRANSFER_MODES)}")
     if anonymize is not None and mode != "rest":
         raise ValueError("anonymize works with mode 'rest': the worker uploads what Orthanc's anonymizer returns")
+    if source.url == destination.url:
+        raise ValueError(f"The source and the destination are the same server ({source.url}): nothing to copy")
+    source.with_role("source")
+    destination.with_role("destination")
     started = time.monotonic()
     if anonymize is not None:
         plan = plan_anonymized(source, destination, candidates, anonymize)
     else:
-        plan = plan_copy(source, destination, candidates)
+        plan = plan_copy(source, destination, candidates, compare_content=verify)
     summary = ReplicationSummary(
         mode=mode,
         dry_run=dry_run,
@@ -69,17 +77,22 @@ def copy_candidates(
         already_present=plan.already_present,
         vanished=len(plan.vanished),
         to_copy=len(plan.missing),
+        to_update=len(plan.updates),
     )
     logger.info(
-        "plan: %d candidate instances, %d already on %s, %d to copy%s",
+        "plan: %d candidate instances, %d already on %s, %d to copy%s%s",
         plan.candidates, plan.already_present, destination.url, len(plan.missing),
+        f", {len(plan.updates)} corrected on the source to update" if plan.updates else "",
         " (dry run: nothing is copied)" if dry_run else "",
     )
-    if plan.missing and not dry_run:
-        progress = Progress(len(plan.missing), interval=progress_interval, logger=logger)
-        transfer = copy_rest if mode == "rest" else copy_peer
+    work = len(plan.missing) + len(plan.updates)
+    if work and not dry_run:
+        progress = Progress(work, interval=progress_interval, logger=logger)
         try:
-            transfer(source, destination, plan, summary, progress, verify)
+            if mode == "rest":
+                copy_rest(source, destination, plan, summary, progress, verify, logger)
+            else:
+                copy_peer(source, destination, plan, summary, progress, verify, logger, peer_job_timeout)
         finally:
             progress.close()
     summary.seconds = time.monotonic() - started
@@ -111,7 +124,7 @@ def replicate(
     candidates = enumerate_candidates(source_hook, window)
     summary = copy_candidates(source_hook, destination_hook, candidates, mode=mode, dry_run=dry_run, verify=verify)
     log.info("summary: %s", summary.line())
-    if summary.failed and not dry_run and raise_on_failure:
+    if summary.incomplete and not dry_run and raise_on_failure:
         raise ReplicationFailed(summary)
     return summary
 

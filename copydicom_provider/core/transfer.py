@@ -5,16 +5,25 @@
   identity``. A body goes through in blocks, never whole in memory, so memory does not grow with
   instance size.
 * ``peer``: the source pushes through an Orthanc peers job. The destination is registered on the
-  source at run time under a throw-away peer name (from the destination's Airflow connection) and
-  removed afterwards, so nothing lingers in the source's configuration.
+  source at run time under a throw-away peer name (``copydicom-<epoch>-<random>``) and removed
+  afterwards, also when the job fails, times out or the task is killed; a peer left behind by a
+  worker that died is recognised by its name and removed by the next peer-mode run.
 
-Both report per instance: one bad instance never stops the others. After a run of consecutive
-"unreachable" errors the rest of the batch is not attempted: a server that went away fails the task
-quickly, and Airflow's retry copies only what is still missing.
+Counting is done from the destination's answers, never from the sender's hopes: an instance the
+destination answers ``AlreadyStored`` for counts as already present (another run stored it), and
+what a push job delivered is read back from the destination. Corrections (planned updates: same
+ID, other MD5) always go through the worker, which replaces the destination's copy and checks the
+MD5 that landed.
+
+One bad instance never stops the others. A server that stops answering does: at its first
+"unreachable" error the server is probed once (``GET /system``, a few seconds); if the probe gets
+no answer either, the rest of the batch is not attempted (counted apart from failures), so a hung
+or vanished server stops a batch within about two timeouts, naming the server that failed.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import uuid
@@ -22,12 +31,18 @@ from collections.abc import Iterator
 from typing import IO
 
 from copydicom_provider.core.plan import CopyPlan, parallel_map, workers_for
-from copydicom_provider.core.progress import Progress, ReplicationSummary
+from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 UNREACHABLE_LIMIT = 8
-PEER_JOB_SIZE = 2000
+PROBE_TIMEOUT = 5.0
+PEER_JOB_SIZE = 500
+#: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
+DEFAULT_PEER_JOB_TIMEOUT = 1800.0
+PEER_PREFIX = "copydicom-"
+#: A copydicom peer with no push job of its own is taken as left behind only after this age.
+STALE_PEER_GRACE = 120.0
 BLOCK = 256 * 1024
 #: Orthanc's upload statuses that mean "the destination now holds it" ("FilteredOut" does not).
 ACCEPTED = {"Success", "AlreadyStored"}
@@ -62,18 +77,18 @@ def _open_source_file(source: OrthancHook, instance_id: str, anonymize: dict | N
         raise
 
 
-def copy_instance(
+def send_instance(
     source: OrthancHook,
     destination: OrthancHook,
     instance_id: str,
-    verify: bool = False,
     *,
     anonymize: dict | None = None,
     expected_id: str | None = None,
-) -> int:
-    """Copy one instance (or its anonymized version); returns the bytes sent.
+) -> tuple[int, str]:
+    """Stream one instance (or its anonymized version) to the destination; returns (bytes, status).
 
-    Raises :class:`OrthancError` naming the server and the reason.
+    ``status`` is the destination's ``Success`` or ``AlreadyStored``; anything else raises
+    :class:`OrthancError` naming the destination and the reason.
     """
     expected_id = expected_id or instance_id
     with _open_source_file(source, instance_id, anonymize) as response:
@@ -87,11 +102,30 @@ def copy_instance(
             reply = destination.upload_instance(data)
     status = reply.get("Status")
     if status not in ACCEPTED:
-        raise OrthancError(f"the destination did not store instance {instance_id}: status {status!r}")
+        raise OrthancError(
+            f"{destination.name} at {destination.url} did not store instance {instance_id}: status {status!r}",
+            server=destination.url,
+        )
     if reply.get("ID") != expected_id:
-        raise OrthancError(f"the destination stored instance {instance_id} under another ID {reply.get('ID')!r}")
-    if verify and anonymize is None:  # an anonymized copy differs from the source by design
-        verify_instance(source, destination, instance_id)
+        raise OrthancError(
+            f"{destination.name} stored instance {instance_id} under another ID {reply.get('ID')!r}",
+            server=destination.url,
+        )
+    return size, str(status)
+
+
+def replace_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> int:
+    """Bring a corrected instance (same ID, other content) to the destination; returns the bytes sent.
+
+    A destination with ``OverwriteInstances`` replaces it on upload; any other answers
+    ``AlreadyStored`` and keeps its copy, which is then deleted and sent again. The MD5 that
+    landed is checked against the source's either way.
+    """
+    size, status = send_instance(source, destination, instance_id)
+    if status == "AlreadyStored":
+        destination.delete("instances", instance_id)
+        size, status = send_instance(source, destination, instance_id)
+    verify_instance(source, destination, instance_id)
     return size
 
 
@@ -103,25 +137,39 @@ def verify_instance(source: OrthancHook, destination: OrthancHook, instance_id: 
 
 
 class _Breaker:
-    """Counts consecutive 'unreachable' failures; trips so that the rest of a batch is skipped."""
+    """Stops a batch once a server is away: probed at its first 'unreachable' error, tripped if silent.
 
-    def __init__(self, limit: int = UNREACHABLE_LIMIT) -> None:
+    While a probe runs, other workers wait instead of starting requests that would each cost a
+    full timeout; after ``limit`` consecutive unreachable errors the breaker trips regardless.
+    """
+
+    def __init__(self, *hooks: OrthancHook, limit: int = UNREACHABLE_LIMIT) -> None:
+        self.hooks = {hook.url: hook for hook in hooks}
         self.limit = limit
         self.consecutive = 0
         self.reason = ""
+        self.tripped = False
         self._lock = threading.Lock()
 
-    @property
-    def tripped(self) -> bool:
-        return self.consecutive >= self.limit
-
     def record(self, error: OrthancError | None) -> None:
-        with self._lock:
-            if error is not None and error.unreachable:
-                self.consecutive += 1
+        if error is None:
+            self.consecutive = 0
+            return
+        if not error.unreachable:
+            return
+        with self._lock:  # one probe at a time; the others wait here for its verdict
+            if self.tripped:
+                return
+            self.consecutive += 1
+            hook = self.hooks.get(error.server or "")
+            if self.consecutive >= self.limit or hook is None or not hook.responds(PROBE_TIMEOUT):
+                self.tripped = True
                 self.reason = str(error)
-            elif error is None:
-                self.consecutive = 0
+
+    def wait(self) -> bool:
+        """True when work may go on (blocks while a probe is under way)."""
+        with self._lock:
+            return not self.tripped
 
 
 def copy_rest(
@@ -131,39 +179,149 @@ def copy_rest(
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool = False,
+    logger: logging.Logger = log,
 ) -> None:
-    breaker = _Breaker()
+    """The worker streams each planned instance (missing ones, then corrections)."""
+    breaker = _Breaker(source, destination)
     lock = threading.Lock()
+    updates = set(plan.updates)
 
     def one(instance_id: str) -> None:
-        if breaker.tripped:
-            outcome: tuple[str, object] = ("failed", f"not attempted: {breaker.reason}")
-        else:
+        kind, size, reason = "skipped", 0, ""
+        if breaker.wait():
             try:
-                size = copy_instance(
-                    source, destination, instance_id, verify,
-                    anonymize=plan.anonymize.get(instance_id), expected_id=plan.targets.get(instance_id),
-                )
-                outcome = ("copied", size)
+                if instance_id in updates:
+                    size, kind = replace_instance(source, destination, instance_id), "updated"
+                else:
+                    size, status = send_instance(
+                        source, destination, instance_id,
+                        anonymize=plan.anonymize.get(instance_id), expected_id=plan.targets.get(instance_id),
+                    )
+                    kind = "copied" if status == "Success" else "already"
+                    if verify and plan.anonymize.get(instance_id) is None:  # an anonymized copy differs by design
+                        verify_instance(source, destination, instance_id)
+                        kind += "+verified"
                 breaker.record(None)
-            except InstanceVanished as error:
-                outcome = ("vanished", str(error))
+            except InstanceVanished:
+                kind = "vanished"
             except OrthancError as error:
                 breaker.record(error)
-                outcome = ("failed", str(error))
+                kind, reason = "failed", str(error)
         with lock:
-            kind, value = outcome
-            if kind == "copied":
-                summary.copied += 1
-                summary.bytes += int(value)  # type: ignore[arg-type]
-            elif kind == "vanished":
-                summary.vanished += 1
-            else:
-                summary.record_failure(instance_id, str(value))
-        progress.advance(1, int(value) if kind == "copied" else 0)  # type: ignore[arg-type]
+            _count(summary, instance_id, kind, size, reason, logger)
+        progress.advance(
+            1 if kind.startswith(("copied", "updated", "already")) else 0, size,
+            failed=kind == "failed", skipped=kind in ("skipped", "vanished"),
+        )
 
-    for _ in parallel_map(one, plan.missing, workers_for(source, destination)):
+    for _ in parallel_map(one, [*plan.missing, *plan.updates], workers_for(source, destination)):
         pass
+    if breaker.tripped:
+        logger.error("stopped early: %s", breaker.reason)
+
+
+def _count(summary: ReplicationSummary, instance_id: str, kind: str, size: int, reason: str, logger) -> None:
+    if kind.endswith("+verified"):
+        summary.verified += 1
+        kind = kind.removesuffix("+verified")
+    if kind == "copied":
+        summary.copied += 1
+        summary.bytes += size
+    elif kind == "updated":
+        summary.updated += 1
+        summary.verified += 1
+        summary.bytes += size
+        logger.info("updated %s: the source holds a corrected version (another MD5)", instance_id)
+    elif kind == "already":
+        summary.already_present += 1
+        summary.bytes += size
+    elif kind == "vanished":
+        summary.vanished += 1
+    elif kind == "skipped":
+        summary.not_attempted += 1
+    else:
+        summary.record_failure(instance_id, reason)
+
+
+# ---------------------------------------------------------------------------- peer mode
+class _PeerJobs:
+    """The push jobs and peers this process has under way, for ``on_kill`` to cancel and remove."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._active: dict[str, tuple[OrthancHook, str | None]] = {}  # peer -> (source, running job)
+
+    def set(self, source: OrthancHook, peer: str, job_id: str | None = None) -> None:
+        with self._lock:
+            self._active[peer] = (source, job_id)
+
+    def discard(self, peer: str) -> None:
+        with self._lock:
+            self._active.pop(peer, None)
+
+    def cancel_all(self) -> None:
+        with self._lock:
+            active, self._active = dict(self._active), {}
+        for peer, (source, job_id) in active.items():
+            _cancel_and_remove(source, peer, job_id)
+
+
+ACTIVE_PEER_JOBS = _PeerJobs()
+
+
+def cancel_active_peer_jobs() -> None:
+    """Cancel this process's running push jobs and remove their temporary peers (``on_kill``)."""
+    ACTIVE_PEER_JOBS.cancel_all()
+
+
+def _cancel_and_remove(source: OrthancHook, peer: str, job_id: str | None) -> None:
+    if job_id:
+        _quietly(source.cancel_job, job_id)
+    _quietly(source.delete_peer, peer)
+
+
+def _quietly(action, argument: str) -> None:
+    """Clean-up that must not hide the error being handled; a failure is logged (the next run retries)."""
+    try:
+        action(argument)
+    except OrthancError as error:
+        log.warning("clean-up %s(%s) failed: %s", getattr(action, "__name__", "action"), argument, error)
+
+
+def new_peer_name(now: float | None = None) -> str:
+    return f"{PEER_PREFIX}{int(now if now is not None else time.time())}-{uuid.uuid4().hex[:8]}"
+
+
+def _peer_age(name: str, now: float) -> float | None:
+    stamp = name.removeprefix(PEER_PREFIX).split("-", 1)[0]
+    return now - int(stamp) if stamp.isdigit() else None
+
+
+def remove_stale_peers(source: OrthancHook, max_job_seconds: float, logger: logging.Logger = log) -> list[str]:
+    """Remove ``copydicom-*`` peers that a killed worker left on the source; returns their names.
+
+    A peer is stale when it is older than the longest a job may run, or older than a grace period
+    with no push job running towards its URL (a peer of a run in progress always has one).
+    """
+    now = time.time()
+    busy = {
+        (job.get("Content", {}).get("Peer") or [""])[0]
+        for job in source.jobs()
+        if job.get("Type") == "OrthancPeerStore" and job.get("State") in {"Pending", "Running", "Paused"}
+    }
+    removed = []
+    for name, peer in source.peers().items():
+        age = _peer_age(name, now) if name.startswith(PEER_PREFIX) else None
+        if age is None:
+            continue
+        idle = str(peer.get("Url", "")) not in busy
+        if age > max_job_seconds + STALE_PEER_GRACE or (idle and age > STALE_PEER_GRACE):
+            source.delete_peer(name)
+            removed.append(name)
+    if removed:
+        logger.warning("removed %d temporary peer(s) left on %s by an interrupted run: %s",
+                       len(removed), source.url, ", ".join(removed))
+    return removed
 
 
 def copy_peer(
@@ -173,21 +331,50 @@ def copy_peer(
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool = False,
+    logger: logging.Logger = log,
+    job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
 ) -> None:
-    peer = f"copydicom-{uuid.uuid4().hex[:12]}"
+    """The source pushes the missing instances, a job per ~``PEER_JOB_SIZE``; corrections go through the worker."""
+    remove_stale_peers(source, job_timeout, logger)
+    peer = new_peer_name()
     login, password = destination.credentials
     source.put_peer(peer, destination.peer_url, login, password)
+    ACTIVE_PEER_JOBS.set(source, peer)
+    jobs = list(_push_jobs(plan.groups))
     try:
-        for resources, chunk in _push_jobs(plan.groups):
-            mark = _last_seq(destination)
-            job = _run_peer_job(source, peer, resources)
-            _account_push(source, destination, chunk, job, mark, summary, progress, verify)
+        for number, (resources, chunk) in enumerate(jobs):
+            try:
+                mark = _last_seq(destination)
+            except OrthancError as error:
+                _give_up(summary, progress, [c for _, c in jobs[number:]], error, logger)
+                break
+            job = _run_peer_job(source, peer, resources, job_timeout)
+            gone = _account_push(source, destination, chunk, job, mark, summary, progress, verify)
+            if gone is not None:
+                _give_up(summary, progress, [c for _, c in jobs[number + 1 :]], gone, logger)
+                break
     finally:
-        source.delete_peer(peer)
+        ACTIVE_PEER_JOBS.discard(peer)
+        _quietly(source.delete_peer, peer)
+    if plan.updates:
+        rest_part = CopyPlan(updates=list(plan.updates))
+        copy_rest(source, destination, rest_part, summary, progress, verify, logger)
+
+
+def _give_up(summary: ReplicationSummary, progress: Progress, chunks: list[list[str]], error: OrthancError, logger) -> None:
+    count = sum(len(chunk) for chunk in chunks)
+    if count:
+        summary.not_attempted += count
+        progress.advance(0, skipped=count)
+        logger.error("stopped early, %d instance(s) not attempted: %s", count, error)
 
 
 def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str], list[str]]]:
-    """Resources per job and the instances they cover, about ``PEER_JOB_SIZE`` instances a job."""
+    """Resources per job and the instances they cover, about ``PEER_JOB_SIZE`` instances a job.
+
+    Jobs are accounted one by one from the destination, so a destination that dies mid-run costs
+    the count of one job at most.
+    """
     resources: list[str] = []
     chunk: list[str] = []
     for resource, instances in groups:
@@ -200,16 +387,30 @@ def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str],
         yield resources, chunk
 
 
-def _run_peer_job(source: OrthancHook, peer: str, resources: list[str]) -> dict:
-    """Run one push job to its end; polls fast at first, then every half second."""
+def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout: float) -> dict:
+    """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled)."""
     job_id = source.store_to_peer(peer, resources)
+    ACTIVE_PEER_JOBS.set(source, peer, job_id)
+    deadline = time.monotonic() + timeout
     pause = 0.01
-    while True:
-        job = source.job(job_id)
-        if job["State"] in {"Success", "Failure", "Paused"}:
-            return job
-        time.sleep(pause)
-        pause = min(pause * 2, 0.5)
+    try:
+        while True:
+            job = source.job(job_id)
+            if job["State"] in {"Success", "Failure", "Paused"}:
+                return job
+            if time.monotonic() > deadline:
+                source.cancel_job(job_id)
+                job = source.job(job_id)
+                job["State"] = "Failure"
+                job["ErrorDetails"] = f"cancelled after {timeout:g} s (peer_job_timeout)"
+                return job
+            time.sleep(pause)
+            pause = min(pause * 2, 0.5)
+    except BaseException:  # a timeout of the task, Ctrl-C, an error while polling: no orphan job
+        _quietly(source.cancel_job, job_id)
+        raise
+    finally:
+        ACTIVE_PEER_JOBS.set(source, peer)
 
 
 def _last_seq(server: OrthancHook) -> int:
@@ -237,22 +438,33 @@ def _account_push(
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool,
-) -> None:
-    """What landed is what the destination's change log shows since the job began.
+) -> OrthancError | None:
+    """Count one push job from the destination: its change log since the job began, then a look-up
+    of each instance not in it (stored by another run meanwhile, or filtered out).
 
     A push job reports Success even when the destination filtered instances out, so its word is
-    not taken; reading the destination's change log costs one request per 1000 instances.
+    not taken. Returns the error when the destination cannot be asked (it is away): the job's
+    instances then count as failed ("not confirmed"), and the caller stops.
     """
     if job["State"] == "Success":
         reason = "the push job succeeded but the destination did not store the instance"
     else:
         details = job.get("ErrorDetails") or job.get("ErrorDescription") or job["State"]
-        reason = f"Orthanc push job {job['ID']} ended {job['State']}: {details}"
+        reason = f"Orthanc push job {job['ID']} on {source.name} ended {job['State']}: {details}"
+    workers = workers_for(source, destination)
     try:
         landed = _new_instances_since(destination, mark)
+        others = [i for i in chunk if i not in landed]
+        already = {i for i, held in zip(others, parallel_map(destination.instance_exists, others, workers)) if held}
     except OrthancError as gone:
-        landed, reason = set(), f"{reason}; {gone}"
-    problems: dict[str, str] = {i: reason for i in chunk if i not in landed}
+        if not gone.unreachable:
+            raise
+        for instance_id in chunk:
+            summary.record_failure(instance_id, f"{reason}; not confirmed: {gone}")
+        progress.advance(0, failed=len(chunk))
+        return gone
+    problems: dict[str, str] = {i: reason for i in chunk if i not in landed and i not in already}
+    arrived = [i for i in chunk if i in landed]
     if verify:
         def check(instance_id: str) -> str | None:
             try:
@@ -261,13 +473,16 @@ def _account_push(
                 return str(failure)
             return None
 
-        arrived = [i for i in chunk if i in landed]
-        for instance_id, problem in zip(arrived, parallel_map(check, arrived, workers_for(source, destination))):
+        for instance_id, problem in zip(arrived, parallel_map(check, arrived, workers)):
             if problem:
                 problems[instance_id] = problem
+        summary.verified += len(arrived) - sum(1 for i in arrived if i in problems)
     for instance_id, problem in problems.items():
         summary.record_failure(instance_id, problem)
     size = int(job.get("Content", {}).get("Size", 0))
-    summary.copied += len(chunk) - len(problems)
+    copied = len([i for i in arrived if i not in problems])
+    summary.copied += copied
+    summary.already_present += len(already)
     summary.bytes += size
-    progress.advance(len(chunk), size)
+    progress.advance(copied + len(already), size, failed=len(problems))
+    return None

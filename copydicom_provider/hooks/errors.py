@@ -15,21 +15,27 @@ _REASONS = {
 class OrthancError(AirflowException):
     """An Orthanc request failed; the message names the server, the request and Orthanc's reason."""
 
-    def __init__(self, message: str, status: int | None = None, unreachable: bool = False) -> None:
+    def __init__(
+        self, message: str, status: int | None = None, unreachable: bool = False, server: str | None = None
+    ) -> None:
         super().__init__(message)
         self.status = status
         #: no answer at all (refused, reset, timed out): the server itself is away, not this request
         self.unreachable = unreachable
+        #: base URL of the server that failed, so a caller can tell the source from the destination
+        self.server = server
 
     @classmethod
-    def from_response(cls, base_url: str, method: str, endpoint: str, response: requests.Response) -> OrthancError:
+    def from_response(
+        cls, base_url: str, method: str, endpoint: str, response: requests.Response, name: str = "Orthanc"
+    ) -> OrthancError:
         status = response.status_code
         reason = _REASONS.get(status) or f"answered HTTP {status}"
         detail = _orthanc_detail(response)
-        message = f"Orthanc at {base_url} {reason} for {method} {endpoint.split('?')[0]}"
+        message = f"{name} at {base_url} {reason} for {method} {endpoint.split('?')[0]}"
         if detail:
             message += f": {detail}"
-        return cls(message, status=status)
+        return cls(message, status=status, server=base_url)
 
 
 def _orthanc_detail(response: requests.Response) -> str:

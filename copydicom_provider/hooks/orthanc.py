@@ -77,6 +77,8 @@ class OrthancHook(HttpHook):
         self._connection: Connection | None = None
         self._session: requests.Session | None = None
         self.settings = OrthancSettings()
+        #: what this server is to the job ("source", "destination"), so every error names it
+        self.role = ""
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -183,6 +185,15 @@ class OrthancHook(HttpHook):
         self.get_conn()
         return self.base_url
 
+    @property
+    def name(self) -> str:
+        """``source Orthanc``, ``destination Orthanc`` or ``Orthanc``: how messages name this server."""
+        return f"{self.role} Orthanc" if self.role else "Orthanc"
+
+    def with_role(self, role: str) -> OrthancHook:
+        self.role = role
+        return self
+
     # ------------------------------------------------------------------ plumbing
     def request(
         self,
@@ -198,19 +209,30 @@ class OrthancHook(HttpHook):
         url = f"{self.base_url}/{endpoint.lstrip('/')}"
         try:
             response = session.request(method, url, timeout=timeout or self.settings.timeout, **kwargs)
-        except requests.ConnectionError as exc:
-            raise OrthancError(
-                f"Orthanc at {self.base_url} is unreachable: {_first_line(exc)}", unreachable=True
-            ) from None
         except requests.Timeout:
             raise OrthancError(
-                f"Orthanc at {self.base_url} did not answer {method} {endpoint} "
+                f"{self.name} at {self.base_url} did not answer {method} {endpoint.split('?')[0]} "
                 f"within {timeout or self.settings.timeout:g} s",
                 unreachable=True,
+                server=self.base_url,
+            ) from None
+        except requests.ConnectionError as exc:
+            raise OrthancError(
+                f"{self.name} at {self.base_url} is unreachable: {_first_line(exc)}",
+                unreachable=True,
+                server=self.base_url,
             ) from None
         if response.status_code not in tuple(ok):
-            raise OrthancError.from_response(self.base_url, method, endpoint, response)
+            raise OrthancError.from_response(self.base_url, method, endpoint, response, self.name)
         return response
+
+    def responds(self, timeout: float = 5.0) -> bool:
+        """Whether the server answers ``/system`` within ``timeout``: tells a hung server from a slow request."""
+        try:
+            self.request("GET", "/system", timeout=timeout)
+        except OrthancError as error:
+            return not error.unreachable
+        return True
 
     def get_json(self, endpoint: str, **kwargs: Any) -> Any:
         return self.request("GET", endpoint, **kwargs).json()
@@ -329,6 +351,11 @@ class OrthancHook(HttpHook):
         """MD5 of the stored DICOM file, as Orthanc recorded it at reception."""
         return self.request("GET", f"/instances/{instance_id}/attachments/dicom/md5").text.strip().strip('"')
 
+    def stored_md5(self, instance_id: str) -> str | None:
+        """The stored file's MD5, or None when the server lacks the instance: existence and content in one request."""
+        response = self.request("GET", f"/instances/{instance_id}/attachments/dicom/md5", ok=(200, 404))
+        return response.text.strip().strip('"') if response.status_code == 200 else None
+
     def simplified_tags(self, instance_id: str) -> dict[str, Any]:
         return self.get_json(f"/instances/{instance_id}/simplified-tags")
 
@@ -356,6 +383,17 @@ class OrthancHook(HttpHook):
 
     def job(self, job_id: str) -> dict[str, Any]:
         return self.get_json(f"/jobs/{job_id}")
+
+    def jobs(self) -> list[dict[str, Any]]:
+        return self.get_json("/jobs", params={"expand": ""})
+
+    def cancel_job(self, job_id: str) -> None:
+        """Cancel a job; one that already ended (or is unknown) is left as it is."""
+        self.request("POST", f"/jobs/{job_id}/cancel", data="{}", ok=(200, 400, 404))
+
+    def peers(self) -> dict[str, dict[str, Any]]:
+        """Registered peers by name (Orthanc never returns their passwords)."""
+        return self.get_json("/peers", params={"expand": ""})
 
 
 def _first_line(exc: BaseException) -> str:

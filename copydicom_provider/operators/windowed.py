@@ -17,6 +17,9 @@ class JobSummary(Protocol):
     failed: int
     dry_run: bool
 
+    @property
+    def incomplete(self) -> bool: ...
+
     def line(self) -> str: ...
     def as_dict(self) -> dict[str, Any]: ...
     def failure_text(self) -> str: ...
@@ -85,10 +88,10 @@ class WindowedOperator(BaseOperator):
         return enumerate_candidates(source, window)
 
     def finish(self, summary: JobSummary, context: Context) -> dict[str, Any]:
-        """Log the one-line summary; fail the task (after publishing the summary) if anything failed."""
+        """Log the one-line summary and publish it (XCom ``summary``, also when the task then fails)."""
         self.log.info("summary: %s", summary.line())
         result = summary.as_dict()
-        if summary.failed and not summary.dry_run:
-            context["ti"].xcom_push(key="summary", value=result)
+        context["ti"].xcom_push(key="summary", value=result)
+        if summary.incomplete and not summary.dry_run:
             raise AirflowException(summary.failure_text())
         return result
