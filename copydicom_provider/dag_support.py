@@ -9,10 +9,18 @@ import os
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk import Param
+from airflow.exceptions import AirflowException
+from airflow.sdk import Param, Variable
 
-from copydicom_provider.core.window import WINDOW_KINDS, enumerate_candidates, resolve_window
+from copydicom_provider.core.cursor import CursorState, advance, plan_cursor_run
+from copydicom_provider.core.progress import JobSummary
+from copydicom_provider.core.window import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
+
+#: Airflow Variables holding each scheduled job's position in its source's change log.
+CURSOR_PREFIX = "copydicom_cursor"
+#: Beyond this many unfinished instances a run leaves the cursor where it was (the window re-covers them).
+MAX_RETRY = 50_000
 
 #: Airflow pool capping concurrent tasks against clinical archives; create it once per deployment:
 #: ``airflow pools set orthanc 4 "copydicom tasks against Orthanc archives"``.
@@ -43,10 +51,48 @@ def window_params(action: str) -> dict[str, Param]:
     }
 
 
+def cursor_key(dag_id: str, source_conn_id: str, target: str) -> str:
+    """One cursor per DAG, source and target: ``copydicom_cursor.<dag>.<source>.<target>``."""
+    return f"{CURSOR_PREFIX}.{dag_id}.{source_conn_id}.{target}"
+
+
+def uses_cursor(params: dict[str, Any], context: dict[str, Any]) -> bool:
+    """Scheduled runs of the received window take up where the previous scheduled run stopped."""
+    run_type = getattr(context.get("dag_run"), "run_type", None)
+    return (
+        str(getattr(run_type, "value", run_type)) == "scheduled"
+        and params.get("window", "received") == "received"
+        and not params.get("since")
+        and not params.get("until")
+    )
+
+
+def read_cursor(key: str) -> CursorState | None:
+    return CursorState.from_dict(Variable.get(key, default=None, deserialize_json=True))
+
+
 def window_batches(
-    params: dict[str, Any], interval_start: datetime | None, interval_end: datetime | None
+    params: dict[str, Any],
+    interval_start: datetime | None,
+    interval_end: datetime | None,
+    context: dict[str, Any] | None = None,
+    target: str = "",
 ) -> list[dict[str, list[str]]]:
-    """Enumerate the run's window on the source once; batches for the mapped tasks."""
+    """Enumerate the run's candidates on the source once; batches for the mapped tasks.
+
+    A scheduled run of the received window reads the job's cursor (an Airflow Variable) and covers
+    the source's change log from there to now, so an outage, a pause or a failed run loses
+    nothing; a gap the log cannot fill is logged as an error and reconciled. Other runs (manual,
+    backfill) cover their window. ``target`` names the destination in the cursor's key.
+    """
+    source = OrthancHook(params["source_conn_id"]).with_role("source")
+    if context is not None and uses_cursor(params, context):
+        key = cursor_key(context["dag"].dag_id, params["source_conn_id"], target)
+        run = plan_cursor_run(source, read_cursor(key), interval_start)
+        if run.gap:
+            print(f"ERROR: gap in the source's change log: {run.gap}; reconciling every study on the source")
+        context["ti"].xcom_push(key="cursor", value={"key": key, "after": run.after, "upto": run.upto, "gap": run.gap})
+        return _batches(run.candidates, run.describe(), source)
     window = resolve_window(
         params["window"],
         since=params.get("since"),
@@ -56,11 +102,62 @@ def window_batches(
         interval_start=interval_start,
         interval_end=interval_end,
     )
-    source = OrthancHook(params["source_conn_id"])
-    candidates = enumerate_candidates(source, window)
+    return _batches(enumerate_candidates(source, window), window.describe(), source)
+
+
+def _batches(candidates: Candidates, description: str, source: OrthancHook) -> list[dict[str, list[str]]]:
     batches = candidates.split()
     print(
-        f"{window.describe()}: {len(candidates.studies)} studies and {len(candidates.instances)} "
+        f"{description}: {len(candidates.studies)} studies and {len(candidates.instances)} "
         f"instances on {source.url}, in {len(batches)} batch(es)"
     )
     return [batch.as_dict() for batch in batches]
+
+
+def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dict[str, Any]) -> dict[str, Any]:
+    """Add up the mapped batches, finished or not; move the cursor; fail the run if a batch did not finish.
+
+    Runs with ``trigger_rule="all_done"``: every batch task publishes its summary (XCom
+    ``summary``) even when it fails, and a batch with none (its worker died) counts as unfinished.
+    Unfinished batches go into the cursor's retry list, so the next scheduled run does them.
+    """
+    ti = context["ti"]
+    batches = ti.xcom_pull(task_ids="enumerate")
+    if batches is None:
+        raise AirflowException("summary: the enumerate task did not finish, so nothing was done; see its log")
+    total = summary_type()
+    unfinished = Candidates()
+    failed_batches: list[int] = []
+    for index, batch in enumerate(batches):
+        part = ti.xcom_pull(task_ids=task_id, key="summary", map_indexes=index)
+        if part:
+            piece = summary_type.from_dict(part)
+            total.merge(piece)
+            if hasattr(total, "mode"):
+                total.mode = part.get("mode", total.mode)  # type: ignore[attr-defined]
+        if not part or (piece.incomplete and not piece.dry_run):
+            failed_batches.append(index)
+            unfinished.studies += batch.get("studies") or []
+            unfinished.instances += batch.get("instances") or []
+    cursor = ti.xcom_pull(task_ids="enumerate", key="cursor")
+    if cursor and not total.dry_run:
+        move_cursor(cursor, unfinished)
+    result = total.as_dict() | {"failed_batches": failed_batches, "gap": (cursor or {}).get("gap")}
+    print(f"summary: {total.line()}" + (f"; batches not finished: {failed_batches}" if failed_batches else ""))
+    if failed_batches:
+        raise AirflowException(
+            f"{len(failed_batches)} of {len(batches)} batch(es) did not finish ({total.failure_text() or 'task failed'}); "
+            "what was done stays done, and a rerun (or the next scheduled run) does the rest"
+        )
+    return result
+
+
+def move_cursor(cursor: dict[str, Any], unfinished: Candidates) -> None:
+    """Store the cursor after a run; unfinished work goes to its retry list (or the cursor stays)."""
+    current = read_cursor(cursor["key"])
+    if len(unfinished.instances) + len(unfinished.studies) > MAX_RETRY:
+        print(f"cursor {cursor['key']} stays where it was: too much unfinished work to list; the next run re-covers it")
+        return
+    state = advance(current, cursor["after"], cursor["upto"], unfinished)
+    Variable.set(cursor["key"], state.as_dict(), serialize_json=True)
+    print(f"cursor {cursor['key']}: change {state.seq}, {len(state.retry.instances) + len(state.retry.studies)} to retry")

@@ -10,7 +10,7 @@ from airflow.sdk import DAG, Param, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.dag_support import DEFAULT_ARGS, window_batches, window_params
+from copydicom_provider.dag_support import DEFAULT_ARGS, summarize_batches, window_batches, window_params
 from copydicom_provider.operators.replicate import ReplicateOperator
 
 DOC = """
@@ -18,15 +18,20 @@ DOC = """
 
 Copies every instance the destination lacks, never twice (Orthanc IDs are the same on both sides).
 
-* **Scheduled runs** (hourly) copy what the source *received* during the run's data interval
-  `[data_interval_start, data_interval_end)`, read from Orthanc's change log (UTC).
-  `airflow backfill create --dag-id copydicom_replicate --from-date ... --to-date ...` replays
-  past intervals, each copying exactly what arrived in it.
+* **Scheduled runs** (hourly) copy what the source *received* since the previous scheduled run:
+  each takes up at a cursor on the source's change log (kept in the Airflow Variable
+  `copydicom_cursor.copydicom_replicate.<source>.<destination>`), so a stopped scheduler, a paused
+  DAG or a failed run loses nothing; the first run starts at its data interval. Instances that
+  re-arrive with other content (corrections) replace the destination's copy.
+* **Backfill runs** copy what the source received in their data interval
+  `[data_interval_start, data_interval_end)` (UTC):
+  `airflow backfill create --dag-id copydicom_replicate --from-date ... --to-date ...`.
 * **Manual runs** take the form's parameters: `window` = `received` (the run's interval, or
   `since`/`until`), `study_date` (`study_date_from`..`study_date_to`, inclusive), or `all`.
   A `received` run with no interval and no `since`/`until` copies everything the destination lacks.
 * `enumerate` lists candidates once; `copy` is mapped over batches of studies/instances, so a large
-  window spreads over the executor's workers; `summarize` adds the batches up (XCom).
+  window spreads over the executor's workers; `summarize` adds the batches up (XCom), also when a
+  batch failed (it names the batches, moves the cursor past finished work only, and fails the run).
 """
 
 #: Overridable for deployments that want another cadence; intervals stay real intervals.
@@ -58,9 +63,9 @@ with DAG(
 ):
 
     @task(task_id="enumerate")
-    def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> list[dict]:
-        """List the window's candidates once and cut them into batches for the mapped tasks."""
-        return window_batches(params, data_interval_start, data_interval_end)
+    def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None, **context) -> list[dict]:
+        """List the run's candidates once and cut them into batches for the mapped tasks."""
+        return window_batches(params, data_interval_start, data_interval_end, context, params["destination_conn_id"])
 
     copies = ReplicateOperator.partial(
         task_id="copy",
@@ -71,14 +76,9 @@ with DAG(
         verify="{{ params.verify }}",
     ).expand(batch=enumerate_batches())
 
-    @task
-    def summarize(summaries) -> dict[str, Any]:
-        """Add the mapped copies' summaries up: the run's result."""
-        total = ReplicationSummary()
-        for part in summaries:
-            total.merge(ReplicationSummary.from_dict(part))
-            total.mode = part.get("mode", total.mode)
-        print(f"summary: {total.line()}")
-        return total.as_dict()
+    @task(trigger_rule="all_done", retries=0)
+    def summarize(**context) -> dict[str, Any]:
+        """Add the mapped copies' summaries up, finished or not: the run's result."""
+        return summarize_batches(ReplicationSummary, "copy", context)
 
-    summarize(copies.output)
+    copies >> summarize()

@@ -11,7 +11,7 @@ from airflow.timetables.interval import CronDataIntervalTimetable
 
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.core.tags import TagsSummary
-from copydicom_provider.dag_support import DEFAULT_ARGS, window_batches, window_params
+from copydicom_provider.dag_support import DEFAULT_ARGS, summarize_batches, window_batches, window_params
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
 
 
@@ -27,8 +27,10 @@ index which instances it already holds), as sourcetype `_json` records told apar
 * `dose_report` and `irradiation_event` (one per acquisition) for X-ray/CT Radiation Dose SRs, flat:
   `RecordType=irradiation_event | dedup IrradiationEventUID | stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol`.
 
-* **Scheduled runs** (hourly) index what the source *received* during the run's data interval
-  (UTC); `airflow backfill create --dag-id copydicom_replicate_tags ...` replays past intervals.
+* **Scheduled runs** (hourly) index what the source *received* since the previous scheduled run,
+  from a cursor on the source's change log kept in the Airflow Variable
+  `copydicom_cursor.copydicom_replicate_tags.<source>.<splunk>.<index>` (an outage loses nothing);
+  backfill runs index their data interval (UTC): `airflow backfill create --dag-id copydicom_replicate_tags ...`.
 * **Manual runs** take the form: `window` = `received` (interval or `since`/`until`),
   `study_date` (inclusive range) or `all`; `index`/`sourcetype` override the Splunk connection's.
 * `enumerate` lists candidates once, `index` is mapped over batches, `summarize` adds them up and
@@ -66,9 +68,10 @@ with DAG(
 ):
 
     @task(task_id="enumerate")
-    def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> list[dict]:
-        """List the window's candidates once and cut them into batches for the mapped tasks."""
-        return window_batches(params, data_interval_start, data_interval_end)
+    def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None, **context) -> list[dict]:
+        """List the run's candidates once and cut them into batches for the mapped tasks."""
+        target = f"{params['splunk_conn_id']}.{params.get('index') or 'default'}"
+        return window_batches(params, data_interval_start, data_interval_end, context, target)
 
     indexed = ReplicateTagsOperator.partial(
         task_id="index",
@@ -79,16 +82,12 @@ with DAG(
         dry_run="{{ params.dry_run }}",
     ).expand(batch=enumerate_batches())
 
-    @task(outlets=[SPLUNK_TAGS])
-    def summarize(summaries, outlet_events=None) -> dict[str, Any]:
-        """Add the mapped batches' summaries up: the run's result, also on the asset event."""
-        total = TagsSummary()
-        for part in summaries:
-            total.merge(TagsSummary.from_dict(part))
-        print(f"summary: {total.line()}")
-        result = total.as_dict()
+    @task(outlets=[SPLUNK_TAGS], trigger_rule="all_done", retries=0)
+    def summarize(outlet_events=None, **context) -> dict[str, Any]:
+        """Add the mapped batches' summaries up, finished or not: the run's result, also on the asset event."""
+        result = summarize_batches(TagsSummary, "index", context)
         if outlet_events is not None:
-            outlet_events[SPLUNK_TAGS].extra = {k: result[k] for k in TagsSummary.COUNTS} | {"dry_run": total.dry_run}
+            outlet_events[SPLUNK_TAGS].extra = {k: result[k] for k in TagsSummary.COUNTS} | {"dry_run": result["dry_run"]}
         return result
 
-    summarize(indexed.output)
+    indexed >> summarize()
