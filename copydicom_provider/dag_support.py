@@ -6,11 +6,14 @@ Kept in the package (not in ``dags/``) so that every DAG, and a user's own, impo
 from __future__ import annotations
 
 import os
+import re
 from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.exceptions import AirflowException
 from airflow.sdk import Param, Variable
+from airflow.timetables.base import Timetable
+from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
 from copydicom_provider.core.cursor import CursorState, advance, plan_cursor_run
 from copydicom_provider.core.progress import JobSummary
@@ -34,6 +37,21 @@ DEFAULT_ARGS: dict[str, Any] = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
 }
+
+
+_EVERY = re.compile(r"^\s*(\d+)\s*(s|m|h)\s*$")
+_UNITS = {"s": "seconds", "m": "minutes", "h": "hours"}
+
+
+def interval_timetable(spec: str) -> Timetable:
+    """A schedule whose runs have real data intervals: ``30s``/``5m``/``2h``, or cron (``@hourly``, UTC).
+
+    Plain ``schedule="@hourly"`` gives zero-length intervals in Airflow 3; backfills need real ones.
+    """
+    every = _EVERY.match(spec)
+    if every:
+        return DeltaDataIntervalTimetable(timedelta(**{_UNITS[every.group(2)]: int(every.group(1))}))
+    return CronDataIntervalTimetable(spec, timezone="UTC")
 
 
 def window_params(action: str) -> dict[str, Param]:

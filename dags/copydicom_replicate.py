@@ -1,84 +1,12 @@
-"""DAG ``copydicom_replicate``: keep a destination Orthanc in sync with a source Orthanc."""
+"""Airflow DAG ``copydicom_replicate``: keep a destination Orthanc in sync with a source Orthanc, hourly."""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime, timezone
-from typing import Any
 
-from airflow.sdk import DAG, Param, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from copydicom_provider.dag_factories import replicate_dag
 
-from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.dag_support import DEFAULT_ARGS, summarize_batches, window_batches, window_params
-from copydicom_provider.operators.replicate import ReplicateOperator
-
-DOC = """
-### Replicate DICOM from a source Orthanc to a destination Orthanc
-
-Copies every instance the destination lacks, never twice (Orthanc IDs are the same on both sides).
-
-* **Scheduled runs** (hourly) copy what the source *received* since the previous scheduled run:
-  each takes up at a cursor on the source's change log (kept in the Airflow Variable
-  `copydicom_cursor.copydicom_replicate.<source>.<destination>`), so a stopped scheduler, a paused
-  DAG or a failed run loses nothing; the first run starts at its data interval. Instances that
-  re-arrive with other content (corrections) replace the destination's copy.
-* **Backfill runs** copy what the source received in their data interval
-  `[data_interval_start, data_interval_end)` (UTC):
-  `airflow backfill create --dag-id copydicom_replicate --from-date ... --to-date ...`.
-* **Manual runs** take the form's parameters: `window` = `received` (the run's interval, or
-  `since`/`until`), `study_date` (`study_date_from`..`study_date_to`, inclusive), or `all`.
-  A `received` run with no interval and no `since`/`until` copies everything the destination lacks.
-* `enumerate` lists candidates once; `copy` is mapped over batches of studies/instances, so a large
-  window spreads over the executor's workers; `summarize` adds the batches up (XCom), also when a
-  batch failed (it names the batches, moves the cursor past finished work only, and fails the run).
-"""
-
-#: Overridable for deployments that want another cadence; intervals stay real intervals.
+#: Overridable for deployments that want another cadence (cron, or ``30s``/``5m``); intervals stay real.
 SCHEDULE = os.environ.get("COPYDICOM_REPLICATE_SCHEDULE", "@hourly")
 
-PARAMS = {
-    "source_conn_id": Param("orthanc_source", type="string", title="Source connection",
-                            description="Airflow connection (type orthanc) to copy from"),
-    "destination_conn_id": Param("orthanc_destination", type="string", title="Destination connection",
-                                 description="Airflow connection (type orthanc) to copy to"),
-    "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode",
-                  description="rest: the worker streams files; peer: the source pushes through an Orthanc peer job"),
-    "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
-    **window_params("copied"),
-}
-
-with DAG(
-    dag_id="copydicom_replicate",
-    description="Copy every DICOM instance the destination Orthanc lacks",
-    schedule=CronDataIntervalTimetable(SCHEDULE, timezone="UTC"),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
-    params=PARAMS,
-    render_template_as_native_obj=True,
-    doc_md=DOC,
-    tags=["dicom", "orthanc", "copydicom"],
-    default_args=DEFAULT_ARGS,
-):
-
-    @task(task_id="enumerate")
-    def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None, **context) -> list[dict]:
-        """List the run's candidates once and cut them into batches for the mapped tasks."""
-        return window_batches(params, data_interval_start, data_interval_end, context, params["destination_conn_id"])
-
-    copies = ReplicateOperator.partial(
-        task_id="copy",
-        source_conn_id="{{ params.source_conn_id }}",
-        destination_conn_id="{{ params.destination_conn_id }}",
-        mode="{{ params.mode }}",
-        dry_run="{{ params.dry_run }}",
-        verify="{{ params.verify }}",
-    ).expand(batch=enumerate_batches())
-
-    @task(trigger_rule="all_done", retries=0)
-    def summarize(**context) -> dict[str, Any]:
-        """Add the mapped copies' summaries up, finished or not: the run's result."""
-        return summarize_batches(ReplicationSummary, "copy", context)
-
-    copies >> summarize()
+dag = replicate_dag("copydicom_replicate", SCHEDULE, "Copy every DICOM instance the destination Orthanc lacks")

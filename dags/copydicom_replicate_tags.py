@@ -7,11 +7,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.core.tags import TagsSummary
-from copydicom_provider.dag_support import DEFAULT_ARGS, summarize_batches, window_batches, window_params
+from copydicom_provider.dag_support import (
+    DEFAULT_ARGS,
+    interval_timetable,
+    summarize_batches,
+    window_batches,
+    window_params,
+)
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
 
 
@@ -56,7 +61,7 @@ PARAMS = {
 with DAG(
     dag_id="copydicom_replicate_tags",
     description="Index every DICOM instance's tags, and dose reports as flat records, in Splunk",
-    schedule=CronDataIntervalTimetable(SCHEDULE, timezone="UTC"),
+    schedule=interval_timetable(SCHEDULE),
     start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
     catchup=False,
     max_active_runs=1,

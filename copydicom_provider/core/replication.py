@@ -16,7 +16,7 @@ from datetime import date, datetime
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.plan import plan_anonymized, plan_copy
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
-from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest
+from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest, remove_stale_peers
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -66,6 +66,8 @@ def copy_candidates(
     source.with_role("source")
     destination.with_role("destination")
     started = time.monotonic()
+    if mode == "peer" and not dry_run:
+        remove_stale_peers(source, peer_job_timeout, logger)  # left by a worker that was killed
     if anonymize is not None:
         plan = plan_anonymized(source, destination, candidates, anonymize)
     else:

@@ -162,7 +162,7 @@ class _Breaker:
                 return
             self.consecutive += 1
             hook = self.hooks.get(error.server or "")
-            if self.consecutive >= self.limit or hook is None or not hook.responds(PROBE_TIMEOUT):
+            if self.consecutive >= self.limit or hook is None or not hook.responds(min(PROBE_TIMEOUT, hook.settings.timeout)):
                 self.tripped = True
                 self.reason = str(error)
 
@@ -335,7 +335,6 @@ def copy_peer(
     job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
 ) -> None:
     """The source pushes the missing instances, a job per ~``PEER_JOB_SIZE``; corrections go through the worker."""
-    remove_stale_peers(source, job_timeout, logger)
     peer = new_peer_name()
     login, password = destination.credentials
     source.put_peer(peer, destination.peer_url, login, password)
@@ -373,16 +372,18 @@ def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str],
     """Resources per job and the instances they cover, about ``PEER_JOB_SIZE`` instances a job.
 
     Jobs are accounted one by one from the destination, so a destination that dies mid-run costs
-    the count of one job at most.
+    the count of one job at most; a study larger than a job is pushed as its instances.
     """
     resources: list[str] = []
     chunk: list[str] = []
     for resource, instances in groups:
-        resources.append(resource)
-        chunk += instances
-        if len(chunk) >= PEER_JOB_SIZE:
-            yield resources, chunk
-            resources, chunk = [], []
+        parts = [(resource, instances)] if len(instances) <= PEER_JOB_SIZE else [(i, [i]) for i in instances]
+        for part, covered in parts:
+            resources.append(part)
+            chunk += covered
+            if len(chunk) >= PEER_JOB_SIZE:
+                yield resources, chunk
+                resources, chunk = [], []
     if resources:
         yield resources, chunk
 
@@ -456,6 +457,9 @@ def _account_push(
         landed = _new_instances_since(destination, mark)
         others = [i for i in chunk if i not in landed]
         already = {i for i, held in zip(others, parallel_map(destination.instance_exists, others, workers)) if held}
+        if already:  # stored while the log was read (a cancelled job's last instance): read it again
+            landed |= already & _new_instances_since(destination, mark)
+            already -= landed
     except OrthancError as gone:
         if not gone.unreachable:
             raise

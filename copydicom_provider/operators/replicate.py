@@ -9,6 +9,7 @@ from airflow.sdk import Context
 
 from copydicom_provider.conversions import as_bool
 from copydicom_provider.core.replication import copy_candidates
+from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
 from copydicom_provider.operators.windowed import WindowedOperator
@@ -22,7 +23,9 @@ class ReplicateOperator(WindowedOperator):
     :param destination_conn_id: ``orthanc`` connection of the archive to copy to.
     :param mode: ``rest`` (the worker streams files) or ``peer`` (the source pushes).
     :param dry_run: plan only: count what would be copied.
-    :param verify: compare the MD5 Orthanc recorded on both sides after each copy.
+    :param verify: compare the MD5 Orthanc recorded on both sides after each copy, and of every
+        instance of candidate studies (corrections of loose instances are always found).
+    :param peer_job_timeout: seconds one push job of ``mode=peer`` may run before it is cancelled.
 
     Returns the summary (candidates, already present, copied, failed, bytes, seconds,
     instances/s) as XCom. When instances failed, the task fails naming up to ten of them with the
@@ -40,12 +43,14 @@ class ReplicateOperator(WindowedOperator):
         destination_conn_id: str = "orthanc_destination",
         mode: str = "rest",
         verify: bool | str = False,
+        peer_job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.destination_conn_id = destination_conn_id
         self.mode = mode
         self.verify = verify
+        self.peer_job_timeout = peer_job_timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
         source = OrthancHook(self.source_conn_id)
@@ -62,5 +67,10 @@ class ReplicateOperator(WindowedOperator):
             verify=as_bool(self.verify),
             progress_interval=self.progress_interval,
             logger=self.log,
+            peer_job_timeout=float(self.peer_job_timeout),
         )
         return self.finish(summary, context)
+
+    def on_kill(self) -> None:
+        """A killed task leaves no push job running and no temporary peer (with credentials) on the source."""
+        cancel_active_peer_jobs()

@@ -1,0 +1,257 @@
+"""The replicate side of the fault matrix, against real Orthanc processes.
+
+Each test breaks something the way it breaks in a hospital (a destination killed mid-copy, a hung
+source, a worker killed during a push, two runs at once, a corrected instance) and checks what
+really landed on the destination against what the summary says.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+
+from copydicom_provider.core import transfer
+from copydicom_provider.core.replication import ReplicationFailed, copy_candidates, replicate
+from copydicom_provider.core.window import Candidates
+from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.testing.dicom_generator import generate_studies, to_bytes
+from tests.fixtures_orthanc import instance_bytes, instance_ids, seed
+
+
+def hook(server, **extra) -> OrthancHook:
+    query = "&".join(f"{k}={v}" for k, v in extra.items())
+    return OrthancHook.from_url(server.url_with_credentials + (f"?{query}" if query else ""))
+
+
+def many(count_series: int, per_series: int = 25, size: int = 256, seed_value: int = 1):
+    return list(generate_studies(patients=1, studies_per_patient=1, series_per_study=count_series,
+                                 instances_per_series=per_series, rows=size, columns=size, seed=seed_value))
+
+
+def kill_when(server, landed: int, timeout: float = 60) -> threading.Thread:
+    """SIGKILL ``server`` as soon as it holds ``landed`` instances (a watcher thread)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            try:
+                count = int(requests.get(f"{server.url}/statistics", auth=server.auth, timeout=2).json()["CountInstances"])
+            except requests.RequestException:
+                return
+            if count >= landed:
+                os.kill(server.process.pid, signal.SIGKILL)
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def temporary_peers(server) -> list[str]:
+    names = requests.get(f"{server.url}/peers", auth=server.auth, timeout=10).json()
+    return [name for name in names if name.startswith(transfer.PEER_PREFIX)]
+
+
+def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory):
+    source = orthanc_factory("source", extra_config={"OverwriteInstances": True})
+    destination = orthanc_factory("destination")  # default: does not overwrite
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=3))
+    first = replicate(source.url_with_credentials, destination.url_with_credentials, since=None, until=None)
+    assert first.copied == 3
+
+    corrected = items[1].dataset
+    corrected.PatientName = "Corrected^Name"
+    corrected.PixelData = bytes(reversed(corrected.PixelData))
+    reply = requests.post(f"{source.url}/instances", data=to_bytes(corrected), auth=source.auth, timeout=30).json()
+    assert reply["ID"] == items[1].orthanc_id and reply["Status"] == "Success"
+
+    from datetime import datetime, timedelta, timezone
+
+    recent = datetime.now(timezone.utc) - timedelta(minutes=5)
+    summary = replicate(source.url_with_credentials, destination.url_with_credentials, since=recent)
+    assert summary.updated == 1 and summary.copied == 0 and summary.already_present == 2, summary.line()
+    assert "updated 1" in summary.line()
+    assert instance_bytes(destination, items[1].orthanc_id) == instance_bytes(source, items[1].orthanc_id)
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+    again = replicate(source.url_with_credentials, destination.url_with_credentials, since=recent)
+    assert again.updated == 0 and again.already_present == 3
+
+
+def test_verify_finds_corrections_in_study_windows_and_says_what_it_verified(orthanc_factory):
+    source = orthanc_factory("source", extra_config={"OverwriteInstances": True})
+    destination = orthanc_factory("destination")
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    replicate(source.url_with_credentials, destination.url_with_credentials)  # window all
+    corrected = items[0].dataset
+    corrected.PatientName = "Fixed^Name"
+    requests.post(f"{source.url}/instances", data=to_bytes(corrected), auth=source.auth, timeout=30).raise_for_status()
+
+    plain = replicate(source.url_with_credentials, destination.url_with_credentials)
+    assert plain.updated == 0  # a study window holds no reception: only verify compares content
+    checked = replicate(source.url_with_credentials, destination.url_with_credentials, verify=True)
+    assert checked.updated == 1 and checked.verified >= 1 and "verified by MD5" in checked.line()
+    assert instance_bytes(destination, items[0].orthanc_id) == instance_bytes(source, items[0].orthanc_id)
+
+
+def test_two_runs_at_once_count_each_instance_once(source, destination):
+    items = seed(source, many(8, 25, size=64))
+    candidates = Candidates(instances=[i.orthanc_id for i in items])
+    results = []
+
+    def run() -> None:
+        results.append(copy_candidates(hook(source), hook(destination), candidates))
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(results) == 2
+    assert sum(r.copied for r in results) == len(items), [r.line() for r in results]
+    for result in results:
+        assert result.copied + result.already_present == len(items) and result.failed == 0
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+def test_destination_killed_mid_copy_rest(source, destination):
+    items = seed(source, many(12, 25))
+    watcher = kill_when(destination, 40)
+    with pytest.raises(ReplicationFailed) as raised:
+        replicate(source.url_with_credentials, destination.url_with_credentials)
+    watcher.join(10)
+    summary = raised.value.summary
+    assert summary.copied + summary.failed + summary.not_attempted == len(items), summary.line()
+    assert summary.not_attempted > 0 and "destination Orthanc" in raised.value.args[0]
+
+    destination.start()  # same storage and port: what it acknowledged must be there
+    landed = instance_ids(destination)
+    assert summary.copied <= len(landed) <= summary.copied + summary.failed
+    rerun = replicate(source.url_with_credentials, destination.url_with_credentials)
+    assert rerun.copied == len(items) - len(landed) and rerun.already_present == len(landed)
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+def test_destination_killed_mid_copy_peer(source, destination, monkeypatch):
+    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 25)
+    items = seed(source, many(12, 25))
+    watcher = kill_when(destination, 60)
+    with pytest.raises(ReplicationFailed) as raised:
+        replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
+    watcher.join(10)
+    summary = raised.value.summary
+    assert summary.copied + summary.failed + summary.not_attempted == len(items), summary.line()
+    assert summary.copied >= 25  # jobs before the kill are counted from the destination
+    assert temporary_peers(source) == []  # no credentials left behind on the source
+
+    destination.start()
+    landed = instance_ids(destination)
+    assert summary.copied <= len(landed) <= summary.copied + summary.failed
+    rerun = replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
+    assert rerun.copied == len(items) - len(landed)
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run(source, destination, monkeypatch):
+    items = seed(source, many(8, 25))
+    script = (
+        "import sys; from copydicom_provider.core.replication import replicate; "
+        "replicate(sys.argv[1], sys.argv[2], mode='peer')"
+    )
+    worker = subprocess.Popen([sys.executable, "-c", script, source.url_with_credentials,
+                               destination.url_with_credentials], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while not temporary_peers(source) and time.monotonic() < deadline and worker.poll() is None:
+        time.sleep(0.01)
+    worker.send_signal(signal.SIGKILL)
+    worker.wait(10)
+    left = temporary_peers(source)
+    assert len(left) == 1  # the killed worker could not clean up
+    while any(j["State"] in {"Pending", "Running"} for j in requests.get(
+            f"{source.url}/jobs?expand", auth=source.auth, timeout=10).json()) and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    monkeypatch.setattr(transfer, "STALE_PEER_GRACE", 0.0)  # the next run comes right away in this test
+    summary = replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
+    assert temporary_peers(source) == []
+    assert summary.copied + summary.already_present == len(items)
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+def test_peer_job_wait_is_bounded_and_cleans_up(source, destination):
+    items = seed(source, many(12, 25))
+    summary = copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]),
+                              mode="peer", peer_job_timeout=0.05)
+    assert summary.incomplete and "cancelled after 0.05 s (peer_job_timeout)" in summary.failure_text()
+    assert temporary_peers(source) == []
+    # whatever the cancelled job delivered is counted from the destination, and a rerun finishes
+    landed = instance_ids(destination)
+    assert summary.copied == len(landed)
+    rerun = copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]), mode="peer")
+    assert rerun.copied == len(items) - len(landed)
+
+
+def test_on_kill_cancels_the_push_job_and_removes_the_peer(source, destination):
+    items = seed(source, many(16, 25))
+    errors: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]), mode="peer")
+        except ReplicationFailed as error:
+            errors.append(error)
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not temporary_peers(source) and time.monotonic() < deadline:
+        time.sleep(0.005)
+    from copydicom_provider.operators.replicate import ReplicateOperator
+
+    ReplicateOperator(task_id="copy", mode="peer").on_kill()
+    thread.join(60)
+    assert temporary_peers(source) == []
+    states = {j["State"] for j in requests.get(f"{source.url}/jobs?expand", auth=source.auth, timeout=10).json()}
+    assert not states & {"Pending", "Running"}
+
+
+def test_a_hung_source_stops_the_batch_within_about_two_timeouts(source, destination):
+    items = seed(source, many(4, 25, size=64))
+    os.kill(source.process.pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        summary = copy_candidates(hook(source, timeout=2), hook(destination), Candidates(instances=[i.orthanc_id for i in items]))
+        elapsed = time.monotonic() - started
+    finally:
+        os.kill(source.process.pid, signal.SIGCONT)
+    assert elapsed < 2 * 2 + 4, elapsed  # two timeouts, and slack for a loaded machine
+    assert summary.copied == 0 and summary.not_attempted >= len(items) - 8
+    assert summary.failed + summary.not_attempted == len(items)
+    assert "source Orthanc" in summary.failure_text()
+
+
+def test_progress_never_says_100_percent_when_instances_failed(source, destination, caplog):
+    items = seed(source, many(8, 25))
+    caplog.set_level("INFO", logger="copydicom_provider")
+    watcher = kill_when(destination, 30)
+    summary = copy_candidates(hook(source), hook(destination), Candidates(instances=[i.orthanc_id for i in items]),
+                              progress_interval=0)
+    watcher.join(10)
+    assert summary.incomplete and summary.copied < len(items)
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("progress:")]
+    assert lines and all("(100%)" not in line for line in lines), lines[-3:]
+    assert f"copied {summary.copied}/{len(items)}" in lines[-1]
+    assert "not attempted" in lines[-1] or "failed" in lines[-1]
+
+
+def test_destination_equal_to_source_is_refused(source):
+    with pytest.raises(ValueError, match="same server"):
+        replicate(source.url_with_credentials, source.url_with_credentials)
