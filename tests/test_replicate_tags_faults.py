@@ -9,13 +9,17 @@ must appear in no log line or exception.
 from __future__ import annotations
 
 import logging
+import os
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
 
 import pytest
 
-from copydicom_provider.core.tags import KEY_FIELD, replicate_tags
+from copydicom_provider.core.tags import KEY_FIELD, TagsSummary, _Run, replicate_tags
+from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import seed
@@ -97,3 +101,22 @@ def test_a_hec_503_storm_is_ridden_out_with_backoff_in_bounded_time(source, splu
     assert logs.count("Server is busy; retry") == 5 and "the index holds" not in logs
     assert elapsed < 30
 
+
+
+def test_an_orthanc_that_stops_answering_fails_the_run_not_each_instance(source, splunk, archive):
+    """A read timeout says nothing about the instance: the flag ``unreachable`` (not the message text) decides."""
+    run = _Run(OrthancHook.from_url(f"{source.url_with_credentials}?timeout=1"), hook_for(splunk), None, None,
+               TagsSummary(), logging.getLogger("test"))
+    instance = sorted(archive)[0]
+    assert not isinstance(run.read(instance), Exception)
+    missing = run.read("0" * 8 + "-" + "0" * 8 + "-" + "0" * 8 + "-" + "0" * 8 + "-" + "0" * 8)
+    assert isinstance(missing, OrthancError) and missing.status == 404, "a vanished instance is its own failure"
+
+    os.kill(source.process.pid, signal.SIGSTOP)  # the port stays open, nothing answers
+    try:
+        with pytest.raises(OrthancError) as raised:
+            run.read(instance)
+    finally:
+        os.kill(source.process.pid, signal.SIGCONT)
+    assert raised.value.unreachable and "did not answer" in str(raised.value)
+    assert "unreachable" not in str(raised.value), "the old text match would have counted it per instance"
