@@ -39,7 +39,8 @@ consecutive refusals, then recovery), ``busy_after(k)`` takes the first k envelo
 answers 503 naming ``invalid-event-number`` k, ``drop(n)`` closes the connection without a reply (nothing
 stored), ``answer_late(n, delay)`` stores a request's events and answers only ``delay`` seconds later (after
 a client's timeout), ``drop_after_store(n)`` stores them and closes the connection without a reply,
-``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
+``error_after_store(n, status)`` stores them and answers a 5xx (500 "Internal server error" code 8, or a
+gateway's HTML page for 502/504), ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
 Splunk's indexing lag does. Accepted events are kept in memory and, when
 ``persist_path`` is given, appended to a JSON-lines file (reloaded at start, for demos).
 """
@@ -630,6 +631,8 @@ class SplunkState:
         self.late_remaining = 0
         self.late_delay = 0.0
         self.drop_after_store_remaining = 0
+        self.error_after_store_remaining = 0
+        self.error_after_store_status = 500
         self.requests: list[RecordedRequest] = []
         self._serial = 0
         if persist_path and persist_path.exists():
@@ -841,14 +844,23 @@ class _HecHandler(_Handler):
                 self.state.next_ack[channel] = ack_id + 1
                 self.state.acks.setdefault(channel, {})[ack_id] = time.monotonic() + self.state.ack_delay
             drop = self.state.drop_after_store_remaining > 0
+            error = 0 if drop else self.state.error_after_store_remaining
             late = 0.0
             if drop:
                 self.state.drop_after_store_remaining -= 1
+            elif error:
+                self.state.error_after_store_remaining -= 1
+                error = self.state.error_after_store_status
             elif self.state.late_remaining > 0:
                 self.state.late_remaining -= 1
                 late = self.state.late_delay
         if drop:
             return self._drop()
+        if error == 500:
+            return self._json(500, hec_body(8))
+        if error:
+            phrase = {502: "Bad Gateway", 504: "Gateway Timeout"}[error]
+            return self._send(error, f"<html><body><h1>{error} {phrase}</h1></body></html>", "text/html")
         if late:
             time.sleep(late)  # bounded by answer_late(); the client has usually given up by now
             self.close_connection = True
@@ -1509,6 +1521,14 @@ class SplunkTestServer:
         with self.state.lock:
             self.state.drop_after_store_remaining = count
 
+    def error_after_store(self, count: int, status: int = 500) -> None:
+        """Store the events of the next ``count`` HEC requests, then answer ``status``: 500 with Splunk's
+        "Internal server error" (code 8), or 502/504 as a load balancer's HTML page would."""
+        if status not in {500, 502, 504}:
+            raise ValueError("status must be 500, 502 or 504")
+        with self.state.lock:
+            self.state.error_after_store_remaining, self.state.error_after_store_status = count, status
+
     def set_search_lag(self, seconds: float) -> None:
         """Events stored from now on are found by searches only ``seconds`` later."""
         with self.state.lock:
@@ -1518,6 +1538,7 @@ class SplunkTestServer:
         with self.state.lock:
             self.state.busy_remaining = self.state.drop_remaining = self.state.busy_after_remaining = 0
             self.state.late_remaining = self.state.drop_after_store_remaining = 0
+            self.state.error_after_store_remaining = 0
             self.state.busy_always = False
 
 

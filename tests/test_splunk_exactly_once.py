@@ -190,3 +190,13 @@ def test_the_default_check_searches_the_batchs_index(splunk):
     assert result.reconciled == 4 and len(splunk.events) == 4
     searches = [r for r in splunk.requests if r.path == "/services/search/jobs/export"]
     assert searches and all(b"index%3D%22dicom%22" in r.body for r in searches)
+
+
+@pytest.mark.parametrize("status", [500, 502, 504])
+def test_a_5xx_other_than_busy_after_storing_is_settled(splunk, status):
+    splunk.error_after_store(1, status)
+
+    result = make_hook(splunk).send_envelopes(envelopes(12), dedupe_field=KEY)
+
+    assert stored_keys(splunk) == {f"k{n}": 1 for n in range(12)}
+    assert (result.events, result.reconciled, len(hec_posts(splunk))) == (12, 12, 1)

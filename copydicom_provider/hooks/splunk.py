@@ -104,18 +104,13 @@ class SplunkSearchError(SplunkError):
 
 
 class _Transient(Exception):
-    """A failure worth retrying (connection error, 408/429/5xx); ``reason`` is safe to show.
-
-    ``unsure``: the body went out and no definite answer came back, so Splunk may have indexed it.
-    """
+    """A failure worth retrying (connection error, 408/429/5xx); ``reason`` is safe to show."""
 
     def __init__(
-        self, reason: str, status: int | None = None, code: int | None = None, text: str | None = None,
-        *, unsure: bool = False,
+        self, reason: str, status: int | None = None, code: int | None = None, text: str | None = None
     ) -> None:
         super().__init__(reason)
         self.reason, self.status, self.code, self.text = reason, status, code, text
-        self.unsure = unsure
 
 
 class _TooLarge(Exception):
@@ -459,8 +454,10 @@ class SplunkHook(BaseHook):
         ``dedupe_field`` names an indexed field (in each envelope's ``fields``) holding a key unique
         to that envelope: after a lost reply only the keys the index lacks are resent, so nothing is
         indexed twice. ``held(keys)`` answers which of ``keys`` the index holds; by default the hook
-        searches for them itself (which needs search credentials). Without ``dedupe_field`` a batch
-        whose reply was lost is resent whole and may be indexed twice (a warning says so).
+        searches for them itself (which needs search credentials; the key must be findable as
+        ``field IN (...)``, i.e. also in the event text or declared indexed in ``fields.conf``).
+        Without ``dedupe_field`` a batch whose reply was lost is resent whole and may be indexed
+        twice (a warning says so).
         """
         self._require_hec_token()
         result = HecSendResult()
@@ -646,7 +643,7 @@ class SplunkHook(BaseHook):
                 raise _Transient(f"connection failed ({_first_line(exc)})") from None
             reason = f"no reply ({_first_line(exc)})"
             self._mark_unsure(batch, reason, dedupes)
-            raise _Transient(reason, unsure=True) from None
+            raise _Transient(reason) from None
         result.bytes_sent += len(data)
         reply = _json_reply(response)
         text, code = _hec_text(response, reply), reply.get("code")
@@ -669,10 +666,9 @@ class SplunkHook(BaseHook):
         if status in RETRYABLE_STATUS:
             reason = f"HTTP {status}{_code_part(code)}: {text}"
             # a 5xx that is not Splunk's own "busy" and names no stopping point says nothing of what was kept
-            unsure = status >= 500 and code not in BUSY_CODES and number is None
-            if unsure:
+            if status >= 500 and code not in BUSY_CODES and number is None:
                 self._mark_unsure(batch, reason, dedupes)
-            raise _Transient(reason, status, code, text, unsure=unsure)
+            raise _Transient(reason, status, code, text)
         where = f"event {batch.first}" if number is not None else "the request"
         tail = ""
         if number is not None:
