@@ -200,3 +200,9 @@ def test_a_5xx_other_than_busy_after_storing_is_settled(splunk, status):
 
     assert stored_keys(splunk) == {f"k{n}": 1 for n in range(12)}
     assert (result.events, result.reconciled, len(hec_posts(splunk))) == (12, 12, 1)
+
+
+def test_the_settle_delay_comes_from_the_connection_unless_the_hook_is_given_one(splunk):
+    assert SplunkHook.from_url(splunk.url()).settle_delay == 10
+    assert SplunkHook.from_url(splunk.url(settle_delay="2.5")).settle_delay == 2.5
+    assert SplunkHook.from_url(splunk.url(settle_delay="2.5"), settle_delay=0).settle_delay == 0
