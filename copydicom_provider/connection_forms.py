@@ -112,5 +112,11 @@ SPLUNK_CONNECTION_TYPE: dict[str, Any] = {
             "description": "Wait until Splunk confirms every batch as indexed (the HEC token must have useACK on).",
             "schema": {"type": ["boolean", "null"], "default": False},
         },
+        "settle_delay": {
+            "label": "Settle delay (seconds)",
+            "description": "After a lost HEC reply, how long to look for the batch in the index before resending "
+            "what is missing: longer than Splunk's indexing lag, so nothing is indexed twice.",
+            "schema": {"type": ["number", "null"], "default": 10, "minimum": 0},
+        },
     },
 }

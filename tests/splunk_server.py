@@ -34,9 +34,14 @@ searched, as with Splunk's default role. JSON fields are extracted (``a.b``, ``l
 sourcetype ``_json``. Results are newest first; every value is a string, multivalue fields are
 lists, ``_time`` is ISO 8601 with milliseconds.
 
-Fault switches: ``busy(n)`` / ``busy_forever()`` answer 503 "Server is busy", ``busy_after(k)`` takes
-the first k envelopes of a request and then answers 503 naming ``invalid-event-number`` k, ``drop(n)``
-closes the connection without a reply, ``reset_faults()``. Accepted events are kept in memory and, when
+Fault switches: ``busy(n)`` / ``busy_forever()`` answer 503 "Server is busy" (``busy(n)`` is a storm of n
+consecutive refusals, then recovery), ``busy_after(k)`` takes the first k envelopes of a request and then
+answers 503 naming ``invalid-event-number`` k, ``drop(n)`` closes the connection without a reply (nothing
+stored), ``answer_late(n, delay)`` stores a request's events and answers only ``delay`` seconds later (after
+a client's timeout), ``drop_after_store(n)`` stores them and closes the connection without a reply,
+``error_after_store(n, status)`` stores them and answers a 5xx (500 "Internal server error" code 8, or a
+gateway's HTML page for 502/504), ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
+Splunk's indexing lag does. Accepted events are kept in memory and, when
 ``persist_path`` is given, appended to a JSON-lines file (reloaded at start, for demos).
 """
 
@@ -107,6 +112,7 @@ class StoredEvent:
     indextime: int
     serial: int
     fields: dict[str, str | list[str]] = field(default_factory=dict)
+    searchable_at: float = 0.0  # epoch seconds; not persisted (a reloaded event is searchable at once)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -599,6 +605,7 @@ class SplunkState:
         ack_delay: float,
         persist_path: Path | None,
         server_name: str,
+        search_lag: float = 0.0,
     ) -> None:
         self.lock = threading.RLock()
         self.tokens = {t.token: t for t in tokens}
@@ -608,6 +615,7 @@ class SplunkState:
         self.version = version
         self.max_content_length = max_content_length
         self.ack_delay = ack_delay
+        self.search_lag = search_lag
         self.persist_path = persist_path
         self.server_name = server_name
         self.events: list[StoredEvent] = []
@@ -620,19 +628,27 @@ class SplunkState:
         self.drop_remaining = 0
         self.busy_after_events = 0
         self.busy_after_remaining = 0
+        self.late_remaining = 0
+        self.late_delay = 0.0
+        self.drop_after_store_remaining = 0
+        self.error_after_store_remaining = 0
+        self.error_after_store_status = 500
         self.requests: list[RecordedRequest] = []
         self._serial = 0
         if persist_path and persist_path.exists():
             for line in persist_path.read_text().splitlines():
                 if line.strip():
                     data = json.loads(line)
+                    data.pop("searchable_at", None)
                     self.events.append(StoredEvent(**data))
             self._serial = len(self.events)
 
     def store(self, events: list[StoredEvent]) -> None:
         with self.lock:
+            searchable_at = time.time() + self.search_lag
             for event in events:
                 event.serial = self._serial
+                event.searchable_at = searchable_at
                 self._serial += 1
             self.events.extend(events)
             if self.persist_path:
@@ -819,14 +835,39 @@ class _HecHandler(_Handler):
         return self.headers.get("X-Splunk-Request-Channel") or (query.get("channel") or [None])[0]
 
     def _success(self, token: HecToken, channel: str | None) -> None:
-        if not token.ack:
-            return self._json(200, hec_body(0))
-        assert channel is not None
+        """Answer a stored request, unless a fault switch says to drop the reply or send it late."""
         with self.state.lock:
-            ack_id = self.state.next_ack.get(channel, 0)
-            self.state.next_ack[channel] = ack_id + 1
-            self.state.acks.setdefault(channel, {})[ack_id] = time.monotonic() + self.state.ack_delay
-        self._json(200, hec_body(0, ackId=ack_id))
+            ack_id = None
+            if token.ack:
+                assert channel is not None
+                ack_id = self.state.next_ack.get(channel, 0)
+                self.state.next_ack[channel] = ack_id + 1
+                self.state.acks.setdefault(channel, {})[ack_id] = time.monotonic() + self.state.ack_delay
+            drop = self.state.drop_after_store_remaining > 0
+            error = 0 if drop else self.state.error_after_store_remaining
+            late = 0.0
+            if drop:
+                self.state.drop_after_store_remaining -= 1
+            elif error:
+                self.state.error_after_store_remaining -= 1
+                error = self.state.error_after_store_status
+            elif self.state.late_remaining > 0:
+                self.state.late_remaining -= 1
+                late = self.state.late_delay
+        if drop:
+            return self._drop()
+        if error == 500:
+            return self._json(500, hec_body(8))
+        if error:
+            phrase = {502: "Bad Gateway", 504: "Gateway Timeout"}[error]
+            return self._send(error, f"<html><body><h1>{error} {phrase}</h1></body></html>", "text/html")
+        if late:
+            time.sleep(late)  # bounded by answer_late(); the client has usually given up by now
+            self.close_connection = True
+        try:
+            self._json(200, hec_body(0) if ack_id is None else hec_body(0, ackId=ack_id))
+        except OSError:  # the client closed the connection while we were late
+            self.close_connection = True
 
     def _events(self, token: HecToken, channel: str | None, query: dict[str, list[str]], body: bytes) -> None:
         text = body.decode("utf-8", errors="replace")
@@ -1143,7 +1184,10 @@ class _MgmtHandler(_Handler):
             events = list(self.state.events)
         events.sort(key=lambda e: (e.time, e.serial), reverse=True)
         default_index_only = not any(c.field == "index" for c in clause.conditions)
+        now = time.time()
         for event in events:
+            if event.searchable_at > now:  # still being indexed
+                continue
             if earliest is not None and event.time < earliest:
                 continue
             if latest is not None and event.time >= latest:
@@ -1321,6 +1365,7 @@ class SplunkTestServer:
     :param username: / :param password: the management user; ``bearer_tokens`` also authenticate.
     :param indexes: indexes that exist (``main`` always does).
     :param ack_delay: seconds before an acknowledged batch counts as indexed.
+    :param search_lag: seconds between storing an event and a search finding it (Splunk's indexing lag).
     :param single_port: serve HEC and management on one port (real Splunk uses two).
     """
 
@@ -1340,6 +1385,7 @@ class SplunkTestServer:
         ack_delay: float = 0.0,
         persist_path: str | Path | None = None,
         single_port: bool = False,
+        search_lag: float = 0.0,
     ) -> None:
         self.hec_token = hec_token or str(uuid.uuid4())
         self.password = password or secrets.token_urlsafe(12)
@@ -1355,6 +1401,7 @@ class SplunkTestServer:
             ack_delay=ack_delay,
             persist_path=Path(persist_path) if persist_path else None,
             server_name="splunk-test",
+            search_lag=search_lag,
         )
         self.single_port = single_port
         self._servers: list[_Server] = []
@@ -1461,9 +1508,37 @@ class SplunkTestServer:
         with self.state.lock:
             self.state.drop_remaining = count
 
+    def answer_late(self, count: int, delay: float) -> None:
+        """Store the events of the next ``count`` HEC requests, then answer only after ``delay`` seconds
+        (at most 30), i.e. after a client's read timeout: the client cannot know they were indexed."""
+        if not 0 < delay <= 30:
+            raise ValueError("delay must be in (0, 30] seconds")
+        with self.state.lock:
+            self.state.late_remaining, self.state.late_delay = count, delay
+
+    def drop_after_store(self, count: int) -> None:
+        """Store the events of the next ``count`` HEC requests, then close the connection without a reply."""
+        with self.state.lock:
+            self.state.drop_after_store_remaining = count
+
+    def error_after_store(self, count: int, status: int = 500) -> None:
+        """Store the events of the next ``count`` HEC requests, then answer ``status``: 500 with Splunk's
+        "Internal server error" (code 8), or 502/504 as a load balancer's HTML page would."""
+        if status not in {500, 502, 504}:
+            raise ValueError("status must be 500, 502 or 504")
+        with self.state.lock:
+            self.state.error_after_store_remaining, self.state.error_after_store_status = count, status
+
+    def set_search_lag(self, seconds: float) -> None:
+        """Events stored from now on are found by searches only ``seconds`` later."""
+        with self.state.lock:
+            self.state.search_lag = seconds
+
     def reset_faults(self) -> None:
         with self.state.lock:
             self.state.busy_remaining = self.state.drop_remaining = self.state.busy_after_remaining = 0
+            self.state.late_remaining = self.state.drop_after_store_remaining = 0
+            self.state.error_after_store_remaining = 0
             self.state.busy_always = False
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from copydicom_provider.hooks.splunk import SPLUNK_CONNECTION_TYPE, SplunkHook
+from copydicom_provider.hooks.splunk import SPLUNK_CONNECTION_TYPE, SplunkHook, SplunkSettings
 
 pytestmark = pytest.mark.timeout(120)
 
@@ -19,6 +19,7 @@ def test_connection_type_dict_has_airflows_shape():
     assert sensitive == {"hec_token", "token"}
     assert SPLUNK_CONNECTION_TYPE["conn-fields"]["hec_port"]["schema"]["default"] == 8088
     assert SPLUNK_CONNECTION_TYPE["conn-fields"]["sourcetype"]["schema"]["default"] == "_json"
+    assert SPLUNK_CONNECTION_TYPE["conn-fields"]["settle_delay"]["schema"]["default"] == SplunkSettings().settle_delay
 
 
 def test_airflow_registers_the_form_with_the_hec_token_masked():

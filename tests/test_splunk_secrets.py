@@ -83,6 +83,40 @@ def test_secrets_appear_in_no_log_exception_or_return_value(caplog, capsys):
             assert secret not in text, f"a secret leaked into {where}"
 
 
+def test_lost_replies_and_their_settle_checks_leak_no_secret(caplog, capsys):
+    """Late replies, drops after storing, 5xx after storing and an index that cannot be asked, at DEBUG."""
+    caplog.set_level(logging.DEBUG)
+    logging.getLogger("urllib3").setLevel(logging.DEBUG)
+    seen: list[str] = []
+    def envelopes(round_: int) -> list[dict]:
+        return [{"index": "dicom", "event": {"n": n}, "fields": {"k": f"key{round_}.{n}"}} for n in range(3)]
+
+    def cannot_ask(keys):
+        raise SplunkError("Splunk management port at http://127.0.0.1:1 is unreachable")
+
+    with SplunkTestServer(hec_token=HEC_TOKEN, password=PASSWORD) as server:
+        hook = SplunkHook.from_url(server.url(index="dicom", timeout=0.3, settle_delay=0.2),
+                                   settle_poll_interval=0.05, **FAST)
+        faults = (lambda: server.answer_late(1, 0.8), lambda: server.drop_after_store(1),
+                  lambda: server.error_after_store(1, 502), lambda: server.drop(1))
+        for round_, fault in enumerate(faults):
+            fault()
+            seen.append(repr(hook.send_envelopes(envelopes(round_), dedupe_field="k")))
+        server.answer_late(1, 0.8)
+        try:
+            hook.send_envelopes(envelopes(9), dedupe_field="k", held=cannot_ask)
+        except SplunkError as exc:
+            seen.extend([str(exc), repr(exc), repr(exc.args)])
+        assert len(server.events) == 3 + 3 + 3 + 3 + 3, "each fault stored its batch once"
+
+    captured = capsys.readouterr()
+    haystacks = {"caplog": caplog.text, "stdout": captured.out, "stderr": captured.err, "values and errors": "\n".join(seen)}
+    assert "could not be asked" in haystacks["values and errors"] and "the index holds 3 of them" in captured.out
+    for secret in (HEC_TOKEN, PASSWORD):
+        for where, text in haystacks.items():
+            assert secret not in text, f"a secret leaked into {where}"
+
+
 def test_secrets_are_registered_with_airflows_masker():
     from airflow.sdk._shared.secrets_masker import redact
 

@@ -17,6 +17,11 @@ records go before its instance record, and dose records whose ``RecordKey`` is a
 after HEC accepts them (with ``ack`` on, only once indexed); two runs over the same instances
 within those seconds can both send.
 
+Exactly once within a send: every envelope goes with ``dedupe_field=copydicom_key``, so when a HEC
+reply is lost (read timeout, connection dropped, a 5xx other than "busy") the hook asks the index
+which keys of that batch it holds, for up to the connection's ``settle_delay``, and resends only the
+others (see :meth:`SplunkHook.send_envelopes`).
+
 One unreadable instance (broken dose report, unreadable file, Orthanc error, an event HEC refuses
 as malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A Splunk
 or Orthanc outage raises: the task fails and its retry sends only what is still missing.
@@ -89,26 +94,13 @@ class TagsFailed(OrthancError):
 
 
 # --------------------------------------------------------------------------- the index's side
-def _quoted(value: str) -> str:
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
 def indexed_keys(splunk: SplunkHook, keys: Sequence[str], *, index: str | None, per_search: int = CHUNK) -> set[str]:
     """Which of ``keys`` (``RecordKey`` values) the index already holds, over all time, in batched IN lists.
 
     The key is also sent as the indexed field ``copydicom_key``, so this works whatever the sourcetype
     (a custom one without JSON extraction included) and stays cheap on a large index.
     """
-    found: set[str] = set()
-    for start in range(0, len(keys), per_search):
-        chunk = keys[start : start + per_search]
-        scope = f"index={_quoted(index)} " if index else ""
-        query = (f"search {scope}{KEY_FIELD} IN ({', '.join(_quoted(k) for k in chunk)}) "
-                 f"| dedup {KEY_FIELD} | table {KEY_FIELD}")
-        for row in splunk.search(query, earliest_time="0"):
-            value = row.get(KEY_FIELD)
-            found.update(value if isinstance(value, list) else [value] if value else [])
-    return found & set(keys)
+    return splunk.indexed_values(KEY_FIELD, keys, indexes=[index] if index else None, per_search=per_search)
 
 
 # --------------------------------------------------------------------------- one run
@@ -143,7 +135,7 @@ class _Run:
         try:
             return fetch_instance_records(self.source, instance_id, self.source_name)
         except OrthancError as error:
-            if error.status in (401, 403) or (error.status is None and "unreachable" in str(error)):
+            if error.status in (401, 403) or error.unreachable:
                 raise  # not this instance's fault: fail the task, a retry sends what is missing
             return error
         except Exception as error:  # noqa: BLE001 - one unreadable instance must not stop the others
@@ -173,7 +165,10 @@ class _Run:
         start = 0
         while start < len(envelopes):
             try:
-                result = self.splunk.send_envelopes(e for _, e in envelopes[start:])
+                result = self.splunk.send_envelopes(
+                    (e for _, e in envelopes[start:]), dedupe_field=KEY_FIELD,
+                    held=lambda keys: indexed_keys(self.splunk, keys, index=self.index),
+                )
                 self.summary.events_sent += result.events
                 break
             except SplunkHecError as error:

@@ -12,6 +12,14 @@ Splunk's own ``text``. Splunk has no uniqueness check at ingest, so a retry afte
 resends only from ``invalid-event-number``: the events before it were indexed already. With ``ack``
 on, "sent" means "indexed": the hook polls ``/services/collector/ack`` for every batch's ``ackId``.
 
+Exactly once: a failure after the body went out (read timeout, connection dropped, a 5xx that is not
+Splunk's own "busy" refusal) leaves it unknown whether Splunk indexed the batch, and a plain resend
+would index it twice. When the caller names a ``dedupe_field`` (an indexed field holding a unique key
+per envelope), the hook then asks the index which keys of the batch it holds, polling for up to
+``settle_delay`` seconds because Splunk makes events searchable a few seconds after accepting them,
+and resends only the others. A batch whose reply was lost has no ``ackId``, so acks cannot settle it;
+they still confirm every batch whose reply arrived.
+
 Searching uses ``/services/search/jobs/export`` with ``output_mode=json``: one request, results
 streamed as JSON lines and yielded one by one, so a large result set never sits in memory.
 
@@ -34,7 +42,7 @@ import math
 import re
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -48,6 +56,7 @@ from airflow.sdk import Connection
 from airflow.sdk.bases.hook import BaseHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
+from urllib3.exceptions import NewConnectionError
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -62,6 +71,8 @@ from copydicom_provider.conversions import as_bool, as_number
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: HEC codes of Splunk's own "busy" refusals: definite answers, nothing from ``invalid-event-number`` on was taken.
+BUSY_CODES = frozenset({9, 18})
 HEALTHY_CODE = 17
 NO_DATA_CODE = 5
 
@@ -124,6 +135,7 @@ class SplunkSettings:
     host: str | None = None
     timeout: float = 30.0
     ack: bool = False
+    settle_delay: float = 10.0
 
     @classmethod
     def from_extra(cls, extra: Mapping[str, Any]) -> SplunkSettings:
@@ -146,6 +158,7 @@ class SplunkSettings:
             host=extra.get("event_host") or None,
             timeout=as_number(extra.get("timeout"), 30.0),
             ack=as_bool(extra.get("ack"), False),
+            settle_delay=as_number(extra.get("settle_delay"), 10.0),
         )
 
 
@@ -159,19 +172,52 @@ class HecSendResult:
     retries: int = 0
     bytes_sent: int = 0
     acknowledged: int = 0
+    #: events found already indexed after a lost reply, and therefore not sent again
+    reconciled: int = 0
     ack_ids: list[int] = field(default_factory=list, repr=False)
 
 
 @dataclass
 class _Batch:
-    """Encoded envelopes still to send; ``first`` is the send-wide number of ``events[0]``."""
+    """Encoded envelopes still to send, with each one's send-wide number and, when deduping, its key.
+
+    ``indexes`` are the indexes the envelopes go to (searched when asking which keys are indexed);
+    ``unsure`` holds why the last attempt may have been indexed although no answer said so.
+    """
 
     events: list[bytes]
-    first: int
+    numbers: list[int]
+    keys: list[str] | None = None
+    indexes: frozenset[str] = frozenset()
+    unsure: str | None = None
+
+    @property
+    def first(self) -> int:
+        return self.numbers[0]
+
+    def span(self) -> str:
+        first, last = self.numbers[0], self.numbers[-1]
+        return f"event {first}" if first == last else f"events {first}-{last}"
 
     def advance(self, count: int) -> None:
-        self.events = self.events[count:]
-        self.first += count
+        self.events, self.numbers = self.events[count:], self.numbers[count:]
+        if self.keys is not None:
+            self.keys = self.keys[count:]
+
+    def part(self, start: int, stop: int | None = None) -> _Batch:
+        keys = self.keys[start:stop] if self.keys is not None else None
+        return _Batch(self.events[start:stop], self.numbers[start:stop], keys, self.indexes)
+
+    def discard(self, present: Collection[str]) -> int:
+        """Drop the envelopes whose key is in ``present``; returns how many went."""
+        if self.keys is None:
+            return 0
+        keep = [n for n, key in enumerate(self.keys) if key not in present]
+        dropped = len(self.keys) - len(keep)
+        self.events = [self.events[n] for n in keep]
+        self.numbers = [self.numbers[n] for n in keep]
+        self.keys = [self.keys[n] for n in keep]
+        return dropped
 
 
 # --------------------------------------------------------------------------- the hook
@@ -188,6 +234,10 @@ class SplunkHook(BaseHook):
     :param backoff_initial: / :param backoff_max: exponential backoff (seconds) between them, with
         up to ``backoff_initial`` of random jitter.
     :param ack_timeout: / :param ack_poll_interval: how long and how often to poll for acks.
+    :param settle_delay: after a lost HEC reply, how long (seconds) to keep asking the index for the
+        batch's keys before resending the ones it lacks; default: the connection's extra
+        ``settle_delay``, else 10. Longer than Splunk's indexing lag means no duplicate.
+    :param settle_poll_interval: how often to ask within ``settle_delay``.
     """
 
     conn_name_attr = "splunk_conn_id"
@@ -207,6 +257,8 @@ class SplunkHook(BaseHook):
         backoff_max: float = 30.0,
         ack_timeout: float = 300.0,
         ack_poll_interval: float = 0.5,
+        settle_delay: float | None = None,
+        settle_poll_interval: float = 1.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -221,6 +273,8 @@ class SplunkHook(BaseHook):
         self.backoff_max = backoff_max
         self.ack_timeout = ack_timeout
         self.ack_poll_interval = ack_poll_interval
+        self._settle_delay = settle_delay
+        self.settle_poll_interval = settle_poll_interval
         self._connection: Connection | None = None
         self._session: requests.Session | None = None
         self._settings: SplunkSettings | None = None
@@ -238,7 +292,7 @@ class SplunkHook(BaseHook):
         URL form: ``http[s]://[user:password@]host[:management_port][?key=value&...]`` where the
         query carries the connection extras: ``hec_token``, ``hec_port`` (8088), ``hec_host``,
         ``token`` (bearer token for searches), ``index``, ``sourcetype`` (``_json``), ``verify``,
-        ``timeout``, ``ack``. The URL's scheme applies to both ports (``hec_scheme`` overrides it
+        ``timeout``, ``ack``, ``settle_delay``. The URL's scheme applies to both ports (``hec_scheme`` overrides it
         for HEC); ``splunk://`` means https. Percent-encode reserved characters in credentials.
         Example: ``https://admin:pw@splunk.example.org:8089?hec_port=8088&hec_token=T&index=dicom``.
         Keyword arguments go to the hook (batch sizes, retries).
@@ -281,6 +335,11 @@ class SplunkHook(BaseHook):
         self._load()
         assert self._settings is not None
         return self._settings
+
+    @property
+    def settle_delay(self) -> float:
+        """Seconds to wait for a batch whose reply was lost to become searchable (see the module doc)."""
+        return self._settle_delay if self._settle_delay is not None else self.settings.settle_delay
 
     def _load(self) -> None:
         """Read the connection once; register every secret with the masker before anything can log."""
@@ -383,29 +442,89 @@ class SplunkHook(BaseHook):
 
         return self.send_envelopes(envelopes())
 
-    def send_envelopes(self, envelopes: Iterable[Mapping[str, Any]]) -> HecSendResult:
-        """Send ready-made HEC envelopes (each needs ``event``) in batches capped by count and bytes."""
+    def send_envelopes(
+        self,
+        envelopes: Iterable[Mapping[str, Any]],
+        *,
+        dedupe_field: str | None = None,
+        held: Callable[[Sequence[str]], Iterable[str]] | None = None,
+    ) -> HecSendResult:
+        """Send ready-made HEC envelopes (each needs ``event``) in batches capped by count and bytes.
+
+        ``dedupe_field`` names an indexed field (in each envelope's ``fields``) holding a key unique
+        to that envelope: after a lost reply only the keys the index lacks are resent, so nothing is
+        indexed twice. ``held(keys)`` answers which of ``keys`` the index holds; by default the hook
+        searches for them itself (which needs search credentials; the key must be findable as
+        ``field IN (...)``, i.e. also in the event text or declared indexed in ``fields.conf``).
+        Without ``dedupe_field`` a batch whose reply was lost is resent whole and may be indexed
+        twice (a warning says so).
+        """
         self._require_hec_token()
         result = HecSendResult()
+        checker: _Checker | None = None
+        if dedupe_field is not None and held is not None:
+            checker = lambda keys, _indexes: held(keys)  # noqa: E731 - the caller's check knows its scope
+        elif dedupe_field is not None:
+            checker = lambda keys, indexes: self.indexed_values(dedupe_field, keys, indexes=indexes)  # noqa: E731
         batch: list[bytes] = []
+        keys: list[str] = []
+        indexes: set[str] = set()
         size = number = 0
+
+        def flush() -> None:
+            numbers = list(range(number - len(batch), number))
+            target = _Batch(batch, numbers, keys if dedupe_field else None, frozenset(indexes))
+            self._deliver(target, result, checker)
+
         for envelope in envelopes:
             encoded = _encode_envelope(envelope, number)
             if batch and (len(batch) >= self.max_batch_events or size + len(encoded) > self.max_batch_bytes):
-                self._deliver(_Batch(batch, number - len(batch)), result)
-                batch, size = [], 0
+                flush()
+                batch, keys, indexes, size = [], [], set(), 0
+            if dedupe_field is not None:
+                keys.append(_dedupe_key(envelope, dedupe_field, number))
+                index = envelope.get("index") or self.settings.index
+                if index:
+                    indexes.add(str(index))
             batch.append(encoded)
             size += len(encoded)
             number += 1
         if batch:
-            self._deliver(_Batch(batch, number - len(batch)), result)
+            flush()
         if self.settings.ack and result.ack_ids:
             self._wait_for_acks(result)
         self.log.info(
-            "Sent %d events to Splunk HEC at %s in %d batches (%d requests, %d retries)",
+            "Sent %d events to Splunk HEC at %s in %d batches (%d requests, %d retries%s)",
             result.events, self.hec_url, result.batches, result.requests, result.retries,
+            f", {result.reconciled} found indexed after a lost reply" if result.reconciled else "",
         )
         return result
+
+    def indexed_values(
+        self, field_name: str, values: Sequence[str], *, indexes: Iterable[str] | None = None, per_search: int = 200
+    ) -> set[str]:
+        """Which of ``values`` the index holds in the indexed field ``field_name``, over all time.
+
+        One search per ``per_search`` values (``field IN (...)``, deduplicated, only that field
+        returned), scoped to ``indexes`` when given (otherwise the user's default indexes).
+        """
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(values))
+        scope_list = sorted(set(indexes or ()))
+        if len(scope_list) == 1:
+            scope = f"index={_spl_quoted(scope_list[0])} "
+        elif scope_list:
+            scope = f"index IN ({', '.join(_spl_quoted(i) for i in scope_list)}) "
+        else:
+            scope = ""
+        for start in range(0, len(wanted), max(1, per_search)):
+            chunk = wanted[start : start + per_search]
+            query = (f"search {scope}{field_name} IN ({', '.join(_spl_quoted(v) for v in chunk)}) "
+                     f"| dedup {field_name} | table {field_name}")
+            for row in self.search(query, earliest_time="0"):
+                value = row.get(field_name)
+                found.update(value if isinstance(value, list) else [value] if value else [])
+        return found & set(wanted)
 
     # ------------------------------------------------------------------ HEC transport
     def _require_hec_token(self) -> None:
@@ -421,8 +540,11 @@ class SplunkHook(BaseHook):
             headers["X-Splunk-Request-Channel"] = self._channel
         return headers
 
-    def _deliver(self, batch: _Batch, result: HecSendResult) -> None:
-        """Send one batch, retrying transient failures from where Splunk stopped accepting."""
+    def _deliver(self, batch: _Batch, result: HecSendResult, checker: _Checker | None = None) -> None:
+        """Send one batch, retrying transient failures from where Splunk stopped accepting.
+
+        After a lost reply (``batch.unsure``) the next attempt first settles what the index holds.
+        """
         retrying = Retrying(
             stop=stop_after_attempt(self.retry_attempts),
             # capped exponential backoff plus jitter, so that many workers do not retry in lockstep
@@ -435,11 +557,17 @@ class SplunkHook(BaseHook):
         try:
             for attempt in retrying:
                 with attempt:
-                    self._post_batch(batch, result)
+                    if batch.unsure and checker is not None:
+                        self._settle(batch, result, checker)
+                    if batch.events:
+                        self._post_batch(batch, result, checker is not None)
         except _Transient as exc:
+            if batch.unsure and checker is not None:
+                self._settle(batch, result, checker)  # the last reply was lost too: maybe all went in
+                if not batch.events:
+                    return
             raise SplunkHecError(
-                f"Splunk HEC at {self.hec_url} did not accept events "
-                f"{batch.first}-{batch.first + len(batch.events) - 1} "
+                f"Splunk HEC at {self.hec_url} did not accept {batch.span()} "
                 f"after {self.retry_attempts} attempts: {exc.reason}",
                 accepted=result.events, event_number=batch.first, status=exc.status, code=exc.code, text=exc.text,
             ) from None
@@ -450,8 +578,43 @@ class SplunkHook(BaseHook):
                     accepted=result.events, event_number=batch.first, status=413, text=exc.text,
                 ) from None
             half = len(batch.events) // 2  # split and send both halves: each is retried on its own
-            self._deliver(_Batch(batch.events[:half], batch.first), result)
-            self._deliver(_Batch(batch.events[half:], batch.first + half), result)
+            self._deliver(batch.part(0, half), result, checker)
+            self._deliver(batch.part(half), result, checker)
+
+    def _settle(self, batch: _Batch, result: HecSendResult, checker: _Checker) -> None:
+        """Drop from ``batch`` what the index holds after a lost reply, asking until ``settle_delay`` ends.
+
+        Splunk makes events searchable seconds after accepting them, so "not found yet" is only
+        believed once the delay is over; if the index cannot be asked, nothing is resent.
+        """
+        assert batch.keys is not None
+        reason, span = batch.unsure, batch.span()
+        deadline = time.monotonic() + max(0.0, self.settle_delay)
+        found = 0
+        while True:
+            try:
+                present = set(checker(batch.keys, batch.indexes))
+            except Exception as exc:  # noqa: BLE001 - any failure to ask means "unknown": resend nothing
+                detail = str(exc) if isinstance(exc, SplunkError) else type(exc).__name__
+                raise SplunkHecError(
+                    f"Splunk HEC at {self.hec_url} may have indexed {span} ({reason}) and the index could "
+                    f"not be asked which it holds: {detail}. Nothing was resent, so nothing is indexed twice; "
+                    f"a rerun that skips indexed keys sends the rest.",
+                    accepted=result.events, event_number=batch.first,
+                ) from None
+            gone = batch.discard(present)
+            found += gone
+            result.events += gone
+            result.reconciled += gone
+            remaining = deadline - time.monotonic()
+            if not batch.events or remaining <= 0:
+                break
+            time.sleep(min(self.settle_poll_interval, remaining))
+        batch.unsure = None
+        self.log.warning(
+            "Splunk HEC at %s: no answer for %s (%s); the index holds %d of them, %d to send again",
+            self.hec_url, span, reason, found, len(batch.events),
+        )
 
     def _before_retry(self, state: RetryCallState, result: HecSendResult) -> None:
         result.retries += 1
@@ -462,7 +625,8 @@ class SplunkHook(BaseHook):
             self.hec_url, getattr(reason, "reason", reason), state.attempt_number, self.retry_attempts - 1, delay,
         )
 
-    def _post_batch(self, batch: _Batch, result: HecSendResult) -> None:
+    def _post_batch(self, batch: _Batch, result: HecSendResult, dedupes: bool = False) -> None:
+        """One POST of the batch; a failure that may have been indexed marks the batch ``unsure``."""
         body = b"".join(batch.events)
         compressed = len(body) >= self.gzip_min_bytes
         data = gzip.compress(body, compresslevel=5, mtime=0) if compressed else body
@@ -475,7 +639,11 @@ class SplunkHook(BaseHook):
                 timeout=self.settings.timeout,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise _Transient(f"connection failed ({_first_line(exc)})") from None
+            if not _maybe_received(exc):
+                raise _Transient(f"connection failed ({_first_line(exc)})") from None
+            reason = f"no reply ({_first_line(exc)})"
+            self._mark_unsure(batch, reason, dedupes)
+            raise _Transient(reason) from None
         result.bytes_sent += len(data)
         reply = _json_reply(response)
         text, code = _hec_text(response, reply), reply.get("code")
@@ -496,7 +664,11 @@ class SplunkHook(BaseHook):
         if status == 413:
             raise _TooLarge(text)
         if status in RETRYABLE_STATUS:
-            raise _Transient(f"HTTP {status}{_code_part(code)}: {text}", status, code, text)
+            reason = f"HTTP {status}{_code_part(code)}: {text}"
+            # a 5xx that is not Splunk's own "busy" and names no stopping point says nothing of what was kept
+            if status >= 500 and code not in BUSY_CODES and number is None:
+                self._mark_unsure(batch, reason, dedupes)
+            raise _Transient(reason, status, code, text)
         where = f"event {batch.first}" if number is not None else "the request"
         tail = ""
         if number is not None:
@@ -506,6 +678,15 @@ class SplunkHook(BaseHook):
             accepted=result.events, event_number=batch.first if number is not None else None,
             status=status, code=code, text=text,
         )
+
+    def _mark_unsure(self, batch: _Batch, reason: str, dedupes: bool) -> None:
+        if dedupes:
+            batch.unsure = reason
+        else:
+            self.log.warning(
+                "Splunk HEC at %s: %s for %s; resending them whole, so they may be indexed twice "
+                "(send with a dedupe_field to avoid it)", self.hec_url, reason, batch.span(),
+            )
 
     def _wait_for_acks(self, result: HecSendResult) -> None:
         """Poll ``/services/collector/ack`` until every batch is indexed or ``ack_timeout`` passes."""
@@ -781,6 +962,36 @@ def _checked_fields(fields: Mapping[str, Any], number: int | None = None) -> dic
         if not all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in values):
             raise ValueError(f"indexed field {key!r}{where} must be a string or a list of strings")
     return dict(fields)
+
+
+#: ``checker(keys, indexes)``: which of ``keys`` the index holds (the batch's target indexes given as scope).
+_Checker = Callable[[Sequence[str], frozenset[str]], Iterable[str]]
+
+
+def _dedupe_key(envelope: Mapping[str, Any], field_name: str, number: int) -> str:
+    """The envelope's key in the indexed field ``field_name``: one non-empty string, or a clear error."""
+    value = (envelope.get("fields") or {}).get(field_name)
+    if not isinstance(value, str) or not value:
+        raise ValueError(
+            f"envelope {number} has no indexed field {field_name!r} with a single non-empty string "
+            "(the dedupe key a resend is checked against)"
+        )
+    return value
+
+
+def _maybe_received(exc: requests.RequestException) -> bool:
+    """Could Splunk have received the request? Only a failed connect (or TLS handshake) proves it did not."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    if isinstance(exc, requests.Timeout):
+        return True  # read timeout: the body went out, the answer is late
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
+    return not isinstance(cause, NewConnectionError)
+
+
+def _spl_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def _json_reply(response: requests.Response) -> dict[str, Any]:

@@ -1,0 +1,122 @@
+"""Replicate tags through HEC faults: real Orthanc, the Splunk test server, exactly one event per instance.
+
+Each fault (replies after the client's timeout, connection dropped after storing, a 503 storm) is
+switched on for the first batches of the run; afterwards the events the server really stored are
+counted by ``copydicom_key``, the summary is checked, a rerun must send nothing, and the HEC token
+must appear in no log line or exception.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from copydicom_provider.core.tags import KEY_FIELD, TagsSummary, _Run, replicate_tags
+from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.testing.dicom_generator import generate_studies
+from tests.fixtures_orthanc import seed
+from tests.splunk_server import SplunkTestServer
+
+pytestmark = pytest.mark.timeout(120)
+
+HEC_TOKEN = "9b7e21d0-hec-secret-faults"
+INSTANCES = 24  # 2 patients x 1 study x 3 series x 4 instances
+BATCH = 5  # events per HEC request: 5 batches, the faults hit the first ones
+
+
+@pytest.fixture
+def splunk() -> Iterator[SplunkTestServer]:
+    with SplunkTestServer(hec_token=HEC_TOKEN) as server:
+        yield server
+
+
+@pytest.fixture
+def archive(source) -> set[str]:
+    items = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=3,
+                                          instances_per_series=4, seed=21))
+    assert len(items) == INSTANCES
+    return {item.orthanc_id for item in items}
+
+
+def hook_for(server: SplunkTestServer, **kwargs) -> SplunkHook:
+    """Short HEC timeout and settle delay, fast backoff, small batches: several batches per run."""
+    url = server.url(index="dicom", timeout=0.5, settle_delay=0.5)
+    options = {"max_batch_events": BATCH, "backoff_initial": 0.02, "backoff_max": 0.2, "retry_attempts": 6,
+               "settle_poll_interval": 0.1, **kwargs}
+    return SplunkHook.from_url(url, **options)
+
+
+def hec_posts(server: SplunkTestServer) -> int:
+    return len([r for r in server.requests if r.path == "/services/collector/event"])
+
+
+def run_with_fault(source, server: SplunkTestServer, archive: set[str], fault: Callable[[], None],
+                   caplog, capsys) -> tuple[float, str]:
+    """Replicate with ``fault`` switched on; check once-each, the summary, a silent rerun and no leaked token.
+
+    Returns the run's duration and its log text (Airflow logs hooks to stdout, the core to ``logging``).
+    """
+    caplog.set_level(logging.DEBUG)
+    fault()
+    started = time.monotonic()
+    summary = replicate_tags(source.url_with_credentials, hook_for(server))
+    elapsed = time.monotonic() - started
+
+    keys = Counter(e.fields[KEY_FIELD] for e in server.events)
+    assert keys == {f"{i}:instance": 1 for i in archive}, "exactly one instance event per instance"
+    assert (summary.candidates, summary.sent, summary.events_sent, summary.failed) == (INSTANCES,) * 3 + (0,)
+
+    posts = hec_posts(server)
+    again = replicate_tags(source.url_with_credentials, hook_for(server))
+    assert (again.already_indexed, again.sent, again.events_sent) == (INSTANCES, 0, 0)
+    assert hec_posts(server) == posts and len(server.events) == INSTANCES, "the rerun sent nothing"
+
+    captured = capsys.readouterr()
+    for where, text in {"caplog": caplog.text, "stdout": captured.out, "stderr": captured.err}.items():
+        assert HEC_TOKEN not in text, f"the HEC token leaked into {where}"
+    return elapsed, captured.out + caplog.text
+
+
+def test_late_hec_replies_leave_exactly_one_event_per_instance(source, splunk, archive, caplog, capsys):
+    _, logs = run_with_fault(source, splunk, archive, lambda: splunk.answer_late(2, 1.2), caplog, capsys)
+    assert logs.count("the index holds 5 of them, 0 to send again") == 2
+
+
+def test_a_connection_dropped_after_storing_leaves_exactly_one_event_per_instance(
+        source, splunk, archive, caplog, capsys):
+    _, logs = run_with_fault(source, splunk, archive, lambda: splunk.drop_after_store(3), caplog, capsys)
+    assert logs.count("the index holds 5 of them, 0 to send again") == 3
+
+
+def test_a_hec_503_storm_is_ridden_out_with_backoff_in_bounded_time(source, splunk, archive, caplog, capsys):
+    elapsed, logs = run_with_fault(source, splunk, archive, lambda: splunk.busy(5), caplog, capsys)
+    assert logs.count("Server is busy; retry") == 5 and "the index holds" not in logs
+    assert elapsed < 30
+
+
+
+def test_an_orthanc_that_stops_answering_fails_the_run_not_each_instance(source, splunk, archive):
+    """A read timeout says nothing about the instance: the flag ``unreachable`` (not the message text) decides."""
+    run = _Run(OrthancHook.from_url(f"{source.url_with_credentials}?timeout=1"), hook_for(splunk), None, None,
+               TagsSummary(), logging.getLogger("test"))
+    instance = sorted(archive)[0]
+    assert not isinstance(run.read(instance), Exception)
+    missing = run.read("0" * 8 + "-" + "0" * 8 + "-" + "0" * 8 + "-" + "0" * 8 + "-" + "0" * 8)
+    assert isinstance(missing, OrthancError) and missing.status == 404, "a vanished instance is its own failure"
+
+    os.kill(source.process.pid, signal.SIGSTOP)  # the port stays open, nothing answers
+    try:
+        with pytest.raises(OrthancError) as raised:
+            run.read(instance)
+    finally:
+        os.kill(source.process.pid, signal.SIGCONT)
+    assert raised.value.unreachable and "did not answer" in str(raised.value)
+    assert "unreachable" not in str(raised.value), "the old text match would have counted it per instance"
