@@ -32,7 +32,7 @@ ORTHANC_POOL = os.environ.get("COPYDICOM_POOL", "orthanc")
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "radiology-it",
     "pool": ORTHANC_POOL,
-    "retries": 3,
+    "retries": int(os.environ.get("COPYDICOM_RETRIES", "3")),
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),

@@ -80,14 +80,24 @@ class AirflowServices:
         self.cli("db", "migrate")
         self.cli("pools", "set", ORTHANC_POOL, "4", "copydicom tasks against Orthanc archives")
         for name in SERVICES:
-            log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-            command = [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
-            self.processes[name] = subprocess.Popen(
-                command, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-            )
-            log.close()
+            self.start_service(name)
         self._wait_healthy(timeout)
         return self
+
+    def start_service(self, name: str) -> None:
+        """Start one service (``scheduler``, ``dag-processor``, ``api-server``) in its own process group."""
+        log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        command = [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
+        self.processes[name] = subprocess.Popen(
+            command, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+        log.close()
+
+    def stop_service(self, name: str) -> None:
+        """Stop one service and its children at once (SIGKILL to the group): an outage, not a shutdown."""
+        process = self.processes.pop(name)
+        _signal_group(process, signal.SIGKILL)
+        process.wait(timeout=30)
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
