@@ -5,6 +5,7 @@ Kept in the package (not in ``dags/``) so that every DAG, and a user's own, impo
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 from datetime import datetime, timedelta
@@ -17,8 +18,12 @@ from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataInte
 
 from copydicom_provider.core.cursor import CursorState, advance, plan_cursor_run
 from copydicom_provider.core.progress import JobSummary
+from copydicom_provider.failures import fail_fast
 from copydicom_provider.core.window import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
+
+#: The task's own logger: its lines show in the Airflow UI's log view (print() output does not always).
+task_log = logging.getLogger("airflow.task")
 
 #: Airflow Variables holding each scheduled job's position in its source's change log.
 CURSOR_PREFIX = "copydicom_cursor"
@@ -103,12 +108,18 @@ def window_batches(
     nothing; a gap the log cannot fill is logged as an error and reconciled. Other runs (manual,
     backfill) cover their window. ``target`` names the destination in the cursor's key.
     """
+    with fail_fast():  # a bad window or connection fails now, not after minutes of retries
+        return _enumerate(params, interval_start, interval_end, context, target)
+
+
+def _enumerate(params: dict[str, Any], interval_start: datetime | None, interval_end: datetime | None,
+               context: dict[str, Any] | None, target: str) -> list[dict[str, list[str]]]:
     source = OrthancHook(params["source_conn_id"]).with_role("source")
     if context is not None and uses_cursor(params, context):
         key = cursor_key(context["dag"].dag_id, params["source_conn_id"], target)
         run = plan_cursor_run(source, read_cursor(key), interval_start)
         if run.gap:
-            print(f"ERROR: gap in the source's change log: {run.gap}; reconciling every study on the source")
+            task_log.error("gap in the source's change log: %s; reconciling every study on the source", run.gap)
         context["ti"].xcom_push(key="cursor", value={"key": key, "after": run.after, "upto": run.upto, "gap": run.gap})
         return _batches(run.candidates, run.describe(), source)
     window = resolve_window(
@@ -125,10 +136,8 @@ def window_batches(
 
 def _batches(candidates: Candidates, description: str, source: OrthancHook) -> list[dict[str, list[str]]]:
     batches = candidates.split()
-    print(
-        f"{description}: {len(candidates.studies)} studies and {len(candidates.instances)} "
-        f"instances on {source.url}, in {len(batches)} batch(es)"
-    )
+    task_log.info("%s: %d studies and %d instances on %s, in %d batch(es)",
+                  description, len(candidates.studies), len(candidates.instances), source.url, len(batches))
     return [batch.as_dict() for batch in batches]
 
 
@@ -161,7 +170,7 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
     if cursor and not total.dry_run:
         move_cursor(cursor, unfinished)
     result = total.as_dict() | {"failed_batches": failed_batches, "gap": (cursor or {}).get("gap")}
-    print(f"summary: {total.line()}" + (f"; batches not finished: {failed_batches}" if failed_batches else ""))
+    task_log.info("summary: %s%s", total.line(), f"; batches not finished: {failed_batches}" if failed_batches else "")
     if failed_batches:
         raise AirflowException(
             f"{len(failed_batches)} of {len(batches)} batch(es) did not finish ({total.failure_text() or 'task failed'}); "
@@ -174,8 +183,10 @@ def move_cursor(cursor: dict[str, Any], unfinished: Candidates) -> None:
     """Store the cursor after a run; unfinished work goes to its retry list (or the cursor stays)."""
     current = read_cursor(cursor["key"])
     if len(unfinished.instances) + len(unfinished.studies) > MAX_RETRY:
-        print(f"cursor {cursor['key']} stays where it was: too much unfinished work to list; the next run re-covers it")
+        task_log.warning("cursor %s stays where it was: too much unfinished work to list; the next run re-covers it",
+                         cursor["key"])
         return
     state = advance(current, cursor["after"], cursor["upto"], unfinished)
     Variable.set(cursor["key"], state.as_dict(), serialize_json=True)
-    print(f"cursor {cursor['key']}: change {state.seq}, {len(state.retry.instances) + len(state.retry.studies)} to retry")
+    task_log.info("cursor %s: change %d, %d to retry", cursor["key"], state.seq,
+                  len(state.retry.instances) + len(state.retry.studies))

@@ -75,3 +75,56 @@ def test_copy_tasks_link_to_the_study_in_orthanc_explorer(dagbag, source, destin
     page = requests.get(url.split("#")[0], auth=destination.auth, timeout=10)
     assert page.status_code == 200 and "Orthanc" in page.text  # the explorer really is there
     assert requests.get(f"{destination.url}/studies/{items[0].study_orthanc_id}", auth=destination.auth).ok
+
+
+def _failed_at_once(dag_run, task_id: str) -> str:
+    """The task failed on its first try (no retry) and the run failed; returns its state."""
+    from airflow.utils.state import TaskInstanceState
+
+    assert dag_run.state == DagRunState.FAILED
+    ti = next(t for t in dag_run.get_task_instances() if t.task_id == task_id)
+    assert ti.state == TaskInstanceState.FAILED and ti.try_number == 1, (ti.state, ti.try_number)
+    return ti.state
+
+
+def test_a_backwards_study_date_window_fails_at_once(dagbag, source, destination, orthanc_connection):
+    import time
+
+    conf = {"source_conn_id": orthanc_connection("ff_src", source),
+            "destination_conn_id": orthanc_connection("ff_dst", destination),
+            "window": "study_date", "study_date_from": "2020-12-31", "study_date_to": "2020-01-01"}
+    started = time.monotonic()
+    dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime(2026, 4, 1, tzinfo=timezone.utc),
+                                                         run_conf=conf)
+    _failed_at_once(dag_run, "enumerate")
+    assert time.monotonic() - started < 120  # no back-off between retries
+
+
+def test_an_unknown_connection_fails_at_once(dagbag, destination, orthanc_connection):
+    conf = {"source_conn_id": "no_such_connection", "destination_conn_id": orthanc_connection("ff_dst2", destination),
+            "window": "all"}
+    dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime(2026, 4, 2, tzinfo=timezone.utc),
+                                                         run_conf=conf)
+    _failed_at_once(dag_run, "enumerate")
+
+
+def test_summarize_reports_a_failed_batch_and_fails_the_run(dagbag, source, orthanc_factory, orthanc_connection):
+    """A destination that refuses the credentials: the copy fails at once, summarize still runs and names it."""
+    destination = orthanc_factory("destination")
+    seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    import json as _json
+    import os
+
+    conf = {"source_conn_id": orthanc_connection("sb_src", source), "window": "all",
+            "destination_conn_id": "sb_dst"}
+    bad = _json.loads(os.environ.get("AIRFLOW_CONN_SB_SRC"))
+    bad.update(port=destination.http_port, password="wrong-password")
+    os.environ["AIRFLOW_CONN_SB_DST"] = _json.dumps(bad)
+    try:
+        dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime(2026, 4, 3, tzinfo=timezone.utc),
+                                                             run_conf=conf)
+    finally:
+        del os.environ["AIRFLOW_CONN_SB_DST"]
+    _failed_at_once(dag_run, "copy")
+    summarize = next(t for t in dag_run.get_task_instances() if t.task_id == "summarize")
+    assert summarize.state == "failed"  # it ran after the failed batch (trigger rule all_done)

@@ -206,6 +206,7 @@ def index_candidates(
     started = time.monotonic()
     summary = TagsSummary(dry_run=dry_run)
     run = _Run(source, splunk, index, sourcetype, summary, logger)
+    source.with_role("source")  # errors name the server: "source Orthanc at ..."
     workers = workers_for(source)
     ids = _expand(source, candidates, workers, summary)
     summary.candidates = len(ids)

@@ -12,6 +12,10 @@ _REASONS = {
 }
 
 
+class ConfigurationError(ValueError):
+    """A connection or parameter is wrong; the message says which and how to fix it."""
+
+
 class OrthancError(AirflowException):
     """An Orthanc request failed; the message names the server, the request and Orthanc's reason."""
 

@@ -31,11 +31,13 @@ from requests.adapters import HTTPAdapter
 
 from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
 from copydicom_provider.conversions import as_bool, as_number
-from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
 DOWNLOAD_CHUNK = 1 << 20
+#: ``orthanc``, and plain HTTP connections that an older deployment may have made for Orthanc.
+ACCEPTED_CONN_TYPES = {"orthanc", "http", "https"}
 
 
 @dataclass(frozen=True)
@@ -91,7 +93,7 @@ class OrthancHook(HttpHook):
         parts = urlsplit(url)
         if parts.scheme not in {"http", "https"} or not parts.hostname:
             raise ValueError(f"Not an Orthanc URL (expected http[s]://host:port): {_redact(url)}")
-        extra: dict[str, Any] = {"scheme": parts.scheme}
+        extra: dict[str, Any] = {}  # the scheme travels in the host: a 4-letter extra upsets the secrets masker
         for item in filter(None, parts.query.split("&")):
             key, _, value = item.partition("=")
             extra[unquote(key)] = unquote(value)
@@ -101,7 +103,7 @@ class OrthancHook(HttpHook):
         connection = Connection(
             conn_id=conn_id,
             conn_type=cls.conn_type,
-            host=parts.hostname,
+            host=f"{parts.scheme}://{parts.hostname}",
             port=parts.port,
             login=unquote(parts.username) if parts.username else None,
             password=password,
@@ -121,7 +123,13 @@ class OrthancHook(HttpHook):
 
     def get_connection(self, conn_id: str) -> Connection:  # type: ignore[override]
         if self._connection is None:
-            self._connection = super().get_connection(conn_id)
+            connection = super().get_connection(conn_id)
+            if connection.conn_type not in ACCEPTED_CONN_TYPES:
+                raise ConfigurationError(
+                    f"connection {conn_id!r} is of type {connection.conn_type!r}, not 'orthanc': "
+                    "pick an Orthanc connection, or change its type"
+                )
+            self._connection = connection
         return self._connection
 
     # ------------------------------------------------------------------ session

@@ -10,6 +10,7 @@ from airflow.sdk import Context
 from copydicom_provider.conversions import as_bool
 from copydicom_provider.core.replication import copy_candidates
 from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, cancel_active_peer_jobs
+from copydicom_provider.failures import fail_fast
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
 from copydicom_provider.operators.windowed import WindowedOperator
@@ -53,23 +54,24 @@ class ReplicateOperator(WindowedOperator):
         self.peer_job_timeout = peer_job_timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
-        source = OrthancHook(self.source_conn_id)
-        destination = OrthancHook(self.destination_conn_id)
-        candidates = self.candidates(source, context, destination.url)
-        study = candidates.studies[0] if len(candidates.studies) == 1 and not candidates.instances else None
-        context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=explorer_url(destination.url, study))
-        summary = copy_candidates(
-            source,
-            destination,
-            candidates,
-            mode=self.mode,
-            dry_run=as_bool(self.dry_run),
-            verify=as_bool(self.verify),
-            progress_interval=self.progress_interval,
-            logger=self.log,
-            peer_job_timeout=float(self.peer_job_timeout),
-        )
-        return self.finish(summary, context)
+        with fail_fast():  # a mistake no retry can fix fails now, in one line
+            source = OrthancHook(self.source_conn_id)
+            destination = OrthancHook(self.destination_conn_id)
+            candidates = self.candidates(source, context, destination.url)
+            study = candidates.studies[0] if len(candidates.studies) == 1 and not candidates.instances else None
+            context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=explorer_url(destination.url, study))
+            summary = copy_candidates(
+                source,
+                destination,
+                candidates,
+                mode=self.mode,
+                dry_run=as_bool(self.dry_run),
+                verify=as_bool(self.verify),
+                progress_interval=self.progress_interval,
+                logger=self.log,
+                peer_job_timeout=float(self.peer_job_timeout),
+            )
+            return self.finish(summary, context)
 
     def on_kill(self) -> None:
         """A killed task leaves no push job running and no temporary peer (with credentials) on the source."""

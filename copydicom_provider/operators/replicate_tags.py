@@ -9,6 +9,7 @@ from airflow.sdk import Context
 
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.core.tags import index_candidates
+from copydicom_provider.failures import fail_fast
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.operators.windowed import WindowedOperator
@@ -50,18 +51,19 @@ class ReplicateTagsOperator(WindowedOperator):
         self.sourcetype = sourcetype
 
     def execute(self, context: Context) -> dict[str, Any]:
-        source = OrthancHook(self.source_conn_id)
-        splunk = SplunkHook(self.splunk_conn_id)
-        candidates = self.candidates(source, context, "Splunk")
-        with splunk:
-            summary = index_candidates(
-                source,
-                splunk,
-                candidates,
-                index=optional(self.index),
-                sourcetype=optional(self.sourcetype),
-                dry_run=as_bool(self.dry_run),
-                progress_interval=self.progress_interval,
-                logger=self.log,
-            )
-        return self.finish(summary, context)
+        with fail_fast():  # a mistake no retry can fix fails now, in one line
+            source = OrthancHook(self.source_conn_id)
+            splunk = SplunkHook(self.splunk_conn_id)
+            candidates = self.candidates(source, context, "Splunk")
+            with splunk:
+                summary = index_candidates(
+                    source,
+                    splunk,
+                    candidates,
+                    index=optional(self.index),
+                    sourcetype=optional(self.sourcetype),
+                    dry_run=as_bool(self.dry_run),
+                    progress_interval=self.progress_interval,
+                    logger=self.log,
+                )
+            return self.finish(summary, context)
