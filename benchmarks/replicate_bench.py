@@ -9,11 +9,13 @@ a fresh destination with each method:
 * ``naive``: one thread, per-instance GET + POST with default ``requests`` settings (gzip on),
   what a simple script does.
 
-Also: the no-op rerun over an archive already in sync, as a fraction of the copy time, and the
-worker's peak RSS growth while copying one large instance (default 100 MB) in a child process.
+Also: the no-op rerun over an archive already in sync, as a fraction of the copy time, both for
+the archive above (few large studies) and for an archive of many small studies (default 5,000
+studies of 2 instances, like radiography and mammography); and the worker's peak RSS growth while
+copying one large instance (default 100 MB) in a child process.
 Prints a table, then one JSON line with the ratios.
 
-    python benchmarks/replicate_bench.py [--instances 1000] [--large-mb 100]
+    python benchmarks/replicate_bench.py [--instances 1000] [--small-studies 5000] [--large-mb 100]
 """
 
 from __future__ import annotations
@@ -127,10 +129,23 @@ def rss_growth_mb(workdir: Path, size_mb: int, name: str, how: str = "ours") -> 
         return float(result.stdout.strip().splitlines()[-1])
 
 
+def small_studies_noop(workdir: Path, studies: int) -> tuple[float, float]:
+    """Copy an archive of ``studies`` studies of 2 small instances, then rerun: (copy s, no-op rerun s)."""
+    with OrthancServer(workdir / "small-src", name="source") as source, \
+            OrthancServer(workdir / "small-dst", name="destination") as destination:
+        hook = OrthancHook.from_url(source.url_with_credentials)
+        for item in generate_studies(patients=studies, studies_per_patient=1, series_per_study=1,
+                                     instances_per_series=2, rows=64, columns=64, seed=9):
+            hook.upload_instance(item.to_bytes())
+        copy = ours("rest")(source, destination)
+        return copy, ours("rest")(source, destination)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--instances", type=int, default=1000)
     parser.add_argument("--large-mb", type=int, default=100)
+    parser.add_argument("--small-studies", type=int, default=5000)
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="copydicom-bench-"))
     source = OrthancServer(workdir / "source", name="source").start()
@@ -151,6 +166,8 @@ def main() -> int:
             print(f"  {name:<13} {count / seconds[name]:8.1f} instances/s", flush=True)
     finally:
         source.stop(kill=True)
+    print(f"seeding {args.small_studies} studies of 2 small instances ...", flush=True)
+    small_copy, small_noop = small_studies_noop(workdir, args.small_studies)
     small = rss_growth_mb(workdir, 1, "rss-small")
     large = rss_growth_mb(workdir, args.large_mb, "rss-large")
     buffered = rss_growth_mb(workdir, args.large_mb, "rss-buffered", how="buffered")
@@ -161,6 +178,8 @@ def main() -> int:
         "peer_vs_orthanc_push": round(rate["peer"] / rate["orthanc_push"], 3),
         "rest_vs_naive": round(rate["rest"] / rate["naive"], 3),
         "noop_fraction": round(noop / seconds["rest"], 4),
+        "noop_fraction_small_studies": round(small_noop / small_copy, 4),
+        "small_studies": args.small_studies,
         "rss_growth_mb": round(large, 1),
         "rss_growth_mb_1mb_instance": round(small, 1),
         "rss_growth_mb_buffered_control": round(buffered, 1),
@@ -171,6 +190,8 @@ def main() -> int:
     for name in ("orthanc_push", "rest", "peer", "naive"):
         print(f"{name:<14}{rate[name]:12.1f}{rate[name] / rate['orthanc_push']:18.2f}")
     print(f"no-op rerun: {noop:.2f} s = {100 * noop / seconds['rest']:.1f}% of the rest copy time")
+    print(f"no-op rerun over {args.small_studies} small studies: {small_noop:.2f} s = "
+          f"{100 * small_noop / small_copy:.1f}% of their {small_copy:.1f} s copy")
     print(f"worker peak RSS growth: {large:.1f} MB copying one {args.large_mb} MB instance, {small:.1f} MB for 1 MB "
           f"(a script that buffers the file: {buffered:.1f} MB)")
     print(json.dumps(figures))

@@ -182,3 +182,23 @@ def test_peer_push_refused_by_the_destination_reports_each_instance(source, dest
     assert refused.orthanc_id not in landed
     peers = requests.get(f"{source.url}/peers", auth=source.auth).json()
     assert peers == []  # the run-time peer was removed again
+
+
+def test_many_small_studies_are_compared_in_bulk_and_only_differences_copied(source, destination):
+    """Past BULK_STUDIES candidate studies, series digests settle equal series; differing ones are read."""
+    from copydicom_provider.core import plan as planning
+
+    items = seed(source, generate_studies(patients=110, studies_per_patient=2, series_per_study=1,
+                                          instances_per_series=2, rows=16, columns=16, seed=77))
+    first = replicate(source.url_with_credentials, destination.url_with_credentials)
+    assert first.copied == len(items) and len(items) // 2 >= planning.BULK_STUDIES
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+    gone = [items[0], items[8], items[9]]  # one instance of a series, and a whole study (two instances)
+    for item in gone:
+        requests.delete(f"{destination.url}/instances/{item.orthanc_id}", auth=destination.auth, timeout=10).raise_for_status()
+    again = replicate(source.url_with_credentials, destination.url_with_credentials)
+    assert again.copied == len(gone) and again.already_present == len(items) - len(gone), again.line()
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+    noop = replicate(source.url_with_credentials, destination.url_with_credentials)
+    assert noop.copied == 0 and noop.already_present == len(items)

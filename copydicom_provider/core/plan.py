@@ -10,6 +10,12 @@ Orthanc IDs are the same on every Orthanc for the same instance, so no content i
   *update*. Instances of whole studies are compared this way only on request (``compare_content``,
   the ``verify`` option), since a study window holds no reception to compare against.
 Requests run in parallel, bounded by the connections' ``max_parallel``.
+
+Many candidate studies (the ``all`` window of an archive of small radiography studies, say) are
+settled in bulk instead: both servers' series are read a page of 1000 at a time
+(``/series?expand``, each with its instance IDs) and reduced to a digest per series; only series
+whose digests differ are read again one by one. A no-op rerun over 5000 studies then costs ~10
+requests per side instead of 10,000, and memory holds a digest per series, not every instance ID.
 """
 
 from __future__ import annotations
@@ -67,12 +73,48 @@ class CopyPlan:
     vanished: list[str] = field(default_factory=list)
 
 
+#: From this many candidate studies on, they are compared in bulk (a page of series per request).
+BULK_STUDIES = 200
+
+
+def series_digests(server: OrthancHook, studies: set[str]) -> dict[str, tuple[str, int, int]]:
+    """Series ID -> (study ID, instance count, digest of its instance IDs), for series of ``studies``."""
+    digests = {}
+    for series in server.iter_expanded("series"):
+        study = series.get("ParentStudy", "")
+        if study in studies:
+            instances = series.get("Instances") or []
+            digests[series["ID"]] = (study, len(instances), hash(frozenset(instances)))
+    return digests
+
+
 def plan_copy(
     source: OrthancHook, destination: OrthancHook, candidates: Candidates, *, compare_content: bool = False
 ) -> CopyPlan:
     plan = CopyPlan()
     workers = workers_for(source, destination)
+    if len(candidates.studies) >= BULK_STUDIES and not compare_content:
+        _plan_studies_in_bulk(source, destination, candidates.studies, plan, workers)
+    else:
+        _plan_studies(source, destination, candidates.studies, plan, workers, compare_content)
+    _plan_instances(source, destination, candidates.instances, plan, workers)
+    return plan
 
+
+def _account_study(plan: CopyPlan, study_id: str, on_source: list[str], on_destination: set[str],
+                   study_on_destination: bool) -> None:
+    plan.candidates += len(on_source)
+    missing = [instance for instance in on_source if instance not in on_destination]
+    plan.already_present += len(on_source) - len(missing)
+    plan.missing += missing
+    if missing and not study_on_destination:
+        plan.groups.append((study_id, missing))  # pushed as one study in peer mode
+    else:
+        plan.groups += [(instance, [instance]) for instance in missing]
+
+
+def _plan_studies(source: OrthancHook, destination: OrthancHook, studies: list[str], plan: CopyPlan,
+                  workers: int, compare_content: bool) -> None:
     def study_difference(study_id: str) -> tuple[str, list[str] | None, set[str]]:
         on_source = source.study_instance_ids(study_id)
         if on_source is None:
@@ -80,32 +122,56 @@ def plan_copy(
         return study_id, on_source, set(destination.study_instance_ids(study_id) or ())
 
     held: list[str] = []  # instances of candidate studies on both sides, compared only with compare_content
-    for study_id, on_source, on_destination in parallel_map(study_difference, candidates.studies, workers):
+    for study_id, on_source, on_destination in parallel_map(study_difference, studies, workers):
         if on_source is None:
             plan.vanished.append(study_id)
             continue
-        plan.candidates += len(on_source)
-        missing = [instance for instance in on_source if instance not in on_destination]
-        plan.already_present += len(on_source) - len(missing)
-        plan.missing += missing
-        if missing and not on_destination:
-            plan.groups.append((study_id, missing))
-        else:
-            plan.groups += [(instance, [instance]) for instance in missing]
+        _account_study(plan, study_id, on_source, on_destination, bool(on_destination))
         if compare_content:
             held += [i for i in on_source if i in on_destination]
 
-    def compare(instance_id: str) -> str:
-        return _compare(source, destination, instance_id)
-
-    for instance_id, state in zip(held, parallel_map(compare, held, workers)):
+    for instance_id, state in zip(held, parallel_map(lambda i: _compare(source, destination, i), held, workers)):
         if state == "differs":
             plan.updates.append(instance_id)
             plan.already_present -= 1
 
+
+def _plan_studies_in_bulk(source: OrthancHook, destination: OrthancHook, studies: list[str], plan: CopyPlan,
+                          workers: int) -> None:
+    """Series digests of both servers, a page per request; only differing series are read one by one."""
+    wanted = list(dict.fromkeys(studies))
+    on_source = series_digests(source, set(wanted))
+    on_destination = series_digests(destination, set(wanted))
+    studies_on_destination = {study for study, _, _ in on_destination.values()}
+    differing: dict[str, list[str]] = {}
+    for series_id, (study, count, digest) in on_source.items():
+        held = on_destination.get(series_id)
+        if held is not None and held[1:] == (count, digest):
+            plan.candidates += count
+            plan.already_present += count
+        else:
+            differing.setdefault(study, []).append(series_id)
+    listed = {study for study, _, _ in on_source.values()}
+    plan.vanished += [study for study in wanted if study not in listed]
+
+    def read(study: str) -> tuple[str, list[str], set[str]]:
+        ids: list[str] = []
+        held: set[str] = set()
+        for series_id in differing[study]:
+            ids += source.series_instance_ids(series_id) or []
+            if series_id in on_destination:
+                held.update(destination.series_instance_ids(series_id) or ())
+        return study, ids, held
+
+    for study, ids, held in parallel_map(read, list(differing), workers):
+        _account_study(plan, study, ids, held, study in studies_on_destination)
+
+
+def _plan_instances(source: OrthancHook, destination: OrthancHook, instances: list[str], plan: CopyPlan,
+                    workers: int) -> None:
     planned = set(plan.missing)
-    unique = [i for i in dict.fromkeys(candidates.instances) if i not in planned]
-    for instance_id, state in zip(unique, parallel_map(compare, unique, workers)):
+    unique = [i for i in dict.fromkeys(instances) if i not in planned]
+    for instance_id, state in zip(unique, parallel_map(lambda i: _compare(source, destination, i), unique, workers)):
         plan.candidates += 1
         if state == "same":
             plan.already_present += 1
@@ -114,7 +180,6 @@ def plan_copy(
         else:
             plan.missing.append(instance_id)
             plan.groups.append((instance_id, [instance_id]))
-    return plan
 
 
 def _compare(source: OrthancHook, destination: OrthancHook, instance_id: str) -> str:

@@ -306,6 +306,16 @@ class OrthancHook(HttpHook):
                 return
             since += len(page)
 
+    def iter_expanded(self, level: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
+        """Every resource at one level with its children's IDs (``/series?expand``), a page per request."""
+        since = 0
+        while True:
+            page = self.get_json(f"/{level}", params={"expand": "", "since": since, "limit": page_size})
+            yield from page
+            if len(page) < page_size:
+                return
+            since += len(page)
+
     def list_ids(self, level: str) -> list[str]:
         """All IDs at one level (``/patients``, ``/studies``, ``/series``, ``/instances``)."""
         return self.get_json(f"/{level}")
