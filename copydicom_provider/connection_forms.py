@@ -38,6 +38,17 @@ ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
             "description": "Upper bound on concurrent requests this connection sends to the server.",
             "schema": {"type": ["integer", "null"], "default": 4, "minimum": 1},
         },
+        "scheme": {
+            "label": "Scheme",
+            "description": "http or https, when the host field holds no scheme.",
+            "schema": {"type": ["string", "null"], "default": "http", "enum": ["http", "https"]},
+        },
+        "peer_url": {
+            "label": "URL as the source sees it (peer mode)",
+            "description": "How a source Orthanc reaches this server when it pushes to it (mode=peer); "
+                           "default: the URL above.",
+            "schema": {"type": ["string", "null"]},
+        },
     },
 }
 

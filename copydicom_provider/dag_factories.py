@@ -20,6 +20,7 @@ from copydicom_provider.dag_support import (
     window_params,
 )
 from copydicom_provider.operators.replicate import ReplicateOperator
+from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 
 REPLICATE_DOC = """
 ### Replicate DICOM from a source Orthanc to a destination Orthanc
@@ -88,6 +89,7 @@ def replicate_dag(dag_id: str, schedule: str, description: str, extra_doc: str =
             mode="{{ params.mode }}",
             dry_run="{{ params.dry_run }}",
             verify="{{ params.verify }}",
+            map_index_template=MAP_INDEX_LABEL,
         ).expand(batch=enumerate_batches())
 
         @task(trigger_rule="all_done", retries=0)

@@ -66,7 +66,9 @@ def window_params(action: str) -> dict[str, Param]:
                         description="received: the run's interval or since/until; study_date: by StudyDate; all: everything"),
         "since": Param(None, type=["null", "string"], format="date-time", title="Received since (UTC)",
                        description="Overrides the interval start for window=received"),
-        "until": Param(None, type=["null", "string"], format="date-time", title="Received until (UTC, exclusive)"),
+        "until": Param(None, type=["null", "string"], format="date-time", title="Received until (UTC, exclusive)",
+                       description="Empty: up to now for a manual run (from the start of the last complete "
+                                   "interval), the run's interval end for a backfill"),
         "study_date_from": Param(None, type=["null", "string"], format="date", title="First study date"),
         "study_date_to": Param(None, type=["null", "string"], format="date", title="Last study date (inclusive)"),
         "dry_run": Param(False, type="boolean", title="Dry run",
@@ -79,11 +81,15 @@ def cursor_key(dag_id: str, source_conn_id: str, target: str) -> str:
     return f"{CURSOR_PREFIX}.{dag_id}.{source_conn_id}.{target}"
 
 
+def _run_type(context: dict[str, Any] | None) -> str:
+    run_type = getattr((context or {}).get("dag_run"), "run_type", None)
+    return str(getattr(run_type, "value", run_type))
+
+
 def uses_cursor(params: dict[str, Any], context: dict[str, Any]) -> bool:
     """Scheduled runs of the received window take up where the previous scheduled run stopped."""
-    run_type = getattr(context.get("dag_run"), "run_type", None)
     return (
-        str(getattr(run_type, "value", run_type)) == "scheduled"
+        _run_type(context) == "scheduled"
         and params.get("window", "received") == "received"
         and not params.get("since")
         and not params.get("until")
@@ -122,6 +128,8 @@ def _enumerate(params: dict[str, Any], interval_start: datetime | None, interval
             task_log.error("gap in the source's change log: %s; reconciling every study on the source", run.gap)
         context["ti"].xcom_push(key="cursor", value={"key": key, "after": run.after, "upto": run.upto, "gap": run.gap})
         return _batches(run.candidates, run.describe(), source)
+    if _run_type(context) == "manual" and not params.get("until"):
+        interval_end = None  # a manual run covers up to now: what arrived minutes ago is included
     window = resolve_window(
         params["window"],
         since=params.get("since"),

@@ -18,6 +18,7 @@ from copydicom_provider.dag_support import (
     window_params,
 )
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
+from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 
 
 DOC = """
@@ -85,6 +86,7 @@ with DAG(
         index="{{ params.index }}",
         sourcetype="{{ params.sourcetype }}",
         dry_run="{{ params.dry_run }}",
+        map_index_template=MAP_INDEX_LABEL,
     ).expand(batch=enumerate_batches())
 
     @task(outlets=[SPLUNK_TAGS], trigger_rule="all_done", retries=0)

@@ -162,3 +162,23 @@ def test_simplified_tags_and_study_statistics(source):
     assert tags["SOPInstanceUID"] == items[0].sop_uid and tags["Modality"] == "CT"
     stats = hook.study_statistics(items[0].study_orthanc_id)
     assert int(stats["CountInstances"]) == 4 and int(stats["CountSeries"]) == 2
+
+
+def test_connection_failures_say_what_to_do(source):
+    """A wrong port and https against a plain-HTTP port: one line each, naming the cause, no password."""
+    import socket
+
+    from copydicom_provider.hooks.errors import OrthancError
+
+    with socket.socket() as probe:  # a port where nothing listens
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    refused = OrthancHook.from_url(f"http://orthanc:s3cret-pw@127.0.0.1:{closed_port}")
+    with pytest.raises(OrthancError) as raised:
+        refused.system()
+    assert "connection was refused: nothing listens" in str(raised.value) and raised.value.unreachable
+    assert "s3cret-pw" not in str(raised.value) and "\n" not in str(raised.value)
+
+    tls = OrthancHook.from_url(f"https://{source.username}:{source.password}@127.0.0.1:{source.http_port}")
+    ok, message = tls.test_connection()
+    assert not ok and "use http://" in message and source.password not in message

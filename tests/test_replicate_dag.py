@@ -25,17 +25,19 @@ def test_dag_loads_with_params_and_mapping(dagbag):
     assert dag.timetable.summary in {"@hourly", "0 * * * *"}
 
 
-def test_scheduled_interval_copies_what_arrived_in_it(dagbag, source, destination, orthanc_connection):
+def test_a_manual_run_copies_its_interval_up_to_now(dagbag, source, destination, orthanc_connection):
     orthanc_connection("orthanc_source", source)
     orthanc_connection("orthanc_destination", destination)
     items = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=2, instances_per_series=2))
     dag = dagbag.get_dag("copydicom_replicate")
     hour_end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
-    earlier = run(dag, hour_end - timedelta(hours=2))  # interval [now-2h, now-1h): nothing arrived then
+    earlier_end = hour_end - timedelta(hours=2)  # [now-3h, now-2h), bounded by until: nothing arrived then
+    earlier = run(dag, earlier_end, {"since": (earlier_end - timedelta(hours=1)).isoformat(),
+                                     "until": earlier_end.isoformat()})
     assert earlier["candidates"] == 0 and instance_ids(destination) == set()
 
-    summary = run(dag, hour_end)  # interval [hour start, hour end) holds the seeding
+    summary = run(dag, hour_end - timedelta(hours=1), {"since": None, "until": None})  # last complete hour's start to now
     assert summary["copied"] == len(items) and summary["failed"] == 0
     assert instance_ids(destination) == {i.orthanc_id for i in items}
     assert instance_bytes(destination, items[0].orthanc_id) == items[0].to_bytes()
@@ -51,10 +53,15 @@ def test_manual_run_with_study_date_params(dagbag, source, destination, orthanc_
         "study_date_from": "2018-06-01",
         "study_date_to": "2018-12-31",
     }
-    summary = run(dagbag.get_dag("copydicom_replicate"), datetime(2026, 2, 1, tzinfo=timezone.utc), conf)
+    dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime(2026, 2, 1, tzinfo=timezone.utc),
+                                                         run_conf=conf)
+    assert dag_run.state == DagRunState.SUCCESS
+    summary = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize").xcom_pull(task_ids="summarize")
     expected = {i.orthanc_id for i in items if i.study_date >= date(2018, 6, 1)}
     assert summary["copied"] == len(expected) > 0
     assert instance_ids(destination) == expected
+    labels = [ti.rendered_map_index for ti in dag_run.get_task_instances() if ti.task_id == "copy"]
+    assert labels == [f"copied {len(expected)}, 0 present"]  # what the grid shows for the batch
 
 
 def test_copy_tasks_link_to_the_study_in_orthanc_explorer(dagbag, source, destination, orthanc_connection):

@@ -69,10 +69,12 @@ def test_a_run_indexes_exactly_its_interval_and_updates_the_asset(dagbag, source
     hour_end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     before = len(asset_events())
 
-    earlier = run(dag, hour_end - timedelta(hours=2))  # [now-2h, now-1h): nothing arrived then
-    assert earlier["candidates"] == 0 and splunk.events == []
+    earlier = run(dag, hour_end - timedelta(hours=2), {"since": (hour_end - timedelta(hours=3)).isoformat(),
+                                                       "until": (hour_end - timedelta(hours=2)).isoformat()})
+    assert earlier["candidates"] == 0 and splunk.events == []  # nothing arrived then
 
-    summary = run(dag, hour_end)  # the interval holding the seeding
+    unbounded = {"since": None, "until": None}
+    summary = run(dag, hour_end, unbounded)  # a manual run: its interval's start up to now holds the seeding
     assert (summary["candidates"], summary["sent"], summary["failed"]) == (len(items) + 1, len(items) + 1, 0)
     assert (summary["dose_reports"], summary["irradiation_events"]) == (1, truth["number_of_events"])
     instances = [e for e in splunk.events if e.fields.get("RecordType") == "instance"]
@@ -83,7 +85,7 @@ def test_a_run_indexes_exactly_its_interval_and_updates_the_asset(dagbag, source
     events = asset_events()[before:]
     assert len(events) == 2 and events[-1]["sent"] == len(items) + 1 and events[0]["sent"] == 0
 
-    again = run(dag, hour_end)  # same interval again: nothing is sent twice
+    again = run(dag, hour_end, unbounded)  # same window again: nothing is sent twice
     assert (again["already_indexed"], again["sent"]) == (len(items) + 1, 0)
     output = capfd.readouterr()
     assert "sent 0 instances" in output.out + output.err  # the task logs are in what is checked

@@ -255,3 +255,16 @@ def test_progress_never_says_100_percent_when_instances_failed(source, destinati
 def test_destination_equal_to_source_is_refused(source):
     with pytest.raises(ValueError, match="same server"):
         replicate(source.url_with_credentials, source.url_with_credentials)
+
+
+def test_a_destination_that_does_not_keep_what_it_accepted_is_reported(source, orthanc_factory):
+    """Storage recycling (MaximumPatientCount) drops earlier patients: not counted as copied, reported."""
+    destination = orthanc_factory("destination", extra_config={"MaximumPatientCount": 1})
+    items = seed(source, generate_studies(patients=3, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    with pytest.raises(ReplicationFailed) as raised:
+        replicate(source.url_with_credentials, destination.url_with_credentials)
+    summary = raised.value.summary
+    kept = instance_ids(destination)
+    assert summary.copied == len(kept) < len(items), summary.line()
+    assert summary.failed == len(items) - len(kept)
+    assert "no longer holds it" in summary.failure_text()

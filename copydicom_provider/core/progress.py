@@ -68,6 +68,10 @@ class JobSummary:
     def from_dict(cls: type[SummaryT], data: dict[str, Any]) -> SummaryT:
         return cls(**{k: v for k, v in data.items() if k in cls.__dataclass_fields__})
 
+    def label(self) -> str:
+        """A few words for the Airflow grid's mapped-task label."""
+        return f"{self.failed} failed"
+
     def failure_text(self) -> str:
         listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
         more = self.failed - len(self.failures)
@@ -123,6 +127,16 @@ class ReplicationSummary(JobSummary):
             text += f", {self.vanished} no longer on the source"
         if self.verified:
             text += f", {self.verified} verified by MD5"
+        return text
+
+    def label(self) -> str:
+        """A few words for the Airflow grid's mapped-task label."""
+        done = f"would copy {self.to_copy}" if self.dry_run else f"copied {self.copied}"
+        text = f"{done}, {self.already_present} present"
+        if self.updated:
+            text += f", {self.updated} updated"
+        if self.failed or self.not_attempted:
+            text += f", {self.failed + self.not_attempted} NOT copied"
         return text
 
     def failure_text(self) -> str:

@@ -74,6 +74,10 @@ class TagsSummary(JobSummary):
     )
     DONE: ClassVar[str] = "sent"
 
+    def label(self) -> str:
+        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
+
     def line(self) -> str:
         done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
         text = (

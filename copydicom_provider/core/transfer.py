@@ -185,6 +185,11 @@ def copy_rest(
     breaker = _Breaker(source, destination)
     lock = threading.Lock()
     updates = set(plan.updates)
+    copied: list[str] = []
+    try:
+        mark: int | None = _last_seq(destination)
+    except OrthancError:
+        mark = None  # the copy itself will say what is wrong
 
     def one(instance_id: str) -> None:
         kind, size, reason = "skipped", 0, ""
@@ -209,6 +214,8 @@ def copy_rest(
                 kind, reason = "failed", str(error)
         with lock:
             _count(summary, instance_id, kind, size, reason, logger)
+            if kind.startswith("copied"):
+                copied.append(plan.targets.get(instance_id, instance_id))
         progress.advance(
             1 if kind.startswith(("copied", "updated", "already")) else 0, size,
             failed=kind == "failed", skipped=kind in ("skipped", "vanished"),
@@ -218,6 +225,32 @@ def copy_rest(
         pass
     if breaker.tripped:
         logger.error("stopped early: %s", breaker.reason)
+    elif mark is not None and copied:
+        _check_kept(destination, copied, mark, summary, logger)
+
+
+def _check_kept(destination: OrthancHook, copied: list[str], mark: int, summary: ReplicationSummary, logger) -> None:
+    """Count as failed what the destination accepted but no longer holds (storage recycling, a filter).
+
+    Orthanc drops a deleted instance's changes from its log, so one read of the log since the batch
+    began finds them; only instances missing from it are looked up.
+    """
+    try:
+        landed = _new_instances_since(destination, mark)
+        suspects = [i for i in copied if i not in landed]
+        held = parallel_map(destination.instance_exists, suspects, workers_for(destination))
+        gone = [i for i, present in zip(suspects, held) if not present]
+    except OrthancError as error:
+        logger.warning("could not check that the destination kept what it accepted: %s", error)
+        return
+    for instance_id in gone:
+        summary.copied -= 1
+        summary.record_failure(instance_id, "the destination accepted it but no longer holds it: its storage recycles "
+                                            "(MaximumStorageSize/MaximumPatientCount) or a filter drops it")
+    if gone:
+        logger.warning("%d instance(s) accepted by %s were no longer there at the end of the batch: the destination "
+                       "does not keep what it receives (storage recycling or a filter); a rerun will send them again",
+                       len(gone), destination.url)
 
 
 def _count(summary: ReplicationSummary, instance_id: str, kind: str, size: int, reason: str, logger) -> None:

@@ -32,6 +32,7 @@ from requests.adapters import HTTPAdapter
 from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
 from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
+from copydicom_provider.hooks.network import describe_connection_error
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -226,7 +227,7 @@ class OrthancHook(HttpHook):
             ) from None
         except requests.ConnectionError as exc:
             raise OrthancError(
-                f"{self.name} at {self.base_url} is unreachable: {_first_line(exc)}",
+                f"{self.name} at {self.base_url} is unreachable: {describe_connection_error(exc)}",
                 unreachable=True,
                 server=self.base_url,
             ) from None
@@ -412,12 +413,6 @@ class OrthancHook(HttpHook):
     def peers(self) -> dict[str, dict[str, Any]]:
         """Registered peers by name (Orthanc never returns their passwords)."""
         return self.get_json("/peers", params={"expand": ""})
-
-
-def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    reason = text.split("Caused by ", 1)[-1]
-    return reason.split("\n", 1)[0].strip("()'\" ")[:200]
 
 
 def _redact(url: str) -> str:

@@ -13,6 +13,12 @@ from copydicom_provider.core.window import Candidates, enumerate_candidates, res
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 
+#: Context key a job operator fills with its counts, and the ``map_index_template`` that shows them:
+#: the Airflow grid then labels each mapped batch "copied 480, 20 present" instead of "0", "1", ...
+LABEL_KEY = "copydicom_label"
+MAP_INDEX_LABEL = "{{ copydicom_label | default('') }}"
+
+
 class JobSummary(Protocol):
     failed: int
     dry_run: bool
@@ -21,6 +27,7 @@ class JobSummary(Protocol):
     def incomplete(self) -> bool: ...
 
     def line(self) -> str: ...
+    def label(self) -> str: ...
     def as_dict(self) -> dict[str, Any]: ...
     def failure_text(self) -> str: ...
 
@@ -92,6 +99,7 @@ class WindowedOperator(BaseOperator):
         self.log.info("summary: %s", summary.line())
         result = summary.as_dict()
         context["ti"].xcom_push(key="summary", value=result)
+        context[LABEL_KEY] = summary.label()  # type: ignore[literal-required]  # rendered by MAP_INDEX_LABEL
         if summary.incomplete and not summary.dry_run:
             raise AirflowException(summary.failure_text())
         return result
