@@ -150,14 +150,23 @@ class _Run:
             return error
 
     def skip_indexed_dose_records(self, items: list[InstanceRecords]) -> None:
-        """Drop dose records a cut-short earlier send already indexed (their instance record did not go)."""
+        """Drop dose records the index already holds, or an earlier instance of this chunk carries.
+
+        The index holds them after a cut-short send, and -- irradiation events being keyed by their
+        UID -- when an earlier report (a cumulative report's first version, the same SR in another
+        study) carried the same event.
+        """
         keys = [r["RecordKey"] for item in items for r in item.records if r["RecordType"] != "instance"]
         if not keys:
             return
-        present = indexed_keys(self.splunk, keys, index=self.index)
-        if present:
-            for item in items:
-                item.records = [r for r in item.records if r["RecordKey"] not in present]
+        present = indexed_keys(self.splunk, list(dict.fromkeys(keys)), index=self.index)
+        for item in items:
+            kept = []
+            for record in item.records:
+                if record["RecordType"] == "instance" or record["RecordKey"] not in present:
+                    kept.append(record)
+                    present.add(record["RecordKey"])
+            item.records = kept
 
     def envelope(self, item: InstanceRecords, record: dict[str, Any]) -> dict[str, Any]:
         return self.splunk.envelope(
