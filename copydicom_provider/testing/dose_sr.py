@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 import random
+from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -349,8 +350,7 @@ def cumulative_ct_reports(versions: int = 3, **options: Any) -> list[tuple[Datas
 
 def in_another_study(ds: Dataset, *, accession_number: str = "ACC-OTHER") -> Dataset:
     """The same SR (same SOP Instance UID and content) filed in a second study of the patient."""
-    copy = Dataset(ds)
-    copy.file_meta = ds.file_meta
+    copy = deepcopy(ds)
     copy.StudyInstanceUID = generate_uid(entropy_srcs=[ds.StudyInstanceUID, "other-study"])
     copy.SeriesInstanceUID = generate_uid(entropy_srcs=[ds.SeriesInstanceUID, "other-study"])
     copy.AccessionNumber = accession_number

@@ -132,6 +132,9 @@ def make_fluoro_dose_sr(
         series_description="Radiation Dose Report", series_number=999, manufacturer="ACME Angio",
         station_name="XA-ROOM2",
     )
+    ds.ManufacturerModelName = "Angiomatic"
+    ds.DeviceSerialNumber = "XA-7"
+    ds.SoftwareVersions = "2.0"
     truth = {
         "sop_instance_uid": sop_uid, "study_instance_uid": study_uid, "accession_number": accession_number,
         "protocol": protocol, **totals, "number_of_events": events,
