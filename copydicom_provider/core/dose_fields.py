@@ -11,7 +11,8 @@ one number; several values of one concept in one record are summarised:
   ``KVP_series`` -- the first key dropped when a record must shrink to fit the size cap.
 
 Text and code values that repeat stay lists (``TargetRegion``, ``XRaySourceID``): Splunk counts and
-groups multivalue strings fine. Items that could not be read are listed in ``ParseWarnings``.
+groups multivalue strings fine. Items that could not be read are named in ``ParseWarnings``
+(one string, ``<content path>: <reason>; skipped`` joined by `` | ``).
 """
 
 from __future__ import annotations
@@ -19,11 +20,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-__all__ = ["MAX_WARNINGS", "RecordFields", "json_number"]
+__all__ = ["MAX_WARNINGS", "WARNING_SEPARATOR", "RecordFields", "json_number"]
 
 #: Warnings kept per record (the rest are counted); each is cut to WARNING_CHARS.
 MAX_WARNINGS = 20
 WARNING_CHARS = 300
+#: One string, not a JSON list: Splunk would name a list ``ParseWarnings{}``.
+WARNING_SEPARATOR = " | "
 
 
 def json_number(number: Decimal) -> int | float:
@@ -86,7 +89,7 @@ class RecordFields:
             kept = self.warnings[:MAX_WARNINGS]
             if len(self.warnings) > MAX_WARNINGS:
                 kept.append(f"... and {len(self.warnings) - MAX_WARNINGS} more")
-            out["ParseWarnings"] = kept
+            out["ParseWarnings"] = WARNING_SEPARATOR.join(kept)
         return out
 
 

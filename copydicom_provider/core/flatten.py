@@ -7,16 +7,19 @@ broke when a report had one acquisition instead of several. Here every record is
     The instance's tags in Orthanc's "simplified" style: keyword -> string (multi-values joined
     with ``\\``, person names as ``Family^Given``, dates as DICOM writes them), sequences as lists
     of such dicts, tags without a keyword under ``"gggg,eeee"``. Binary VRs (OB, OW, OF, OD, OL,
-    OV, UN) and pixel data are left out. Values are never truncated (Orthanc's simplified tags
-    give ``null`` past 256 characters; we read the file, so we keep them whole).
+    OV, UN) and pixel data are left out, and so is an SR's content tree (``ContentItemsOmitted``
+    counts its top-level items; the dose content is in the dose records). Values are never
+    truncated here (Orthanc's simplified tags give ``null`` past 256 characters); the size cap is
+    applied per record by :mod:`.record_size`.
 
 ``dose_records(ds)``
     For X-Ray/CT Radiation Dose SRs -- SOP class ...88.67, or any other SR class (e.g. Enhanced
     SR ...88.22 of older GE scanners) whose root concept is (113701, DCM) -- one
     ``RecordType=dose_report`` record (report context and accumulated values such as
-    ``DLPTotal``, ``NumberOfEvents``) and one ``RecordType=irradiation_event`` record per "CT
-    Acquisition" (113819, TID 10013) or "Irradiation Event X-Ray Data" (113706, TID 10003)
-    container, in document order, with ``EventIndex`` 1, 2, ... Other instances give ``[]``.
+    ``DLPTotal``, ``NumberOfEvents``, plus ``EventCount`` and ``FirstIrradiationEventUID``) and one
+    ``RecordType=irradiation_event`` record per "CT Acquisition" (113819, TID 10013) or
+    "Irradiation Event X-Ray Data" (113706, TID 10003) container, in document order, with
+    ``EventIndex`` 1, 2, ... Other instances give ``[]``.
 
     Every record starts with the join keys taken from the DICOM header: SOPInstanceUID,
     StudyInstanceUID, SeriesInstanceUID, AccessionNumber, StationName, Manufacturer,
@@ -28,29 +31,19 @@ broke when a report had one acquisition instead of several. Here every record is
     and code value; unknown codes fall back to CamelCase of the meaning). Containers only group:
     an event record holds everything below its container, the report record everything else.
 
-    * NUM -> JSON number, plus ``<key>_unit`` in UCUM; doses in mGy, DLP in mGy.cm, DAP in Gy.m2
-      (``mGycm`` -> ``mGy.cm``, ``Gy.cm`` scaled by 1000). An item without a value (no measured
-      value, or a NumericValueQualifier) is left out, never written as 0.
+    * NUM -> a JSON number in its key's one UCUM unit (:mod:`.dose_units`), plus ``<key>_unit``.
+      An item without a value (no measured value, or a NumericValueQualifier) is left out, never
+      written as 0. Several values in one record (per-pulse, per-tube) -> scalars, see
+      :mod:`.dose_fields`: mean, ``_min``, ``_max``, ``_count``, ``_Source<ID>``, ``_series``.
     * CODE -> the code meaning, plus ``<key>_code`` = ``SCHEME:VALUE``.
     * TEXT, UIDREF, PNAME -> strings; DATETIME/DATE/TIME -> ISO 8601; COMPOSITE/IMAGE/WAVEFORM ->
       the referenced SOP Instance UID. Spatial coordinates are left out.
-    * A concept repeated within one record (dual-source tubes A and B) -> a list in document
-      order; its ``_unit`` stays one string when all units agree.
 
-Example irradiation_event (abridged)::
-
-    {"RecordType": "irradiation_event", "EventIndex": 2, "SOPInstanceUID": "1.2...",
-     "StudyInstanceUID": "1.2...", "AccessionNumber": "ACC0001", "PatientAgeYears": 45, ...,
-     "AcquisitionProtocol": "Thorax Routine", "TargetRegion": "Chest",
-     "TargetRegion_code": "SCT:816094009", "AcquisitionType": "Spiral Acquisition",
-     "AcquisitionType_code": "SCT:116152004", "IrradiationEventUID": "1.2...",
-     "KVP": [100, 140], "KVP_unit": "kV", "CTDIvol": 12.29, "CTDIvol_unit": "mGy",
-     "PhantomType": "IEC Body Dosimetry Phantom", "PhantomType_code": "DCM:113691",
-     "DLP": 838.68, "DLP_unit": "mGy.cm"}
-
-A valid SR never raises; a broken one (item without a value type, code item without its code,
-non-numeric NUM, unreadable date) raises :class:`FlattenError` naming the instance and the
-content item (``1.12.6.3``: root, 12th child, ...), so a caller can report and skip it.
+Never loses a report to one bad item: an item that cannot be read (no value type, a CODE without
+its code, text in a NUM, a unit that does not convert, an unreadable date) is skipped and named in
+the ``ParseWarnings`` of its record -- content path (``1.12.6.3``: root, 12th child, ...) and
+reason -- and the dose report counts them in ``ParseWarningCount``. Only a data set that cannot be
+read at all (not DICOM) fails, and that happens before this module.
 """
 
 from __future__ import annotations
@@ -75,7 +68,7 @@ from copydicom_provider.core.dose_concepts import (
 from copydicom_provider.core.dose_fields import RecordFields
 from copydicom_provider.core.dose_units import UnitError, key_unit
 
-__all__ = ["FlattenError", "dose_records", "instance_record", "is_dose_report",
+__all__ = ["dose_records", "instance_record", "is_dose_report",
            "patient_age_years"]
 
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
@@ -86,14 +79,6 @@ _PIXEL_DATA = Tag(0x7FE0, 0x0010)
 _CONTENT_SEQUENCE = Tag(0x0040, 0xA730)
 _NEEDS_CONCEPT = frozenset({"TEXT", "NUM", "CODE", "DATETIME", "DATE", "TIME", "UIDREF", "PNAME"})
 _REFERENCE_TYPES = frozenset({"COMPOSITE", "IMAGE", "WAVEFORM"})
-
-
-class FlattenError(ValueError):
-    """A dose report this module cannot read; says which instance and which content item."""
-
-    def __init__(self, sop_instance_uid: str, where: str, problem: str) -> None:
-        self.sop_instance_uid, self.where, self.problem = sop_instance_uid, where, problem
-        super().__init__(f"instance {sop_instance_uid}: content item {where}: {problem}")
 
 
 # --- instance record --------------------------------------------------------------------------

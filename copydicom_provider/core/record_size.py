@@ -3,8 +3,8 @@
 Why: Splunk cuts an event's raw text at ``TRUNCATE`` (10,000 bytes by default), which breaks the
 JSON and with it every field after the cut, and HEC refuses a request over ``max_content_length``
 -- an instance whose record is refused fails on every run. A record over the cap sheds what matters
-least first and says what it shed, in ``OmittedForSize`` (key names; ``Key (cut)`` for a string
-that was shortened). The full values stay in the DICOM file on the source (Orthanc
+least first and says what it shed, in ``OmittedForSize`` (comma-separated key names; ``Key (cut)``
+for a string that was shortened). The full values stay in the DICOM file on the source (Orthanc
 ``/instances/{OrthancInstanceID}/tags``).
 
 Order of shedding: per-pulse ``*_series`` lists (their mean/min/max/count stay), then the largest
@@ -93,8 +93,9 @@ def _fits(out: dict[str, Any], omitted: list[str], limit: int) -> bool:
     return record_bytes({**out, "OmittedForSize": _note(omitted)}) <= limit
 
 
-def _note(omitted: list[str]) -> list[str]:
-    """The names shed, at most MAX_NAMES of them (then a count of the rest)."""
-    if len(omitted) <= MAX_NAMES:
-        return list(omitted)
-    return [*omitted[:MAX_NAMES], f"... and {len(omitted) - MAX_NAMES} more"]
+def _note(omitted: list[str]) -> str:
+    """The names shed, comma-separated (one string: Splunk names a list ``key{}``), at most MAX_NAMES."""
+    names = omitted[:MAX_NAMES]
+    if len(omitted) > MAX_NAMES:
+        names.append(f"... and {len(omitted) - MAX_NAMES} more")
+    return ", ".join(names)

@@ -227,7 +227,7 @@ def instance_records(
         **{k: v for k, v in tags.items() if k not in common and k not in ("RecordType", "RecordKey")},
     }
     if warnings:
-        record["ParseWarnings"] = warnings
+        record["ParseWarnings"] = " | ".join(warnings)
     out.records.append(fit_record(record, limit))
     return out
 

@@ -17,8 +17,9 @@ records go before its instance record, and dose records whose ``RecordKey`` is a
 after HEC accepts them (with ``ack`` on, only once indexed); two runs over the same instances
 within those seconds can both send.
 
-One unreadable instance (broken dose report, unreadable file, Orthanc error, an event HEC refuses
-as malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A Splunk
+One unreadable instance (a file that is not DICOM, an Orthanc error, an event HEC refuses as
+malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A dose report
+with items that cannot be read is not a failure: those items are named in ``ParseWarnings``. A Splunk
 or Orthanc outage raises: the task fails and its retry sends only what is still missing.
 """
 
@@ -31,7 +32,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from copydicom_provider.core.flatten import FlattenError
 from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
 from copydicom_provider.core.replication import as_hook, window_from_options
@@ -125,7 +125,7 @@ def _expand(source: OrthancHook, candidates: Candidates, workers: int, summary: 
 
 def _reason(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
-    return text if isinstance(error, (FlattenError, OrthancError)) else f"{type(error).__name__}: {text}"
+    return text if isinstance(error, OrthancError) else f"{type(error).__name__}: {text}"
 
 
 class _Run:
