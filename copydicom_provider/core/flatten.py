@@ -92,19 +92,27 @@ def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any
     is in the dose records; ``ContentItemsOmitted`` says how many top-level items the file holds.
     """
     out: dict[str, Any] = {}
-    for elem in ds:
-        if elem.tag == _PIXEL_DATA or elem.VR in BINARY_VRS:
-            continue
-        if elem.tag == _CONTENT_SEQUENCE and not content_tree:
-            out["ContentItemsOmitted"] = len(elem.value or [])
-            continue
-        key = elem.keyword or f"{elem.tag.group:04x},{elem.tag.element:04x}"
-        if key in out:  # repeating groups (60xx overlays) share a keyword
-            key = f"{elem.tag.group:04x},{elem.tag.element:04x}"
-        if elem.VR == "SQ":
-            out[key] = [instance_record(item) for item in elem.value]
-        else:
-            out[key] = _tag_text(elem.value, elem.VR)
+    unreadable: list[str] = []
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+            if elem.tag == _PIXEL_DATA or elem.VR in BINARY_VRS:
+                continue
+            if elem.tag == _CONTENT_SEQUENCE and not content_tree:
+                out["ContentItemsOmitted"] = len(elem.value or [])
+                continue
+            key = elem.keyword or f"{elem.tag.group:04x},{elem.tag.element:04x}"
+            if key in out:  # repeating groups (60xx overlays) share a keyword
+                key = f"{elem.tag.group:04x},{elem.tag.element:04x}"
+            if elem.VR == "SQ":
+                out[key] = [instance_record(item, content_tree=True) for item in elem.value]
+            else:
+                out[key] = _tag_text(elem.value, elem.VR)
+        except Exception as exc:  # noqa: BLE001 - one unreadable tag never costs the record
+            unreadable.append(f"{Tag(tag).group:04x},{Tag(tag).element:04x}: unreadable "
+                              f"({type(exc).__name__}); skipped")
+    if unreadable:
+        out["ParseWarnings"] = " | ".join(unreadable[:20])
     return out
 
 

@@ -227,7 +227,7 @@ def instance_records(
         **{k: v for k, v in tags.items() if k not in common and k not in ("RecordType", "RecordKey")},
     }
     if warnings:
-        record["ParseWarnings"] = " | ".join(warnings)
+        record["ParseWarnings"] = " | ".join([*warnings, *filter(None, [record.get("ParseWarnings")])])
     out.records.append(fit_record(record, limit))
     return out
 
