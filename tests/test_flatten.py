@@ -18,6 +18,7 @@ from pydicom.sr.coding import Code
 
 from copydicom_provider.core import dose_concepts, dose_fields, dose_units, flatten, record_size
 from copydicom_provider.core.dose_concepts import CONCEPT_KEYS, concept_key, normalise_unit
+from copydicom_provider.core.dose_units import KEY_UNITS, UnitError, key_unit
 from copydicom_provider.core.flatten import (
     dose_records,
     instance_record,
@@ -405,6 +406,51 @@ def test_docs_table_matches_the_code_table():
     rows = re.findall(r"^\| (\w+) \| ([\w-]+) \| [^|]* \| `(\w+)` \|$", text, flags=re.M)
     assert {(s, c): k for s, c, k in rows} == CONCEPT_KEYS
     assert len(rows) == len(CONCEPT_KEYS)
+
+
+def test_docs_units_table_matches_key_units():
+    text = (REPO / "docs" / "dose-records.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|$", text, flags=re.M)
+    assert dict(rows) == KEY_UNITS and len(rows) == len(KEY_UNITS)
+    assert set(KEY_UNITS) <= set(CONCEPT_KEYS.values())  # every unit row is a key of the table
+
+
+@pytest.mark.parametrize("key, unit, value, expected, expected_unit", [
+    ("ExposureTime", "ms", "500", 0.5, "s"),  # projection X-ray
+    ("ExposureTime", "s", "6.5", 6.5, "s"),  # CT
+    ("Exposure", "uAs", "2500", 2.5, "mA.s"),
+    ("Exposure", "mAs", "2.5", 2.5, "mA.s"),
+    ("PulseRate", "pulse/s", "15", 15, "{pulse}/s"),
+    ("PulseRate", "/s", "7.5", 7.5, "{pulse}/s"),
+    ("PulseWidth", "s", "0.008", 8, "ms"),
+    ("DistanceSourceToDetector", "cm", "110", 1100, "mm"),
+    ("EffectiveDose", "uSv", "1500", 1.5, "mSv"),
+    ("CollimatedFieldArea", "cm2", "400", 0.04, "m2"),
+])
+def test_every_value_of_a_key_is_converted_to_its_one_unit(key, unit, value, expected, expected_unit):
+    assert key_unit(key, unit)[0] == expected_unit
+    concept = next(Code(c, s, key) for (s, c), k in CONCEPT_KEYS.items() if k == key)
+    event = events_of(report([ct_event(num_item(concept, value, UCUM(unit)))]))[0]
+    assert (event[key], event[f"{key}_unit"]) == (pytest.approx(expected), expected_unit)
+
+
+def test_a_unit_that_does_not_convert_is_skipped_and_named_never_mixed():
+    event = events_of(report([ct_event(num_item(codes.DCM.KVP, "120", UCUM("kV")),
+                                       num_item(codes.DCM.KVP, "300", UCUM("mA")))]))[0]
+    assert event["KVP"] == 120 and "KVP_count" not in event
+    assert event["ParseWarnings"] == "1.1.2: NUM item KVP: unit 'mA' cannot be converted to 'kV'; skipped"
+    with pytest.raises(UnitError):
+        key_unit("KVP", "mA")
+
+
+def test_unknown_keys_get_their_dimension_unit_and_counts_keep_theirs():
+    event = events_of(report([ct_event(
+        num_item(Code("P1", "99ACME", "Table Travel"), "12", UCUM("cm")),
+        num_item(Code("P2", "99ACME", "Frames Stored"), "40", UCUM("{frames}")),
+        num_item(Code("P3", "99ACME", "Odd Thing"), "3", UCUM("furlong")),
+    )]))[0]
+    assert (event["TableTravel"], event["TableTravel_unit"]) == (120, "mm")
+    assert event["FramesStored_unit"] == "{frames}" and event["OddThing_unit"] == "furlong"
 
 
 # --- text: charsets and long values -----------------------------------------------------------
