@@ -314,6 +314,46 @@ def test_dual_source_with_a_value_missing_on_one_source_does_not_shift():
         assert record["TubeCurrent_SourceB"] == expected["tube_current_by_source"]["B"]
 
 
+def test_biplane_totals_are_kept_per_plane_and_summed():
+    planes = [container(codes.DCM.AccumulatedXRayDoseData, [
+        code_item(codes.DCM.AcquisitionPlane, Code(code, "DCM", meaning)),
+        num_item(codes.DCM.DoseAreaProductTotal, dap, UCUM("Gy.m2")),
+        num_item(codes.DCM.TotalFluoroTime, seconds, UCUM("s")),
+    ]) for code, meaning, dap, seconds in (("113620", "Plane A", "0.002", "300"),
+                                           ("113621", "Plane B", "0.0005", "120"))]
+    (report_record,) = dose_records(report(planes))
+    assert report_record["DoseAreaProductTotal_PlaneA"] == 0.002
+    assert report_record["DoseAreaProductTotal_PlaneB"] == 0.0005
+    assert report_record["DoseAreaProductTotal"] == 0.0025  # the report's total: the planes add up
+    assert (report_record["TotalFluoroTime"], report_record["TotalFluoroTime_count"]) == (420, 2)
+    assert "DoseAreaProductTotal_series" not in report_record
+
+
+def test_filters_are_kept_per_material():
+    filters = [container(Code("113771", "DCM", "X-Ray Filters"), [
+        code_item(codes.DCM.XRayFilterMaterial, Code(code, "SCT", meaning)),
+        num_item(Code("113758", "DCM", "X-Ray Filter Thickness Minimum"), low, UCUM("mm")),
+    ]) for code, meaning, low in (("C-127F9", "SCT", "0.1"), ("C-120F9", "SCT", "1.0"))]
+    filters[0].ContentSequence[0].ConceptCodeSequence[0].CodeMeaning = "Copper or Copper compound"
+    filters[1].ContentSequence[0].ConceptCodeSequence[0].CodeMeaning = "Aluminum or Aluminum compound"
+    event = events_of(report([container(codes.DCM.IrradiationEventXRayData, filters)]))[0]
+    assert event["XRayFilterThicknessMinimum_FilterCopperOrCopperCompound"] == 0.1
+    assert event["XRayFilterThicknessMinimum_FilterAluminumOrAluminumCompound"] == 1
+    assert event["XRayFilterMaterial"] == ["Copper or Copper compound", "Aluminum or Aluminum compound"]
+
+
+def test_accumulated_glandular_dose_is_kept_per_breast():
+    laterality = Code("272741003", "SCT", "Laterality")
+    doses = [num_item(Code("111637", "DCM", "Accumulated Average Glandular Dose"), dose, UCUM("mGy"))
+             for dose in ("1.2", "1.6")]
+    for item, side in zip(doses, (Code("80248007", "SCT", "Left breast"), Code("73056007", "SCT", "Right breast"))):
+        item.ContentSequence = Sequence([code_item(laterality, side, "HAS CONCEPT MOD")])
+    (report_record,) = dose_records(report([container(Code("113702", "DCM", "Accumulated X-Ray Dose Data"), doses)]))
+    assert report_record["AccumulatedAverageGlandularDose_LeftBreast"] == 1.2
+    assert report_record["AccumulatedAverageGlandularDose_RightBreast"] == 1.6
+    assert report_record["AccumulatedAverageGlandularDose"] == 1.4  # mean per breast
+
+
 def test_an_unnamed_source_is_named_by_its_position():
     tubes = [container(codes.DCM.CTXRaySourceParameters,
                        [num_item(codes.DCM.KVP, kvp, UCUM("kV"))]) for kvp in ("80", "140")]

@@ -10,6 +10,7 @@ docs/dose-records.md renders the same table; a test keeps the two in step.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 from copydicom_provider.core.dose_units import normalise_unit  # noqa: F401 - re-exported
 
@@ -21,10 +22,31 @@ EVENT_CONTAINERS: dict[tuple[str, str], str] = {
 # Vendors that get the code wrong still spell the meaning right (matched case-insensitively).
 EVENT_CONTAINER_MEANINGS = frozenset(m.lower() for m in EVENT_CONTAINERS.values())
 
-# Per-tube containers (TID 10014 "CT X-Ray Source Parameters"): values below one are kept per source
-# too, named by its "Identification of the X-Ray Source" (113832) -> key ``<Key>_Source<ID>``.
-SOURCE_CONTAINERS = frozenset({("DCM", "113831")})
-SOURCE_ID = ("DCM", "113832")
+
+@dataclass(frozen=True)
+class Group:
+    """A container whose numbers are also kept per instance of it, named by one of its children.
+
+    Why: values of two X-ray tubes, two planes or two filters would otherwise pair only by list
+    position, and one missing value would shift the rest. ``<Key>_<name>`` keeps each apart.
+    """
+
+    prefix: str  # put before the naming child's text: "Source" + "A"
+    naming: frozenset[tuple[str, str]]  # concept of the child whose value names the instance
+    fallback: str  # name by position when no child names it: "Source" + "1"
+    total: bool  # the key's scalar is the sum over instances (per-plane totals), else the mean
+
+
+GROUP_CONTAINERS: dict[tuple[str, str], Group] = {
+    # CT X-Ray Source Parameters (TID 10014), named by Identification of the X-Ray Source
+    ("DCM", "113831"): Group("Source", frozenset({("DCM", "113832")}), "Source", total=False),
+    # Accumulated X-Ray Dose Data (TID 10002), one per plane of a biplane system
+    ("DCM", "113702"): Group("", frozenset({("DCM", "113764")}), "Plane", total=True),
+    # X-Ray Filters (TID 10003), named by the filter material
+    ("DCM", "113771"): Group("Filter", frozenset({("DCM", "113757")}), "Filter", total=False),
+}
+# A NUM qualified by laterality (mammography's accumulated AGD per breast) is kept per side too.
+LATERALITY = frozenset({("SCT", "272741003"), ("SRT", "G-C171")})
 
 DOSE_REPORT_ROOT = ("DCM", "113701")  # X-Ray Radiation Dose Report (TID 10001 / 10011)
 

@@ -5,8 +5,11 @@ whose kVp arrived as a list (dual-source CT, per-pulse fluoroscopy). Here a nume
 one number; several values of one concept in one record are summarised:
 
 * ``KVP`` = their mean, ``KVP_min``, ``KVP_max``, ``KVP_count``;
-* values read inside a per-tube container also go under ``KVP_Source<ID>`` (``KVP_SourceA``),
-  named by the tube's identification, so a tube without a value leaves only its own key out;
+* values read inside a per-tube, per-plane or per-filter container (:data:`.GROUP_CONTAINERS`) or
+  qualified by a laterality also go under ``<Key>_<name>`` (``KVP_SourceA``,
+  ``DoseAreaProductTotal_PlaneB``, ``XRayFilterThicknessMinimum_FilterCopper``,
+  ``AccumulatedAverageGlandularDose_LeftBreast``), so a tube without a value leaves only its own
+  key out; per-plane totals add up (``DoseAreaProductTotal`` is the sum over planes);
 * a series that is not one value per tube (per-pulse values, repeated items) is also kept whole as
   ``KVP_series`` -- the first key dropped when a record must shrink to fit the size cap.
 
@@ -18,15 +21,22 @@ groups multivalue strings fine. Items that could not be read are named in ``Pars
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-__all__ = ["MAX_WARNINGS", "WARNING_SEPARATOR", "RecordFields", "json_number"]
+__all__ = ["MAX_WARNINGS", "WARNING_SEPARATOR", "GroupLabel", "RecordFields", "json_number"]
 
 #: Warnings kept per record (the rest are counted); each is cut to WARNING_CHARS.
 MAX_WARNINGS = 20
 WARNING_CHARS = 300
 #: One string, not a JSON list: Splunk would name a list ``ParseWarnings{}``.
 WARNING_SEPARATOR = " | "
+
+
+class GroupLabel(NamedTuple):
+    """Where a value was read: ``SourceA`` (a tube), ``PlaneB``, ``FilterCopper``, ``LeftBreast``."""
+
+    name: str
+    total: bool  # per-plane totals add up; tubes, filters and sides are averaged
 
 
 def json_number(number: Decimal) -> int | float:
@@ -44,23 +54,23 @@ class RecordFields:
     """What the walk found for one record, in document order."""
 
     def __init__(self) -> None:
-        self.numbers: dict[str, list[tuple[Decimal, str | None]]] = {}
+        self.numbers: dict[str, list[tuple[Decimal, GroupLabel | None]]] = {}
         self.units: dict[str, str | None] = {}
         self.values: dict[str, list[Any]] = {}
         self.codes: dict[str, list[str]] = {}
         self.order: dict[str, None] = {}
         self.warnings: list[str] = []
-        self.sources = 0  # per-tube containers seen, to name an unnamed one by position
+        self.groups: dict[str, int] = {}  # group containers seen per kind, to name one by position
 
     def warn(self, where: str, problem: str) -> None:
         self.warnings.append(f"{where}: {problem}"[:WARNING_CHARS])
 
-    def add_number(self, key: str, value: Decimal, unit: str | None, source: str | None) -> bool:
+    def add_number(self, key: str, value: Decimal, unit: str | None, group: GroupLabel | None) -> bool:
         """Keep ``value`` (already in ``unit``); False when the key already holds another unit."""
         if key in self.units and self.units[key] != unit:
             return False
         self.units[key] = unit
-        self.numbers.setdefault(key, []).append((value, source))
+        self.numbers.setdefault(key, []).append((value, group))
         self.order.setdefault(key)
         return True
 
@@ -93,21 +103,28 @@ class RecordFields:
         return out
 
 
-def _number_keys(key: str, entries: list[tuple[Decimal, str | None]], unit: str | None) -> dict[str, Any]:
+def _number_keys(key: str, entries: list[tuple[Decimal, GroupLabel | None]], unit: str | None) -> dict[str, Any]:
     values = [value for value, _ in entries]
-    out: dict[str, Any] = {key: json_number(values[0] if len(values) == 1 else _mean(values))}
+    per_group: dict[str, list[Decimal]] = {}
+    for value, group in entries:
+        if group is not None:
+            per_group.setdefault(group.name, []).append(value)
+    all_grouped = all(group is not None for _, group in entries)
+    if len(values) == 1:
+        scalar = values[0]
+    elif all_grouped and all(group.total for _, group in entries):  # type: ignore[union-attr]
+        scalar = sum((_mean(v) for v in per_group.values()), Decimal(0))
+    else:
+        scalar = _mean(values)
+    out: dict[str, Any] = {key: json_number(scalar)}
     if len(values) > 1:
         out[f"{key}_min"] = json_number(min(values))
         out[f"{key}_max"] = json_number(max(values))
         out[f"{key}_count"] = len(values)
-    per_source: dict[str, list[Decimal]] = {}
-    for value, source in entries:
-        if source is not None:
-            per_source.setdefault(source, []).append(value)
-    for source, source_values in per_source.items():
-        out[f"{key}_Source{source}"] = json_number(_mean(source_values))
-    one_per_source = all(s is not None for _, s in entries) and all(len(v) == 1 for v in per_source.values())
-    if len(values) > 1 and not one_per_source:
+    for name, group_values in per_group.items():
+        out[f"{key}_{name}"] = json_number(_mean(group_values))
+    one_per_group = all_grouped and all(len(v) == 1 for v in per_group.values())
+    if len(values) > 1 and not one_per_group:
         out[f"{key}_series"] = [json_number(v) for v in values]
     if unit:
         out[f"{key}_unit"] = unit

@@ -61,11 +61,12 @@ from copydicom_provider.core.dose_concepts import (
     EVENT_CONTAINER_MEANINGS,
     EVENT_CONTAINERS,
     HEADER_KEYS,
-    SOURCE_CONTAINERS,
-    SOURCE_ID,
+    GROUP_CONTAINERS,
+    LATERALITY,
+    Group,
     concept_key,
 )
-from copydicom_provider.core.dose_fields import RecordFields
+from copydicom_provider.core.dose_fields import GroupLabel, RecordFields
 from copydicom_provider.core.dose_units import UnitError, key_unit
 
 __all__ = ["dose_records", "instance_record", "is_dose_report",
@@ -227,17 +228,17 @@ class _Walker:
     def __init__(self) -> None:
         self.events: list[RecordFields] = []
 
-    def walk(self, items: Any, fields: RecordFields, path: str, source: str | None) -> None:
+    def walk(self, items: Any, fields: RecordFields, path: str, group: GroupLabel | None) -> None:
         for i, item in enumerate(items, 1):
             where = f"{path}.{i}"
             try:
-                self.item(item, fields, where, source)
+                self.item(item, fields, where, group)
             except RecursionError:
                 fields.warn(where, "nested too deep; skipped")
             except Exception as exc:  # noqa: BLE001 - one odd item never costs the report
                 fields.warn(where, f"{type(exc).__name__}: {exc}; skipped")
 
-    def item(self, item: Dataset, fields: RecordFields, path: str, source: str | None) -> None:
+    def item(self, item: Dataset, fields: RecordFields, path: str, group: GroupLabel | None) -> None:
         value_type = item.get("ValueType")
         children = item.get("ContentSequence") or []
         if value_type == "CONTAINER":
@@ -245,20 +246,19 @@ class _Walker:
             if concept is not None and _is_event(concept):
                 fields = RecordFields()
                 self.events.append(fields)
-            elif concept is not None and concept[:2] in SOURCE_CONTAINERS:
-                fields.sources += 1
-                source = _source_name(children) or str(fields.sources)
-            self.walk(children, fields, path, source)
+            elif concept is not None and concept[:2] in GROUP_CONTAINERS:
+                group = _group_label(GROUP_CONTAINERS[concept[:2]], children, fields)
+            self.walk(children, fields, path, group)
             return
         try:
             if not value_type:
                 raise _Skip("has no ValueType")
             concept = self.concept(item, required=value_type in _NEEDS_CONCEPT, fields=fields, path=path)
             if concept is not None:
-                self.value(item, value_type, concept_key(*concept), fields, source)
+                self.value(item, value_type, concept_key(*concept), fields, group)
         except _Skip as skip:
             fields.warn(path, f"{skip}; skipped")
-        self.walk(children, fields, path, source)
+        self.walk(children, fields, path, group)
 
     def concept(self, item: Dataset, *, required: bool, fields: RecordFields,
                 path: str) -> tuple[str, str, str] | None:
@@ -276,9 +276,9 @@ class _Walker:
         return scheme, value, meaning
 
     def value(self, item: Dataset, value_type: str, key: str, fields: RecordFields,
-              source: str | None) -> None:
+              group: GroupLabel | None) -> None:
         if value_type == "NUM":
-            self.num(item, key, fields, source)
+            self.num(item, key, fields, _laterality(item) or group)
         elif value_type == "CODE":
             seq = item.get("ConceptCodeSequence")
             if not seq:
@@ -308,7 +308,7 @@ class _Walker:
             if refs and refs[0].get("ReferencedSOPInstanceUID"):
                 fields.add(key, str(refs[0].ReferencedSOPInstanceUID))
 
-    def num(self, item: Dataset, key: str, fields: RecordFields, source: str | None) -> None:
+    def num(self, item: Dataset, key: str, fields: RecordFields, group: GroupLabel | None) -> None:
         measured = item.get("MeasuredValueSequence")
         if not measured:
             return  # no value (maybe a NumericValueQualifier): omitted, never 0
@@ -336,7 +336,7 @@ class _Walker:
                 raise _Skip(f"NUM item {key} has non-finite value {str(one)[:40]!r}")
             numbers.append(number)
         for number in numbers:
-            if not fields.add_number(key, number, unit, source):
+            if not fields.add_number(key, number, unit, group):
                 raise _Skip(f"NUM item {key} in {unit!r}, the record holds it in "
                             f"{fields.units[key]!r}")
 
@@ -347,22 +347,38 @@ def _code(code: Dataset) -> tuple[str, str, str]:
     return scheme, str(value), str(code.get("CodeMeaning") or "")
 
 
-def _source_name(children: Any) -> str | None:
-    """The tube's identification ("A", "B") from its container's children, letters/digits only."""
+def _group_label(group: Group, children: Any, fields: RecordFields) -> GroupLabel:
+    """``SourceA`` from a tube container's identification; ``Source2`` by position when it has none."""
+    seen = fields.groups.get(group.fallback, 0) + 1
+    fields.groups[group.fallback] = seen
     for child in children:
         seq = child.get("ConceptNameCodeSequence")
-        if not seq or _code(seq[0])[:2] != SOURCE_ID:
-            continue
-        for attr in ("TextValue", "UID"):
-            text = re.sub(r"[^0-9A-Za-z]", "", str(child.get(attr) or ""))
-            if text:
-                return text[:16]
-        code = child.get("ConceptCodeSequence")
-        if code:
-            text = re.sub(r"[^0-9A-Za-z]", "", _code(code[0])[2])
-            if text:
-                return text[:16]
+        if seq and _code(seq[0])[:2] in group.naming:
+            name = _child_text(child)
+            if name:
+                return GroupLabel(group.prefix + name, group.total)
+    return GroupLabel(f"{group.fallback}{seen}", group.total)
+
+
+def _laterality(item: Dataset) -> GroupLabel | None:
+    """``LeftBreast`` when a NUM carries a laterality modifier (accumulated AGD per breast)."""
+    for child in item.get("ContentSequence") or []:
+        seq = child.get("ConceptNameCodeSequence")
+        if seq and _code(seq[0])[:2] in LATERALITY:
+            name = _child_text(child)
+            if name:
+                return GroupLabel(name, False)
     return None
+
+
+def _child_text(child: Dataset) -> str:
+    """A naming child's value, CamelCase letters and digits: "A", "PlaneA", "Copper", "LeftBreast"."""
+    text = str(child.get("TextValue") or child.get("UID") or "")
+    if not text:
+        code = child.get("ConceptCodeSequence")
+        text = _code(code[0])[2] if code else ""
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", text) if w]
+    return "".join(w[0].upper() + w[1:] for w in words)[:32]
 
 
 def _is_event(concept: tuple[str, str, str]) -> bool:
