@@ -418,12 +418,14 @@ def test_unknown_codes_fall_back_to_camel_case_and_never_shadow_header_keys():
         text_item(Code("X2", "99ACME", "Station Name"), "private station"),
         text_item(Code("X3", "99ACME", ""), "nameless"),
         text_item(Code("X4", "99ACME", "3D recon"), "yes"),
+        num_item(Code("X5", "99ACME", "Event Count"), "7", UCUM("{events}")),
     )])
     event = events_of(ds)[0]
     assert event["BolusTrackingDelayS"] == 12 and event["BolusTrackingDelayS_unit"] == "s"
     assert event["StationName"] == "CT1" and event["SRStationName"] == "private station"
     assert event["Code99ACMEX3"] == "nameless"
     assert event["N3DRecon"] == "yes"
+    assert event["SREventCount"] == 7 and "EventCount" not in event  # the flattener's own key
 
 
 def test_keys_match_by_code_not_meaning():

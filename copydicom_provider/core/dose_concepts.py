@@ -208,7 +208,10 @@ HEADER_KEYS = (*JOIN_KEYS[:2], "SeriesInstanceUID", "SOPClassUID", *JOIN_KEYS[2:
                "SeriesDescription")
 # Derived header keys.
 DERIVED_KEYS = ("StudyDateTime", "PatientAgeYears")
-RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | {"RecordType", "EventIndex"}
+# Keys the flattener and the record builder write themselves.
+RECORD_KEYS = ("RecordType", "RecordKey", "EventIndex", "EventCount", "FirstIrradiationEventUID",
+               "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted")
+RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | frozenset(RECORD_KEYS)
 
 
 def concept_key(scheme: str, value: str, meaning: str) -> str:
