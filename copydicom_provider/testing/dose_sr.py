@@ -12,8 +12,13 @@ exactly the values written, so a test can compare what the flattener (or Splunk)
 
 ``quirks=True`` mimics vendor deviations seen in the field: DLP units spelt ``mGycm``, the root
 meaning spelt "X-ray Radiation Dose Report", and a GE-style localizer without a "CT Dose"
-container. The small item builders (:func:`num_item`, :func:`code_item`, ...) are public so tests
-can assemble odd trees by hand.
+container. ``odd_items`` adds items a reader must survive (CODE items without codes, text in a NUM,
+an empty measured value, a multi-valued NUM, an unreadable DATETIME), ``missing_source_value`` a
+dual-source event whose tube B reports no kVp; :func:`cumulative_ct_reports` makes the growing
+versions of one report and :func:`in_another_study` files the same SR in a second study. Non-ASCII
+text comes with ``charset``. Fluoroscopy reports are in :mod:`.dose_sr_projection`. The small item
+builders (:func:`num_item`, :func:`code_item`, :func:`raw_value`, ...) are public so tests can
+assemble odd trees by hand.
 """
 
 from __future__ import annotations
