@@ -143,10 +143,11 @@ def test_the_size_cap_is_configurable(source, splunk, monkeypatch):
     assert max(raw_sizes(splunk)) <= 2500
     (report,) = search(splunk, "index=dicom RecordType=dose_report | table OmittedForSize DLPTotal StudyInstanceUID")
     assert report["StudyInstanceUID"] == truth["study_instance_uid"] and report["OmittedForSize"]
-    monkeypatch.setenv("COPYDICOM_MAX_RECORD_BYTES", "500")
-    with pytest.raises(ValueError, match="at least 2000 bytes"):
-        from copydicom_provider.core.record_size import max_record_bytes
-        max_record_bytes()
+    upload(source, make_ct_dose_sr(seed=33, patient_id="CAP2")[0])
+    monkeypatch.setenv("COPYDICOM_MAX_RECORD_BYTES", "500")  # a bad setting fails the run, not each instance
+    with pytest.raises(ValueError, match="the record size cap must be at least 2000 bytes, not 500"):
+        index(source, splunk)
+    assert len(splunk.events) == 5
 
 
 # --- 3. one record per irradiation event -------------------------------------------------------

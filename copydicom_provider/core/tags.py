@@ -34,6 +34,7 @@ from typing import Any, ClassVar
 
 from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
+from copydicom_provider.core.record_size import max_record_bytes
 from copydicom_provider.core.replication import as_hook, window_from_options
 from copydicom_provider.core.tag_records import InstanceRecords, fetch_instance_records, record_key
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
@@ -218,6 +219,7 @@ def index_candidates(
     ``index``/``sourcetype`` override the Splunk connection's (default sourcetype ``_json``).
     """
     started = time.monotonic()
+    max_record_bytes()  # a bad COPYDICOM_MAX_RECORD_BYTES fails the run before anything is read
     summary = TagsSummary(dry_run=dry_run)
     run = _Run(source, splunk, index, sourcetype, summary, logger)
     workers = workers_for(source)
