@@ -62,6 +62,17 @@ def test_an_event_repeated_within_one_report_is_kept_once():
     assert item.irradiation_events == truth["number_of_events"]
 
 
+def test_different_events_sharing_one_uid_are_all_kept_with_stable_keys():
+    ds, truth = make_ct_dose_sr(seed=8, spiral_count=2)
+    shared = truth["events"][1]["irradiation_event_uid"]
+    events = [i for i in ds.ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "113819"]
+    uid_item = next(c for c in events[2].ContentSequence if c.ValueType == "UIDREF")
+    uid_item.UID = shared  # a scanner that reuses one UID for two acquisitions
+    keys = [r["RecordKey"] for r in build(read(ds)).records if r["RecordType"] == "irradiation_event"]
+    assert keys == [f"irradiation_event:{truth['events'][0]['irradiation_event_uid']}",
+                    f"irradiation_event:{shared}", f"irradiation_event:{shared}#2"]
+
+
 # --- never raises -----------------------------------------------------------------------------
 
 

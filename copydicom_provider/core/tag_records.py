@@ -28,7 +28,7 @@ from copydicom_provider.core.orthanc_ids import orthanc_ids
 from copydicom_provider.core.record_size import fit_record, max_record_bytes
 from copydicom_provider.hooks.orthanc import OrthancHook
 
-__all__ = ["InstanceRecords", "event_key", "event_time", "instance_records", "read_header", "record_key"]
+__all__ = ["InstanceRecords", "event_key", "event_keys", "event_time", "instance_records", "read_header", "record_key"]
 
 CHUNK = 64 * 1024
 #: Bytes kept behind the read position; pydicom only ever seeks back a few bytes.
@@ -139,6 +139,29 @@ def event_key(record: dict[str, Any], instance_id: str) -> str:
     return record_key(instance_id, "irradiation_event", record.get("EventIndex"))
 
 
+def event_keys(dose: list[dict[str, Any]], instance_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each dose record with its key; an event repeated whole within one report is kept once.
+
+    Some scanners put one UID on several different events of a report: the second and later of
+    them get ``#2``, ``#3``, ... after the key, in document order -- the same order, hence the same
+    keys, in every later version of a cumulative report -- so none of them is lost.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for record in dose:
+        if record["RecordType"] != "irradiation_event":
+            out.append((record_key(instance_id, record["RecordType"]), record))
+            continue
+        base = event_key(record, instance_id)
+        content = {k: v for k, v in record.items() if k != "EventIndex"}
+        earlier = seen.setdefault(base, [])
+        if content in earlier:
+            continue  # the same event written twice
+        earlier.append(content)
+        out.append((base if len(earlier) == 1 else f"{base}#{len(earlier)}", record))
+    return out
+
+
 def event_time(ds: Dataset, reception: str | None) -> float | None:
     """Epoch seconds from StudyDate+StudyTime (taken as UTC), else Orthanc's reception time, else None.
 
@@ -194,8 +217,7 @@ def instance_records(
     """Build every record of one instance, each fitted under ``max_bytes`` (see :mod:`.record_size`).
 
     Never raises for a data set that was read: a dose report that cannot be flattened at all still
-    gives its instance record, with the reason in ``ParseWarnings``. An event repeated within the
-    report (same UID) is kept once.
+    gives its instance record, with the reason in ``ParseWarnings``. Event keys: see :func:`event_keys`.
     """
     limit = max_record_bytes(max_bytes)
     common = {key: ids[key] for key in ID_KEYS}
@@ -207,15 +229,7 @@ def instance_records(
         dose = dose_records(ds)
     except Exception as exc:  # noqa: BLE001 - the instance record goes whatever the report holds
         dose, warnings = [], [f"dose records not built: {type(exc).__name__}: {exc}"[:300]]
-    seen: set[str] = set()
-    for record in dose:
-        if record["RecordType"] == "irradiation_event":
-            key = event_key(record, instance_id)
-            if key in seen:
-                continue
-            seen.add(key)
-        else:
-            key = record_key(instance_id, record["RecordType"])
+    for key, record in event_keys(dose, instance_id):
         full = {"RecordType": record["RecordType"], "RecordKey": key, **common, **record}
         out.records.append(fit_record(full, limit))
     tags = instance_record(ds)
