@@ -468,6 +468,9 @@ def test_docs_units_table_matches_key_units():
     ("DistanceSourceToDetector", "cm", "110", 1100, "mm"),
     ("EffectiveDose", "uSv", "1500", 1.5, "mSv"),
     ("CollimatedFieldArea", "cm2", "400", 0.04, "m2"),
+    ("HalfValueLayer", "mm[Al]", "0.45", 0.45, "mm"),
+    ("XRayFilterThicknessMinimum", "mm Cu", "0.1", 0.1, "mm"),
+    ("DoseAreaProduct", "µGy*m²", "250", 0.00025, "Gy.m2"),
 ])
 def test_every_value_of_a_key_is_converted_to_its_one_unit(key, unit, value, expected, expected_unit):
     assert key_unit(key, unit)[0] == expected_unit

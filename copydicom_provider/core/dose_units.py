@@ -55,7 +55,9 @@ _ALIASES = {
     "pulse/s": "{pulse}/s", "pulses/s": "{pulse}/s", "{pulses}/s": "{pulse}/s", "p/s": "{pulse}/s",
     "fps": "{pulse}/s", "1/s": "/s", "s-1": "/s",
     "°": "deg", "degree": "deg", "degrees": "deg", "ratio": "{ratio}", "MSV": "mSv",
-    "msv": "mSv",
+    "msv": "mSv", "S": "s", "MS": "ms", "MM": "mm", "CM": "cm",
+    # thickness "of aluminium/copper" (half value layer, filters): a length all the same
+    "mm[Al]": "mm", "mmAl": "mm", "mm.Al": "mm", "mm[Cu]": "mm", "mmCu": "mm", "mm.Cu": "mm",
 }
 
 _T, _L, _DOSE, _DLP, _DAP, _ANGLE = "s", "mm", "mGy", "mGy.cm", "Gy.m2", "deg"
