@@ -20,6 +20,7 @@ from copydicom_provider.core.record_size import DEFAULT_MAX_RECORD_BYTES
 from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.testing.dose_sr import (
+    ODD_ITEMS,
     cumulative_ct_reports,
     in_another_study,
     make_ct_dose_sr,
@@ -99,6 +100,45 @@ def test_odd_items_cost_only_themselves_and_every_record_is_indexed(source, splu
     assert spiral["TubeCurrentPerRotation_count"] == "5"
     (found,) = search(splunk, "index=dicom RecordType=irradiation_event ParseWarnings=* | stats count")
     assert found["count"] == "1"
+
+
+ODD_EFFECT = {  # quirk -> (record holding the warning or None, key absent, key -> value present)
+    "no-concept-code": ("dose_report", "DoseCheckStatus", {}),
+    "bad-datetime": ("dose_report", "EndOfXRayIrradiation", {"StartOfXRayIrradiation": "2024-03-14T09:30:00"}),
+    "empty-concept-code": ("spiral", "ScanOptions", {}),
+    "text-in-num": ("spiral", "NoiseIndex", {}),
+    "empty-measured-value": (None, "ExposedRange", {}),
+    "multi-valued-num": (None, "TubeCurrentPerRotation{}", {  # a scalar, the series beside it
+        "TubeCurrentPerRotation": "220", "TubeCurrentPerRotation_min": "200",
+        "TubeCurrentPerRotation_max": "240", "TubeCurrentPerRotation_count": "5",
+        "TubeCurrentPerRotation_series{}": ["200", "210", "220", "230", "240"]}),
+}
+
+
+@pytest.mark.parametrize("quirk", ODD_ITEMS)
+def test_each_odd_item_costs_only_itself(source, splunk, quirk):
+    ds, truth = make_ct_dose_sr(seed=30, patient_id="ODD1", odd_items=[quirk], spiral_count=2)
+    instance = upload(source, ds)
+
+    summary = index(source, splunk)
+
+    assert (summary.sent, summary.failed, summary.irradiation_events) == (1, 0, truth["number_of_events"])
+    (report,) = search(splunk, f"index=dicom RecordType=dose_report OrthancInstanceID={instance}")
+    spiral_uid = truth["events"][1]["irradiation_event_uid"]
+    (spiral,) = search(splunk, f'index=dicom RecordType=irradiation_event IrradiationEventUID="{spiral_uid}"')
+    (row,) = search(splunk, f"index=dicom RecordType=instance OrthancInstanceID={instance} | table SOPInstanceUID")
+    assert row["SOPInstanceUID"] == truth["sop_instance_uid"]
+    where, absent, present = ODD_EFFECT[quirk]
+    warned = {"dose_report": report, "spiral": spiral}.get(where)
+    problems = truth["warnings"]["report"] + truth["warnings"]["event"]
+    if warned is None:
+        assert problems == [] and "ParseWarnings" not in report and "ParseWarnings" not in spiral
+    else:
+        (problem,) = problems
+        assert problem in warned["ParseWarnings"] and report["ParseWarningCount"] == "1"
+    assert absent not in report and absent not in spiral
+    assert {k: spiral.get(k, report.get(k)) for k in present} == present
+    assert float(spiral["DLP"]) == truth["events"][1]["dlp"] and float(report["DLPTotal"]) == truth["dlp_total"]
 
 
 # --- 2. records inside Splunk's limits ---------------------------------------------------------

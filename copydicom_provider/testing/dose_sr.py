@@ -28,6 +28,7 @@ import random
 from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
 from pydicom.dataelem import RawDataElement
@@ -195,17 +196,20 @@ def make_ct_dose_sr(
     charset: str | None = None,
     enhanced_sr: bool = False,
     missing_source_value: bool = False,
-    odd_items: bool = False,
+    odd_items: bool | Iterable[str] = False,
     report_number: int = 1,
 ) -> tuple[Dataset, dict[str, Any]]:
     """A CT Radiation Dose SR (localizer + ``spiral_count`` spirals) and its ground truth.
 
     ``missing_source_value`` (with ``dual_source``): tube B's kVp item has no value (an empty
     measured value with a "Measurement failure" qualifier), so only tube A has a ``KVP``.
-    ``odd_items`` adds items a reader must survive (each named in ``truth["warnings"]``): a CODE
-    item without ConceptCodeSequence and one with an empty one, text (``10.50/ 15.00``) in a NUM,
-    an unreadable DATETIME (End of X-Ray Irradiation), an Exposed Range NUM with an empty measured
-    value sequence (no value, no warning), and a multi-valued private NUM (5 values per rotation).
+    ``odd_items`` (True for all, or some names of :data:`ODD_ITEMS`) adds items a reader must
+    survive, each named in ``truth["warnings"]``: a CODE item without ConceptCodeSequence
+    (``no-concept-code``) and one with an empty one (``empty-concept-code``), text
+    (``10.50/ 15.00``) in a NUM (``text-in-num``), an unreadable DATETIME for End of X-Ray
+    Irradiation (``bad-datetime``), an Exposed Range NUM with an empty measured value sequence (no
+    value, no warning: ``empty-measured-value``), and a private NUM with 5 values
+    (``multi-valued-num``).
     ``report_number`` > 1 makes a later version of the same report (new SOP Instance UID, same
     event UIDs and values): with ``spiral_count`` growing it is a scanner's cumulative report.
 
@@ -271,8 +275,11 @@ def make_ct_dose_sr(
     root_children.append(code_item(codes.DCM.SourceOfDoseInformation,
                                    codes.DCM.AutomatedDataCollection))
     warnings: dict[str, list[str]] = {"report": [], "event": []}
-    if odd_items:
-        warnings = _add_odd_items(root_children, end)
+    odd = set(ODD_ITEMS if odd_items is True else odd_items or ())
+    if odd - set(ODD_ITEMS):
+        raise ValueError(f"odd_items must be among {ODD_ITEMS}, not {sorted(odd - set(ODD_ITEMS))}")
+    if odd:
+        warnings = _add_odd_items(root_children, end, odd)
     root_concept = codes.DCM.XRayRadiationDoseReport
     if quirks:
         root_concept = Code(root_concept.value, "DCM", "X-ray Radiation Dose Report")
@@ -310,7 +317,7 @@ def make_ct_dose_sr(
         "dlp_unit": "mGy.cm",
         "number_of_events": len(events),
         "comment": comment,
-        "end_of_irradiation": None if odd_items else end.isoformat(),
+        "end_of_irradiation": None if "bad-datetime" in odd else end.isoformat(),
         "report_number": report_number,
         "events": [_event_truth(e) for e in events],
         # problem texts the flattener names in ParseWarnings: of the report, of the first spiral
@@ -322,30 +329,42 @@ def make_ct_dose_sr(
 ODD_NUM_TEXT = "10.50/ 15.00"
 
 
-def _add_odd_items(root_children: list[Dataset], end: datetime) -> dict[str, list[str]]:
+ODD_ITEMS = ("no-concept-code", "empty-concept-code", "text-in-num", "empty-measured-value",
+             "multi-valued-num", "bad-datetime")
+
+
+def _add_odd_items(root_children: list[Dataset], end: datetime, odd: set[str]) -> dict[str, list[str]]:
     """Vendor oddities seen in real reports, in items the flattener does not need (see make_ct_dose_sr)."""
-    no_code = _item("CONTAINS", "CODE", Code("D1", "99ACME", "Dose Check Status"))
-    empty_code = code_item(Code("D2", "99ACME", "Scan Options"), Code("X", "99ACME", "x"))
-    empty_code.ConceptCodeSequence = Sequence([])
-    end_item = next(i for i in root_children
-                    if i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.EndOfXRayIrradiation.value)
-    raw_value(end_item, "DateTime", "DT", end.strftime("%Y-%m-%d %H:%M"))
-    root_children.insert(-1, no_code)
+    warnings: dict[str, list[str]] = {"report": [], "event": []}
     spiral = [i for i in root_children if i.ValueType == "CONTAINER"
               and i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.CTAcquisition.value][1]
-    noise = num_item(Code("D3", "99ACME", "Noise Index"), "10.5", Code("1", "UCUM", "no units"))
-    raw_value(noise.MeasuredValueSequence[0], "NumericValue", "DS", ODD_NUM_TEXT)
-    empty_range = num_item(codes.DCM.ExposedRange, 1.0, codes.UCUM.Millimeter)
-    empty_range.MeasuredValueSequence = Sequence([])  # no value and no qualifier
-    per_rotation = num_item(Code("D4", "99ACME", "Tube Current per Rotation"), 1.0, UNIT_MA)
-    per_rotation.MeasuredValueSequence[0].NumericValue = ["200", "210", "220", "230", "240"]
-    spiral.ContentSequence.extend([empty_code, noise, empty_range, per_rotation])
-    return {
-        "report": ["DATETIME item EndOfXRayIrradiation has unreadable value",
-                   "CODE item DoseCheckStatus has no ConceptCodeSequence"],
-        "event": ["CODE item ScanOptions has no ConceptCodeSequence",
-                  f"NUM item NoiseIndex has non-numeric value {ODD_NUM_TEXT!r}"],
-    }
+    if "bad-datetime" in odd:
+        end_item = next(i for i in root_children
+                        if i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.EndOfXRayIrradiation.value)
+        raw_value(end_item, "DateTime", "DT", end.strftime("%Y-%m-%d %H:%M"))
+        warnings["report"].append("DATETIME item EndOfXRayIrradiation has unreadable value")
+    if "no-concept-code" in odd:
+        root_children.insert(-1, _item("CONTAINS", "CODE", Code("D1", "99ACME", "Dose Check Status")))
+        warnings["report"].append("CODE item DoseCheckStatus has no ConceptCodeSequence")
+    if "empty-concept-code" in odd:
+        empty_code = code_item(Code("D2", "99ACME", "Scan Options"), Code("X", "99ACME", "x"))
+        empty_code.ConceptCodeSequence = Sequence([])
+        spiral.ContentSequence.append(empty_code)
+        warnings["event"].append("CODE item ScanOptions has no ConceptCodeSequence")
+    if "text-in-num" in odd:
+        noise = num_item(Code("D3", "99ACME", "Noise Index"), "10.5", Code("1", "UCUM", "no units"))
+        raw_value(noise.MeasuredValueSequence[0], "NumericValue", "DS", ODD_NUM_TEXT)
+        spiral.ContentSequence.append(noise)
+        warnings["event"].append(f"NUM item NoiseIndex has non-numeric value {ODD_NUM_TEXT!r}")
+    if "empty-measured-value" in odd:
+        empty_range = num_item(codes.DCM.ExposedRange, 1.0, codes.UCUM.Millimeter)
+        empty_range.MeasuredValueSequence = Sequence([])  # no value and no qualifier
+        spiral.ContentSequence.append(empty_range)
+    if "multi-valued-num" in odd:
+        per_rotation = num_item(Code("D4", "99ACME", "Tube Current per Rotation"), 1.0, UNIT_MA)
+        per_rotation.MeasuredValueSequence[0].NumericValue = ["200", "210", "220", "230", "240"]
+        spiral.ContentSequence.append(per_rotation)
+    return warnings
 
 
 def cumulative_ct_reports(versions: int = 3, **options: Any) -> list[tuple[Dataset, dict[str, Any]]]:
