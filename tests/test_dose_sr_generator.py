@@ -144,6 +144,8 @@ def test_bad_options_are_refused():
         make_ct_dose_sr(spiral_count=51)
     with pytest.raises(ValueError, match="missing_source_value needs dual_source"):
         make_ct_dose_sr(missing_source_value=True)
+    with pytest.raises(ValueError, match=r"odd_items must be among .*not \['tabs'\]"):
+        make_ct_dose_sr(odd_items=["text-in-num", "tabs"])
     with pytest.raises(ValueError, match="report_number"):
         make_ct_dose_sr(report_number=0)
     with pytest.raises(ValueError, match="events"):

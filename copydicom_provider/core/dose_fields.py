@@ -112,7 +112,7 @@ def _number_keys(key: str, entries: list[tuple[Decimal, GroupLabel | None]], uni
     all_grouped = all(group is not None for _, group in entries)
     if len(values) == 1:
         scalar = values[0]
-    elif all_grouped and all(group.total for _, group in entries):  # type: ignore[union-attr]
+    elif all_grouped and all(group is not None and group.total for _, group in entries):
         scalar = sum((_mean(v) for v in per_group.values()), Decimal(0))
     else:
         scalar = _mean(values)
