@@ -479,6 +479,12 @@ def test_every_value_of_a_key_is_converted_to_its_one_unit(key, unit, value, exp
     assert (event[key], event[f"{key}_unit"]) == (pytest.approx(expected), expected_unit)
 
 
+def test_a_concept_given_as_number_and_as_text_keeps_the_number_scalar():
+    event = events_of(report([ct_event(num_item(codes.DCM.KVP, "120", UCUM("kV")),
+                                       text_item(codes.DCM.KVP, "120 kV nominal"))]))[0]
+    assert (event["KVP"], event["KVP_text"]) == (120, "120 kV nominal")
+
+
 def test_a_unit_that_does_not_convert_is_skipped_and_named_never_mixed():
     event = events_of(report([ct_event(num_item(codes.DCM.KVP, "120", UCUM("kV")),
                                        num_item(codes.DCM.KVP, "300", UCUM("mA")))]))[0]

@@ -80,17 +80,15 @@ class RecordFields:
             self.codes.setdefault(key, []).append(code)
         self.order.setdefault(key)
 
-    def first(self, key: str) -> Any:
-        values = self.values.get(key)
-        return values[0] if values else None
-
     def record(self) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key in self.order:
+            values = self.values.get(key, [])
             if key in self.numbers:
                 out.update(_number_keys(key, self.numbers[key], self.units[key]))
+                if values:  # the same concept also as text or code: kept beside, never mixed in
+                    out[f"{key}_text"] = values[0] if len(values) == 1 else values
                 continue
-            values = self.values[key]
             out[key] = values[0] if len(values) == 1 else values
             codes = self.codes.get(key)
             if codes:
