@@ -21,7 +21,7 @@ from copydicom_provider.core.record_size import (
 )
 from copydicom_provider.core.tag_records import event_key, instance_records
 from copydicom_provider.testing.dicom_generator import generate_studies
-from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
+from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
 
 IDS = {"OrthancInstanceID": "i-1", "OrthancSeriesID": "s-1", "OrthancStudyID": "t-1", "OrthancPatientID": "p-1"}
@@ -107,6 +107,16 @@ def test_every_record_of_a_long_fluoroscopy_report_fits_the_default_cap():
     assert "KVP_series" in long_event["OmittedForSize"]
     instance = item.records[-1]
     assert "ContentSequence" not in instance and instance["ContentItemsOmitted"] == len(ds.ContentSequence)
+
+
+def test_a_plain_sr_keeps_its_content_tree_while_it_fits():
+    small = make_plain_sr(text="No acute findings.")
+    (record,) = build(read(small)).records
+    assert record["ContentSequence"][0]["TextValue"] == "No acute findings."
+    large = make_plain_sr(text="Findings: " + "unremarkable " * 1500)
+    (record,) = build(read(large)).records
+    assert "ContentSequence" not in record and record["OmittedForSize"] == "ContentSequence"
+    assert record_bytes(record) <= DEFAULT_MAX_RECORD_BYTES
 
 
 def test_an_image_with_huge_text_is_cut_not_refused():

@@ -23,7 +23,7 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from copydicom_provider.core.flatten import dose_records, instance_record, iso_datetime
+from copydicom_provider.core.flatten import dose_records, instance_record, is_dose_report, iso_datetime
 from copydicom_provider.core.orthanc_ids import orthanc_ids
 from copydicom_provider.core.record_size import fit_record, max_record_bytes
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -232,7 +232,8 @@ def instance_records(
     for key, record in event_keys(dose, instance_id):
         full = {"RecordType": record["RecordType"], "RecordKey": key, **common, **record}
         out.records.append(fit_record(full, limit))
-    tags = instance_record(ds)
+    # a dose SR's tree is in its dose records; another SR keeps its tree while the record fits
+    tags = instance_record(ds, content_tree=not is_dose_report(ds))
     record = {
         "RecordType": "instance",
         "RecordKey": record_key(instance_id, "instance"),
