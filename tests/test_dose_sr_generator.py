@@ -15,10 +15,13 @@ from copydicom_provider.testing.dose_sr import (
     BASIC_TEXT_SR,
     ENHANCED_SR,
     XRAY_RADIATION_DOSE_SR,
+    cumulative_ct_reports,
+    in_another_study,
     make_ct_dose_sr,
     make_plain_sr,
     to_bytes,
 )
+from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
 
 VARIANTS = {
     "default": {},
@@ -138,9 +141,64 @@ def test_long_comment_is_over_256_characters():
 
 def test_bad_options_are_refused():
     with pytest.raises(ValueError, match="spiral_count"):
-        make_ct_dose_sr(spiral_count=3)
+        make_ct_dose_sr(spiral_count=51)
+    with pytest.raises(ValueError, match="missing_source_value needs dual_source"):
+        make_ct_dose_sr(missing_source_value=True)
+    with pytest.raises(ValueError, match=r"odd_items must be among .*not \['tabs'\]"):
+        make_ct_dose_sr(odd_items=["text-in-num", "tabs"])
+    with pytest.raises(ValueError, match="report_number"):
+        make_ct_dose_sr(report_number=0)
+    with pytest.raises(ValueError, match="events"):
+        make_fluoro_dose_sr(events=0)
     with pytest.raises(ValueError, match="charset"):
         make_ct_dose_sr(charset="GB18030")
+
+
+def test_cumulative_reports_repeat_earlier_events_with_the_same_values():
+    versions = cumulative_ct_reports(3, seed=21)
+    truths = [truth for _, truth in versions]
+    assert [t["number_of_events"] for t in truths] == [2, 3, 4]
+    assert len({t["sop_instance_uid"] for t in truths}) == 3
+    assert len({t["study_instance_uid"] for t in truths}) == 1
+    for earlier, later in zip(truths, truths[1:]):
+        assert later["events"][: len(earlier["events"])] == earlier["events"]
+        assert later["dlp_total"] > earlier["dlp_total"]
+
+
+def test_the_same_sr_in_another_study_keeps_its_sop_instance_and_events():
+    ds, truth = make_ct_dose_sr(seed=22)
+    other = in_another_study(ds)
+    assert other.SOPInstanceUID == ds.SOPInstanceUID and other.StudyInstanceUID != ds.StudyInstanceUID
+    assert other.ContentSequence == ds.ContentSequence
+    events = [r["IrradiationEventUID"] for r in dose_records(_read(other))[1:]]
+    assert events == [e["irradiation_event_uid"] for e in truth["events"]]
+
+
+def test_odd_items_are_written_as_vendors_write_them():
+    data = to_bytes(make_ct_dose_sr(odd_items=True)[0])
+    assert b"10.50/ 15.00" in data and b"2024-03-14 09:36" in data
+
+
+def test_fluoro_report_truth_equals_what_the_flattener_reads():
+    ds, truth = make_fluoro_dose_sr(events=12, seed=3, long_series_event=2, long_series_pulses=50)
+    report, *events = dose_records(_read(ds))
+    assert report["EventCount"] == 12 and report["DoseAreaProductTotal"] == pytest.approx(truth["dap_total"])
+    assert report["DoseRPTotal"] == pytest.approx(truth["dose_rp_total_mgy"])
+    assert report["TotalFluoroTime"] == pytest.approx(truth["fluoro_time_s"])
+    for record, expected in zip(events, truth["events"], strict=True):
+        assert record["IrradiationEventUID"] == expected["irradiation_event_uid"]
+        assert record["DateTimeStarted"] == expected["started"]
+        assert (record["DoseAreaProduct"], record["DoseRP"]) == (expected["dap"], expected["dose_rp_mgy"])
+        assert (record["ExposureTime"], record["ExposureTime_unit"]) == (expected["exposure_time_s"], "s")
+        assert (record["Exposure"], record["Exposure_unit"]) == (expected["exposure_mas"], "mA.s")
+        assert record.get("PulseRate") == expected["pulse_rate"]
+        kvp = expected["kvp"]
+        if kvp["count"] > 1:
+            assert (record["KVP"], record["KVP_min"], record["KVP_max"], record["KVP_count"]) == (
+                kvp["mean"], kvp["min"], kvp["max"], kvp["count"])
+        else:
+            assert record["KVP"] == kvp["mean"] and "KVP_count" not in record
+    assert events[1]["KVP_count"] == 50
 
 
 def test_plain_sr_is_basic_text_without_dose_records():
@@ -177,6 +235,14 @@ def test_dsrdump_accepts_generated_files(tmp_path, options):
     if options != "plain":
         assert "X-Ray Radiation Dose Report" in out or "X-ray Radiation Dose Report" in out
         assert "Mean CTDIvol" in out or options.get("quirks")
+
+
+@needs_dsrdump
+def test_dsrdump_accepts_a_fluoroscopy_report(tmp_path):
+    """One value per NUM: dcmtk reads a multi-valued NumericValue (per-pulse values) as invalid."""
+    rc, problems, out = _dsrdump(tmp_path, to_bytes(make_fluoro_dose_sr(events=6, pulses=(1, 1))[0]))
+    assert rc == 0 and problems == [], problems
+    assert "Irradiation Event X-Ray Data" in out
 
 
 @needs_dsrdump

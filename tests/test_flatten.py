@@ -16,10 +16,10 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
-from copydicom_provider.core import dose_concepts, flatten
+from copydicom_provider.core import dose_concepts, dose_fields, dose_units, flatten, record_size
 from copydicom_provider.core.dose_concepts import CONCEPT_KEYS, concept_key, normalise_unit
+from copydicom_provider.core.dose_units import KEY_UNITS, UnitError, key_unit
 from copydicom_provider.core.flatten import (
-    FlattenError,
     dose_records,
     instance_record,
     is_dose_report,
@@ -239,7 +239,9 @@ def test_multi_valued_and_floating_point_numbers():
     del fp.MeasuredValueSequence[0].NumericValue
     fp.MeasuredValueSequence[0].FloatingPointValue = 0.984375
     event = events_of(report([ct_event(per_pulse, fp)]))[0]
-    assert event["KVP"] == [70, 71.5, 72] and event["KVP_unit"] == "kV"
+    assert (event["KVP_min"], event["KVP_max"], event["KVP_count"]) == (70, 72, 3)
+    assert event["KVP"] == pytest.approx(213.5 / 3)
+    assert event["KVP_series"] == [70, 71.5, 72] and event["KVP_unit"] == "kV"
     assert event["PitchFactor"] == 0.984375
 
 
@@ -284,19 +286,82 @@ def test_patient_age_years(age, years):
 # --- repeats and dual source ------------------------------------------------------------------
 
 
-def test_dual_source_gives_lists_in_document_order_with_one_unit():
+def test_dual_source_gives_per_source_keys_and_scalar_means():
     ds, truth = make_ct_dose_sr(dual_source=True, spiral_count=2, seed=4)
     _, scout, *spirals = dose_records(roundtrip(ds))
-    assert isinstance(scout["KVP"], (int, float))  # one tube: a scalar, not a 1-list
+    assert isinstance(scout["KVP"], (int, float)) and "KVP_count" not in scout  # one tube
     for record, expected in zip(spirals, truth["events"][1:], strict=True):
         assert record["XRaySourceID"] == ["A", "B"]
-        assert record["KVP"] == expected["kvp"] and len(record["KVP"]) == 2
-        assert record["KVP_unit"] == "kV"
+        assert record["KVP"] == expected["kvp"] and record["KVP_count"] == 2
+        for source, kvp in expected["kvp_by_source"].items():
+            assert record[f"KVP_Source{source}"] == kvp
+        for source, ma in expected["tube_current_by_source"].items():
+            assert record[f"TubeCurrent_Source{source}"] == ma
+        assert record["KVP_unit"] == "kV" and record["TubeCurrent_unit"] == "mA"
         assert record["TubeCurrent"] == expected["tube_current"]
-        assert record["TubeCurrent_unit"] == "mA"
+        assert "KVP_series" not in record  # one value per named tube: no positional list
+        assert not [k for k, v in record.items() if isinstance(v, list) and not k.endswith(
+            ("_series", "XRaySourceID"))]
 
 
-def test_disagreeing_units_and_repeated_codes_stay_parallel_lists():
+def test_dual_source_with_a_value_missing_on_one_source_does_not_shift():
+    ds, truth = make_ct_dose_sr(dual_source=True, missing_source_value=True, spiral_count=2, seed=4)
+    for record, expected in zip(events_of(roundtrip(ds))[1:], truth["events"][1:], strict=True):
+        assert expected["kvp_by_source"].keys() == {"A"}
+        assert record["KVP_SourceA"] == expected["kvp_by_source"]["A"]
+        assert "KVP_SourceB" not in record and "KVP_count" not in record
+        assert record["KVP"] == expected["kvp_by_source"]["A"]  # tube A's own value, not B's
+        assert record["TubeCurrent_SourceB"] == expected["tube_current_by_source"]["B"]
+
+
+def test_biplane_totals_are_kept_per_plane_and_summed():
+    planes = [container(codes.DCM.AccumulatedXRayDoseData, [
+        code_item(codes.DCM.AcquisitionPlane, Code(code, "DCM", meaning)),
+        num_item(codes.DCM.DoseAreaProductTotal, dap, UCUM("Gy.m2")),
+        num_item(codes.DCM.TotalFluoroTime, seconds, UCUM("s")),
+    ]) for code, meaning, dap, seconds in (("113620", "Plane A", "0.002", "300"),
+                                           ("113621", "Plane B", "0.0005", "120"))]
+    (report_record,) = dose_records(report(planes))
+    assert report_record["DoseAreaProductTotal_PlaneA"] == 0.002
+    assert report_record["DoseAreaProductTotal_PlaneB"] == 0.0005
+    assert report_record["DoseAreaProductTotal"] == 0.0025  # the report's total: the planes add up
+    assert (report_record["TotalFluoroTime"], report_record["TotalFluoroTime_count"]) == (420, 2)
+    assert "DoseAreaProductTotal_series" not in report_record
+
+
+def test_filters_are_kept_per_material():
+    filters = [container(Code("113771", "DCM", "X-Ray Filters"), [
+        code_item(codes.DCM.XRayFilterMaterial, Code(code, "SCT", meaning)),
+        num_item(Code("113758", "DCM", "X-Ray Filter Thickness Minimum"), low, UCUM("mm")),
+    ]) for code, meaning, low in (("C-127F9", "SCT", "0.1"), ("C-120F9", "SCT", "1.0"))]
+    filters[0].ContentSequence[0].ConceptCodeSequence[0].CodeMeaning = "Copper or Copper compound"
+    filters[1].ContentSequence[0].ConceptCodeSequence[0].CodeMeaning = "Aluminum or Aluminum compound"
+    event = events_of(report([container(codes.DCM.IrradiationEventXRayData, filters)]))[0]
+    assert event["XRayFilterThicknessMinimum_FilterCopperOrCopperCompound"] == 0.1
+    assert event["XRayFilterThicknessMinimum_FilterAluminumOrAluminumCompound"] == 1
+    assert event["XRayFilterMaterial"] == ["Copper or Copper compound", "Aluminum or Aluminum compound"]
+
+
+def test_accumulated_glandular_dose_is_kept_per_breast():
+    laterality = Code("272741003", "SCT", "Laterality")
+    doses = [num_item(Code("111637", "DCM", "Accumulated Average Glandular Dose"), dose, UCUM("mGy"))
+             for dose in ("1.2", "1.6")]
+    for item, side in zip(doses, (Code("80248007", "SCT", "Left breast"), Code("73056007", "SCT", "Right breast"))):
+        item.ContentSequence = Sequence([code_item(laterality, side, "HAS CONCEPT MOD")])
+    (report_record,) = dose_records(report([container(Code("113702", "DCM", "Accumulated X-Ray Dose Data"), doses)]))
+    assert report_record["AccumulatedAverageGlandularDose_LeftBreast"] == 1.2
+    assert report_record["AccumulatedAverageGlandularDose_RightBreast"] == 1.6
+    assert report_record["AccumulatedAverageGlandularDose"] == 1.4  # mean per breast
+
+
+def test_an_unnamed_source_is_named_by_its_position():
+    tubes = [container(codes.DCM.CTXRaySourceParameters,
+                       [num_item(codes.DCM.KVP, kvp, UCUM("kV"))]) for kvp in ("80", "140")]
+    event = events_of(report([ct_event(*tubes)]))[0]
+    assert (event["KVP_Source1"], event["KVP_Source2"], event["KVP"]) == (80, 140, 110)
+
+
+def test_one_unit_per_key_and_repeated_codes_stay_parallel_lists():
     ds = report([ct_event(
         num_item(codes.DCM.DLP, "100", UNIT_MGY_CM),
         num_item(codes.DCM.DLP, "0.2", UCUM("Gy.cm")),  # normalises to mGy.cm: one unit
@@ -306,8 +371,8 @@ def test_disagreeing_units_and_repeated_codes_stay_parallel_lists():
         code_item(codes.DCM.TargetRegion, codes.SCT.Abdomen),
     )])
     event = events_of(ds)[0]
-    assert event["DLP"] == [100, 200] and event["DLP_unit"] == "mGy.cm"
-    assert event["ExposureTime"] == [500, 1.5] and event["ExposureTime_unit"] == ["ms", "s"]
+    assert event["DLP_series"] == [100, 200] and event["DLP_unit"] == "mGy.cm"
+    assert event["ExposureTime_series"] == [0.5, 1.5] and event["ExposureTime_unit"] == "s"
     assert event["TargetRegion"] == ["Chest", "Abdomen"]
     assert event["TargetRegion_code"] == ["SCT:816094009", "SCT:818981001"]
 
@@ -353,12 +418,14 @@ def test_unknown_codes_fall_back_to_camel_case_and_never_shadow_header_keys():
         text_item(Code("X2", "99ACME", "Station Name"), "private station"),
         text_item(Code("X3", "99ACME", ""), "nameless"),
         text_item(Code("X4", "99ACME", "3D recon"), "yes"),
+        num_item(Code("X5", "99ACME", "Event Count"), "7", UCUM("{events}")),
     )])
     event = events_of(ds)[0]
     assert event["BolusTrackingDelayS"] == 12 and event["BolusTrackingDelayS_unit"] == "s"
     assert event["StationName"] == "CT1" and event["SRStationName"] == "private station"
     assert event["Code99ACMEX3"] == "nameless"
     assert event["N3DRecon"] == "yes"
+    assert event["SREventCount"] == 7 and "EventCount" not in event  # the flattener's own key
 
 
 def test_keys_match_by_code_not_meaning():
@@ -383,6 +450,60 @@ def test_docs_table_matches_the_code_table():
     assert len(rows) == len(CONCEPT_KEYS)
 
 
+def test_docs_units_table_matches_key_units():
+    text = (REPO / "docs" / "dose-records.md").read_text(encoding="utf-8")
+    rows = re.findall(r"^\| `(\w+)` \| `([^`]+)` \|$", text, flags=re.M)
+    assert dict(rows) == KEY_UNITS and len(rows) == len(KEY_UNITS)
+    assert set(KEY_UNITS) <= set(CONCEPT_KEYS.values())  # every unit row is a key of the table
+
+
+@pytest.mark.parametrize("key, unit, value, expected, expected_unit", [
+    ("ExposureTime", "ms", "500", 0.5, "s"),  # projection X-ray
+    ("ExposureTime", "s", "6.5", 6.5, "s"),  # CT
+    ("Exposure", "uAs", "2500", 2.5, "mA.s"),
+    ("Exposure", "mAs", "2.5", 2.5, "mA.s"),
+    ("PulseRate", "pulse/s", "15", 15, "{pulse}/s"),
+    ("PulseRate", "/s", "7.5", 7.5, "{pulse}/s"),
+    ("PulseWidth", "s", "0.008", 8, "ms"),
+    ("DistanceSourceToDetector", "cm", "110", 1100, "mm"),
+    ("EffectiveDose", "uSv", "1500", 1.5, "mSv"),
+    ("CollimatedFieldArea", "cm2", "400", 0.04, "m2"),
+    ("HalfValueLayer", "mm[Al]", "0.45", 0.45, "mm"),
+    ("XRayFilterThicknessMinimum", "mm Cu", "0.1", 0.1, "mm"),
+    ("DoseAreaProduct", "µGy*m²", "250", 0.00025, "Gy.m2"),
+])
+def test_every_value_of_a_key_is_converted_to_its_one_unit(key, unit, value, expected, expected_unit):
+    assert key_unit(key, unit)[0] == expected_unit
+    concept = next(Code(c, s, key) for (s, c), k in CONCEPT_KEYS.items() if k == key)
+    event = events_of(report([ct_event(num_item(concept, value, UCUM(unit)))]))[0]
+    assert (event[key], event[f"{key}_unit"]) == (pytest.approx(expected), expected_unit)
+
+
+def test_a_concept_given_as_number_and_as_text_keeps_the_number_scalar():
+    event = events_of(report([ct_event(num_item(codes.DCM.KVP, "120", UCUM("kV")),
+                                       text_item(codes.DCM.KVP, "120 kV nominal"))]))[0]
+    assert (event["KVP"], event["KVP_text"]) == (120, "120 kV nominal")
+
+
+def test_a_unit_that_does_not_convert_is_skipped_and_named_never_mixed():
+    event = events_of(report([ct_event(num_item(codes.DCM.KVP, "120", UCUM("kV")),
+                                       num_item(codes.DCM.KVP, "300", UCUM("mA")))]))[0]
+    assert event["KVP"] == 120 and "KVP_count" not in event
+    assert event["ParseWarnings"] == "1.1.2: NUM item KVP: unit 'mA' cannot be converted to 'kV'; skipped"
+    with pytest.raises(UnitError):
+        key_unit("KVP", "mA")
+
+
+def test_unknown_keys_get_their_dimension_unit_and_counts_keep_theirs():
+    event = events_of(report([ct_event(
+        num_item(Code("P1", "99ACME", "Table Travel"), "12", UCUM("cm")),
+        num_item(Code("P2", "99ACME", "Frames Stored"), "40", UCUM("{frames}")),
+        num_item(Code("P3", "99ACME", "Odd Thing"), "3", UCUM("furlong")),
+    )]))[0]
+    assert (event["TableTravel"], event["TableTravel_unit"]) == (120, "mm")
+    assert event["FramesStored_unit"] == "{frames}" and event["OddThing_unit"] == "furlong"
+
+
 # --- text: charsets and long values -----------------------------------------------------------
 
 
@@ -401,7 +522,7 @@ def test_values_over_256_characters_are_kept_whole():
     back = roundtrip(ds)
     assert dose_records(back)[0]["Comment"] == truth["comment"]
     assert len(truth["comment"]) > 256
-    record = instance_record(back)
+    record = instance_record(back, content_tree=True)
     texts = json.dumps(record)
     assert truth["comment"] in texts
 
@@ -448,48 +569,89 @@ def _spiral(ds: Dataset) -> Dataset:
 
 
 @pytest.mark.filterwarnings("ignore:Invalid value for VR DT")
-@pytest.mark.parametrize("mutate, where, problem", [
-    (lambda ds: delattr(_spiral(ds).ContentSequence[0], "ValueType"), "1.13.1", "no ValueType"),
+@pytest.mark.parametrize("mutate, where, problem, lost", [
+    (lambda ds: delattr(_spiral(ds).ContentSequence[0], "ValueType"), "1.13.1", "no ValueType",
+     "AcquisitionProtocol"),
     (lambda ds: delattr(_spiral(ds).ContentSequence[1], "ConceptCodeSequence"), "1.13.2",
-     "no ConceptCodeSequence"),
+     "no ConceptCodeSequence", "TargetRegion"),
+    (lambda ds: setattr(_spiral(ds).ContentSequence[1], "ConceptCodeSequence", Sequence([])),
+     "1.13.2", "no ConceptCodeSequence", "TargetRegion"),
     (lambda ds: delattr(_spiral(ds).ContentSequence[0], "ConceptNameCodeSequence"), "1.13.1",
-     "no concept name"),
-    (lambda ds: delattr(_spiral(ds).ContentSequence[4], "UID"), "1.13.5", "no UID"),
+     "no concept name", "AcquisitionProtocol"),
+    (lambda ds: delattr(_spiral(ds).ContentSequence[4], "UID"), "1.13.5", "no UID",
+     "IrradiationEventUID"),
     (lambda ds: setattr(ds.ContentSequence[7], "DateTime", "2024-03-14 09:30"), "1.8",
-     "unreadable value"),
+     "unreadable value", "StartOfXRayIrradiation"),
     (lambda ds: delattr(ds.ContentSequence[1].ConceptNameCodeSequence[0], "CodeValue"), "1.2",
-     "no code value"),
+     "no code value", "ObserverType"),
 ])
-def test_broken_reports_raise_one_clear_error(mutate, where, problem):
+def test_an_unreadable_item_is_skipped_and_named_and_the_rest_is_flattened(mutate, where, problem, lost):
     ds = _broken(mutate)
-    with pytest.raises(FlattenError) as caught:
-        dose_records(ds)
-    message = str(caught.value)
-    assert ds.SOPInstanceUID in message
-    assert f"content item {where}:" in message and problem in message
-    assert isinstance(caught.value, ValueError)
-    assert caught.value.sop_instance_uid == ds.SOPInstanceUID
+    good, truth = make_ct_dose_sr()
+    records, expected = dose_records(ds), dose_records(good)
+    assert [r["RecordType"] for r in records] == [r["RecordType"] for r in expected]
+    warned = [r for r in records if "ParseWarnings" in r]
+    assert len(warned) == 1
+    warning = warned[0]["ParseWarnings"]
+    assert " | " not in warning
+    assert warning.startswith(f"{where}: ") and problem in warning and warning.endswith("skipped")
+    assert lost not in warned[0]
+    assert records[0]["ParseWarningCount"] == 1
+    for got, want in zip(records, expected, strict=True):  # everything else is as in the good report
+        rest = {k: v for k, v in got.items() if k not in ("ParseWarnings", "ParseWarningCount", lost,
+                                                         f"{lost}_code", "FirstIrradiationEventUID")}
+        assert rest == {k: v for k, v in want.items() if k not in (lost, f"{lost}_code",
+                                                                   "FirstIrradiationEventUID")}
 
 
-def test_non_numeric_num_read_from_a_file_is_a_clear_error():
-    ds, _ = make_ct_dose_sr()
+def test_text_in_a_num_read_from_a_file_is_skipped_and_named():
+    ds, truth = make_ct_dose_sr()
     ct_dose = _spiral(ds).ContentSequence[6]
     ct_dose.ContentSequence[0].MeasuredValueSequence[0].NumericValue = "7777.77"
     data = to_bytes(ds).replace(b"7777.77 ", b"abc.def ")  # same length, not a number
-    with pytest.raises(FlattenError, match=r"content item 1\.13\.7\.1: .*abc\.def"):
-        dose_records(dcmread(io.BytesIO(data)))
+    _, _, spiral = dose_records(dcmread(io.BytesIO(data)))
+    assert spiral["ParseWarnings"] == "1.13.7.1: NUM item CTDIvol has non-numeric value 'abc.def'; skipped"
+    assert "CTDIvol" not in spiral and spiral["DLP"] == truth["events"][1]["dlp"]
 
 
-def test_a_broken_report_does_not_affect_the_next_one():
-    good, truth = make_ct_dose_sr(seed=2)
-    bad = _broken(lambda ds: delattr(_spiral(ds).ContentSequence[0], "ValueType"))
-    outcomes = []
-    for ds in (bad, good):
-        try:
-            outcomes.append(len(dose_records(ds)))
-        except FlattenError:
-            outcomes.append("failed")
-    assert outcomes == ["failed", 1 + truth["number_of_events"]]
+def test_odd_vendor_items_cost_only_themselves():
+    ds, truth = make_ct_dose_sr(odd_items=True, spiral_count=2, dual_source=True)
+    records = dose_records(roundtrip(ds))
+    report_record, scout, spiral, *_ = records
+    assert len(records) == 1 + truth["number_of_events"]
+    for record, expected in ((report_record, truth["warnings"]["report"]),
+                             (spiral, truth["warnings"]["event"])):
+        warnings = record["ParseWarnings"].split(" | ")
+        assert len(warnings) == len(expected)
+        for warning, problem in zip(warnings, expected, strict=True):
+            assert re.match(r"^1(\.\d+)+: ", warning) and problem in warning
+    assert report_record["ParseWarningCount"] == 4 and "ParseWarnings" not in scout
+    assert "EndOfXRayIrradiation" not in report_record and report_record["DLPTotal"] == truth["dlp_total"]
+    assert "ExposedRange" not in spiral  # an empty measured value is no value, never 0
+    assert (spiral["TubeCurrentPerRotation"], spiral["TubeCurrentPerRotation_count"]) == (220, 5)
+    assert spiral["DLP"] == truth["events"][1]["dlp"] and spiral["CTDIvol"] == truth["events"][1]["ctdivol"]
+
+
+def test_a_report_without_readable_content_still_gives_its_report_record():
+    ds = report([])
+    ds.ContentSequence = Sequence([Dataset(), Dataset()])  # items without anything
+    report_record, = dose_records(ds)
+    assert report_record["EventCount"] == 0
+    assert [w.split(":")[0] for w in report_record["ParseWarnings"].split(" | ")] == ["1.1", "1.2"]
+
+
+def test_warnings_are_bounded():
+    items = [_item_without_value_type() for _ in range(50)]
+    (report_record,) = dose_records(report(items))
+    warnings = report_record["ParseWarnings"].split(" | ")
+    assert len(warnings) == 21 and warnings[-1] == "... and 30 more"
+    assert report_record["ParseWarningCount"] == 50
+
+
+def _item_without_value_type() -> Dataset:
+    item = Dataset()
+    item.ConceptNameCodeSequence = Sequence([_code_ds(codes.DCM.KVP)])
+    return item
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -533,20 +695,23 @@ def test_instance_record_is_orthanc_simplified_without_binary():
     assert all(isinstance(v, (str, list)) for v in record.values())
 
 
-def test_instance_record_of_a_dose_sr_keeps_the_whole_tree():
+def test_instance_record_of_an_sr_leaves_its_content_tree_out():
     ds, truth = make_ct_dose_sr(long_comment=True)
     record = instance_record(roundtrip(ds))
     assert record["SOPInstanceUID"] == truth["sop_instance_uid"]
     assert record["SeriesDescription"] == "Dose Record"
     assert "TransferSyntaxUID" not in record  # file meta is not a tag of the instance
-    comment = [i for i in record["ContentSequence"] if i.get("TextValue") == truth["comment"]]
-    assert len(comment) == 1
+    assert "ContentSequence" not in record and record["ContentItemsOmitted"] == len(ds.ContentSequence)
+    assert record["ConceptNameCodeSequence"][0]["CodeValue"] == "113701"
+    whole = instance_record(roundtrip(ds), content_tree=True)
+    comment = [i for i in whole["ContentSequence"] if i.get("TextValue") == truth["comment"]]
+    assert len(comment) == 1 and "ContentItemsOmitted" not in whole
 
 
 # --- purity -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("module", [flatten, dose_concepts])
+@pytest.mark.parametrize("module", [flatten, dose_concepts, dose_units, dose_fields, record_size])
 def test_core_modules_do_not_import_airflow(module):
     tree = ast.parse(Path(module.__file__).read_text(encoding="utf-8"))
     imported = [n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)]

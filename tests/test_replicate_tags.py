@@ -11,7 +11,7 @@ import requests
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from copydicom_provider.core.tags import TagsFailed, index_candidates, replicate_tags
+from copydicom_provider.core.tags import index_candidates, replicate_tags
 from copydicom_provider.core.window import Candidates, Window
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
@@ -107,11 +107,12 @@ def test_every_instance_is_indexed_once_and_dose_reports_are_searchable(source, 
 
     summary = replicate_tags(src, idx)
 
-    events_expected = sum(1 + 1 + len(t["events"]) for t in truths) + len(ids["images"]) + len(ids["other"])
+    distinct_events = {e["irradiation_event_uid"] for t in truths for e in t["events"]}
+    events_expected = 2 * len(truths) + len(distinct_events) + len(ids["images"]) + len(ids["other"])
     assert summary.as_dict() | {"seconds": 0, "instances_per_second": 0} == {
         "dry_run": False, "candidates": len(everything), "already_indexed": 0, "to_send": len(everything),
         "sent": len(everything), "dose_reports": len(truths),
-        "irradiation_events": sum(len(t["events"]) for t in truths), "events_sent": events_expected,
+        "irradiation_events": len(distinct_events), "events_sent": events_expected,
         "failed": 0, "vanished": 0, "failures": [], "seconds": 0, "instances_per_second": 0,
     }
     assert len(splunk.events) == events_expected
@@ -134,8 +135,10 @@ def test_every_instance_is_indexed_once_and_dose_reports_are_searchable(source, 
     as_instances = search(splunk, 'index=dicom SeriesDescription="Dose Record" RecordType=instance | table SOPClassUID')
     assert len(as_instances) == len(ids["dose_record"])
 
-    # dose by protocol: the generator's ground truth, resent events counted once
-    rows = search(splunk, "index=dicom RecordType=irradiation_event | dedup IrradiationEventUID "
+    # dose by protocol: the generator's ground truth, resent events indexed once (no dedup needed)
+    (row,) = search(splunk, "index=dicom RecordType=irradiation_event | stats count")
+    assert int(row["count"]) == len(distinct_events)
+    rows = search(splunk, "index=dicom RecordType=irradiation_event "
                           "| stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol")
     got = {r["AcquisitionProtocol"]: r for r in rows}
     expected = expected_dose_by_protocol(truths)
@@ -185,27 +188,29 @@ def test_instance_record_carries_orthanc_ids_source_name_and_study_time(source, 
     assert "PixelData" not in fields and fields["ReceptionDate"].startswith(str(date.today().year))
 
 
-def test_a_malformed_instance_is_reported_and_skipped_while_the_rest_go(source, splunk):
+def test_a_report_with_a_broken_item_is_indexed_whole_with_its_warning(source, splunk):
     good, _ = make_ct_dose_sr(seed=7, patient_id="GOOD")
-    bad, _ = make_ct_dose_sr(seed=8, patient_id="BAD")
+    bad, bad_truth = make_ct_dose_sr(seed=8, patient_id="BAD")
     spiral = [i for i in bad.ContentSequence if i.ConceptNameCodeSequence[0].CodeValue == "113819"][1]
     del spiral.ContentSequence[0].ValueType  # Orthanc stores it; the content tree is broken
     good_id, bad_id = upload(source, good), upload(source, bad)
     images = [upload(source, i.dataset) for i in generate_studies(patients=1, studies_per_patient=1,
                                                                   series_per_study=1, instances_per_series=3)]
 
-    with pytest.raises(TagsFailed) as failed:
-        replicate_tags(source.url_with_credentials, splunk.url(index="dicom"))
-    summary = failed.value.summary
-    assert (summary.candidates, summary.sent, summary.failed, summary.dose_reports) == (5, 4, 1, 1)
-    assert summary.failures[0][0] == bad_id and "no ValueType" in summary.failures[0][1]
-    assert bad.SOPInstanceUID in str(failed.value)
-    indexed = {r["OrthancInstanceID"] for r in search(splunk, "index=dicom | dedup OrthancInstanceID | table OrthancInstanceID")}
-    assert indexed == {good_id, *images}
+    summary = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"))
 
-    # the broken one is tried again (and fails again), nothing else is resent
+    assert (summary.candidates, summary.sent, summary.failed, summary.dose_reports) == (5, 5, 0, 2)
+    indexed = {r["OrthancInstanceID"] for r in search(splunk, "index=dicom | dedup OrthancInstanceID | table OrthancInstanceID")}
+    assert indexed == {good_id, bad_id, *images}
+    rows = search(splunk, f"index=dicom OrthancInstanceID={bad_id} RecordType=irradiation_event | table IrradiationEventUID ParseWarnings")
+    assert sorted(r["IrradiationEventUID"] for r in rows) == sorted(e["irradiation_event_uid"] for e in bad_truth["events"])
+    (warned,) = [r for r in rows if "ParseWarnings" in r]
+    assert warned["ParseWarnings"] == "1.13.1: has no ValueType; skipped"
+    (report,) = search(splunk, f"index=dicom OrthancInstanceID={bad_id} RecordType=dose_report | table ParseWarningCount")
+    assert report["ParseWarningCount"] == "1"
+
     again = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"), raise_on_failure=False)
-    assert (again.already_indexed, again.sent, again.failed) == (4, 0, 1)
+    assert (again.already_indexed, again.sent, again.failed) == (5, 0, 0)
 
 
 def test_dose_records_of_a_cut_short_send_are_not_sent_twice(source, splunk):
@@ -220,7 +225,7 @@ def test_dose_records_of_a_cut_short_send_are_not_sent_twice(source, splunk):
     assert (summary.sent, summary.events_sent) == (1, 1)
     keys = sorted(e.fields["RecordKey"] for e in splunk.events)
     assert keys == sorted([f"{instance}:instance", f"{instance}:dose_report",
-                           *(f"{instance}:irradiation_event:{n}" for n in range(1, 1 + len(truth["events"])))])
+                           *(f"irradiation_event:{e['irradiation_event_uid']}" for e in truth["events"])])
 
 
 def test_windows_dry_run_and_batches(source, splunk):

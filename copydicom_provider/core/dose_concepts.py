@@ -10,7 +10,9 @@ docs/dose-records.md renders the same table; a test keeps the two in step.
 from __future__ import annotations
 
 import re
-from decimal import Decimal
+from dataclasses import dataclass
+
+from copydicom_provider.core.dose_units import normalise_unit  # noqa: F401 - re-exported
 
 # Event containers: each becomes one RecordType=irradiation_event record.
 EVENT_CONTAINERS: dict[tuple[str, str], str] = {
@@ -19,6 +21,32 @@ EVENT_CONTAINERS: dict[tuple[str, str], str] = {
 }
 # Vendors that get the code wrong still spell the meaning right (matched case-insensitively).
 EVENT_CONTAINER_MEANINGS = frozenset(m.lower() for m in EVENT_CONTAINERS.values())
+
+
+@dataclass(frozen=True)
+class Group:
+    """A container whose numbers are also kept per instance of it, named by one of its children.
+
+    Why: values of two X-ray tubes, two planes or two filters would otherwise pair only by list
+    position, and one missing value would shift the rest. ``<Key>_<name>`` keeps each apart.
+    """
+
+    prefix: str  # put before the naming child's text: "Source" + "A"
+    naming: frozenset[tuple[str, str]]  # concept of the child whose value names the instance
+    fallback: str  # name by position when no child names it: "Source" + "1"
+    total: bool  # the key's scalar is the sum over instances (per-plane totals), else the mean
+
+
+GROUP_CONTAINERS: dict[tuple[str, str], Group] = {
+    # CT X-Ray Source Parameters (TID 10014), named by Identification of the X-Ray Source
+    ("DCM", "113831"): Group("Source", frozenset({("DCM", "113832")}), "Source", total=False),
+    # Accumulated X-Ray Dose Data (TID 10002), one per plane of a biplane system
+    ("DCM", "113702"): Group("", frozenset({("DCM", "113764")}), "Plane", total=True),
+    # X-Ray Filters (TID 10003), named by the filter material
+    ("DCM", "113771"): Group("Filter", frozenset({("DCM", "113757")}), "Filter", total=False),
+}
+# A NUM qualified by laterality (mammography's accumulated AGD per breast) is kept per side too.
+LATERALITY = frozenset({("SCT", "272741003"), ("SRT", "G-C171")})
 
 DOSE_REPORT_ROOT = ("DCM", "113701")  # X-Ray Radiation Dose Report (TID 10001 / 10011)
 
@@ -180,7 +208,10 @@ HEADER_KEYS = (*JOIN_KEYS[:2], "SeriesInstanceUID", "SOPClassUID", *JOIN_KEYS[2:
                "SeriesDescription")
 # Derived header keys.
 DERIVED_KEYS = ("StudyDateTime", "PatientAgeYears")
-RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | {"RecordType", "EventIndex"}
+# Keys the flattener and the record builder write themselves.
+RECORD_KEYS = ("RecordType", "RecordKey", "EventIndex", "EventCount", "FirstIrradiationEventUID",
+               "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted")
+RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | frozenset(RECORD_KEYS)
 
 
 def concept_key(scheme: str, value: str, meaning: str) -> str:
@@ -209,43 +240,3 @@ def camel_key(meaning: str) -> str:
 
 def _alnum(text: str) -> str:
     return re.sub(r"[^0-9A-Za-z]", "", text)
-
-
-# --- units ----------------------------------------------------------------------------------
-
-# Gray prefixes as factors to mGy.
-_GY_PREFIX = {"": Decimal(1000), "c": Decimal(10), "d": Decimal(100), "m": Decimal(1),
-              "u": Decimal("0.001")}
-_GY_UNIT = re.compile(r"^([cdmu]?)Gy(?:\.?(cm2|cm|m2))?$")
-
-
-def normalise_unit(unit: str) -> tuple[str, Decimal]:
-    """UCUM spelling of a unit and the factor that brings the value to it.
-
-    Doses go to mGy, dose-length products to mGy.cm, dose-area products to Gy.m2 (OpenREM's
-    convention): ``mGycm`` -> (``mGy.cm``, 1), ``Gy.cm`` -> (``mGy.cm``, 1000), ``dGy.cm2`` ->
-    (``Gy.m2``, 0.00001). Other units keep their spelling with factor 1.
-    """
-    text = unit.strip()
-    squashed = re.sub(r"[\s*·\-]+", ".", text).replace("µ", "u").replace("μ", "u")
-    squashed = squashed.replace("^2", "2").replace("²", "2")
-    match = _GY_UNIT.match(squashed) or _GY_UNIT.match(_fix_case(squashed))
-    if not match:
-        return text, Decimal(1)
-    prefix, length = match.groups()
-    to_mgy = _GY_PREFIX[prefix]
-    if length is None:
-        return "mGy", to_mgy
-    if length == "cm":
-        return "mGy.cm", to_mgy
-    # area: to Gy (/1000), and cm2 -> m2 (/10000)
-    factor = to_mgy / Decimal(1000)
-    return "Gy.m2", factor / Decimal(10000) if length == "cm2" else factor
-
-
-def _fix_case(unit: str) -> str:
-    """Vendors write "MGY" / "mgy.cm": accept any case for the gray family only."""
-    match = re.match(r"^([cdmu]?)gy(.*)$", unit, flags=re.IGNORECASE)
-    if not match:
-        return unit
-    return f"{match.group(1).lower()}Gy{match.group(2).lower()}"

@@ -7,16 +7,19 @@ broke when a report had one acquisition instead of several. Here every record is
     The instance's tags in Orthanc's "simplified" style: keyword -> string (multi-values joined
     with ``\\``, person names as ``Family^Given``, dates as DICOM writes them), sequences as lists
     of such dicts, tags without a keyword under ``"gggg,eeee"``. Binary VRs (OB, OW, OF, OD, OL,
-    OV, UN) and pixel data are left out. Values are never truncated (Orthanc's simplified tags
-    give ``null`` past 256 characters; we read the file, so we keep them whole).
+    OV, UN) and pixel data are left out, and so is an SR's content tree (``ContentItemsOmitted``
+    counts its top-level items; the dose content is in the dose records). Values are never
+    truncated here (Orthanc's simplified tags give ``null`` past 256 characters); the size cap is
+    applied per record by :mod:`.record_size`.
 
 ``dose_records(ds)``
     For X-Ray/CT Radiation Dose SRs -- SOP class ...88.67, or any other SR class (e.g. Enhanced
     SR ...88.22 of older GE scanners) whose root concept is (113701, DCM) -- one
     ``RecordType=dose_report`` record (report context and accumulated values such as
-    ``DLPTotal``, ``NumberOfEvents``) and one ``RecordType=irradiation_event`` record per "CT
-    Acquisition" (113819, TID 10013) or "Irradiation Event X-Ray Data" (113706, TID 10003)
-    container, in document order, with ``EventIndex`` 1, 2, ... Other instances give ``[]``.
+    ``DLPTotal``, ``NumberOfEvents``, plus ``EventCount`` and ``FirstIrradiationEventUID``) and one
+    ``RecordType=irradiation_event`` record per "CT Acquisition" (113819, TID 10013) or
+    "Irradiation Event X-Ray Data" (113706, TID 10003) container, in document order, with
+    ``EventIndex`` 1, 2, ... Other instances give ``[]``.
 
     Every record starts with the join keys taken from the DICOM header: SOPInstanceUID,
     StudyInstanceUID, SeriesInstanceUID, AccessionNumber, StationName, Manufacturer,
@@ -28,29 +31,19 @@ broke when a report had one acquisition instead of several. Here every record is
     and code value; unknown codes fall back to CamelCase of the meaning). Containers only group:
     an event record holds everything below its container, the report record everything else.
 
-    * NUM -> JSON number, plus ``<key>_unit`` in UCUM; doses in mGy, DLP in mGy.cm, DAP in Gy.m2
-      (``mGycm`` -> ``mGy.cm``, ``Gy.cm`` scaled by 1000). An item without a value (no measured
-      value, or a NumericValueQualifier) is left out, never written as 0.
+    * NUM -> a JSON number in its key's one UCUM unit (:mod:`.dose_units`), plus ``<key>_unit``.
+      An item without a value (no measured value, or a NumericValueQualifier) is left out, never
+      written as 0. Several values in one record (per-pulse, per-tube) -> scalars, see
+      :mod:`.dose_fields`: mean, ``_min``, ``_max``, ``_count``, ``_Source<ID>``, ``_series``.
     * CODE -> the code meaning, plus ``<key>_code`` = ``SCHEME:VALUE``.
     * TEXT, UIDREF, PNAME -> strings; DATETIME/DATE/TIME -> ISO 8601; COMPOSITE/IMAGE/WAVEFORM ->
       the referenced SOP Instance UID. Spatial coordinates are left out.
-    * A concept repeated within one record (dual-source tubes A and B) -> a list in document
-      order; its ``_unit`` stays one string when all units agree.
 
-Example irradiation_event (abridged)::
-
-    {"RecordType": "irradiation_event", "EventIndex": 2, "SOPInstanceUID": "1.2...",
-     "StudyInstanceUID": "1.2...", "AccessionNumber": "ACC0001", "PatientAgeYears": 45, ...,
-     "AcquisitionProtocol": "Thorax Routine", "TargetRegion": "Chest",
-     "TargetRegion_code": "SCT:816094009", "AcquisitionType": "Spiral Acquisition",
-     "AcquisitionType_code": "SCT:116152004", "IrradiationEventUID": "1.2...",
-     "KVP": [100, 140], "KVP_unit": "kV", "CTDIvol": 12.29, "CTDIvol_unit": "mGy",
-     "PhantomType": "IEC Body Dosimetry Phantom", "PhantomType_code": "DCM:113691",
-     "DLP": 838.68, "DLP_unit": "mGy.cm"}
-
-A valid SR never raises; a broken one (item without a value type, code item without its code,
-non-numeric NUM, unreadable date) raises :class:`FlattenError` naming the instance and the
-content item (``1.12.6.3``: root, 12th child, ...), so a caller can report and skip it.
+Never loses a report to one bad item: an item that cannot be read (no value type, a CODE without
+its code, text in a NUM, a unit that does not convert, an unreadable date) is skipped and named in
+the ``ParseWarnings`` of its record -- content path (``1.12.6.3``: root, 12th child, ...) and
+reason -- and the dose report counts them in ``ParseWarningCount``. Only a data set that cannot be
+read at all (not DICOM) fails, and that happens before this module.
 """
 
 from __future__ import annotations
@@ -68,11 +61,15 @@ from copydicom_provider.core.dose_concepts import (
     EVENT_CONTAINER_MEANINGS,
     EVENT_CONTAINERS,
     HEADER_KEYS,
+    GROUP_CONTAINERS,
+    LATERALITY,
+    Group,
     concept_key,
-    normalise_unit,
 )
+from copydicom_provider.core.dose_fields import GroupLabel, RecordFields
+from copydicom_provider.core.dose_units import UnitError, key_unit
 
-__all__ = ["FlattenError", "dose_records", "instance_record", "is_dose_report",
+__all__ = ["dose_records", "instance_record", "is_dose_report",
            "patient_age_years"]
 
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
@@ -80,34 +77,43 @@ _SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "OB or OW", "US or OW",
                         "US or SS or OW"})
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
+_CONTENT_SEQUENCE = Tag(0x0040, 0xA730)
 _NEEDS_CONCEPT = frozenset({"TEXT", "NUM", "CODE", "DATETIME", "DATE", "TIME", "UIDREF", "PNAME"})
 _REFERENCE_TYPES = frozenset({"COMPOSITE", "IMAGE", "WAVEFORM"})
-
-
-class FlattenError(ValueError):
-    """A dose report this module cannot read; says which instance and which content item."""
-
-    def __init__(self, sop_instance_uid: str, where: str, problem: str) -> None:
-        self.sop_instance_uid, self.where, self.problem = sop_instance_uid, where, problem
-        super().__init__(f"instance {sop_instance_uid}: content item {where}: {problem}")
 
 
 # --- instance record --------------------------------------------------------------------------
 
 
-def instance_record(ds: Dataset) -> dict[str, Any]:
-    """All non-binary tags of ``ds`` in Orthanc's simplified style (full length, never null)."""
+def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any]:
+    """All non-binary tags of ``ds`` in Orthanc's simplified style (full length, never null).
+
+    An SR's content tree (its top-level ``ContentSequence``) is left out unless ``content_tree``:
+    a long report's tree runs to megabytes, more than Splunk accepts in one event. Its dose content
+    is in the dose records; ``ContentItemsOmitted`` says how many top-level items the file holds.
+    """
     out: dict[str, Any] = {}
-    for elem in ds:
-        if elem.tag == _PIXEL_DATA or elem.VR in BINARY_VRS:
-            continue
-        key = elem.keyword or f"{elem.tag.group:04x},{elem.tag.element:04x}"
-        if key in out:  # repeating groups (60xx overlays) share a keyword
-            key = f"{elem.tag.group:04x},{elem.tag.element:04x}"
-        if elem.VR == "SQ":
-            out[key] = [instance_record(item) for item in elem.value]
-        else:
-            out[key] = _tag_text(elem.value, elem.VR)
+    unreadable: list[str] = []
+    for tag in list(ds.keys()):
+        try:
+            elem = ds[tag]
+            if elem.tag == _PIXEL_DATA or elem.VR in BINARY_VRS:
+                continue
+            if elem.tag == _CONTENT_SEQUENCE and not content_tree:
+                out["ContentItemsOmitted"] = len(elem.value or [])
+                continue
+            key = elem.keyword or f"{elem.tag.group:04x},{elem.tag.element:04x}"
+            if key in out:  # repeating groups (60xx overlays) share a keyword
+                key = f"{elem.tag.group:04x},{elem.tag.element:04x}"
+            if elem.VR == "SQ":
+                out[key] = [instance_record(item, content_tree=True) for item in elem.value]
+            else:
+                out[key] = _tag_text(elem.value, elem.VR)
+        except Exception as exc:  # noqa: BLE001 - one unreadable tag never costs the record
+            unreadable.append(f"{Tag(tag).group:04x},{Tag(tag).element:04x}: unreadable "
+                              f"({type(exc).__name__}); skipped")
+    if unreadable:
+        out["ParseWarnings"] = " | ".join(unreadable[:20])
     return out
 
 
@@ -141,23 +147,38 @@ def is_dose_report(ds: Dataset) -> bool:
 
 
 def dose_records(ds: Dataset) -> list[dict[str, Any]]:
-    """``[dose_report, irradiation_event...]`` for a dose SR, ``[]`` for anything else."""
+    """``[dose_report, irradiation_event...]`` for a dose SR, ``[]`` for anything else.
+
+    Never raises for a readable data set: an item that cannot be read is skipped and named in the
+    ``ParseWarnings`` of the record it belongs to.
+    """
     if not is_dose_report(ds):
         return []
-    walker = _Walker(str(ds.get("SOPInstanceUID", "?")))
-    try:
-        header = _header(ds)
-        report = _Fields()
-        walker.walk(ds.get("ContentSequence") or [], report, "1")
-    except FlattenError:
-        raise
-    except (AttributeError, KeyError, IndexError, TypeError, ValueError, LookupError) as exc:
-        raise FlattenError(walker.sop_uid, walker.where, f"{type(exc).__name__}: {exc}") from exc
-    records = [{"RecordType": "dose_report", **header, **report.record()}]
-    for index, event in enumerate(walker.events, 1):
-        records.append({"RecordType": "irradiation_event", "EventIndex": index, **header,
-                        **event.record()})
+    report = RecordFields()
+    header = _header(ds, report)
+    walker = _Walker()
+    walker.walk(_content(ds, report), report, "1", None)
+    events = [event.record() for event in walker.events]
+    summary: dict[str, Any] = {"EventCount": len(events)}
+    first_uid = next((e["IrradiationEventUID"] for e in events
+                      if isinstance(e.get("IrradiationEventUID"), str)), None)
+    if first_uid:
+        summary["FirstIrradiationEventUID"] = first_uid
+    warnings = len(report.warnings) + sum(len(event.warnings) for event in walker.events)
+    if warnings:
+        summary["ParseWarningCount"] = warnings
+    records = [{"RecordType": "dose_report", **header, **report.record(), **summary}]
+    for index, event in enumerate(events, 1):
+        records.append({"RecordType": "irradiation_event", "EventIndex": index, **header, **event})
     return records
+
+
+def _content(ds: Dataset, report: RecordFields) -> Any:
+    try:
+        return ds.get("ContentSequence") or []
+    except Exception as exc:  # noqa: BLE001 - an unreadable tree still gives the header records
+        report.warn("1", f"content tree unreadable: {type(exc).__name__}: {exc}")
+        return []
 
 
 def patient_age_years(age: str | None) -> int | float | None:
@@ -176,109 +197,100 @@ def patient_age_years(age: str | None) -> int | float | None:
     return round(n * days_per_unit / 365.25, 2)
 
 
-def _header(ds: Dataset) -> dict[str, Any]:
+def _header(ds: Dataset, report: RecordFields) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for keyword in HEADER_KEYS:
-        value = ds.get(keyword)
-        if value not in (None, ""):
-            out[keyword] = _tag_text(value, "")
-    study_dt = iso_datetime(str(ds.get("StudyDate", "")) + str(ds.get("StudyTime", "")))
-    if study_dt:
-        out["StudyDateTime"] = study_dt
-    age = patient_age_years(ds.get("PatientAge"))
-    if age is not None:
-        out["PatientAgeYears"] = age
+        try:
+            value = ds.get(keyword)
+            if value not in (None, ""):
+                out[keyword] = _tag_text(value, "")
+        except Exception as exc:  # noqa: BLE001 - e.g. undecodable text: that key only
+            report.warn(keyword, f"unreadable: {type(exc).__name__}")
+    try:
+        study_dt = iso_datetime(str(ds.get("StudyDate", "")) + str(ds.get("StudyTime", "")))
+        if study_dt:
+            out["StudyDateTime"] = study_dt
+        age = patient_age_years(ds.get("PatientAge"))
+        if age is not None:
+            out["PatientAgeYears"] = age
+    except Exception as exc:  # noqa: BLE001
+        report.warn("StudyDate", f"unreadable: {type(exc).__name__}")
     return out
 
 
-class _Fields:
-    """Values gathered for one record; repeated keys become lists in document order."""
-
-    def __init__(self) -> None:
-        self.values: dict[str, list[Any]] = {}
-        self.extras: dict[str, list[Any]] = {}  # "<key>_unit" / "<key>_code"
-
-    def add(self, key: str, value: Any, extra: tuple[str, Any] | None = None) -> None:
-        self.values.setdefault(key, []).append(value)
-        if extra is not None:
-            self.extras.setdefault(f"{key}_{extra[0]}", []).append(extra[1])
-
-    def record(self) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for key, values in self.values.items():
-            out[key] = values[0] if len(values) == 1 else values
-            for suffix in ("unit", "code"):
-                extra = self.extras.get(f"{key}_{suffix}")
-                if extra is None:
-                    continue
-                if suffix == "unit" and len(set(extra)) == 1:
-                    out[f"{key}_unit"] = extra[0]
-                else:
-                    out[f"{key}_{suffix}"] = extra[0] if len(extra) == 1 else extra
-        return out
+class _Skip(Exception):
+    """This content item cannot be read; it is skipped and named in ParseWarnings."""
 
 
 class _Walker:
     """Depth-first walk of the content tree; event containers open a record of their own."""
 
-    def __init__(self, sop_uid: str) -> None:
-        self.sop_uid = sop_uid
-        self.where = "1"
-        self.events: list[_Fields] = []
+    def __init__(self) -> None:
+        self.events: list[RecordFields] = []
 
-    def fail(self, problem: str) -> FlattenError:
-        return FlattenError(self.sop_uid, self.where, problem)
-
-    def walk(self, items: Any, fields: _Fields, path: str) -> None:
+    def walk(self, items: Any, fields: RecordFields, path: str, group: GroupLabel | None) -> None:
         for i, item in enumerate(items, 1):
-            self.where = f"{path}.{i}"
-            self.item(item, fields, self.where)
+            where = f"{path}.{i}"
+            try:
+                self.item(item, fields, where, group)
+            except RecursionError:
+                fields.warn(where, "nested too deep; skipped")
+            except Exception as exc:  # noqa: BLE001 - one odd item never costs the report
+                fields.warn(where, f"{type(exc).__name__}: {exc}; skipped")
 
-    def item(self, item: Dataset, fields: _Fields, path: str) -> None:
+    def item(self, item: Dataset, fields: RecordFields, path: str, group: GroupLabel | None) -> None:
         value_type = item.get("ValueType")
-        if not value_type:
-            raise self.fail("has no ValueType")
-        concept = self.concept(item, required=value_type in _NEEDS_CONCEPT)
         children = item.get("ContentSequence") or []
         if value_type == "CONTAINER":
+            concept = self.concept(item, required=False, fields=fields, path=path)
             if concept is not None and _is_event(concept):
-                fields = _Fields()
+                fields = RecordFields()
                 self.events.append(fields)
-            self.walk(children, fields, path)
+            elif concept is not None and concept[:2] in GROUP_CONTAINERS:
+                group = _group_label(GROUP_CONTAINERS[concept[:2]], children, fields)
+            self.walk(children, fields, path, group)
             return
-        if concept is not None:
-            key = concept_key(*concept)
-            self.value(item, value_type, key, fields)
-        self.walk(children, fields, path)
+        try:
+            if not value_type:
+                raise _Skip("has no ValueType")
+            concept = self.concept(item, required=value_type in _NEEDS_CONCEPT, fields=fields, path=path)
+            if concept is not None:
+                self.value(item, value_type, concept_key(*concept), fields, group)
+        except _Skip as skip:
+            fields.warn(path, f"{skip}; skipped")
+        self.walk(children, fields, path, group)
 
-    def concept(self, item: Dataset, required: bool) -> tuple[str, str, str] | None:
+    def concept(self, item: Dataset, *, required: bool, fields: RecordFields,
+                path: str) -> tuple[str, str, str] | None:
         seq = item.get("ConceptNameCodeSequence")
         if not seq:
             if required:
-                raise self.fail(f"{item.ValueType} item has no concept name")
+                raise _Skip(f"{item.ValueType} item has no concept name")
             return None
-        return self.code(seq[0], "concept name")
-
-    def code(self, code: Dataset, what: str) -> tuple[str, str, str]:
-        value = code.get("CodeValue") or code.get("LongCodeValue") or code.get("URNCodeValue")
+        scheme, value, meaning = _code(seq[0])
         if not value:
-            raise self.fail(f"{what} has no code value")
-        scheme = str(code.get("CodingSchemeDesignator") or "")
-        return scheme, str(value), str(code.get("CodeMeaning") or "")
+            if required:
+                raise _Skip(f"concept name {meaning!r} has no code value")
+            if not meaning:
+                return None
+        return scheme, value, meaning
 
-    def value(self, item: Dataset, value_type: str, key: str, fields: _Fields) -> None:
+    def value(self, item: Dataset, value_type: str, key: str, fields: RecordFields,
+              group: GroupLabel | None) -> None:
         if value_type == "NUM":
-            self.num(item, key, fields)
+            self.num(item, key, fields, _laterality(item) or group)
         elif value_type == "CODE":
             seq = item.get("ConceptCodeSequence")
             if not seq:
-                raise self.fail(f"CODE item {key} has no ConceptCodeSequence")
-            scheme, value, meaning = self.code(seq[0], f"{key} value")
-            fields.add(key, meaning, ("code", f"{scheme}:{value}"))
+                raise _Skip(f"CODE item {key} has no ConceptCodeSequence")
+            scheme, value, meaning = _code(seq[0])
+            if not value:
+                raise _Skip(f"CODE item {key}: its code has no code value")
+            fields.add(key, meaning, f"{scheme}:{value}")
         elif value_type in ("TEXT", "UIDREF", "PNAME"):
             attr = {"TEXT": "TextValue", "UIDREF": "UID", "PNAME": "PersonName"}[value_type]
             if attr not in item:
-                raise self.fail(f"{value_type} item {key} has no {attr}")
+                raise _Skip(f"{value_type} item {key} has no {attr}")
             text = _tag_text(item[attr].value, "")
             if text:
                 fields.add(key, text)
@@ -289,14 +301,14 @@ class _Walker:
                 return
             iso = {"DATETIME": iso_datetime, "DATE": iso_date, "TIME": iso_time}[value_type](raw)
             if iso is None:
-                raise self.fail(f"{value_type} item {key} has unreadable value {raw!r}")
+                raise _Skip(f"{value_type} item {key} has unreadable value {raw[:40]!r}")
             fields.add(key, iso)
         elif value_type in _REFERENCE_TYPES:
             refs = item.get("ReferencedSOPSequence") or []
             if refs and refs[0].get("ReferencedSOPInstanceUID"):
                 fields.add(key, str(refs[0].ReferencedSOPInstanceUID))
 
-    def num(self, item: Dataset, key: str, fields: _Fields) -> None:
+    def num(self, item: Dataset, key: str, fields: RecordFields, group: GroupLabel | None) -> None:
         measured = item.get("MeasuredValueSequence")
         if not measured:
             return  # no value (maybe a NumericValueQualifier): omitted, never 0
@@ -308,30 +320,71 @@ class _Walker:
             return
         raws = list(raw) if isinstance(raw, (list, MultiValue)) else [raw]
         units = mv.get("MeasurementUnitsCodeSequence")
-        unit, factor = (None, Decimal(1))
+        unit, factor = None, Decimal(1)
         if units:
-            unit, factor = normalise_unit(str(units[0].get("CodeValue") or ""))
+            try:
+                unit, factor = key_unit(key, str(units[0].get("CodeValue") or ""))
+            except UnitError as exc:
+                raise _Skip(f"NUM item {key}: {exc}") from None
+        numbers = []
         for one in raws:
             try:
                 number = Decimal(str(one).strip()) * factor
             except InvalidOperation:
-                raise self.fail(f"NUM item {key} has non-numeric value {str(one)!r}") from None
+                raise _Skip(f"NUM item {key} has non-numeric value {str(one)[:40]!r}") from None
             if not number.is_finite():
-                raise self.fail(f"NUM item {key} has non-finite value {str(one)!r}")
-            fields.add(key, _json_number(number), ("unit", unit) if unit else None)
+                raise _Skip(f"NUM item {key} has non-finite value {str(one)[:40]!r}")
+            numbers.append(number)
+        for number in numbers:
+            if not fields.add_number(key, number, unit, group):
+                raise _Skip(f"NUM item {key} in {unit!r}, the record holds it in "
+                            f"{fields.units[key]!r}")
+
+
+def _code(code: Dataset) -> tuple[str, str, str]:
+    value = code.get("CodeValue") or code.get("LongCodeValue") or code.get("URNCodeValue") or ""
+    scheme = str(code.get("CodingSchemeDesignator") or "")
+    return scheme, str(value), str(code.get("CodeMeaning") or "")
+
+
+def _group_label(group: Group, children: Any, fields: RecordFields) -> GroupLabel:
+    """``SourceA`` from a tube container's identification; ``Source2`` by position when it has none."""
+    seen = fields.groups.get(group.fallback, 0) + 1
+    fields.groups[group.fallback] = seen
+    for child in children:
+        seq = child.get("ConceptNameCodeSequence")
+        if seq and _code(seq[0])[:2] in group.naming:
+            name = _child_text(child)
+            if name:
+                return GroupLabel(group.prefix + name, group.total)
+    return GroupLabel(f"{group.fallback}{seen}", group.total)
+
+
+def _laterality(item: Dataset) -> GroupLabel | None:
+    """``LeftBreast`` when a NUM carries a laterality modifier (accumulated AGD per breast)."""
+    for child in item.get("ContentSequence") or []:
+        seq = child.get("ConceptNameCodeSequence")
+        if seq and _code(seq[0])[:2] in LATERALITY:
+            name = _child_text(child)
+            if name:
+                return GroupLabel(name, False)
+    return None
+
+
+def _child_text(child: Dataset) -> str:
+    """A naming child's value, CamelCase letters and digits: "A", "PlaneA", "Copper", "LeftBreast"."""
+    text = str(child.get("TextValue") or child.get("UID") or "")
+    if not text:
+        code = child.get("ConceptCodeSequence")
+        text = _code(code[0])[2] if code else ""
+    words = [w for w in re.split(r"[^0-9A-Za-z]+", text) if w]
+    return "".join(w[0].upper() + w[1:] for w in words)[:32]
 
 
 def _is_event(concept: tuple[str, str, str]) -> bool:
     scheme, value, meaning = concept
     return (scheme, value) in EVENT_CONTAINERS or meaning.strip().lower() in \
         EVENT_CONTAINER_MEANINGS
-
-
-def _json_number(number: Decimal) -> int | float:
-    """Integral values as int (``3`` events, ``120`` kV), the rest as float."""
-    if number == number.to_integral_value() and abs(number) < 2**53:
-        return int(number)
-    return float(number)
 
 
 # --- DICOM date/time -> ISO 8601 ---------------------------------------------------------------

@@ -5,8 +5,11 @@ Why read the file rather than Orthanc's simplified tags: Orthanc 1.10 gives ``nu
 no further (``stop_before_pixels`` over the HTTP stream), so a 500 MB multi-frame costs what its
 header costs, and a worker's memory stays bounded by the largest header, not the largest file.
 
-Every record carries ``RecordKey`` = ``<OrthancInstanceID>:<RecordType>[:<EventIndex>]``, the same on
-every run, and the Orthanc IDs and source name, so that any record joins back to its instance.
+Every record carries ``RecordKey``, the same on every run: ``<OrthancInstanceID>:instance``,
+``<OrthancInstanceID>:dose_report`` and ``irradiation_event:<IrradiationEventUID>`` (one record per
+event in the index, whichever reports carry it), and the Orthanc IDs and source name, so that any
+record joins back to the instance it came from. Every record is fitted under a byte cap
+(:mod:`.record_size`) so that Splunk takes it whole.
 """
 
 from __future__ import annotations
@@ -20,11 +23,12 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from copydicom_provider.core.flatten import dose_records, instance_record, iso_datetime
+from copydicom_provider.core.flatten import dose_records, instance_record, is_dose_report, iso_datetime
 from copydicom_provider.core.orthanc_ids import orthanc_ids
+from copydicom_provider.core.record_size import fit_record, max_record_bytes
 from copydicom_provider.hooks.orthanc import OrthancHook
 
-__all__ = ["InstanceRecords", "event_time", "instance_records", "read_header", "record_key"]
+__all__ = ["InstanceRecords", "event_key", "event_keys", "event_time", "instance_records", "read_header", "record_key"]
 
 CHUNK = 64 * 1024
 #: Bytes kept behind the read position; pydicom only ever seeks back a few bytes.
@@ -122,6 +126,42 @@ def record_key(instance_id: str, record_type: str, event_index: int | None = Non
     return f"{instance_id}:{record_type}" + (f":{event_index}" if event_index is not None else "")
 
 
+def event_key(record: dict[str, Any], instance_id: str) -> str:
+    """``irradiation_event:<IrradiationEventUID>``, whatever report or study carries the event.
+
+    Why not by instance: a scanner's cumulative report repeats the earlier events, and one SR may be
+    stored in two studies; keyed by its UID an event is indexed once, however many reports carry it.
+    An event without a (single) UID keeps the per-instance key ``<instance>:irradiation_event:<n>``.
+    """
+    uid = record.get("IrradiationEventUID")
+    if isinstance(uid, str) and uid.strip():
+        return f"irradiation_event:{uid.strip()}"
+    return record_key(instance_id, "irradiation_event", record.get("EventIndex"))
+
+
+def event_keys(dose: list[dict[str, Any]], instance_id: str) -> list[tuple[str, dict[str, Any]]]:
+    """Each dose record with its key; an event repeated whole within one report is kept once.
+
+    Some scanners put one UID on several different events of a report: the second and later of
+    them get ``#2``, ``#3``, ... after the key, in document order -- the same order, hence the same
+    keys, in every later version of a cumulative report -- so none of them is lost.
+    """
+    out: list[tuple[str, dict[str, Any]]] = []
+    seen: dict[str, list[dict[str, Any]]] = {}
+    for record in dose:
+        if record["RecordType"] != "irradiation_event":
+            out.append((record_key(instance_id, record["RecordType"]), record))
+            continue
+        base = event_key(record, instance_id)
+        content = {k: v for k, v in record.items() if k != "EventIndex"}
+        earlier = seen.setdefault(base, [])
+        if content in earlier:
+            continue  # the same event written twice
+        earlier.append(content)
+        out.append((base if len(earlier) == 1 else f"{base}#{len(earlier)}", record))
+    return out
+
+
 def event_time(ds: Dataset, reception: str | None) -> float | None:
     """Epoch seconds from StudyDate+StudyTime (taken as UTC), else Orthanc's reception time, else None.
 
@@ -171,25 +211,39 @@ class InstanceRecords:
 
 
 def instance_records(
-    ds: Dataset, instance_id: str, ids: dict[str, str], source_name: str, reception: str | None
+    ds: Dataset, instance_id: str, ids: dict[str, str], source_name: str, reception: str | None,
+    *, max_bytes: int | None = None,
 ) -> InstanceRecords:
-    """Build every record of one instance; raises :class:`FlattenError` for a broken dose report."""
+    """Build every record of one instance, each fitted under ``max_bytes`` (see :mod:`.record_size`).
+
+    Never raises for a data set that was read: a dose report that cannot be flattened at all still
+    gives its instance record, with the reason in ``ParseWarnings``. Event keys: see :func:`event_keys`.
+    """
+    limit = max_record_bytes(max_bytes)
     common = {key: ids[key] for key in ID_KEYS}
     common["OrthancSource"] = source_name
     stamp = event_time(ds, reception)
     out = InstanceRecords(instance_id, stamp)
-    for record in dose_records(ds):
-        index = record.get("EventIndex")
-        key = record_key(instance_id, record["RecordType"], index)
-        out.records.append({"RecordType": record["RecordType"], "RecordKey": key, **common, **record})
-    tags = instance_record(ds)
-    out.records.append({
+    warnings: list[str] = []
+    try:
+        dose = dose_records(ds)
+    except Exception as exc:  # noqa: BLE001 - the instance record goes whatever the report holds
+        dose, warnings = [], [f"dose records not built: {type(exc).__name__}: {exc}"[:300]]
+    for key, record in event_keys(dose, instance_id):
+        full = {"RecordType": record["RecordType"], "RecordKey": key, **common, **record}
+        out.records.append(fit_record(full, limit))
+    # a dose SR's tree is in its dose records; another SR keeps its tree while the record fits
+    tags = instance_record(ds, content_tree=not is_dose_report(ds))
+    record = {
         "RecordType": "instance",
         "RecordKey": record_key(instance_id, "instance"),
         **common,
         "ReceptionDate": _orthanc_moment(reception),
         **{k: v for k, v in tags.items() if k not in common and k not in ("RecordType", "RecordKey")},
-    })
+    }
+    if warnings:
+        record["ParseWarnings"] = " | ".join([*warnings, *filter(None, [record.get("ParseWarnings")])])
+    out.records.append(fit_record(record, limit))
     return out
 
 
@@ -209,8 +263,10 @@ def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str,
     }
 
 
-def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: str) -> InstanceRecords:
+def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: str,
+                           *, max_bytes: int | None = None) -> InstanceRecords:
     """Read one instance from Orthanc and build its records (two requests: file header, metadata)."""
     ds = read_header(source, instance_id)
     reception = source.instance_metadata(instance_id).get("ReceptionDate")
-    return instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception)
+    return instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception,
+                            max_bytes=max_bytes)

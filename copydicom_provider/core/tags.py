@@ -22,8 +22,9 @@ reply is lost (read timeout, connection dropped, a 5xx other than "busy") the ho
 which keys of that batch it holds, for up to the connection's ``settle_delay``, and resends only the
 others (see :meth:`SplunkHook.send_envelopes`).
 
-One unreadable instance (broken dose report, unreadable file, Orthanc error, an event HEC refuses
-as malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A Splunk
+One unreadable instance (a file that is not DICOM, an Orthanc error, an event HEC refuses as
+malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A dose report
+with items that cannot be read is not a failure: those items are named in ``ParseWarnings``. A Splunk
 or Orthanc outage raises: the task fails and its retry sends only what is still missing.
 """
 
@@ -36,9 +37,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
-from copydicom_provider.core.flatten import FlattenError
 from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
+from copydicom_provider.core.record_size import max_record_bytes
 from copydicom_provider.core.replication import as_hook, window_from_options
 from copydicom_provider.core.tag_records import InstanceRecords, fetch_instance_records, record_key
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
@@ -121,7 +122,7 @@ def _expand(source: OrthancHook, candidates: Candidates, workers: int, summary: 
 
 def _reason(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
-    return text if isinstance(error, (FlattenError, OrthancError)) else f"{type(error).__name__}: {text}"
+    return text if isinstance(error, OrthancError) else f"{type(error).__name__}: {text}"
 
 
 class _Run:
@@ -146,14 +147,23 @@ class _Run:
             return error
 
     def skip_indexed_dose_records(self, items: list[InstanceRecords]) -> None:
-        """Drop dose records a cut-short earlier send already indexed (their instance record did not go)."""
+        """Drop dose records the index already holds, or an earlier instance of this chunk carries.
+
+        The index holds them after a cut-short send, and -- irradiation events being keyed by their
+        UID -- when an earlier report (a cumulative report's first version, the same SR in another
+        study) carried the same event.
+        """
         keys = [r["RecordKey"] for item in items for r in item.records if r["RecordType"] != "instance"]
         if not keys:
             return
-        present = indexed_keys(self.splunk, keys, index=self.index)
-        if present:
-            for item in items:
-                item.records = [r for r in item.records if r["RecordKey"] not in present]
+        present = indexed_keys(self.splunk, list(dict.fromkeys(keys)), index=self.index)
+        for item in items:
+            kept = []
+            for record in item.records:
+                if record["RecordType"] == "instance" or record["RecordKey"] not in present:
+                    kept.append(record)
+                    present.add(record["RecordKey"])
+            item.records = kept
 
     def envelope(self, item: InstanceRecords, record: dict[str, Any]) -> dict[str, Any]:
         return self.splunk.envelope(
@@ -208,6 +218,7 @@ def index_candidates(
     ``index``/``sourcetype`` override the Splunk connection's (default sourcetype ``_json``).
     """
     started = time.monotonic()
+    max_record_bytes()  # a bad COPYDICOM_MAX_RECORD_BYTES fails the run before anything is read
     summary = TagsSummary(dry_run=dry_run)
     run = _Run(source, splunk, index, sourcetype, summary, logger)
     source.with_role("source")  # errors name the server: "source Orthanc at ..."

@@ -12,23 +12,34 @@ exactly the values written, so a test can compare what the flattener (or Splunk)
 
 ``quirks=True`` mimics vendor deviations seen in the field: DLP units spelt ``mGycm``, the root
 meaning spelt "X-ray Radiation Dose Report", and a GE-style localizer without a "CT Dose"
-container. The small item builders (:func:`num_item`, :func:`code_item`, ...) are public so tests
-can assemble odd trees by hand.
+container. ``odd_items`` adds items a reader must survive (CODE items without codes, text in a NUM,
+an empty measured value, a multi-valued NUM, an unreadable DATETIME), ``missing_source_value`` a
+dual-source event whose tube B reports no kVp; :func:`cumulative_ct_reports` makes the growing
+versions of one report and :func:`in_another_study` files the same SR in a second study. Non-ASCII
+text comes with ``charset``. Fluoroscopy reports are in :mod:`.dose_sr_projection`. The small item
+builders (:func:`num_item`, :func:`code_item`, :func:`raw_value`, ...) are public so tests can
+assemble odd trees by hand.
 """
 
 from __future__ import annotations
 
 import io
 import random
+from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
+from collections.abc import Iterable
 from typing import Any
 
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
+from pydicom.tag import Tag
 from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+
+from copydicom_provider.core.dose_fields import json_number
 
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
 ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"
@@ -141,6 +152,21 @@ def _ds_str(value: float) -> str:
     return format(value, ".10g")
 
 
+def raw_value(item: Dataset, keyword: str, vr: str, text: str) -> None:
+    """Write ``text`` as the element's bytes unchecked: how a scanner writes ``10.50/ 15.00`` in a DS."""
+    tag = Tag(keyword)
+    data = text.encode("ascii")
+    if len(data) % 2:
+        data += b" "
+    item[tag] = RawDataElement(tag, vr, len(data), data, 0, False, True)
+
+
+def decimal_mean(values: list[float]) -> float:
+    """The mean the flattener computes (exact decimal arithmetic on the DS strings)."""
+    numbers = [Decimal(_ds_str(v)) for v in values]
+    return json_number(sum(numbers, Decimal(0)) / len(numbers))
+
+
 # --- the dose report -------------------------------------------------------------------------
 
 
@@ -169,16 +195,35 @@ def make_ct_dose_sr(
     long_comment: bool = False,
     charset: str | None = None,
     enhanced_sr: bool = False,
+    missing_source_value: bool = False,
+    odd_items: bool | Iterable[str] = False,
+    report_number: int = 1,
 ) -> tuple[Dataset, dict[str, Any]]:
     """A CT Radiation Dose SR (localizer + ``spiral_count`` spirals) and its ground truth.
+
+    ``missing_source_value`` (with ``dual_source``): tube B's kVp item has no value (an empty
+    measured value with a "Measurement failure" qualifier), so only tube A has a ``KVP``.
+    ``odd_items`` (True for all, or some names of :data:`ODD_ITEMS`) adds items a reader must
+    survive, each named in ``truth["warnings"]``: a CODE item without ConceptCodeSequence
+    (``no-concept-code``) and one with an empty one (``empty-concept-code``), text
+    (``10.50/ 15.00``) in a NUM (``text-in-num``), an unreadable DATETIME for End of X-Ray
+    Irradiation (``bad-datetime``), an Exposed Range NUM with an empty measured value sequence (no
+    value, no warning: ``empty-measured-value``), and a private NUM with 5 values
+    (``multi-valued-num``).
+    ``report_number`` > 1 makes a later version of the same report (new SOP Instance UID, same
+    event UIDs and values): with ``spiral_count`` growing it is a scanner's cumulative report.
 
     ``charset`` ("ISO_IR 100" or "ISO_IR 192") writes non-ASCII patient name and protocol text;
     ``dual_source`` repeats the X-ray source parameters (tubes A and B) in each spiral event;
     ``long_comment`` adds a > 256 character Comment to the report and to the first spiral;
     ``enhanced_sr`` writes the older GE form: Enhanced SR (...88.22) with the same root concept.
     """
-    if spiral_count not in (1, 2):
-        raise ValueError("spiral_count must be 1 or 2")
+    if not 1 <= spiral_count <= 50:
+        raise ValueError("spiral_count must be 1 to 50")
+    if missing_source_value and not dual_source:
+        raise ValueError("missing_source_value needs dual_source")
+    if report_number < 1:
+        raise ValueError("report_number must be at least 1")
     if charset is not None and charset not in NON_ASCII_TEXT:
         raise ValueError(f"charset must be one of {sorted(NON_ASCII_TEXT)}")
     rng = random.Random(seed)
@@ -188,7 +233,8 @@ def make_ct_dose_sr(
         return generate_uid(entropy_srcs=[*map(str, entropy), tag])
 
     study_uid = study_uid or uid("study")
-    series_uid, sop_uid = uid("series"), uid("sop")
+    series_uid = uid("series")
+    sop_uid = uid("sop") if report_number == 1 else uid(f"sop-{report_number}")
     if charset is not None:
         patient_name, protocol_text = NON_ASCII_TEXT[charset]
     else:
@@ -196,10 +242,14 @@ def make_ct_dose_sr(
 
     start = datetime.combine(study_date, study_time)
     events = _plan_events(rng, spiral_count, quirks, dual_source, protocol_text, uid)
+    if missing_source_value:
+        for event in events[1:]:
+            event["missing_kvp"] = "B"
     dlp_unit = UNIT_MGYCM_QUIRK if quirks else UNIT_MGY_CM
     dlp_total = float(sum((Decimal(_ds_str(e["dlp"])) for e in events if e["dlp"] is not None),
                           Decimal(0)))
     comment = _long_text(rng) if long_comment else None
+    end = start + timedelta(minutes=6)
 
     root_children = [
         code_item(codes.DCM.ProcedureReported, CT_XRAY_PROCEDURE, "HAS CONCEPT MOD",
@@ -211,8 +261,7 @@ def make_ct_dose_sr(
         text_item(codes.DCM.DeviceObserverModelName, model_name, "HAS OBS CONTEXT"),
         text_item(codes.DCM.DeviceObserverSerialNumber, device_serial_number, "HAS OBS CONTEXT"),
         datetime_item(codes.DCM.StartOfXRayIrradiation, start, "HAS OBS CONTEXT"),
-        datetime_item(codes.DCM.EndOfXRayIrradiation, start + timedelta(minutes=6),
-                      "HAS OBS CONTEXT"),
+        datetime_item(codes.DCM.EndOfXRayIrradiation, end, "HAS OBS CONTEXT"),
         code_item(codes.DCM.ScopeOfAccumulation, codes.DCM.Study, "HAS OBS CONTEXT",
                   [uid_item(codes.DCM.StudyInstanceUID, study_uid, "HAS PROPERTIES")]),
         container(codes.DCM.CTAccumulatedDoseData, [
@@ -225,6 +274,12 @@ def make_ct_dose_sr(
         root_children.append(text_item(codes.DCM.Comment, comment))
     root_children.append(code_item(codes.DCM.SourceOfDoseInformation,
                                    codes.DCM.AutomatedDataCollection))
+    warnings: dict[str, list[str]] = {"report": [], "event": []}
+    odd = set(ODD_ITEMS if odd_items is True else odd_items or ())
+    if odd - set(ODD_ITEMS):
+        raise ValueError(f"odd_items must be among {ODD_ITEMS}, not {sorted(odd - set(ODD_ITEMS))}")
+    if odd:
+        warnings = _add_odd_items(root_children, end, odd)
     root_concept = codes.DCM.XRayRadiationDoseReport
     if quirks:
         root_concept = Code(root_concept.value, "DCM", "X-ray Radiation Dose Report")
@@ -262,9 +317,71 @@ def make_ct_dose_sr(
         "dlp_unit": "mGy.cm",
         "number_of_events": len(events),
         "comment": comment,
+        "end_of_irradiation": None if "bad-datetime" in odd else end.isoformat(),
+        "report_number": report_number,
         "events": [_event_truth(e) for e in events],
+        # problem texts the flattener names in ParseWarnings: of the report, of the first spiral
+        "warnings": warnings,
     }
     return ds, truth
+
+
+ODD_NUM_TEXT = "10.50/ 15.00"
+
+
+ODD_ITEMS = ("no-concept-code", "empty-concept-code", "text-in-num", "empty-measured-value",
+             "multi-valued-num", "bad-datetime")
+
+
+def _add_odd_items(root_children: list[Dataset], end: datetime, odd: set[str]) -> dict[str, list[str]]:
+    """Vendor oddities seen in real reports, in items the flattener does not need (see make_ct_dose_sr)."""
+    warnings: dict[str, list[str]] = {"report": [], "event": []}
+    spiral = [i for i in root_children if i.ValueType == "CONTAINER"
+              and i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.CTAcquisition.value][1]
+    if "bad-datetime" in odd:
+        end_item = next(i for i in root_children
+                        if i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.EndOfXRayIrradiation.value)
+        raw_value(end_item, "DateTime", "DT", end.strftime("%Y-%m-%d %H:%M"))
+        warnings["report"].append("DATETIME item EndOfXRayIrradiation has unreadable value")
+    if "no-concept-code" in odd:
+        root_children.insert(-1, _item("CONTAINS", "CODE", Code("D1", "99ACME", "Dose Check Status")))
+        warnings["report"].append("CODE item DoseCheckStatus has no ConceptCodeSequence")
+    if "empty-concept-code" in odd:
+        empty_code = code_item(Code("D2", "99ACME", "Scan Options"), Code("X", "99ACME", "x"))
+        empty_code.ConceptCodeSequence = Sequence([])
+        spiral.ContentSequence.append(empty_code)
+        warnings["event"].append("CODE item ScanOptions has no ConceptCodeSequence")
+    if "text-in-num" in odd:
+        noise = num_item(Code("D3", "99ACME", "Noise Index"), "10.5", Code("1", "UCUM", "no units"))
+        raw_value(noise.MeasuredValueSequence[0], "NumericValue", "DS", ODD_NUM_TEXT)
+        spiral.ContentSequence.append(noise)
+        warnings["event"].append(f"NUM item NoiseIndex has non-numeric value {ODD_NUM_TEXT!r}")
+    if "empty-measured-value" in odd:
+        empty_range = num_item(codes.DCM.ExposedRange, 1.0, codes.UCUM.Millimeter)
+        empty_range.MeasuredValueSequence = Sequence([])  # no value and no qualifier
+        spiral.ContentSequence.append(empty_range)
+    if "multi-valued-num" in odd:
+        per_rotation = num_item(Code("D4", "99ACME", "Tube Current per Rotation"), 1.0, UNIT_MA)
+        per_rotation.MeasuredValueSequence[0].NumericValue = ["200", "210", "220", "230", "240"]
+        spiral.ContentSequence.append(per_rotation)
+    return warnings
+
+
+def cumulative_ct_reports(versions: int = 3, **options: Any) -> list[tuple[Dataset, dict[str, Any]]]:
+    """A scanner's growing report: version k holds the localizer and k spirals, same event UIDs."""
+    return [make_ct_dose_sr(spiral_count=k, report_number=k, **options) for k in range(1, versions + 1)]
+
+
+def in_another_study(ds: Dataset, *, accession_number: str = "ACC-OTHER") -> Dataset:
+    """The same SR (same SOP Instance UID and content) filed in a second study of the patient."""
+    copy = deepcopy(ds)
+    copy.StudyInstanceUID = generate_uid(entropy_srcs=[ds.StudyInstanceUID, "other-study"])
+    copy.SeriesInstanceUID = generate_uid(entropy_srcs=[ds.SeriesInstanceUID, "other-study"])
+    copy.AccessionNumber = accession_number
+    return copy
+
+
+_PROTOCOLS = ("Thorax Routine", "Abdomen Venous", "Pelvis Delayed")
 
 
 def _plan_events(rng: random.Random, spiral_count: int, quirks: bool, dual_source: bool,
@@ -288,13 +405,13 @@ def _plan_events(rng: random.Random, spiral_count: int, quirks: bool, dual_sourc
         sources = [("A", kvp, round(rng.uniform(150, 400), 2))]
         if dual_source:
             sources.append(("B", 140.0 if kvp == 100.0 else 80.0, round(rng.uniform(100, 300), 2)))
-        name = ("Thorax Routine", "Abdomen Venous")[i]
+        name = _PROTOCOLS[i] if i < len(_PROTOCOLS) else f"Series {i + 1}"
         if protocol_text is not None and i == 0:
             name = protocol_text
         events.append({
             "protocol": name,
             "acquisition_type": codes.SCT.SpiralAcquisition,
-            "target_region": regions[i],
+            "target_region": regions[i % 2],
             "uid": uid(f"event-{i + 1}"),
             "ctdivol": round(rng.uniform(5.0, 20.0), 2),
             "dlp": round(rng.uniform(150.0, 900.0), 2),
@@ -321,7 +438,8 @@ def _event_container(e: dict[str, Any], dlp_unit: Code) -> Dataset:
     for ident, kvp, ma in e["sources"]:
         source = [
             text_item(codes.DCM.IdentificationOfTheXRaySource, ident),
-            num_item(codes.DCM.KVP, kvp, codes.UCUM.Kilovolt),
+            num_item(codes.DCM.KVP, None if e.get("missing_kvp") == ident else kvp,
+                     codes.UCUM.Kilovolt),
             num_item(codes.DCM.MaximumXRayTubeCurrent, ma + 50, UNIT_MA),
             num_item(codes.DCM.XRayTubeCurrent, ma, UNIT_MA),
         ]
@@ -346,9 +464,9 @@ def _event_container(e: dict[str, Any], dlp_unit: Code) -> Dataset:
 
 
 def _event_truth(e: dict[str, Any]) -> dict[str, Any]:
-    kvps = [s[1] for s in e["sources"]]
-    mas = [s[2] for s in e["sources"]]
-    one = len(e["sources"]) == 1
+    """Per-tube values by tube ID; ``kvp``/``tube_current`` are what the flattener's scalar holds."""
+    kvp_by_source = {s[0]: s[1] for s in e["sources"] if e.get("missing_kvp") != s[0]}
+    ma_by_source = {s[0]: s[2] for s in e["sources"]}
     return {
         "irradiation_event_uid": e["uid"],
         "acquisition_protocol": e["protocol"],
@@ -360,8 +478,10 @@ def _event_truth(e: dict[str, Any]) -> dict[str, Any]:
         "dlp": e["dlp"],
         "phantom_type": codes.DCM.IECBodyDosimetryPhantom.meaning if e["has_dose"] else None,
         "pitch_factor": e["pitch"],
-        "kvp": kvps[0] if one else kvps,
-        "tube_current": mas[0] if one else mas,
+        "kvp": decimal_mean(list(kvp_by_source.values())),
+        "kvp_by_source": kvp_by_source,
+        "tube_current": decimal_mean(list(ma_by_source.values())),
+        "tube_current_by_source": ma_by_source,
         "xray_source_ids": [s[0] for s in e["sources"]],
     }
 
