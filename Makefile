@@ -7,7 +7,7 @@ AIRFLOW_VERSION ?= 3.3.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: deps venv test demo bench screenshots clean
+.PHONY: deps venv test demo demo-ui bench screenshots clean
 
 APT_PACKAGES := orthanc dcmtk faketime chromium
 
@@ -31,6 +31,9 @@ test: deps venv ## the whole test suite, against real Orthanc servers and real A
 
 demo: deps venv ## two local Orthanc servers, SQLite Airflow, the replicate DAG end to end
 	$(PY) -m copydicom_provider.testing.demo
+
+demo-ui: deps venv ## the last demo's servers again, with Airflow's UI on its runs (Ctrl-C stops)
+	$(PY) -m copydicom_provider.testing.demo ui
 
 screenshots: deps venv ## refresh docs/ui-*.png from the browser test
 	COPYDICOM_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_ui_browser.py

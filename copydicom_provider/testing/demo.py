@@ -6,14 +6,21 @@ SQLite Airflow home under ``.demo/``, the connections as ``AIRFLOW_CONN_*`` vari
 run by Airflow for the current hour's interval: ``copydicom_replicate`` twice (the second run shows
 nothing is copied twice), ``copydicom_replicate_tags``, then ``copydicom_conditional_replicate``
 with ``SeriesDescription="Dose Record"``, de-identified. Everything it started is stopped at the end.
+
+Airflow's own log lines go to ``.demo/airflow.log``, so the terminal shows only the table and where
+to look. ``make demo-ui`` (``python -m copydicom_provider.testing.demo ui``) starts the demo's
+servers again on their storage, with Airflow's UI on the demo's database, until Ctrl-C.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
 import shutil
+import signal
+import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -26,6 +33,28 @@ from tests.splunk_server import SplunkTestServer  # the demo's stand-in for Splu
 
 ROOT = Path.cwd() / ".demo"
 REPO = Path(__file__).resolve().parents[2]
+LOG = ROOT / "airflow.log"
+STATE = ROOT / "servers.json"
+
+
+@contextlib.contextmanager
+def _airflow_output_to(path: Path):
+    """Send everything written to fds 1 and 2 (Airflow's task logs included) to ``path`` meanwhile."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    with open(path, "ab") as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            os.close(saved[0])
+            os.close(saved[1])
 
 
 def _connection(server: OrthancServer) -> str:
@@ -70,10 +99,12 @@ def _run_dag(dag_id: str, result_task: str, logical_date: datetime, conf: dict |
     from airflow.dag_processing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
-    dag = DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)
-    run = dag.test(logical_date=logical_date, run_conf=conf or {})
+    with _airflow_output_to(LOG):
+        dag = DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)
+        run = dag.test(logical_date=logical_date, run_conf=conf or {})
     if run.state != DagRunState.SUCCESS:
-        raise SystemExit(f"{dag_id} run ended {run.state}; see the log above")
+        raise SystemExit(f"{dag_id} run ended {run.state}; see {LOG}")
+    print(f"  {dag_id}: {run.state}", flush=True)
     result = next(ti for ti in run.get_task_instances() if ti.task_id == result_task)
     return result.xcom_pull(task_ids=result_task)
 
@@ -118,9 +149,10 @@ def main() -> int:
                 return 1
         seeded = _seed(source)
         print(f"seeded the source with {seeded} generated instances")
-        db.initdb()
-        # A manual run covers the last complete interval before its logical date: the next hour's
-        # start gives [this hour, next hour), which holds what the source received just now.
+        with _airflow_output_to(LOG):
+            db.initdb()
+        print(f"running the DAGs with Airflow (its log: {LOG}) ...", flush=True)
+        # A manual run covers from the start of the last complete interval up to now.
         next_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         rows = [
             ("copydicom_replicate", _run_dag("copydicom_replicate", "summarize", next_hour)),
@@ -137,6 +169,10 @@ def main() -> int:
         research_holds = len(OrthancHook.from_url(research.url_with_credentials).list_ids("instances"))
         print(f"\nthe destination holds {copied} of the source's {seeded} instances; the research store holds "
               f"{research_holds} de-identified dose reports; Splunk's test server kept {len(splunk.events)} events")
+        STATE.write_text(json.dumps({s.name: s.http_port for s in (source, destination, research)}))
+        print("\nwhere to look: `make demo-ui` starts these servers again with Airflow's UI on this demo's runs "
+              f"(Orthanc Explorer at http://127.0.0.1:<port>/app/explorer.html, user {source.username}); "
+              f"Airflow's log of the runs: {LOG}")
         return 0 if copied == seeded and rows[1][1]["copied"] == 0 and research_holds == 3 else 1
     finally:
         splunk.stop()
@@ -144,5 +180,42 @@ def main() -> int:
             server.stop(kill=True)
 
 
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
+
+
+def ui() -> int:
+    """Start the demo's Orthanc servers on their storage and Airflow's UI on its database, until Ctrl-C."""
+    if not STATE.exists():
+        print("run `make demo` first: there is no demo state in .demo/", file=sys.stderr)
+        return 1
+    ports = json.loads(STATE.read_text())
+    servers = [OrthancServer(ROOT / f"orthanc-{name}", name=name, http_port=port) for name, port in ports.items()]
+    env = {**os.environ, "AIRFLOW_HOME": str(ROOT / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+           "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    api = None
+    try:
+        for server in servers:
+            server.start()
+            print(f"Orthanc {server.name}: {server.url}/app/explorer.html (user {server.username}, "
+                  f"password {server.password!r}: the demo's throw-away servers)")
+        with open(LOG, "ab") as log:
+            api = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", "8080"], env=env,
+                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        print("Airflow UI: http://127.0.0.1:8080 (every user is an admin in this demo); Ctrl-C stops everything")
+        signal.signal(signal.SIGTERM, _interrupt)
+        try:
+            signal.pause()
+        except KeyboardInterrupt:
+            pass
+        return 0
+    finally:
+        if api is not None:
+            os.killpg(api.pid, signal.SIGTERM)
+        for server in servers:
+            server.stop(kill=True)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(ui() if sys.argv[1:] == ["ui"] else main())
