@@ -264,3 +264,42 @@ def check_replicate_field_kinds(page, dialog, expect) -> None:
         switch = dialog.locator(f"input[name=element_{name}]")
         expect(switch).to_have_attribute("type", "checkbox")
         expect(switch).not_to_be_checked()
+
+
+# --------------------------------------------------------------------------- run totals
+def test_run_totals_are_visible_where_people_look(page, airflow, orthanc, tmp_path):
+    """A run's summary line in the summarize task's log view, and each batch's counts as its label."""
+    from playwright.sync_api import expect
+
+    from copydicom_provider.testing.dicom_generator import generate_studies
+    from tests.fixtures_orthanc import seed
+
+    items = seed(orthanc, generate_studies(patients=1, studies_per_patient=2, series_per_study=1,
+                                           instances_per_series=3, seed=31))
+    destination = OrthancServer(tmp_path / "ui-destination", name="ui-destination").start()
+    try:
+        for conn_id, server in (("ui_src", orthanc), ("ui_dst", destination)):
+            airflow.api("POST", "connections", json={
+                "connection_id": conn_id, "conn_type": "orthanc", "host": "127.0.0.1", "port": server.http_port,
+                "login": server.username, "password": server.password})
+        airflow.unpause("copydicom_replicate")
+        run = airflow.api("POST", "dags/copydicom_replicate/dagRuns", json={
+            "dag_run_id": "ui-totals", "logical_date": None,
+            "conf": {"source_conn_id": "ui_src", "destination_conn_id": "ui_dst", "window": "all"}})
+        state = airflow.wait_for_runs("copydicom_replicate", [run["dag_run_id"]], timeout=240)
+        assert state["ui-totals"]["state"] == "success"
+        expected = f"copied {len(items)}"
+
+        page.goto(f"{airflow.url}/dags/copydicom_replicate/runs/ui-totals/tasks/summarize")
+        expect(page.get_by_text(re.compile(rf"summary: .*{expected}")).first).to_be_visible()
+        settle(page)
+        assert_no_secret(page, orthanc.password, destination.password)
+        page.screenshot(path=str(DOCS / "ui-run-summary.png"))
+
+        page.goto(f"{airflow.url}/dags/copydicom_replicate/runs/ui-totals/tasks/copy/mapped")
+        expect(page.get_by_text(f"{expected}, 0 present").first).to_be_visible()
+        settle(page)
+        page.screenshot(path=str(DOCS / "ui-batch-labels.png"))
+    finally:
+        airflow.api("PATCH", "dags/copydicom_replicate", json={"is_paused": True})
+        destination.stop(kill=True)
