@@ -112,22 +112,22 @@ class ReplicationSummary(JobSummary):
         return bool(self.failed or self.not_attempted)
 
     def line(self) -> str:
+        """The totals first (a log view cuts long lines at the right), then the details."""
         if self.dry_run:
             done = f"would copy {self.to_copy}" + (f" and update {self.to_update}" if self.to_update else "")
         else:
             done = f"copied {self.copied}" + (f", updated {self.updated}" if self.to_update or self.updated else "")
-        text = (
-            f"{self.candidates} candidates, {self.already_present} already present, "
-            f"{done} ({self.bytes / 1e6:.1f} MB) in {self.seconds:.1f} s "
-            f"({self.instances_per_second} instances/s, mode {self.mode}), {self.failed} failed"
-        )
+        text = f"{done}, {self.already_present} already present, {self.failed} failed"
         if self.not_attempted:
             text += f", {self.not_attempted} not attempted"
         if self.vanished:
             text += f", {self.vanished} no longer on the source"
         if self.verified:
             text += f", {self.verified} verified by MD5"
-        return text
+        return text + (
+            f" of {self.candidates} candidates ({self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s, "
+            f"{self.instances_per_second} instances/s, mode {self.mode})"
+        )
 
     def label(self) -> str:
         """A few words for the Airflow grid's mapped-task label."""

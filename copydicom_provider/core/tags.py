@@ -80,12 +80,13 @@ class TagsSummary(JobSummary):
         return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
 
     def line(self) -> str:
+        """The totals first (a log view cuts long lines at the right), then the details."""
         done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
         text = (
-            f"{self.candidates} candidates, {self.already_indexed} already indexed, {done} instances "
+            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed "
             f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
-            f"{self.events_sent} events) in {self.seconds:.1f} s ({self.instances_per_second} instances/s), "
-            f"{self.failed} failed"
+            f"{self.events_sent} events) of {self.candidates} candidates in {self.seconds:.1f} s "
+            f"({self.instances_per_second} instances/s)"
         )
         return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
 
