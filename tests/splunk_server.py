@@ -75,7 +75,6 @@ from tests.splunk_spl import (
     Tstats,
     lookup_keys,
     parse_filter,
-    parse_time_modifier,
     parse_tstats,
     run_tstats,
     terms_of,
