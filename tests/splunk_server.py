@@ -122,10 +122,11 @@ def hec_body(code: int, **extra: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- stored events
 @dataclass
 class StoredEvent:
-    """One indexed event: metadata, raw text and indexed fields (HEC ``fields``).
+    """One indexed event: metadata, raw text and indexed fields (HEC ``fields``, in ``indexed``).
 
     Search-time fields (``extracted``) and the raw text's lexicon terms are derived on first use and
-    kept, as Splunk derives them at search time from the same raw text.
+    kept, as Splunk derives them at search time from the same raw text; ``fields`` shows both, as a
+    search row does.
     """
 
     time: float
@@ -136,7 +137,7 @@ class StoredEvent:
     raw: str
     indextime: int
     serial: int
-    fields: dict[str, str | list[str]] = field(default_factory=dict)
+    indexed: dict[str, str | list[str]] = field(default_factory=dict)
     searchable_at: float = 0.0  # epoch seconds; not persisted (a reloaded event is searchable at once)
 
     @cached_property
@@ -149,6 +150,11 @@ class StoredEvent:
         except ValueError:
             return {}
 
+    @property
+    def fields(self) -> dict[str, str | list[str]]:
+        """What a search sees: search-time fields, and indexed fields over them."""
+        return {**self.extracted, **self.indexed}
+
     @cached_property
     def terms(self) -> frozenset[str]:
         return frozenset(terms_of(self.raw))
@@ -157,7 +163,7 @@ class StoredEvent:
         return {
             "time": self.time, "index": self.index, "host": self.host, "source": self.source,
             "sourcetype": self.sourcetype, "raw": self.raw, "indextime": self.indextime,
-            "serial": self.serial, "fields": self.fields,
+            "serial": self.serial, "fields": self.indexed,
         }
 
 
@@ -554,15 +560,27 @@ class SplunkState:
                 if line.strip():
                     data = json.loads(line)
                     data.pop("searchable_at", None)
+                    data["indexed"] = data.pop("fields", None) or {}
                     self.events.append(StoredEvent(**data))
             self._serial = len(self.events)
-            self._post(self.events)
+        self._posted: tuple[int, int] = (0, -1)  # (id, length) of the event list the postings reflect
 
     def _post(self, events: Iterable[StoredEvent]) -> None:
         for event in events:
-            for name, value in event.fields.items():
+            for name, value in event.indexed.items():
                 for item in value if isinstance(value, list) else [value]:
                     self.postings.setdefault((event.index, name, item.lower()), []).append(event)
+
+    def posted(self, index: str, name: str, value: str) -> list[StoredEvent]:
+        """The events of ``index`` whose indexed field ``name`` holds ``value`` (any case); call under the lock.
+
+        Rebuilt when a test replaced or trimmed ``events`` directly, so the lists never hold removed events.
+        """
+        if self._posted != (id(self.events), len(self.events)):
+            self.postings.clear()
+            self._post(self.events)
+            self._posted = (id(self.events), len(self.events))
+        return self.postings.get((index, name, value.lower()), [])
 
     def clear_events(self) -> None:
         with self.lock:
@@ -576,8 +594,11 @@ class SplunkState:
                 event.serial = self._serial
                 event.searchable_at = searchable_at
                 self._serial += 1
+            in_step = self._posted == (id(self.events), len(self.events))
             self.events.extend(events)
-            self._post(events)
+            if in_step:
+                self._post(events)
+                self._posted = (id(self.events), len(self.events))
             if self.persist_path:
                 with self.persist_path.open("a") as handle:
                     for event in events:
@@ -890,7 +911,7 @@ class _HecHandler(_Handler):
             raw=raw,
             indextime=int(now),
             serial=0,
-            fields=fields,
+            indexed=fields,
         )
 
     def _raw(self, token: HecToken, channel: str | None, query: dict[str, list[str]], body: bytes) -> None:
@@ -1134,8 +1155,8 @@ class _MgmtHandler(_Handler):
                 found: dict[int, StoredEvent] = {}
                 for index in state.indexes:
                     for value in values:
-                        for event in state.postings.get((index, name, value.lower()), ()):
-                            found[event.serial] = event
+                        for event in state.posted(index, name, value):
+                            found[id(event)] = event
                 events = list(found.values())
         events.sort(key=lambda e: (e.time, e.serial), reverse=True)
         matcher = Matcher(tstats=tstats, declared_indexed=declared)
@@ -1170,8 +1191,6 @@ class _MgmtHandler(_Handler):
             "splunk_server": self.state.server_name,
         }
         for key, value in event.fields.items():
-            row.setdefault(key, value)
-        for key, value in event.extracted.items():
             row.setdefault(key, value)
         return row
 

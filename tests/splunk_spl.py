@@ -142,7 +142,7 @@ class Event(Protocol):
     source: str
     sourcetype: str
     raw: str
-    fields: dict[str, str | list[str]]  # indexed fields (HEC ``fields``)
+    indexed: dict[str, str | list[str]]  # indexed fields (HEC ``fields``)
 
     @property
     def extracted(self) -> Mapping[str, str | list[str]]: ...  # search-time fields
@@ -164,7 +164,7 @@ def indexed_values(event: Event, name: str) -> list[str]:
     """The field as the index holds it: default metadata or an indexed field; never a search-time one."""
     if name in METADATA:
         return [getattr(event, name)]
-    return _as_list(event.fields.get(name))
+    return _as_list(event.indexed.get(name))
 
 
 def search_values(event: Event, name: str) -> list[str]:

@@ -145,8 +145,7 @@ class HecMixin:
         ``dedupe_field`` names an indexed field (in each envelope's ``fields``) holding a key unique
         to that envelope: after a lost reply only the keys the index lacks are resent, so nothing is
         indexed twice. ``held(keys)`` answers which of ``keys`` the index holds; by default the hook
-        searches for them itself (which needs search credentials; the key must be findable as
-        ``field IN (...)``, i.e. also in the event text or declared indexed in ``fields.conf``).
+        asks with a ``tstats`` on the indexed field (:meth:`indexed_values`; needs search credentials).
         Without ``dedupe_field`` a batch whose reply was lost is resent whole and may be indexed
         twice (a warning says so).
         """
