@@ -294,3 +294,24 @@ def test_the_check_reads_posting_lists_so_its_cost_does_not_grow_with_the_index(
     assert hook.indexed_values("copydicom_key", wanted, indexes=["dicom"]) == set(wanted[:5])
     assert len(examined) == 5
     assert len(results(splunk, "| tstats count where index=dicom")) == 1 and len(examined) == 20_005  # a scan examines all
+
+
+# ------------------------------------------------------------------ Splunk's errors are their own
+def test_splunk_failures_are_not_orthanc_errors_and_a_refused_token_fails_at_once(splunk):
+    from copydicom_provider.core.tags import TagsFailed
+    from copydicom_provider.failures import permanent_reason
+    from copydicom_provider.hooks.errors import OrthancError
+    from copydicom_provider.hooks.splunk import SplunkError, SplunkHecError
+
+    wrong = "99999999-8888-7777-6666-555555555555"
+    hook = SplunkHook.from_url(splunk.url(index="dicom", hec_token=wrong), **FAST)
+    with pytest.raises(SplunkHecError) as refused:
+        hook.send_envelopes([hook.envelope({"n": 1})])
+    assert (refused.value.status, refused.value.code) == (403, 4) and not isinstance(refused.value, OrthancError)
+    reason = permanent_reason(refused.value)
+    assert reason is not None and "Invalid token" in reason and wrong not in reason
+    splunk.busy(10)
+    with pytest.raises(SplunkHecError) as busy:
+        SplunkHook.from_url(splunk.url(index="dicom"), **FAST).send_envelopes([hook.envelope({"n": 1})])
+    assert busy.value.status == 503 and permanent_reason(busy.value) is None  # an outage is left to retries
+    assert not issubclass(SplunkError, OrthancError) and not issubclass(TagsFailed, OrthancError)

@@ -39,6 +39,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
 
+from airflow.exceptions import AirflowException
+
 from copydicom_provider.core.flatten import FlattenError
 from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
@@ -88,8 +90,12 @@ class TagsSummary(JobSummary):
         return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
 
 
-class TagsFailed(OrthancError):
-    """Some instances could not be indexed; carries the summary (what was sent stays sent)."""
+class TagsFailed(AirflowException):
+    """Some instances could not be indexed; carries the summary (what was sent stays sent).
+
+    Not an ``OrthancError``: an instance fails because Orthanc could not serve it *or* because Splunk
+    refused its record, and a Splunk refusal must not be classified as an Orthanc one.
+    """
 
     def __init__(self, summary: TagsSummary) -> None:
         super().__init__(summary.failure_text())
