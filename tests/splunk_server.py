@@ -24,15 +24,20 @@ Management (``mgmt_url``), also under ``/servicesNS/{owner}/{app}/``:
     ``events``, ``control``, ``DELETE``, and ``export`` (streamed JSON lines or XML). Auth
     ``Authorization: Splunk <sessionKey>``, Basic, ``Bearer`` (configured tokens) or the cookie.
 
-SPL subset (nothing beyond it is pretended): a leading ``search`` with ``index=``,
-``sourcetype=``, ``field=value``, quoted values, ``*`` wildcards, ``field IN (...)``,
-``earliest=``/``latest=`` and implicit (or explicit) AND; then ``| fields``, ``| table``,
-``| dedup``, ``| head``, ``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``. Any other
-command gets Splunk's ``Unknown search command 'x'.``; any other search term (keywords, OR, NOT,
-comparisons) gets a FATAL message naming what this server lacks. Without ``index=`` only ``main`` is
-searched, as with Splunk's default role. JSON fields are extracted (``a.b``, ``list{}``) only for
-sourcetype ``_json``. Results are newest first; every value is a string, multivalue fields are
-lists, ``_time`` is ISO 8601 with milliseconds.
+SPL subset (nothing beyond it is pretended; the language itself lives in ``tests/splunk_spl.py``): a
+leading ``search`` filter with Splunk's boolean semantics (``AND``/``OR``/``NOT``, parentheses,
+``= != < <= > >=``, ``::``, ``IN (...)``, ``*`` wildcards, keywords, ``earliest=``/``latest=``), or a
+leading ``| tstats`` over indexed fields; then ``| fields``, ``| table``, ``| dedup``, ``| head``,
+``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``. Any other command gets Splunk's
+``Unknown search command 'x'.``; anything else unimplemented gets a FATAL message naming what this
+server lacks. Indexed fields (HEC ``fields``) are kept apart from search-time ones: ``field=value``
+on a field not declared in ``indexed_fields`` (fields.conf ``INDEXED``) also needs the value's terms
+in the raw event, as in Splunk; ``::`` and ``tstats`` read the index's posting lists, so their cost
+follows the keys asked, not the index's size. Without ``index=`` only ``main`` is searched, as with
+Splunk's default role. JSON events get search-time fields (``a.b``, ``list{}``) whatever their
+sourcetype (``KV_MODE=auto``). In-search ``earliest=``/``latest=`` replace the request's range and
+``latest`` defaults to now. Results are newest first; every value is a string, multivalue fields are
+lists, ``_time`` is ISO 8601 with milliseconds. Transforming searches stream preview rows first.
 
 Fault switches: ``busy(n)`` / ``busy_forever()`` answer 503 "Server is busy" (``busy(n)`` is a storm of n
 consecutive refusals, then recovery), ``busy_after(k)`` takes the first k envelopes of a request and then
@@ -40,7 +45,8 @@ answers 503 naming ``invalid-event-number`` k, ``drop(n)`` closes the connection
 stored), ``answer_late(n, delay)`` stores a request's events and answers only ``delay`` seconds later (after
 a client's timeout), ``drop_after_store(n)`` stores them and closes the connection without a reply,
 ``error_after_store(n, status)`` stores them and answers a 5xx (500 "Internal server error" code 8, or a
-gateway's HTML page for 502/504), ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
+gateway's HTML page for 502/504), ``export_message(type, text, after_rows)`` puts an in-stream message
+into the next export, ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
 Splunk's indexing lag does. Accepted events are kept in memory and, when
 ``persist_path`` is given, appended to a JSON-lines file (reloaded at start, for demos).
 """
