@@ -35,7 +35,6 @@ from tenacity import (
     wait_exponential,
     wait_random,
 )
-from urllib3.exceptions import NewConnectionError
 
 from copydicom_provider.hooks.splunk.batches import (
     HecSendResult,
@@ -53,6 +52,7 @@ from copydicom_provider.hooks.splunk.wire import (
     _first_line,
     _hec_text,
     _json_reply,
+    _maybe_received,
     epoch_seconds,
 )
 
@@ -406,15 +406,3 @@ class HecMixin:
             raise SplunkHecError(f"Splunk HEC at {self.hec_url} is unreachable: {_first_line(exc)}") from None
         reply = _json_reply(response)
         return {"status": response.status_code, "code": reply.get("code"), "text": _hec_text(response, reply)}
-
-
-def _maybe_received(exc: requests.RequestException) -> bool:
-    """Could Splunk have received the request? Only a failed connect (or TLS handshake) proves it did not."""
-    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
-        return False
-    if isinstance(exc, requests.Timeout):
-        return True  # read timeout: the body went out, the answer is late
-    cause = exc.args[0] if exc.args else None
-    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
-    return not isinstance(cause, NewConnectionError)
-

@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import requests
+from urllib3.exceptions import NewConnectionError
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -118,3 +119,12 @@ def _redact_url(url: str) -> str:
     return f"{parts.scheme}://{user}{netloc}{parts.path}" + ("?..." if parts.query else "")
 
 
+def _maybe_received(exc: requests.RequestException) -> bool:
+    """Could Splunk have received the request? Only a failed connect (or TLS handshake) proves it did not."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    if isinstance(exc, requests.Timeout):
+        return True  # read timeout: the body went out, the answer is late
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
+    return not isinstance(cause, NewConnectionError)
