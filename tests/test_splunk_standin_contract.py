@@ -132,6 +132,8 @@ def chosen(server: SplunkTestServer, search: str) -> list[str]:
     ('(Modality="CT" OR Modality="MR") AND Site=A', ["S0", "S1"]),
     ("Modality IN (US, MR) NOT Site=A", ["S3"]),
     ("Modality=ct or", []),  # lower-case "or" is a search term, and no event holds it
+    ("B NOT Modality=US", ["S2"]),  # a bare keyword matches a term of the raw event
+    ('"S4" OR DLP>=300', ["S2", "S4"]),
 ])
 def test_boolean_filters_follow_splunks_order_of_evaluation(studies, search, expected):
     """Search Manual, "Boolean expressions with logical operators":
