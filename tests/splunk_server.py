@@ -1503,7 +1503,7 @@ class SplunkTestServer:
     def add_event(self, event: Any, *, time_: float, index: str = "main", sourcetype: str = "_json",
                   host: str = "test", source: str = "test", fields: dict[str, str | list[str]] | None = None) -> None:
         """Index an event directly (bypassing HEC), e.g. to set up a search test; ``fields`` are indexed fields."""
-        raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"))
+        raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"), ensure_ascii=False)
         self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, int(time.time()), 0, dict(fields or {}))])
 
     def export_message(self, msg_type: str, text: str, after_rows: int = 0) -> None:

@@ -168,6 +168,10 @@ def test_json_events_get_search_time_fields_whatever_their_sourcetype(splunk):
          {"index": "dicom", "sourcetype": "dicom:tags", "event": "Modality=CT as plain text"})
     (row,) = results(splunk, "search index=dicom sourcetype=dicom:tags Modality=CT")
     assert row["Codes{}"] == ["a", "b"] and row["sourcetype"] == "dicom:tags"
+    hook = SplunkHook.from_url(splunk.url(index="dicom"), **FAST)
+    hook.send_events([{"PatientName": "Müller^Jürgen", "Modality": "MR"}], sourcetype="dicom:tags")
+    (row,) = results(splunk, 'search index=dicom PatientName="müller^jürgen"')  # values match in any case
+    assert row["Modality"] == "MR"
 
 
 # ------------------------------------------------------------------ HEC
