@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -78,6 +79,14 @@ class HecMixin:
     settle_poll_interval: float
     _hec_token: str | None
     _channel: str
+
+    if TYPE_CHECKING:  # provided by SplunkHook and SearchMixin
+        log: logging.Logger
+
+        def _load(self) -> None: ...
+        def get_conn(self) -> requests.Session: ...
+        def indexed_values(self, field_name: str, values: Sequence[str], *,
+                           indexes: Iterable[str] | None = None, per_search: int = 200) -> set[str]: ...
 
     # ------------------------------------------------------------------ envelopes
     def envelope(

@@ -14,6 +14,7 @@ here; the test suite still runs splunklib against the Splunk test server, so an 
 from __future__ import annotations
 
 import json
+import logging
 import re
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
@@ -61,6 +62,12 @@ class SearchMixin:
     _password: str | None
     _bearer: str | None
     _session_key: str | None
+
+    if TYPE_CHECKING:  # provided by SplunkHook
+        log: logging.Logger
+
+        def _load(self) -> None: ...
+        def get_conn(self) -> requests.Session: ...
 
     def indexed_values(
         self, field_name: str, values: Sequence[str], *, indexes: Iterable[str] | None = None, per_search: int = 200
