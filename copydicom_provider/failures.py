@@ -15,6 +15,7 @@ from airflow.exceptions import AirflowNotFoundException
 from airflow.sdk.exceptions import AirflowFailException
 
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
+from copydicom_provider.hooks.splunk.errors import SplunkError
 
 #: HTTP statuses a retry cannot change: credentials refused, request forbidden.
 PERMANENT_STATUS = {401, 403}
@@ -26,8 +27,8 @@ def permanent_reason(error: BaseException) -> str | None:
         conn_id = str(error).split("`")[1] if "`" in str(error) else str(error)
         return (f"connection {conn_id!r} is not defined: create it (Admin > Connections, or the environment "
                 f"variable AIRFLOW_CONN_{conn_id.upper()}) or pick another in the run's parameters")
-    if isinstance(error, OrthancError) and error.status in PERMANENT_STATUS:
-        return str(error)
+    if isinstance(error, (OrthancError, SplunkError)) and error.status in PERMANENT_STATUS:
+        return str(error)  # Splunk's are their own errors (not OrthancError): a refused HEC token fails at once too
     if isinstance(error, (ValueError, TypeError)) and not isinstance(error, UnicodeError):
         text = str(error)
         return text if isinstance(error, ConfigurationError) else f"invalid parameters: {text}"

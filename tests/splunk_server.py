@@ -24,15 +24,20 @@ Management (``mgmt_url``), also under ``/servicesNS/{owner}/{app}/``:
     ``events``, ``control``, ``DELETE``, and ``export`` (streamed JSON lines or XML). Auth
     ``Authorization: Splunk <sessionKey>``, Basic, ``Bearer`` (configured tokens) or the cookie.
 
-SPL subset (nothing beyond it is pretended): a leading ``search`` with ``index=``,
-``sourcetype=``, ``field=value``, quoted values, ``*`` wildcards, ``field IN (...)``,
-``earliest=``/``latest=`` and implicit (or explicit) AND; then ``| fields``, ``| table``,
-``| dedup``, ``| head``, ``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``. Any other
-command gets Splunk's ``Unknown search command 'x'.``; any other search term (keywords, OR, NOT,
-comparisons) gets a FATAL message naming what this server lacks. Without ``index=`` only ``main`` is
-searched, as with Splunk's default role. JSON fields are extracted (``a.b``, ``list{}``) only for
-sourcetype ``_json``. Results are newest first; every value is a string, multivalue fields are
-lists, ``_time`` is ISO 8601 with milliseconds.
+SPL subset (nothing beyond it is pretended; the language itself lives in ``tests/splunk_spl.py``): a
+leading ``search`` filter with Splunk's boolean semantics (``AND``/``OR``/``NOT``, parentheses,
+``= != < <= > >=``, ``::``, ``IN (...)``, ``*`` wildcards, keywords, ``earliest=``/``latest=``), or a
+leading ``| tstats`` over indexed fields; then ``| fields``, ``| table``, ``| dedup``, ``| head``,
+``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``. Any other command gets Splunk's
+``Unknown search command 'x'.``; anything else unimplemented gets a FATAL message naming what this
+server lacks. Indexed fields (HEC ``fields``) are kept apart from search-time ones: ``field=value``
+on a field not declared in ``indexed_fields`` (fields.conf ``INDEXED``) also needs the value's terms
+in the raw event, as in Splunk; ``::`` and ``tstats`` read the index's posting lists, so their cost
+follows the keys asked, not the index's size. Without ``index=`` only ``main`` is searched, as with
+Splunk's default role. JSON events get search-time fields (``a.b``, ``list{}``) whatever their
+sourcetype (``KV_MODE=auto``). In-search ``earliest=``/``latest=`` replace the request's range and
+``latest`` defaults to now. Results are newest first; every value is a string, multivalue fields are
+lists, ``_time`` is ISO 8601 with milliseconds. Transforming searches stream preview rows first.
 
 Fault switches: ``busy(n)`` / ``busy_forever()`` answer 503 "Server is busy" (``busy(n)`` is a storm of n
 consecutive refusals, then recovery), ``busy_after(k)`` takes the first k envelopes of a request and then
@@ -40,7 +45,8 @@ answers 503 naming ``invalid-event-number`` k, ``drop(n)`` closes the connection
 stored), ``answer_late(n, delay)`` stores a request's events and answers only ``delay`` seconds later (after
 a client's timeout), ``drop_after_store(n)`` stores them and closes the connection without a reply,
 ``error_after_store(n, status)`` stores them and answers a 5xx (500 "Internal server error" code 8, or a
-gateway's HTML page for 502/504), ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
+gateway's HTML page for 502/504), ``export_message(type, text, after_rows)`` puts an in-stream message
+into the next export, ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
 Splunk's indexing lag does. Accepted events are kept in memory and, when
 ``persist_path`` is given, appended to a JSON-lines file (reloaded at start, for demos).
 """
@@ -60,12 +66,28 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
+
+from tests.splunk_spl import (
+    Filter,
+    Matcher,
+    SearchError,
+    Tstats,
+    lookup_keys,
+    parse_filter,
+    parse_tstats,
+    run_tstats,
+    terms_of,
+    time_bounds,
+    unquote as _unquote,
+    wildcard as _wildcard,
+)
 
 # --------------------------------------------------------------------------- HEC status table
 #: Splunk's HEC status codes: code -> (HTTP status, text). Splunk docs "Troubleshoot HTTP Event
@@ -87,8 +109,13 @@ HEC_STATUS: dict[int, tuple[int, str]] = {
     13: (400, "Event field cannot be blank"),
     14: (400, "ACK is disabled"),
     15: (400, "Error in handling indexed fields"),
+    16: (400, "Query string authorization is not enabled"),
     17: (200, "HEC is healthy"),
     18: (503, "HEC is unhealthy, queues are full"),
+    19: (503, "HEC is unhealthy, ack service unavailable"),
+    20: (503, "HEC is unhealthy, queues are full, ack service unavailable"),
+    21: (400, "Invalid token"),
+    22: (400, "Token disabled"),
 }
 NOT_FOUND_TEXT = "The requested URL was not found on this server."
 DEFAULT_VERSION = "9.1.2"
@@ -101,7 +128,12 @@ def hec_body(code: int, **extra: Any) -> dict[str, Any]:
 # --------------------------------------------------------------------------- stored events
 @dataclass
 class StoredEvent:
-    """One indexed event, with the fields a search can see precomputed at ingest."""
+    """One indexed event: metadata, raw text and indexed fields (HEC ``fields``, in ``indexed``).
+
+    Search-time fields (``extracted``) and the raw text's lexicon terms are derived on first use and
+    kept, as Splunk derives them at search time from the same raw text; ``fields`` shows both, as a
+    search row does.
+    """
 
     time: float
     index: str
@@ -111,14 +143,33 @@ class StoredEvent:
     raw: str
     indextime: int
     serial: int
-    fields: dict[str, str | list[str]] = field(default_factory=dict)
+    indexed: dict[str, str | list[str]] = field(default_factory=dict)
     searchable_at: float = 0.0  # epoch seconds; not persisted (a reloaded event is searchable at once)
+
+    @cached_property
+    def extracted(self) -> dict[str, str | list[str]]:
+        """``KV_MODE=auto``: a JSON object event gets its fields extracted, whatever its sourcetype."""
+        if not self.raw.lstrip().startswith("{"):
+            return {}
+        try:
+            return extract_json_fields(json.loads(self.raw))
+        except ValueError:
+            return {}
+
+    @property
+    def fields(self) -> dict[str, str | list[str]]:
+        """What a search sees: search-time fields, and indexed fields over them."""
+        return {**self.extracted, **self.indexed}
+
+    @cached_property
+    def terms(self) -> frozenset[str]:
+        return frozenset(terms_of(self.raw))
 
     def to_json(self) -> dict[str, Any]:
         return {
             "time": self.time, "index": self.index, "host": self.host, "source": self.source,
             "sourcetype": self.sourcetype, "raw": self.raw, "indextime": self.indextime,
-            "serial": self.serial, "fields": self.fields,
+            "serial": self.serial, "fields": self.indexed,
         }
 
 
@@ -175,63 +226,6 @@ def parse_hec_time(value: Any) -> float | None:
     return float(value)
 
 
-# --------------------------------------------------------------------------- time modifiers
-class SearchError(Exception):
-    """A search Splunk would refuse: carries Splunk's message type and text."""
-
-    def __init__(self, text: str, msg_type: str = "FATAL", status: int = 400) -> None:
-        super().__init__(text)
-        self.text = text
-        self.msg_type = msg_type
-        self.status = status
-
-
-_UNITS = {
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "d": 86400, "day": 86400, "days": 86400,
-    "w": 604800, "week": 604800, "weeks": 604800,
-}
-_RELATIVE = re.compile(r"^(?:(?P<sign>[+-])(?P<num>\d*)(?P<unit>[a-z]+))?(?:@(?P<snap>[a-z]+))?$")
-
-
-def parse_time_modifier(value: str | None, now: float) -> float | None:
-    """Epoch, ISO 8601, ``%m/%d/%Y:%H:%M:%S``, ``now``, or relative (``-24h``, ``-1d@d``); None if empty."""
-    if value is None or str(value).strip() == "":
-        return None
-    text = str(value).strip()
-    if text == "now":
-        return now
-    try:
-        return float(text)
-    except ValueError:
-        pass
-    for parse in (lambda t: datetime.fromisoformat(t), lambda t: datetime.strptime(t, "%m/%d/%Y:%H:%M:%S")):
-        try:
-            stamp = parse(text)
-        except ValueError:
-            continue
-        if stamp.tzinfo is None:
-            stamp = stamp.replace(tzinfo=timezone.utc)
-        return stamp.timestamp()
-    match = _RELATIVE.match(text)
-    if not match or not (match["unit"] or match["snap"]):
-        raise ValueError(text)
-    result = now
-    if match["unit"]:
-        if match["unit"] not in _UNITS:
-            raise ValueError(text)
-        amount = int(match["num"] or 1) * _UNITS[match["unit"]]
-        result += amount if match["sign"] == "+" else -amount
-    if match["snap"]:
-        snap = _UNITS.get(match["snap"])
-        if snap is None or snap > 86400:
-            raise ValueError(text)
-        result = math.floor(result / snap) * snap
-    return result
-
-
 # --------------------------------------------------------------------------- SPL subset
 def _split_pipes(query: str) -> list[str]:
     """Split on ``|`` outside double quotes."""
@@ -253,93 +247,6 @@ def _split_pipes(query: str) -> list[str]:
             current.append(char)
     parts.append("".join(current))
     return parts
-
-
-def _unquote(value: str) -> str:
-    if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
-    return value
-
-
-def _wildcard(pattern: str) -> re.Pattern[str]:
-    """Splunk's ``*`` wildcard, case-insensitive; nothing else is special."""
-    return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.IGNORECASE | re.DOTALL)
-
-
-_TERM = re.compile(
-    r"""\s*(?:
-        (?P<in_field>[A-Za-z_][\w.{}:-]*)\s+IN\s*\((?P<in_list>(?:"(?:\\.|[^"\\])*"|[^)"])*)\)
-      | (?P<field>[A-Za-z_][\w.{}:-]*)\s*(?P<op>!=|<=|>=|=|<|>)\s*(?P<value>"(?:\\.|[^"\\])*"|[^\s()"]+)
-      | (?P<bare>"(?:\\.|[^"\\])*"|[^\s"]+)
-    )""",
-    re.VERBOSE | re.IGNORECASE,
-)
-_LIST_ITEM = re.compile(r'\s*("(?:\\.|[^"\\])*"|[^,\s]+)\s*,?')
-SUPPORTED = "field=value, field IN (...), * wildcards, earliest=, latest= and implicit AND"
-
-
-@dataclass
-class Condition:
-    field: str
-    patterns: list[re.Pattern[str]]
-
-    def matches(self, row: dict[str, Any]) -> bool:
-        value = row.get(self.field)
-        if value is None:
-            return False
-        values = value if isinstance(value, list) else [value]
-        return any(p.match(v) for p in self.patterns for v in values)
-
-
-@dataclass
-class SearchClause:
-    conditions: list[Condition] = field(default_factory=list)
-    earliest: float | None = None
-    latest: float | None = None
-
-
-def parse_search_clause(text: str, now: float) -> SearchClause:
-    clause = SearchClause()
-    position = 0
-    text = text.rstrip()
-    while position < len(text):
-        match = _TERM.match(text, position)
-        if not match or match.end() == position:
-            raise SearchError(f"Error in 'search' command: Unable to parse the search: {text[position:]!r}.")
-        position = match.end()
-        if match["in_field"]:
-            items = [_unquote(m.group(1)) for m in _LIST_ITEM.finditer(match["in_list"]) if m.group(1)]
-            _add_condition(clause, match["in_field"], items, now)
-        elif match["field"]:
-            if match["op"] != "=":
-                raise SearchError(
-                    f"Error in 'search' command: the Splunk test server does not implement "
-                    f"the comparison {match['op']!r} (it implements {SUPPORTED})."
-                )
-            _add_condition(clause, match["field"], [_unquote(match["value"])], now)
-        else:
-            bare = match["bare"]
-            if bare.upper() == "AND" or bare == "*":
-                continue
-            raise SearchError(
-                f"Error in 'search' command: the Splunk test server does not implement the term "
-                f"{bare!r} (it implements {SUPPORTED})."
-            )
-    return clause
-
-
-def _add_condition(clause: SearchClause, name: str, values: list[str], now: float) -> None:
-    lowered = name.lower()
-    if lowered in {"earliest", "latest"}:
-        if len(values) != 1:
-            raise SearchError(f"Error in 'search' command: {lowered} takes one value.")
-        try:
-            stamp = parse_time_modifier(values[0], now)
-        except ValueError:
-            raise SearchError(f"Invalid value \"{values[0]}\" for time term '{lowered}'") from None
-        setattr(clause, lowered, stamp)
-        return
-    clause.conditions.append(Condition("index" if lowered == "index" else name, [_wildcard(v) for v in values]))
 
 
 def _field_list(args: str) -> list[str]:
@@ -537,24 +444,35 @@ def _product(lists: list[list[str]]) -> Iterator[tuple[str, ...]]:
 
 @dataclass
 class ParsedSearch:
-    clause: SearchClause
+    """The first command (``search`` filter, or a generating ``| tstats``) and the pipe commands after it."""
+
+    filter: Filter
     commands: list[tuple[str, str]]
+    tstats: Tstats | None = None
 
     @property
     def transforming(self) -> bool:
-        return any(name == "stats" for name, _ in self.commands)
+        return self.tstats is not None or any(name == "stats" for name, _ in self.commands)
 
 
 def parse_spl(query: str, now: float) -> ParsedSearch:
-    """Parse the subset; the first command must be ``search`` like Splunk requires of REST searches."""
+    """Parse the subset; the first command must be ``search`` (or ``| tstats``), as Splunk requires of REST searches."""
     segments = _split_pipes(query)
-    if segments and not segments[0].strip() and len(segments) > 1:
+    generating = bool(segments) and not segments[0].strip() and len(segments) > 1
+    if generating:
         segments = segments[1:]  # "| search ..." is the same as "search ..."
     first = segments[0].strip()
     name = re.split(r"[\s=(]", first, maxsplit=1)[0] if first else ""
-    if name.lower() != "search":
+    tstats = None
+    if generating and name.lower() == "tstats":
+        tstats = parse_tstats(first[len(name):], now)
+        search_filter = tstats.filter
+    elif name.lower() == "search":
+        search_filter = parse_filter(first[len(name):], now)
+    elif name.lower() == "tstats":
+        raise SearchError("Error in 'tstats' command: This command must be the first command of a search.")
+    else:
         raise SearchError(f"Unknown search command '{name}'." if name else "Search string cannot be empty.")
-    clause = parse_search_clause(first[len(name):], now)
     commands: list[tuple[str, str]] = []
     for segment in segments[1:]:
         segment = segment.strip()
@@ -562,12 +480,14 @@ def parse_spl(query: str, now: float) -> ParsedSearch:
         if not cmd[0]:
             raise SearchError("Missing a search command before '|'. Error at position '0' of search query.")
         command = cmd[0].lower()
+        if command == "tstats":
+            raise SearchError("Error in 'tstats' command: This command must be the first command of a search.")
         if command not in {"fields", "table", "dedup", "head", "stats"}:
             raise SearchError(f"Unknown search command '{cmd[0]}'.")
         commands.append((command, cmd[1] if len(cmd) > 1 else ""))
     for command, args in commands:  # validate arguments before any result is streamed
         _apply(iter(()), command, args)
-    return ParsedSearch(clause, commands)
+    return ParsedSearch(search_filter, commands, tstats)
 
 
 # --------------------------------------------------------------------------- server state
@@ -606,8 +526,14 @@ class SplunkState:
         persist_path: Path | None,
         server_name: str,
         search_lag: float = 0.0,
+        indexed_fields: Iterable[str] = (),
     ) -> None:
         self.lock = threading.RLock()
+        #: fields declared ``INDEXED = true`` in fields.conf: ``field=value`` reads them from the index
+        self.indexed_fields = frozenset(indexed_fields)
+        #: (index, indexed field, lower-case value) -> events: the posting lists tstats and ``::`` read
+        self.postings: dict[tuple[str, str, str], list[StoredEvent]] = {}
+        self.export_messages: list[tuple[int, str, str]] = []  # (after how many rows, type, text)
         self.tokens = {t.token: t for t in tokens}
         self.users = dict(users)
         self.bearer_tokens = set(bearer_tokens)
@@ -640,8 +566,32 @@ class SplunkState:
                 if line.strip():
                     data = json.loads(line)
                     data.pop("searchable_at", None)
+                    data["indexed"] = data.pop("fields", None) or {}
                     self.events.append(StoredEvent(**data))
             self._serial = len(self.events)
+        self._posted: tuple[int, int] = (0, -1)  # (id, length) of the event list the postings reflect
+
+    def _post(self, events: Iterable[StoredEvent]) -> None:
+        for event in events:
+            for name, value in event.indexed.items():
+                for item in value if isinstance(value, list) else [value]:
+                    self.postings.setdefault((event.index, name, item.lower()), []).append(event)
+
+    def posted(self, index: str, name: str, value: str) -> list[StoredEvent]:
+        """The events of ``index`` whose indexed field ``name`` holds ``value`` (any case); call under the lock.
+
+        Rebuilt when a test replaced or trimmed ``events`` directly, so the lists never hold removed events.
+        """
+        if self._posted != (id(self.events), len(self.events)):
+            self.postings.clear()
+            self._post(self.events)
+            self._posted = (id(self.events), len(self.events))
+        return self.postings.get((index, name, value.lower()), [])
+
+    def clear_events(self) -> None:
+        with self.lock:
+            self.events.clear()
+            self.postings.clear()
 
     def store(self, events: list[StoredEvent]) -> None:
         with self.lock:
@@ -650,7 +600,11 @@ class SplunkState:
                 event.serial = self._serial
                 event.searchable_at = searchable_at
                 self._serial += 1
+            in_step = self._posted == (id(self.events), len(self.events))
             self.events.extend(events)
+            if in_step:
+                self._post(events)
+                self._posted = (id(self.events), len(self.events))
             if self.persist_path:
                 with self.persist_path.open("a") as handle:
                     for event in events:
@@ -764,6 +718,14 @@ class _HecHandler(_Handler):
         if path in {"/services/collector/health", "/services/collector/health/1.0"}:
             if self.command not in {"GET", "HEAD"}:
                 return self._json(405, {"text": NOT_FOUND_TEXT, "code": 405})
+            if "token" in query:
+                return self._json(400, hec_body(16))
+            if self.headers.get("Authorization"):  # a token given to the health check is checked too
+                token = state.tokens.get(self._credential() or "")
+                if token is None:
+                    return self._json(400, hec_body(21))
+                if token.disabled:
+                    return self._json(400, hec_body(22))
             with state.lock:
                 busy = state.busy_always
             return self._json(503, hec_body(18)) if busy else self._json(200, hec_body(17))
@@ -780,6 +742,8 @@ class _HecHandler(_Handler):
             return self._json(404, {"text": NOT_FOUND_TEXT, "code": 404})
         if self.command != "POST":
             return self._json(405, {"text": NOT_FOUND_TEXT, "code": 405})
+        if "token" in query:  # query-string auth is off unless an admin enables it per token
+            return self._json(400, hec_body(16))
         with state.lock:
             if state.busy_always or state.busy_remaining > 0:
                 state.busy_remaining = max(0, state.busy_remaining - 1)
@@ -806,20 +770,23 @@ class _HecHandler(_Handler):
                 return self._json(400, hec_body(11))
         handler(token, channel, query, body)
 
-    def _hec_auth(self) -> HecToken | None:
-        header = self.headers.get("Authorization")
-        if not header:
-            self._json(401, hec_body(2))
-            return None
-        scheme, _, credential = header.strip().partition(" ")
+    def _credential(self) -> str | None:
+        """The token of ``Authorization: Splunk <token>`` (or Basic with it as password); None if malformed."""
+        scheme, _, credential = self.headers.get("Authorization", "").strip().partition(" ")
         credential = credential.strip()
         if scheme.lower() == "basic":
             try:
-                credential = base64.b64decode(credential).decode().partition(":")[2]
+                return base64.b64decode(credential).decode().partition(":")[2] or None
             except (ValueError, UnicodeDecodeError):
-                self._json(401, hec_body(3))
                 return None
-        elif scheme.lower() != "splunk" or not credential:
+        return credential if scheme.lower() == "splunk" and credential else None
+
+    def _hec_auth(self) -> HecToken | None:
+        if not self.headers.get("Authorization"):
+            self._json(401, hec_body(2))
+            return None
+        credential = self._credential()
+        if credential is None:
             self._json(401, hec_body(3))
             return None
         token = self.state.tokens.get(credential)
@@ -914,7 +881,7 @@ class _HecHandler(_Handler):
         if not isinstance(envelope, dict):
             return 6, None
         if "event" not in envelope:
-            return (None, None) if "fields" in envelope else (12, None)
+            return 12, None  # also with "fields": Splunk requires the event
         event = envelope["event"]
         if event is None or event is False:
             return 6, None
@@ -941,7 +908,6 @@ class _HecHandler(_Handler):
                 return 15, None
         sourcetype = str(envelope.get("sourcetype") or "httpevent")
         raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        extracted = extract_json_fields(event) if sourcetype == "_json" else {}
         return None, StoredEvent(
             time=round(stamp, 6),
             index=index,
@@ -951,7 +917,7 @@ class _HecHandler(_Handler):
             raw=raw,
             indextime=int(now),
             serial=0,
-            fields={**extracted, **fields},
+            indexed=fields,
         )
 
     def _raw(self, token: HecToken, channel: str | None, query: dict[str, list[str]], body: bytes) -> None:
@@ -1168,35 +1134,50 @@ class _MgmtHandler(_Handler):
         if query is None or not query.strip():
             raise SearchError("Empty search.")
         parsed = parse_spl(query, now)
-        bounds = {}
-        for name in ("earliest_time", "latest_time"):
-            try:
-                bounds[name] = parse_time_modifier(params.get(name), now)
-            except ValueError:
-                raise SearchError(f"Invalid {name}.") from None
-        earliest = parsed.clause.earliest if parsed.clause.earliest is not None else bounds["earliest_time"]
-        latest = parsed.clause.latest if parsed.clause.latest is not None else bounds["latest_time"]
-        return parsed, run_pipeline(self._matching(parsed.clause, earliest, latest), parsed.commands)
+        earliest, latest = time_bounds(parsed.filter.earliest, parsed.filter.latest, params, now)
+        events = self._matching(parsed.filter, earliest, latest, tstats=parsed.tstats is not None)
+        if parsed.tstats is not None:
+            rows = run_tstats(parsed.tstats, events, format_number)
+        else:
+            rows = (self._row(event) for event in events)
+        return parsed, run_pipeline(rows, parsed.commands)
 
-    def _matching(self, clause: SearchClause, earliest: float | None, latest: float | None) -> Iterator[dict[str, Any]]:
-        """Events in ``[earliest, latest)``, newest first, that meet every condition."""
-        with self.state.lock:
-            events = list(self.state.events)
+    def _matching(
+        self, search: Filter, earliest: float | None, latest: float, *, tstats: bool = False
+    ) -> Iterator[StoredEvent]:
+        """Events in ``[earliest, latest)``, newest first, that meet the filter.
+
+        A filter naming an indexed field's exact values reads only those values' posting lists, as
+        Splunk reads the tsidx lexicon: its cost follows the matches, not the size of the index.
+        """
+        state = self.state
+        declared = state.indexed_fields
+        keys = lookup_keys(search.expr, tstats=tstats, declared_indexed=declared)
+        with state.lock:
+            if keys is None:
+                events = list(state.events)
+            else:
+                name, values = keys
+                found: dict[int, StoredEvent] = {}
+                for index in state.indexes:
+                    for value in values:
+                        for event in state.posted(index, name, value):
+                            found[id(event)] = event
+                events = list(found.values())
         events.sort(key=lambda e: (e.time, e.serial), reverse=True)
-        default_index_only = not any(c.field == "index" for c in clause.conditions)
+        matcher = Matcher(tstats=tstats, declared_indexed=declared)
         now = time.time()
         for event in events:
             if event.searchable_at > now:  # still being indexed
                 continue
             if earliest is not None and event.time < earliest:
                 continue
-            if latest is not None and event.time >= latest:
+            if event.time >= latest:
                 continue
-            if default_index_only and event.index != "main":
-                continue
-            row = self._row(event)
-            if all(c.matches(row) for c in clause.conditions):
-                yield row
+            if not search.names_index and event.index != "main":
+                continue  # without index=, only the role's default index
+            if matcher(search.expr, event):
+                yield event
 
     def _row(self, event: StoredEvent) -> dict[str, Any]:
         row: dict[str, Any] = {
@@ -1280,16 +1261,25 @@ class _MgmtHandler(_Handler):
         if self.output_mode not in {"json", "xml"}:
             return self._messages(400, "ERROR", f"output_mode={self.output_mode} is not implemented by the Splunk test server")
         try:
-            _parsed, rows = self._evaluate(params)
+            parsed, rows = self._evaluate(params)
+            if parsed.transforming:  # Splunk streams preview rows of a transforming search before the final ones
+                final = list(rows)
+                rows = iter(final)
             first = next(rows, None)
         except SearchError as error:
             return self._search_error(error)
+        with self.state.lock:
+            messages, self.state.export_messages = self.state.export_messages, []
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=UTF-8" if self.output_mode == "json" else "text/xml; charset=UTF-8")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "Keep-Alive")
         self.end_headers()
-        chunks = _json_lines(first, rows) if self.output_mode == "json" else _xml_stream(first, rows)
+        if self.output_mode == "json":
+            preview = final if parsed.transforming else []
+            chunks = _with_messages(_json_lines(first, rows, preview), messages)
+        else:
+            chunks = _xml_stream(first, rows)
         buffer: list[str] = []
         size = 0
         try:
@@ -1310,7 +1300,11 @@ class _MgmtHandler(_Handler):
         self.wfile.write(f"{len(data):x}\r\n".encode() + data + b"\r\n")
 
 
-def _json_lines(first: dict[str, Any] | None, rows: Iterator[dict[str, Any]]) -> Iterator[str]:
+def _json_lines(first: dict[str, Any] | None, rows: Iterator[dict[str, Any]],
+                preview: list[dict[str, Any]] = ()) -> Iterator[str]:
+    """Export JSON lines: ``preview`` rows first (``"preview":true``), then the results, the last with ``lastrow``."""
+    for offset, row in enumerate(preview):
+        yield json.dumps({"preview": True, "offset": offset, "result": row}, separators=(",", ":")) + "\n"
     if first is None:
         yield '{"preview":false,"lastrow":true}\n'
         return
@@ -1319,6 +1313,28 @@ def _json_lines(first: dict[str, Any] | None, rows: Iterator[dict[str, Any]]) ->
         yield json.dumps({"preview": False, "offset": offset, "result": current}, separators=(",", ":")) + "\n"
         offset, current = offset + 1, following
     yield json.dumps({"preview": False, "offset": offset, "lastrow": True, "result": current}, separators=(",", ":")) + "\n"
+
+
+def _with_messages(lines: Iterator[str], messages: list[tuple[int, str, str]]) -> Iterator[str]:
+    """Insert in-stream ``{"preview":false,"messages":[...]}`` lines after the given number of final results."""
+    pending = sorted(messages)
+    results = 0
+
+    def due() -> Iterator[str]:
+        while pending and pending[0][0] <= results:
+            _, msg_type, text = pending.pop(0)
+            yield json.dumps({"preview": False, "messages": [{"type": msg_type, "text": text}]}, separators=(",", ":")) + "\n"
+
+    yield from due()
+    for line in lines:
+        if '"preview":false' in line[:20] and '"result"' in line:
+            yield line
+            results += 1
+            yield from due()
+        else:
+            yield line
+    for _, msg_type, text in pending:
+        yield json.dumps({"preview": False, "messages": [{"type": msg_type, "text": text}]}, separators=(",", ":")) + "\n"
 
 
 def _xml_result(row: dict[str, Any], offset: int) -> str:
@@ -1367,6 +1383,8 @@ class SplunkTestServer:
     :param ack_delay: seconds before an acknowledged batch counts as indexed.
     :param search_lag: seconds between storing an event and a search finding it (Splunk's indexing lag).
     :param single_port: serve HEC and management on one port (real Splunk uses two).
+    :param indexed_fields: fields declared ``INDEXED = true`` in fields.conf (``field=value`` then reads
+        the index, without looking for the value in the raw event).
     """
 
     def __init__(
@@ -1386,6 +1404,7 @@ class SplunkTestServer:
         persist_path: str | Path | None = None,
         single_port: bool = False,
         search_lag: float = 0.0,
+        indexed_fields: Iterable[str] = (),
     ) -> None:
         self.hec_token = hec_token or str(uuid.uuid4())
         self.password = password or secrets.token_urlsafe(12)
@@ -1402,6 +1421,7 @@ class SplunkTestServer:
             persist_path=Path(persist_path) if persist_path else None,
             server_name="splunk-test",
             search_lag=search_lag,
+            indexed_fields=indexed_fields,
         )
         self.single_port = single_port
         self._servers: list[_Server] = []
@@ -1477,15 +1497,19 @@ class SplunkTestServer:
 
     def clear(self) -> None:
         with self.state.lock:
-            self.state.events.clear()
+            self.state.clear_events()
             self.state.requests.clear()
 
     def add_event(self, event: Any, *, time_: float, index: str = "main", sourcetype: str = "_json",
-                  host: str = "test", source: str = "test") -> None:
-        """Index an event directly (bypassing HEC), e.g. to set up a search test."""
-        raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"))
-        fields = extract_json_fields(event) if sourcetype == "_json" else {}
-        self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, int(time.time()), 0, fields)])
+                  host: str = "test", source: str = "test", fields: dict[str, str | list[str]] | None = None) -> None:
+        """Index an event directly (bypassing HEC), e.g. to set up a search test; ``fields`` are indexed fields."""
+        raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"), ensure_ascii=False)
+        self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, int(time.time()), 0, dict(fields or {}))])
+
+    def export_message(self, msg_type: str, text: str, after_rows: int = 0) -> None:
+        """Put an in-stream message (``{"messages":[...]}`` line) into the next export, after ``after_rows`` results."""
+        with self.state.lock:
+            self.state.export_messages.append((after_rows, msg_type, text))
 
     # -- faults
     def busy(self, count: int) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import pytest
 
 from copydicom_provider.hooks.splunk import SPLUNK_CONNECTION_TYPE, SplunkHook, SplunkSettings
@@ -10,7 +12,10 @@ pytestmark = pytest.mark.timeout(120)
 
 
 def test_connection_type_dict_has_airflows_shape():
-    assert SPLUNK_CONNECTION_TYPE["hook-class-name"] == f"{SplunkHook.__module__}.{SplunkHook.__name__}"
+    # Airflow imports the hook by this dotted name: it must stay the public path after the split into modules
+    assert SPLUNK_CONNECTION_TYPE["hook-class-name"] == "copydicom_provider.hooks.splunk.SplunkHook"
+    module, _, name = SPLUNK_CONNECTION_TYPE["hook-class-name"].rpartition(".")
+    assert getattr(importlib.import_module(module), name) is SplunkHook
     assert SPLUNK_CONNECTION_TYPE["connection-type"] == SplunkHook.conn_type == "splunk"
     assert set(SPLUNK_CONNECTION_TYPE["ui-field-behaviour"]) == {"hidden-fields", "relabeling", "placeholders"}
     for name, field in SPLUNK_CONNECTION_TYPE["conn-fields"].items():

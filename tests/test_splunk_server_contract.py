@@ -274,7 +274,9 @@ def test_export_streams_json_lines_like_splunks_example(splunk):
         splunk.add_event({"n": second}, time_=second, sourcetype=sourcetype)
     response = export(splunk, "search * | stats count by sourcetype")
     assert response.headers["Transfer-Encoding"] == "chunked"
-    assert response.text.splitlines() == [
+    assert response.text.splitlines() == [  # a transforming search: preview rows first, then the final ones
+        '{"preview":true,"offset":0,"result":{"sourcetype":"eventgen-2","count":"1"}}',
+        '{"preview":true,"offset":1,"result":{"sourcetype":"splunkd","count":"2"}}',
         '{"preview":false,"offset":0,"result":{"sourcetype":"eventgen-2","count":"1"}}',
         '{"preview":false,"offset":1,"lastrow":true,"result":{"sourcetype":"splunkd","count":"2"}}',
     ]

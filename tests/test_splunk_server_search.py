@@ -40,7 +40,8 @@ def run(server: SplunkTestServer, search: str, **form: str) -> list[dict]:
         timeout=10,
     )
     assert response.status_code == 200, response.text
-    return [json.loads(line)["result"] for line in response.text.splitlines() if "result" in json.loads(line)]
+    lines = [json.loads(line) for line in response.text.splitlines()]
+    return [line["result"] for line in lines if "result" in line and not line["preview"]]
 
 
 def error(server: SplunkTestServer, search: str) -> str:
@@ -66,18 +67,18 @@ def studies(rows: list[dict]) -> list[str]:
     [
         ("search index=dicom", ["S5", "S4", "S3", "S2", "S1"]),  # newest first
         ("search *", ["S9"]),  # without index=, only main, like Splunk's default role
-        ("search index=* Modality=CT", ["S9", "S3", "S1"]),  # S5 is not _json: no extracted Modality
+        ("search index=* Modality=CT", ["S9", "S5", "S3", "S1"]),  # KV_MODE=auto: JSON of any sourcetype
         ("search index=dicom sourcetype=other", ["S5"]),
         ("search index=dicom modality=ct", []),  # field names are case-sensitive
-        ("search index=dicom Modality=ct", ["S3", "S1"]),  # values are not
-        ("search index=dicom Modality=CT*", ["S4", "S3", "S1"]),
+        ("search index=dicom Modality=ct", ["S5", "S3", "S1"]),  # values are not
+        ("search index=dicom Modality=CT*", ["S5", "S4", "S3", "S1"]),
         ('search index=dicom Site="North Wing"', ["S3", "S1"]),
         ("search index=dicom Site=*Wing PatientID=P1 AND DLP=300", ["S3"]),
         ('search index=dicom PatientID IN (P2, "P3")', ["S4", "S2"]),
         ("search index=dicom earliest=2000 latest=4000", ["S3", "S2"]),
         ("| search index=dicom DLP=0", ["S2"]),
         ("search index=dicom | head 2", ["S5", "S4"]),
-        ("search index=dicom | dedup PatientID", ["S4", "S3", "S2"]),
+        ("search index=dicom | dedup PatientID", ["S5", "S4", "S3", "S2"]),
     ],
 )
 def test_search_subset(splunk, search, expected):
@@ -86,7 +87,9 @@ def test_search_subset(splunk, search, expected):
 
 def test_time_window_params_are_half_open_and_inline_terms_win(splunk):
     assert studies(run(splunk, "search index=dicom", earliest_time="2000", latest_time="3000")) == ["S2"]
-    assert studies(run(splunk, "search index=dicom earliest=1000", earliest_time="2000", latest_time="1500")) == ["S1"]
+    # an in-search time term replaces the REST range as a whole (latest then defaults to now)
+    assert studies(run(splunk, "search index=dicom earliest=1000", earliest_time="2000", latest_time="1500")) == [
+        "S5", "S4", "S3", "S2", "S1"]
     assert studies(run(splunk, "search index=dicom", earliest_time="1970-01-01T00:50:00+00:00")) == ["S5", "S4", "S3"]
     assert run(splunk, "search index=dicom", earliest_time="-1h") == []
 
@@ -97,8 +100,9 @@ def test_fields_and_table(splunk):
     (row,) = run(splunk, "search index=dicom Study=S1 | fields - _* index")
     assert "_raw" not in row and "index" not in row and row["Study"] == "S1"
     rows = run(splunk, "search index=dicom | table Study Site")
-    assert rows[0] == {}, "S5's sourcetype is not _json: it has no Study or Site field"
+    assert rows[0] == {"Study": "S5", "Site": "East"}, "KV_MODE=auto extracts JSON whatever the sourcetype"
     assert list(rows[1]) == ["Study", "Site"] and rows[1] == {"Study": "S4", "Site": "East"}
+    assert run(splunk, "search index=main | table NoSuchField") == [{}]
 
 
 def test_stats(splunk):
@@ -110,7 +114,8 @@ def test_stats(splunk):
     ]
     assert run(splunk, "search index=nothing | stats count") == [{"count": "0"}]
     assert run(splunk, "search index=dicom sourcetype=_json | stats avg(DLP)") == [{"avg(DLP)": "162.5"}]
-    assert run(splunk, "search index=dicom | stats count by Site, Modality")[0] == {"Site": "East", "Modality": "CTA", "count": "1"}
+    assert run(splunk, "search index=dicom | stats count by Site, Modality")[:2] == [
+        {"Site": "East", "Modality": "CT", "count": "1"}, {"Site": "East", "Modality": "CTA", "count": "1"}]
 
 
 @pytest.mark.parametrize("command", ["eval x=1", "sort - _time", "where DLP>1", "spath", "timechart count", "rex field=x \"(?<y>.)\""])
@@ -119,9 +124,15 @@ def test_other_commands_get_splunks_unknown_command_error(splunk, command):
     assert error(splunk, f"search index=dicom | {command}") == f"Unknown search command '{name}'."
 
 
-@pytest.mark.parametrize("search", ["search index=dicom error", "search index=dicom DLP>100", "search index=dicom Modality=CT OR Modality=MR", "search NOT x=1"])
+@pytest.mark.parametrize("search", ["| tstats count where index=dicom error", "| tstats count by _time span=1h",
+                                    "| tstats prestats=t count", "search index=dicom | tstats count"])
 def test_unimplemented_search_terms_are_refused_not_guessed(splunk, search):
-    assert "the Splunk test server does not implement" in error(splunk, search)
+    assert "the Splunk test server does not implement" in error(splunk, search) or "first command" in error(splunk, search)
+
+
+@pytest.mark.parametrize("search", ["search Modality=CT OR", "search (Modality=CT", "search NOT", "search Modality=CT)"])
+def test_malformed_boolean_searches_are_refused(splunk, search):
+    assert "Error in 'search' command" in error(splunk, search)
 
 
 def test_bad_time_and_bad_arguments_are_refused(splunk):
@@ -159,12 +170,11 @@ def test_splunk_sdk_runs_oneshot_export_and_jobs_unchanged(version):
         assert service.splunk_version == tuple(int(p) for p in version.split("."))
 
         oneshot = results.JSONResultsReader(service.jobs.oneshot("search index=dicom Modality=CT | table Study", output_mode="json"))
-        assert [r["Study"] for r in oneshot if isinstance(r, dict)] == ["S3", "S1"]
+        assert [r["Study"] for r in oneshot if isinstance(r, dict)] == ["S5", "S3", "S1"]
 
         exported = results.JSONResultsReader(service.jobs.export("search index=dicom | stats count by Modality", output_mode="json"))
-        assert [dict(r) for r in exported if isinstance(r, dict)] == [
-            {"Modality": "CT", "count": "2"}, {"Modality": "CTA", "count": "1"}, {"Modality": "MR", "count": "1"}
-        ]
+        final = [dict(r) for r in exported if isinstance(r, dict) and not exported.is_preview]
+        assert final == [{"Modality": "CT", "count": "3"}, {"Modality": "CTA", "count": "1"}, {"Modality": "MR", "count": "1"}]
 
         job = service.jobs.create("search index=dicom | head 3", earliest_time="0", latest_time="now")
         deadline = time.monotonic() + 10

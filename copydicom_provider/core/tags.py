@@ -8,10 +8,13 @@ call :func:`replicate_tags` is enumerate + index in one process::
                              "https://admin:pw@splunk:8089?hec_token=T&index=dicom")
 
 Non-duplicate: Splunk has no uniqueness check at ingest, so before sending, each chunk of
-candidates asks the index which of its instances it already holds (``copydicom_key IN
-("<id>:instance", ...)``, all time, batched) and only the others are read and sent. Every record's
-``RecordKey`` is also sent as the indexed field ``copydicom_key``, so the check works with any
-sourcetype and does not depend on search-time JSON extraction. An instance's dose
+candidates asks the index which of its instances it already holds and only the others are read
+and sent. Every record's ``RecordKey`` is also sent as the indexed field ``copydicom_key``, and the
+check is ``| tstats count where index=... copydicom_key IN ("<id>:instance", ...) by copydicom_key``
+over all time: tstats reads the indexed field from the index's lexicon, so a no-op rerun costs the
+same whether the index holds this run's events or years of others, and the check depends neither on
+the sourcetype's search-time extraction nor on ``fields.conf``. Without a configured index, events
+go to the HEC token's default index and the check searches every index the role may search. An instance's dose
 records go before its instance record, and dose records whose ``RecordKey`` is already indexed
 (a send cut short earlier) are not sent again. Caveat: Splunk makes events searchable a few seconds
 after HEC accepts them (with ``ack`` on, only once indexed); two runs over the same instances
@@ -36,6 +39,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
+
+from airflow.exceptions import AirflowException
 
 from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
@@ -91,8 +96,12 @@ class TagsSummary(JobSummary):
         return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
 
 
-class TagsFailed(OrthancError):
-    """Some instances could not be indexed; carries the summary (what was sent stays sent)."""
+class TagsFailed(AirflowException):
+    """Some instances could not be indexed; carries the summary (what was sent stays sent).
+
+    Not an ``OrthancError``: an instance fails because Orthanc could not serve it *or* because Splunk
+    refused its record, and a Splunk refusal must not be classified as an Orthanc one.
+    """
 
     def __init__(self, summary: TagsSummary) -> None:
         super().__init__(summary.failure_text())
@@ -101,10 +110,10 @@ class TagsFailed(OrthancError):
 
 # --------------------------------------------------------------------------- the index's side
 def indexed_keys(splunk: SplunkHook, keys: Sequence[str], *, index: str | None, per_search: int = CHUNK) -> set[str]:
-    """Which of ``keys`` (``RecordKey`` values) the index already holds, over all time, in batched IN lists.
+    """Which of ``keys`` (``RecordKey`` values) the index already holds, over all time, in batched tstats.
 
-    The key is also sent as the indexed field ``copydicom_key``, so this works whatever the sourcetype
-    (a custom one without JSON extraction included) and stays cheap on a large index.
+    Reads the indexed field ``copydicom_key`` (see :meth:`SplunkHook.indexed_values`): cheap on a large
+    index, whatever the sourcetype. ``index`` None means every index, where the token's default one is.
     """
     return splunk.indexed_values(KEY_FIELD, keys, indexes=[index] if index else None, per_search=per_search)
 

@@ -1,0 +1,202 @@
+"""The management-port side of :class:`~copydicom_provider.hooks.splunk.SplunkHook`: login, searches, server info.
+
+Searching uses ``/services/search/jobs/export`` with ``output_mode=json``: one request, results
+streamed as JSON lines and yielded one by one, so a large result set never sits in memory.
+
+Why not ``splunk-sdk`` (splunklib) for the search side: its ``JSONResultsReader`` reads the response
+with ``readlines()``, i.e. the whole export in memory, which defeats streaming; its 3.x line needs
+Python >= 3.13, so supporting Python 3.10-3.12 would mean pinning the 2.1 line for one endpoint; it
+brings its own HTTP layer (no shared session, pool, TLS settings or retry with the HEC side) and an
+extra ``server/info`` round trip to choose API paths. The export call is one POST, so it is written
+here; the test suite still runs splunklib against the Splunk test server, so an SDK user is covered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import requests
+from airflow.sdk.log import mask_secret
+
+from copydicom_provider.hooks.splunk.errors import SplunkSearchError
+from copydicom_provider.hooks.splunk.wire import (
+    _first_line,
+    _json_reply,
+    _mgmt_text,
+    _spl_quoted,
+    _time_param,
+    normalize_spl,
+)
+
+if TYPE_CHECKING:
+    from copydicom_provider.hooks.splunk.settings import SplunkSettings
+
+
+#: the end of "all time" for the indexed-key check: 2038-01-19, past any plausible event time
+LATEST_TIME = "2147483647"
+_FIELD_NAME = re.compile(r"[A-Za-z_][\w.-]*")
+
+
+def index_scope(indexes: Iterable[str] | None) -> str:
+    """``index="a"``, ``index IN ("a", "b")``, or ``index=*`` when no index is named."""
+    names = sorted(set(indexes or ()))
+    if len(names) == 1:
+        return f"index={_spl_quoted(names[0])}"
+    if names:
+        return f"index IN ({', '.join(_spl_quoted(i) for i in names)})"
+    return "index=*"
+
+
+class SearchMixin:
+    """Management calls with session or bearer auth, streamed export searches and the indexed-key check."""
+
+    settings: SplunkSettings
+    mgmt_url: str
+    splunk_conn_id: str
+    _login: str | None
+    _password: str | None
+    _bearer: str | None
+    _session_key: str | None
+
+    if TYPE_CHECKING:  # provided by SplunkHook
+        log: logging.Logger
+
+        def _load(self) -> None: ...
+        def get_conn(self) -> requests.Session: ...
+
+    def indexed_values(
+        self, field_name: str, values: Sequence[str], *, indexes: Iterable[str] | None = None, per_search: int = 200
+    ) -> set[str]:
+        """Which of ``values`` the index holds in the indexed field ``field_name``, over all time.
+
+        Asked with ``| tstats count where index=... field IN (...) by field``, one search per
+        ``per_search`` values: tstats reads the indexed field from the index's lexicon (tsidx), so its
+        cost follows the keys asked, not the years of events in the index, and a key need not appear
+        in the raw event (``field=value`` in a plain search would need both). Without ``indexes`` it
+        searches ``index=*`` (every index the role may search): HEC then writes to the token's default
+        index, which the client cannot name, and the role's default indexes may not include it.
+        The range runs to 2038, so events stamped in the future (a modality's wrong clock) are found too.
+        """
+        if not _FIELD_NAME.fullmatch(field_name):
+            raise ValueError(f"{field_name!r} is not a plain Splunk field name (letters, digits, _ . -)")
+        found: set[str] = set()
+        wanted = list(dict.fromkeys(values))
+        for start in range(0, len(wanted), max(1, per_search)):
+            chunk = wanted[start : start + per_search]
+            query = (f"| tstats count where {index_scope(indexes)} "
+                     f"{field_name} IN ({', '.join(_spl_quoted(v) for v in chunk)}) by {field_name}")
+            for row in self.search(query, earliest_time="0", latest_time=LATEST_TIME):
+                value = row.get(field_name)
+                found.update(value if isinstance(value, list) else [value] if value else [])
+        return found & set(wanted)
+
+
+    # ------------------------------------------------------------------ management port
+    def _mgmt_auth(self) -> dict[str, str]:
+        self._load()
+        if self._bearer:
+            return {"Authorization": f"Bearer {self._bearer}"}
+        if self._session_key is None:
+            self._session_key = self._log_in()
+        return {"Authorization": f"Splunk {self._session_key}"}
+
+    def _log_in(self) -> str:
+        if not (self._login and self._password):
+            raise SplunkSearchError(
+                f"Connection {self.splunk_conn_id!r} has neither a bearer token (extra 'token') "
+                "nor login and password for searches"
+            )
+        form = {"username": self._login, "password": self._password, "output_mode": "json"}
+        response = self._mgmt_send("POST", "/services/auth/login", data=form, auth={})
+        key = _json_reply(response).get("sessionKey")
+        if not key:
+            raise SplunkSearchError(f"Splunk at {self.mgmt_url} answered the login without a session key")
+        mask_secret(key)
+        return str(key)
+
+    def _mgmt_send(
+        self, method: str, path: str, *, auth: dict[str, str] | None = None, stream: bool = False, **kwargs: Any
+    ) -> requests.Response:
+        """One management call; a 401 with a session key logs in again once; errors quote Splunk's message."""
+        for attempt in (1, 2):
+            headers = self._mgmt_auth() if auth is None else auth
+            try:
+                response = self.get_conn().request(
+                    method,
+                    f"{self.mgmt_url}{path}",
+                    headers=headers,
+                    stream=stream,
+                    timeout=self.settings.timeout,
+                    **kwargs,
+                )
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                raise SplunkSearchError(
+                    f"Splunk management port at {self.mgmt_url} is unreachable: {_first_line(exc)}"
+                ) from None
+            if response.status_code == 401 and auth is None and self._session_key and attempt == 1:
+                response.close()
+                self._session_key = None  # expired session: log in again
+                continue
+            if response.status_code >= 400:
+                text = _mgmt_text(response)
+                response.close()
+                raise SplunkSearchError(
+                    f"Splunk at {self.mgmt_url} refused {method} {path} (HTTP {response.status_code}): {text}",
+                    status=response.status_code, text=text,
+                )
+            return response
+        raise AssertionError("unreachable")
+
+    def server_info(self) -> dict[str, Any]:
+        """``GET /services/server/info``: version, serverName and the like (an authenticated call)."""
+        response = self._mgmt_send("GET", "/services/server/info", params={"output_mode": "json"})
+        entries = _json_reply(response).get("entry") or [{}]
+        return dict(entries[0].get("content") or {})
+
+    def search(
+        self,
+        query: str,
+        earliest_time: float | int | str | datetime | None = None,
+        latest_time: float | int | str | datetime | None = None,
+        *,
+        params: Mapping[str, Any] | None = None,
+    ) -> Iterator[dict[str, Any]]:
+        """Run SPL over ``[earliest_time, latest_time)`` and yield each result as a dict, streaming.
+
+        Values are strings (multivalue fields lists of strings), as Splunk returns them. A query that
+        does not start with ``search`` or ``|`` gets ``search `` prefixed. Times may be epoch
+        seconds, datetimes or Splunk time strings (``-24h``). Preview rows of transforming searches
+        are skipped; only final results are yielded. The request starts on first iteration.
+        """
+        data: dict[str, Any] = {"search": normalize_spl(query), "output_mode": "json", **(params or {})}
+        for name, value in (("earliest_time", earliest_time), ("latest_time", latest_time)):
+            if value is not None:
+                data[name] = _time_param(value)
+        response = self._mgmt_send("POST", "/services/search/jobs/export", data=data, stream=True)
+        count = 0
+        with response:
+            for line in response.iter_lines():
+                if not line.strip():
+                    continue
+                try:
+                    row = json.loads(line)
+                except ValueError:
+                    raise SplunkSearchError(f"Splunk at {self.mgmt_url} sent export output that is not JSON") from None
+                for message in row.get("messages") or ():
+                    if message.get("type") in {"FATAL", "ERROR"}:
+                        raise SplunkSearchError(
+                            f"Splunk search at {self.mgmt_url} failed: {message.get('text')} "
+                            f"(after {count} results)", text=message.get("text"),
+                        )
+                    if message.get("type") == "WARN":  # e.g. a search peer down: the results may be partial
+                        self.log.warning("Splunk search at %s: %s", self.mgmt_url, message.get("text"))
+                if row.get("preview") or "result" not in row:
+                    continue
+                count += 1
+                yield row["result"]
+        self.log.debug("Splunk search at %s returned %d results", self.mgmt_url, count)

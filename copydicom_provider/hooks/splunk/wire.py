@@ -1,0 +1,130 @@
+"""What Splunk's replies, times and query strings look like: small pure helpers shared by HEC and search."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from collections.abc import Mapping
+from datetime import date, datetime, timezone
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+from xml.etree import ElementTree
+
+import requests
+from urllib3.exceptions import NewConnectionError
+
+#: Statuses worth another try: request timeout, throttling, and every server-side error.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+#: HEC codes of Splunk's own "busy" refusals: definite answers, nothing from ``invalid-event-number`` on was taken.
+BUSY_CODES = frozenset({9, 18})
+HEALTHY_CODE = 17
+NO_DATA_CODE = 5
+#: health-check codes for a token Splunk does not know (21) or has disabled (22)
+TOKEN_REFUSED_CODES = frozenset({21, 22})
+
+
+def normalize_spl(query: str) -> str:
+    """Splunk's REST API needs a leading command: prefix ``search `` unless it has one or starts with ``|``."""
+    text = query.strip()
+    if not text:
+        raise ValueError("empty search query")
+    if text.startswith("|") or re.match(r"search\b", text, re.IGNORECASE):
+        return text
+    return f"search {text}"
+
+
+def epoch_seconds(value: float | int | str | datetime | date) -> float | int:
+    """Epoch seconds with millisecond precision (HEC's ``time``); naive datetimes are taken as UTC."""
+    if isinstance(value, bool):
+        raise TypeError("a boolean is not a time")
+    if isinstance(value, datetime):
+        stamp = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+        number: float = stamp.timestamp()
+    elif isinstance(value, date):
+        number = datetime(value.year, value.month, value.day, tzinfo=timezone.utc).timestamp()
+    elif isinstance(value, (int, float, Decimal)):
+        number = float(value)
+    elif isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            return epoch_seconds(datetime.fromisoformat(value))
+    else:
+        raise TypeError(f"cannot read a time from {type(value).__name__}")
+    if not math.isfinite(number):
+        raise ValueError("time must be finite")
+    rounded = round(number, 3)
+    return int(rounded) if rounded == int(rounded) else rounded
+
+
+def _time_param(value: float | int | str | datetime) -> str:
+    if isinstance(value, str):
+        return value
+    return f"{float(epoch_seconds(value)):.3f}"
+
+
+def _spl_quoted(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def _json_reply(response: requests.Response) -> dict[str, Any]:
+    try:
+        reply = response.json()
+    except ValueError:
+        return {}
+    return reply if isinstance(reply, dict) else {}
+
+
+def _hec_text(response: requests.Response, reply: Mapping[str, Any]) -> str:
+    if reply.get("text"):
+        return str(reply["text"])
+    return (response.text or response.reason or "").strip()[:200] or f"HTTP {response.status_code}"
+
+
+def _code_part(code: Any) -> str:
+    return f", code {code}" if code is not None else ""
+
+
+def _mgmt_text(response: requests.Response) -> str:
+    """Splunk's messages, from ``{"messages":[{"type","text"}]}`` or ``<response><messages><msg>``."""
+    body = response.content[:65536]
+    try:
+        messages = json.loads(body).get("messages") or []
+        texts = [str(m.get("text")) for m in messages if m.get("text")]
+    except (ValueError, AttributeError):
+        try:
+            texts = [m.text or "" for m in ElementTree.fromstring(body).iter("msg")]
+        except ElementTree.ParseError:
+            texts = [body.decode("utf-8", errors="replace").strip()[:200]]
+    return "; ".join(t for t in texts if t) or response.reason or f"HTTP {response.status_code}"
+
+
+def _netloc(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc)
+    reason = text.split("Caused by ", 1)[-1]
+    return reason.split("\n", 1)[0].strip("()'\" ")[:200]
+
+
+def _redact_url(url: str) -> str:
+    """The URL without its password and without any query (which may hold tokens)."""
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1]
+    user = f"{parts.username}:***@" if parts.username else ""
+    return f"{parts.scheme}://{user}{netloc}{parts.path}" + ("?..." if parts.query else "")
+
+
+def _maybe_received(exc: requests.RequestException) -> bool:
+    """Could Splunk have received the request? Only a failed connect (or TLS handshake) proves it did not."""
+    if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
+        return False
+    if isinstance(exc, requests.Timeout):
+        return True  # read timeout: the body went out, the answer is late
+    cause = exc.args[0] if exc.args else None
+    cause = getattr(cause, "reason", cause)  # urllib3's MaxRetryError wraps the cause
+    return not isinstance(cause, NewConnectionError)
