@@ -1,7 +1,7 @@
 """The reference-level table: protocol or body region -> quantity -> national level, with its source.
 
 One CSV serves both the Splunk app (lookup ``dose_reference_levels``) and the quarterly report.
-A row names either an ``AcquisitionProtocol`` (``protocol``) or a target region by its code
+A row names either an ``AcquisitionProtocol`` (``protocol``) or (exclusive) a target region by its code
 (``body_region_code``, e.g. ``SCT:69536005``; codes rather than meanings because vendors spell
 meanings differently). A protocol row wins over a region row. ``national_level`` is in ``unit``,
 which must be the unit the records carry for ``quantity``, so a table in other units is refused
@@ -83,8 +83,9 @@ def parse_reference_table(text: str, origin: str) -> ReferenceTable:
     for number, row in enumerate(reader, start=2):
         cells = {c: (row.get(c) or "").strip() for c in COLUMNS}
         where = f"reference-level table {origin}, line {number}"
-        if not cells["protocol"] and not cells["body_region_code"]:
-            raise ReferenceTableError(f"{where}: names neither a protocol nor a body_region_code")
+        if bool(cells["protocol"]) == bool(cells["body_region_code"]):
+            raise ReferenceTableError(f"{where}: name either a protocol or a body_region_code (exactly one), "
+                                      "so that a protocol's level never applies to a whole region")
         quantity = QUANTITY_BY_KEY.get(cells["quantity"])
         if quantity is None:
             raise ReferenceTableError(f"{where}: quantity {cells['quantity']!r} is not one of {', '.join(QUANTITY_BY_KEY)}")
