@@ -118,6 +118,8 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
     for quantity in f.QUANTITIES:
         raw = row.get(quantity.key)
         if raw is None or raw == "":
+            if row.get(quantity.list_key) not in (None, "", []):  # several values where one is expected
+                unusable[quantity.key] = unusable.get(quantity.key, 0) + 1
             continue
         value = _number(raw)
         if value is None or _text(row.get(quantity.unit_key)) != quantity.unit:

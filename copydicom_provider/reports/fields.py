@@ -36,6 +36,8 @@ STUDY_DATE = "StudyDate"
 TIME = "_time"
 
 UNIT_SUFFIX = "_unit"
+#: Splunk names a JSON array ``key{}``: a quantity with several values arrives under that name.
+LIST_SUFFIX = "{}"
 
 
 @dataclass(frozen=True)
@@ -51,6 +53,10 @@ class Quantity:
     def unit_key(self) -> str:
         return self.key + UNIT_SUFFIX
 
+    @property
+    def list_key(self) -> str:
+        return self.key + LIST_SUFFIX
+
 
 #: The quantities the reports describe, in display order. Units are those the flattener scales to.
 QUANTITIES: tuple[Quantity, ...] = (
@@ -65,7 +71,7 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 #: The fields of an irradiation event the quarterly report asks Splunk for.
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
-    *(name for q in QUANTITIES for name in (q.key, q.unit_key)),
+    *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key)),
 )
 #: The fields of an instance record the utilisation table needs.
 INSTANCE_FIELDS: tuple[str, ...] = (STUDY_UID, MODALITY, STUDY_DATE)
