@@ -32,7 +32,7 @@ APP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
 APP_TGZ ?= dist/copydicom-$(APP_VERSION).tgz
 APPINSPECT_VENV ?= .venv-appinspect
 
-$(APP_TGZ): splunk_app/build.py copydicom_provider/reports/dose_reference_levels.csv $(shell find splunk_app/copydicom -type f)
+$(APP_TGZ): splunk_app/build.py $(wildcard copydicom_provider/reports/*.csv) $(shell find splunk_app/copydicom -type f)
 	python3 splunk_app/build.py --out $@
 
 splunk-app: $(APP_TGZ) ## the Splunk app, ready for Apps > Install app from file

@@ -1,6 +1,6 @@
 """Package the Splunk app: ``splunk_app/copydicom`` plus the provider's reference-level table -> ``.tgz``.
 
-The lookup CSV is kept once, in the Python package (the quarterly report reads it too), and copied
+The lookup CSVs are kept once, in the Python package (the quarterly report reads it too), and copied
 into ``lookups/`` here. The archive is reproducible: sorted entries, fixed times and owners, modes
 644/755, no hidden or compiled files.
 """
@@ -15,7 +15,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 APP = HERE / "copydicom"
-LOOKUP = HERE.parent / "copydicom_provider" / "reports" / "dose_reference_levels.csv"
+REPORTS = HERE.parent / "copydicom_provider" / "reports"
+#: The lookup (UK national levels, attributed) and its empty template, kept once in the Python package.
+LOOKUPS = ("dose_reference_levels.csv", "dose_reference_levels_template.csv")
 MTIME = 1_700_000_000
 
 
@@ -38,7 +40,8 @@ def members() -> dict[str, bytes | None]:
             continue
         out[f"copydicom/{relative.as_posix()}"] = None if path.is_dir() else path.read_bytes()
     out["copydicom/lookups"] = None
-    out["copydicom/lookups/dose_reference_levels.csv"] = LOOKUP.read_bytes()
+    for name in LOOKUPS:
+        out[f"copydicom/lookups/{name}"] = (REPORTS / name).read_bytes()
     return out
 
 

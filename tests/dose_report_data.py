@@ -67,7 +67,7 @@ def quarter_events(truths: list[dict]) -> list[dict]:
     """Each Q1 event once, with its report's station and study date."""
     events = {}
     for truth in truths:
-        if not truth["study_date"].startswith("2025-0") or truth["study_date"] >= "2025-04":
+        if not "2025-01-01" <= truth["study_date"] < "2025-04-01":
             continue
         for event in truth["events"]:
             events[event["irradiation_event_uid"]] = event | {"station": truth["station"], "month": truth["study_date"][:7]}

@@ -201,6 +201,7 @@ def test_the_package_holds_the_app_and_the_providers_reference_table(tmp_path):
         names = tar.getnames()
         lookup = tar.extractfile("copydicom/lookups/dose_reference_levels.csv").read().decode()
         app_conf = tar.extractfile("copydicom/default/app.conf").read().decode()
+        template = tar.extractfile("copydicom/lookups/dose_reference_levels_template.csv").read().decode()
     assert all(n == "copydicom" or n.startswith("copydicom/") for n in names)
     assert not [n for n in names if "/." in n or n.endswith(".pyc")]
     assert lookup == packaged_text()
@@ -209,6 +210,7 @@ def test_the_package_holds_the_app_and_the_providers_reference_table(tmp_path):
     table = parse_reference_table(lookup, PACKAGED)
     assert table.levels and all(level.source and "Open Government Licence" in level.source for level in table.levels)
     header = next(csv.reader(io.StringIO(lookup)))
+    assert template.splitlines() == [",".join(header)]  # the empty table to fill in
     transforms = read_conf(APP / "default" / "transforms.conf")["dose_reference_levels"]
     assert transforms["filename"] == "dose_reference_levels.csv" and "national_level" in header
     assert build(tmp_path / "again.tgz").read_bytes() == archive.read_bytes()  # reproducible
