@@ -102,7 +102,7 @@ def test_collect_streams_each_event_once_and_sets_aside_unusable_values():
             event("1.1", "Thorax", 10.0), event("1.1", "Thorax", 10.0, copy=1),  # resent
             event("1.2", "Thorax", 12.0, unit="Gy"),  # a unit the report does not expect
             event("1.3", "Thorax", [5.0, 6.0]),  # several values where one is expected
-            {k: v for k, v in event("", "Head", 40.0).items() if k != "IrradiationEventUID"},  # no UID
+            {k: v for k, v in event("", "Head", 40.0).items() if k not in ("IrradiationEventUID", "CTDIvol_unit")},  # no UID, no unit
             {"RecordType": "instance", "StudyInstanceUID": "s1", "Modality": "CT", "StudyDate": "20250203"},
             {"RecordType": "instance", "StudyInstanceUID": "s1", "Modality": "CT", "StudyDate": "20250203"},
             {"RecordType": "instance", "StudyInstanceUID": "s2", "Modality": "MR", "StudyDate": "20250203"},
@@ -118,6 +118,7 @@ def test_collect_streams_each_event_once_and_sets_aside_unusable_values():
     assert by_uid["1.2"].values == {"DLP": 100.0} and by_uid["1.3"].values == {"DLP": 100.0}
     assert got.unusable == {"CTDIvol": 2}
     assert by_uid["k--0"].protocol == "Head"  # kept, keyed by its RecordKey
+    assert by_uid["k--0"].values["CTDIvol"] == 40.0  # a key without a unit field has the key's one unit
     assert "9.9" not in by_uid  # after the period
     assert got.instances == 3 and {k: len(v) for k, v in got.studies.items()} == {("2025-02-03", "CT"): 1, ("2025-02-03", "MR"): 1}
 

@@ -122,7 +122,8 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
                 unusable[quantity.key] = unusable.get(quantity.key, 0) + 1
             continue
         value = _number(raw)
-        if value is None or _text(row.get(quantity.unit_key)) != quantity.unit:
+        unit = row.get(quantity.unit_key)
+        if value is None or (unit not in (None, "") and _text(unit) != quantity.unit):  # no unit: the key's own
             unusable[quantity.key] = unusable.get(quantity.key, 0) + 1
             continue
         event.values[quantity.key] = value
