@@ -112,7 +112,9 @@ def stand_in_can_run(spl: str) -> bool:
 def documented_projection_keys() -> set[str]:
     """Keys docs/dose-records.md lists for projection X-ray events (no generator makes those yet)."""
     text = (REPO_ROOT / "docs" / "dose-records.md").read_text(encoding="utf-8")
-    section = text.split("### Projection X-ray irradiation event", 1)[1]
+    heading = "### Projection X-ray irradiation event"
+    assert heading in text, f"docs/dose-records.md has no {heading!r} section listing the projection event keys"
+    section = text.split(heading, 1)[1].split("\n## ", 1)[0]
     keys = set(re.findall(r"\| `([A-Za-z0-9]+)` \|", section))
     return keys | {k + "_unit" for k in keys} | {k + "_code" for k in keys}
 
