@@ -7,7 +7,7 @@ AIRFLOW_VERSION ?= 3.3.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: deps venv test demo demo-ui bench screenshots clean
+.PHONY: deps venv test demo demo-ui bench screenshots clean splunk-app appinspect-venv appinspect
 
 APT_PACKAGES := orthanc dcmtk faketime chromium
 
@@ -26,7 +26,29 @@ $(VENV)/.installed: pyproject.toml
 
 venv: $(VENV)/.installed
 
+# The Splunk app (splunk_app/copydicom) as an installable archive, and Splunk's own validator for it.
+# splunk-appinspect lives in a venv of its own: its pinned dependencies must not meet Airflow's.
+APP_VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' pyproject.toml)
+APP_TGZ ?= dist/copydicom-$(APP_VERSION).tgz
+APPINSPECT_VENV ?= .venv-appinspect
+
+$(APP_TGZ): splunk_app/build.py $(wildcard copydicom_provider/reports/*.csv) $(shell find splunk_app/copydicom -type f)
+	python3 splunk_app/build.py --out $@
+
+splunk-app: $(APP_TGZ) ## the Splunk app, ready for Apps > Install app from file
+
+$(APPINSPECT_VENV)/.installed:
+	python3 -m venv $(APPINSPECT_VENV)
+	$(APPINSPECT_VENV)/bin/pip install -q "splunk-appinspect>=4.3,<5"
+	touch $@
+
+appinspect-venv: $(APPINSPECT_VENV)/.installed
+
+appinspect: splunk-app appinspect-venv ## Splunk AppInspect (precert) on the packaged app
+	$(APPINSPECT_VENV)/bin/splunk-appinspect inspect $(APP_TGZ) --mode precert
+
 test: deps venv ## the whole test suite, against real Orthanc servers and real Airflow
+	@$(MAKE) --no-print-directory appinspect-venv || echo "splunk-appinspect could not be installed: tests/test_splunk_app.py will skip its AppInspect test"
 	$(PY) -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
 
 demo: deps venv ## two local Orthanc servers, SQLite Airflow, the replicate DAG end to end
@@ -43,4 +65,4 @@ bench: deps venv ## side-by-side throughput figures (not a test)
 	$(PY) benchmarks/tags_bench.py
 
 clean:
-	rm -rf $(VENV) .demo
+	rm -rf $(VENV) $(APPINSPECT_VENV) .demo dist

@@ -1,0 +1,77 @@
+"""Every record field the reports and the Splunk app read, in one place.
+
+The names follow docs/dose-records.md (the dose records) and the ``instance`` records of
+``core.tag_records``. When the flattener renames a field, this module (and the Splunk app's
+searches, which a test checks against real records) is what changes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+RECORD_TYPE = "RecordType"
+#: RecordType values.
+INSTANCE = "instance"
+DOSE_REPORT = "dose_report"
+IRRADIATION_EVENT = "irradiation_event"
+
+#: The key that counts each irradiation event once (scanners resend reports).
+EVENT_UID = "IrradiationEventUID"
+#: Deterministic per-record key; the fallback dedupe key of an event that has no UID.
+RECORD_KEY = "RecordKey"
+
+PROTOCOL = "AcquisitionProtocol"
+STATION = "StationName"
+TARGET_REGION = "TargetRegion"
+TARGET_REGION_CODE = "TargetRegion_code"
+STUDY_UID = "StudyInstanceUID"
+#: ISO 8601 study date and time, on every dose record.
+STUDY_DATETIME = "StudyDateTime"
+
+#: Instance records carry the DICOM tags under their keywords.
+MODALITY = "Modality"
+STUDY_DATE = "StudyDate"
+
+#: Splunk's own event time (ISO 8601 in search results).
+TIME = "_time"
+
+UNIT_SUFFIX = "_unit"
+#: Splunk names a JSON array ``key{}``: a quantity with several values arrives under that name.
+LIST_SUFFIX = "{}"
+
+
+@dataclass(frozen=True)
+class Quantity:
+    """A dose quantity of an irradiation event: record key, label for people, the one unit expected."""
+
+    key: str
+    label: str
+    unit: str
+    modality: str
+
+    @property
+    def unit_key(self) -> str:
+        return self.key + UNIT_SUFFIX
+
+    @property
+    def list_key(self) -> str:
+        return self.key + LIST_SUFFIX
+
+
+#: The quantities the reports describe, in display order. Units are those the flattener scales to.
+QUANTITIES: tuple[Quantity, ...] = (
+    Quantity("CTDIvol", "CTDIvol", "mGy", "CT"),
+    Quantity("DLP", "DLP", "mGy.cm", "CT"),
+    Quantity("DoseAreaProduct", "DAP", "Gy.m2", "fluoroscopy/radiography"),
+    Quantity("DoseRP", "Dose at reference point", "mGy", "fluoroscopy/radiography"),
+    Quantity("AverageGlandularDose", "AGD", "mGy", "mammography"),
+)
+QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
+
+#: The fields of an irradiation event the quarterly report asks Splunk for.
+EVENT_FIELDS: tuple[str, ...] = (
+    EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
+    *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key)),
+)
+#: The fields of an instance record the utilisation table needs.
+INSTANCE_FIELDS: tuple[str, ...] = (STUDY_UID, MODALITY, STUDY_DATE)

@@ -1,0 +1,92 @@
+"""The quarterly dose report's three steps (search -> compute -> write), free of Airflow.
+
+The DAG ``copydicom_dose_report`` runs one step per task; each step reads what the previous one
+wrote into the report's folder, so a retried task repeats only its own step.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from copydicom_provider.reports.collect import Searcher, check_index, collect
+from copydicom_provider.reports.period import quarter_bounds, resolve_period
+from copydicom_provider.reports.reference_levels import load_reference_table
+from copydicom_provider.reports.writer import (
+    compute_tables,
+    read_data,
+    summary_counts,
+    write_charts,
+    write_data,
+    write_summary,
+    write_tables,
+)
+
+#: Where reports go when the run names no folder: ``$COPYDICOM_REPORT_DIR``, else under AIRFLOW_HOME.
+REPORT_DIR_ENV = "COPYDICOM_REPORT_DIR"
+
+
+def default_output_dir() -> Path:
+    configured = os.environ.get(REPORT_DIR_ENV)
+    if configured:
+        return Path(configured)
+    return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "copydicom_reports"
+
+
+def report_folder(output_dir: str | None, index: str, label: str) -> Path:
+    return Path(output_dir or default_output_dir()) / check_index(index) / label
+
+
+def check_params(index: str, quarter: str | None, reference_levels: str | None, outlier_factor: Any) -> None:
+    """Refuse bad input before searching; raises ValueError naming what is wrong."""
+    check_index(index)
+    if quarter:
+        quarter_bounds(quarter)
+    load_reference_table(reference_levels)
+    if not isinstance(outlier_factor, (int, float)) or not outlier_factor > 1:
+        raise ValueError(f"outlier_factor must be a number above 1, not {outlier_factor!r}")
+
+
+def search_step(hook: Searcher, index: str, output_dir: str | None, quarter: str | None,
+                interval_start: datetime | None, interval_end: datetime | None) -> dict[str, Any]:
+    """Stream the period's records from Splunk into ``<folder>/data``; returns where and what."""
+    label, start, end = resolve_period(quarter, interval_start, interval_end)
+    folder = report_folder(output_dir, index, label)
+    collected = collect(hook, index, start, end)
+    write_data(folder, collected)
+    print(f"dose report {label} [{start.isoformat()}, {end.isoformat()}) on index {index}: "
+          f"{len(collected.events)} irradiation events ({collected.duplicates} resent copies skipped), "
+          f"{collected.instances} instance records -> {folder}")
+    return {"folder": str(folder), "label": label, "index": index, "start": start.isoformat(), "end": end.isoformat(),
+            "irradiation_events": len(collected.events), "duplicates_skipped": collected.duplicates}
+
+
+def compute_step(found: dict[str, Any], reference_levels: str | None, outlier_factor: float) -> dict[str, Any]:
+    """The CSV tables (dashboard statistics, local vs reference levels, outliers)."""
+    folder = Path(found["folder"])
+    table = load_reference_table(reference_levels)
+    collected = read_data(folder)
+    tables = compute_tables(collected, table, outlier_factor)
+    files = write_tables(folder, tables)
+    counts = summary_counts(collected, tables)
+    print(f"dose report {found['label']}: wrote {', '.join(files)}; protocols above reference: "
+          f"{counts['protocols_above_reference'] or 'none'}")
+    return {**found, "tables": files, "counts": counts, "reference_levels": table.origin,
+            "reference_path": reference_levels or None, "outlier_factor": outlier_factor}
+
+
+def write_step(computed: dict[str, Any]) -> dict[str, Any]:
+    """Charts (PNG) and the one-page summary linking everything."""
+    folder = Path(computed["folder"])
+    table = load_reference_table(computed["reference_path"])
+    collected = read_data(folder)
+    tables = compute_tables(collected, table, computed["outlier_factor"])
+    pictures = write_charts(folder, collected, tables)
+    title = f"Dose and utilisation report {computed['label']} (index {computed['index']})"
+    page = write_summary(folder, title, (computed["start"], computed["end"]), computed["counts"], tables, pictures,
+                         computed["reference_levels"])
+    print(f"dose report {computed['label']}: {folder / page} with {len(pictures)} chart(s)")
+    return {k: v for k, v in computed.items() if k != "tables"} | {"summary": str(folder / page), "charts": pictures,
+                                                                  "tables": computed["tables"]}

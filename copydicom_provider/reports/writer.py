@@ -1,0 +1,204 @@
+"""Put the report on disk: the collected data, CSV tables, charts and a one-page HTML summary.
+
+Every file is written to a ``.partial`` name and renamed into place, so a rerun (or a retry after a
+crash) replaces a whole file or leaves the previous one; nothing half-written is ever linked.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import json
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from copydicom_provider.reports import charts, statistics
+from copydicom_provider.reports.collect import Collected, DoseEvent
+from copydicom_provider.reports.reference_levels import ReferenceTable
+
+DATA_DIR = "data"
+EVENTS_FILE = "events.jsonl"
+COLLECTION_FILE = "collection.json"
+SUMMARY_FILE = "index.html"
+
+TABLES = {
+    "dose_by_protocol.csv": "Dose per acquisition protocol",
+    "dose_by_protocol_and_scanner.csv": "Dose per protocol and scanner (StationName)",
+    "reference_levels.csv": "Local level (median) against the national reference level",
+    "monthly_medians.csv": "Monthly medians per protocol",
+    "outliers.csv": "Events above the reference level or above N x their protocol's median",
+    "studies_per_modality_per_day.csv": "Studies per modality per day",
+}
+
+
+def _replace(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    os.replace(partial, path)
+
+
+def write_data(folder: Path, collected: Collected) -> Path:
+    """The search's result, so that compute and write (separate tasks) read it without searching again."""
+    data = folder / DATA_DIR
+    _replace(data / EVENTS_FILE, "".join(json.dumps(e.as_dict(), sort_keys=True) + "\n" for e in collected.events))
+    _replace(data / COLLECTION_FILE, json.dumps({
+        "duplicates": collected.duplicates, "unusable": collected.unusable, "instances": collected.instances,
+        "studies": [[day, modality, sorted(uids)] for (day, modality), uids in sorted(collected.studies.items())],
+    }, indent=1))
+    return data
+
+
+def read_data(folder: Path) -> Collected:
+    data = folder / DATA_DIR
+    try:
+        lines = (data / EVENTS_FILE).read_text(encoding="utf-8").splitlines()
+        extra = json.loads((data / COLLECTION_FILE).read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise FileNotFoundError(f"{exc.filename} is missing: the report's search task has not written it") from None
+    return Collected(
+        events=[DoseEvent.from_dict(json.loads(line)) for line in lines if line.strip()],
+        duplicates=extra["duplicates"], unusable=extra["unusable"], instances=extra["instances"],
+        studies={(day, modality): set(uids) for day, modality, uids in extra["studies"]},
+    )
+
+
+def _csv_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    class _Buffer(list):
+        def write(self, text: str) -> None:
+            self.append(text)
+
+    buffer = _Buffer()
+    writer = csv.DictWriter(buffer, fieldnames=list(columns), lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({k: _cell(v) for k, v in row.items()})
+    return "".join(buffer)
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return f"{value:.6g}" if abs(value) >= 1e-3 or value == 0 else f"{value:.3e}"
+    if value is None:
+        return ""
+    return value
+
+
+DOSE_COLUMNS = ("quantity", "unit", "count", "mean", "median", "p75", "max")
+
+
+@dataclass
+class Tables:
+    by_protocol: list[dict[str, Any]]
+    by_scanner: list[dict[str, Any]]
+    reference: list[dict[str, Any]]
+    monthly: list[dict[str, Any]]
+    outliers: list[dict[str, Any]]
+    studies: list[dict[str, Any]]
+
+
+def compute_tables(collected: Collected, table: ReferenceTable, factor: float) -> Tables:
+    events = collected.events
+    return Tables(
+        by_protocol=statistics.dose_table(events, ("protocol",)),
+        by_scanner=statistics.dose_table(events, ("protocol", "station")),
+        reference=statistics.reference_comparison(events, table),
+        monthly=statistics.monthly_medians(events),
+        outliers=statistics.outliers(events, table, factor),
+        studies=statistics.studies_per_modality_per_day(collected.studies),
+    )
+
+
+def write_tables(folder: Path, tables: Tables) -> list[str]:
+    files = {
+        "dose_by_protocol.csv": (tables.by_protocol, ("protocol", *DOSE_COLUMNS)),
+        "dose_by_protocol_and_scanner.csv": (tables.by_scanner, ("protocol", "station", *DOSE_COLUMNS)),
+        "reference_levels.csv": (tables.reference, (
+            "protocol", "target_region", "target_region_code", "quantity", "unit", "count", "local_level",
+            "national_level", "ratio", "exceeds", "matched_by", "examination", "source")),
+        "monthly_medians.csv": (tables.monthly, ("protocol", "month", "quantity", "unit", "count", "median")),
+        "outliers.csv": (tables.outliers, (
+            "irradiation_event_uid", "study_instance_uid", "study_datetime", "station", "protocol", "quantity",
+            "unit", "value", "protocol_median", "national_level", "reason")),
+        "studies_per_modality_per_day.csv": (tables.studies, ("day", "modality", "studies")),
+    }
+    for name, (rows, columns) in files.items():
+        _replace(folder / name, _csv_text(rows, columns))
+    return list(files)
+
+
+def write_charts(folder: Path, collected: Collected, tables: Tables) -> list[str]:
+    folder.mkdir(parents=True, exist_ok=True)
+    return [
+        *charts.distribution_charts(collected.events, folder),
+        *charts.monthly_median_charts(tables.monthly, folder),
+        *charts.studies_chart(tables.studies, folder),
+    ]
+
+
+def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
+    span = collected.time_range()
+    return {
+        "irradiation_events": len(collected.events),
+        "duplicates_skipped": collected.duplicates,
+        "unusable_values": dict(collected.unusable),
+        "studies_with_dose_events": len({e.study_uid for e in collected.events if e.study_uid}),
+        "protocols": len({e.protocol for e in collected.events}),
+        "scanners": len({e.station for e in collected.events}),
+        "instances": collected.instances,
+        "studies": len({uid for uids in collected.studies.values() for uid in uids}),
+        "protocols_above_reference": sorted({(r["protocol"]) for r in tables.reference if r["exceeds"]}),
+        "outlier_events": len({r["irradiation_event_uid"] for r in tables.outliers}),
+        "first_event": span[0] if span else None,
+        "last_event": span[1] if span else None,
+    }
+
+
+def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dict[str, Any],
+                  tables: Tables, pictures: Sequence[str], reference_origin: str) -> str:
+    """One HTML page (opens in any browser, no Splunk) with the counts, links and the charts."""
+    e = html.escape
+    above = [r for r in tables.reference if r["exceeds"]]
+    items = [
+        ("Period (UTC, end exclusive)", f"{period[0]} to {period[1]}"),
+        ("Data's time range (study date/time of the first and last event)",
+         f"{counts['first_event']} to {counts['last_event']}" if counts["first_event"] else "no dose events"),
+        ("Irradiation events (each counted once by IrradiationEventUID)", counts["irradiation_events"]),
+        ("Resent copies skipped", counts["duplicates_skipped"]),
+        ("Studies with dose events", counts["studies_with_dose_events"]),
+        ("Protocols / scanners", f"{counts['protocols']} / {counts['scanners']}"),
+        ("Instances received (instance records) / studies", f"{counts['instances']} / {counts['studies']}"),
+        ("Outlier events", counts["outlier_events"]),
+        ("Reference-level table", reference_origin),
+    ]
+    if counts["unusable_values"]:
+        items.append(("Values left out (unexpected unit, several values or not a number)",
+                      ", ".join(f"{k}: {v}" for k, v in sorted(counts["unusable_values"].items()))))
+    rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in items)
+    links = "".join(f'<li><a href="{e(name)}">{e(name)}</a>: {e(text)}</li>' for name, text in TABLES.items())
+    above_rows = "".join(
+        f"<tr><td>{e(r['protocol'])}</td><td>{e(r['target_region'])}</td><td>{e(r['quantity'])}</td>"
+        f"<td>{r['local_level']:.4g} {e(r['unit'])}</td><td>{r['national_level']:.4g} {e(r['unit'])}</td>"
+        f"<td>{r['count']}</td><td>{e(r['source'])}</td></tr>" for r in above)
+    above_html = (f"<table><tr><th>Protocol</th><th>Target region</th><th>Quantity</th><th>Local (median)</th>"
+                  f"<th>National</th><th>Events</th><th>Source</th></tr>{above_rows}</table>"
+                  if above else "<p>No protocol's local median exceeds its national reference level.</p>")
+    images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>' for p in pictures)
+    page = f"""<!DOCTYPE html>
+<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
+<style>body{{font-family:sans-serif;max-width:70em;margin:1em auto}}th{{text-align:left}}
+td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}img{{max-width:100%}}</style></head>
+<body><h1>{e(title)}</h1>
+<table>{rows}</table>
+<h2>Protocols whose local median exceeds the national reference level</h2>{above_html}
+<h2>Tables (CSV)</h2><ul>{links}</ul>
+<p>Local level = median of the protocol's distribution (ICRP Publication 135). Statistics are per
+irradiation event; percentiles interpolate linearly.</p>
+<h2>Charts</h2>{images}
+</body></html>
+"""
+    _replace(folder / SUMMARY_FILE, page)
+    return SUMMARY_FILE

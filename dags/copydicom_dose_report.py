@@ -1,0 +1,85 @@
+"""DAG ``copydicom_dose_report``: the quarterly dose and utilisation report, for people who do not use Splunk."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from typing import Any
+
+from airflow.sdk.exceptions import AirflowFailException
+from airflow.sdk import DAG, Param, task
+
+from copydicom_provider.dag_support import DEFAULT_ARGS, interval_timetable
+from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.reports.quarterly import check_params, compute_step, search_step, write_step
+from copydicom_provider.reports.statistics import OUTLIER_FACTOR
+
+DOC = """
+### Quarterly dose and utilisation report
+
+Each run covers one calendar quarter (UTC): the scheduled run at the start of a quarter reports the
+quarter that just ended; a backfill reports past ones
+(`airflow backfill create --dag-id copydicom_dose_report --from-date 2025-01-01 --to-date 2025-12-31`
+gives 2025's four quarters). A manual run reports the `quarter` field (`2025-Q3`), else the last
+complete quarter.
+
+* `search` streams the quarter's `irradiation_event` and `instance` records from Splunk (event time
+  = study date/time), counts each event once by `IrradiationEventUID`, and keeps them in `data/`;
+* `compute` writes the CSV tables: count, mean, median, 75th percentile and max per protocol and
+  per protocol and scanner, monthly medians, local level (median) against the reference-level
+  table, outliers, studies per modality per day;
+* `write` draws the PNG charts and `index.html`, the one-page summary that links everything.
+
+Files go to `<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.
+"""
+
+PARAMS = {
+    "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection",
+                            description="Airflow connection (type splunk) with search credentials"),
+    "index": Param(None, type=["null", "string"], title="Splunk index",
+                   description="Index holding the tags records; default: the connection's index"),
+    "quarter": Param(None, type=["null", "string"], pattern="^[0-9]{4}-?[Qq][1-4]$", title="Quarter",
+                     description="Overrides the run's interval, e.g. 2025-Q3"),
+    "output_dir": Param(None, type=["null", "string"], title="Output folder",
+                        description="Default: $COPYDICOM_REPORT_DIR, else copydicom_reports under AIRFLOW_HOME"),
+    "reference_levels": Param(None, type=["null", "string"], title="Reference-level table (CSV)",
+                              description="Path on the worker; default: the table shipped with the provider"),
+    "outlier_factor": Param(OUTLIER_FACTOR, type="number", exclusiveMinimum=1, title="Outlier factor",
+                            description="An event above this many times its protocol's median is an outlier"),
+}
+
+with DAG(
+    dag_id="copydicom_dose_report",
+    description="Quarterly dose report (CSV, PNG, HTML) from the dose records in Splunk",
+    schedule=interval_timetable("0 0 1 */3 *"),
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    catchup=False,
+    max_active_runs=2,
+    params=PARAMS,
+    doc_md=DOC,
+    tags=["dicom", "splunk", "dose", "copydicom"],
+    default_args={k: v for k, v in DEFAULT_ARGS.items() if k != "pool"},  # Splunk only: not the Orthanc pool
+):
+
+    @task
+    def search(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> dict[str, Any]:
+        """Stream the quarter's records from Splunk, each irradiation event once, into the report's data folder."""
+        hook = SplunkHook(params["splunk_conn_id"])
+        index = params.get("index") or hook.settings.index or "main"
+        try:  # bad input is not transient: fail now, before a quarter's search, and without retries
+            check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"))
+        except ValueError as exc:
+            raise AirflowFailException(str(exc)) from None
+        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
+                           data_interval_start, data_interval_end)
+
+    @task
+    def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        """The CSV tables, computed in Python from the collected events."""
+        return compute_step(found, params.get("reference_levels"), float(params["outlier_factor"]))
+
+    @task
+    def write(computed: dict[str, Any]) -> dict[str, Any]:
+        """The PNG charts and the one-page HTML summary."""
+        return write_step(computed)
+
+    write(compute(search()))
