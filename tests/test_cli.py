@@ -41,7 +41,7 @@ def test_cli_and_library_print_and_return_the_same_summary(source, destination):
     assert again_lib["copied"] == 0 and again_lib["already_present"] == len(items)
 
     text = cli("replicate", "--src", src, "--dest", dst, "--study-date", "20000101-20001231")
-    assert text.returncode == 0 and text.stdout.startswith("replicate: 0 candidates")
+    assert text.returncode == 0 and text.stdout.startswith("replicate: copied 0,") and "of 0 candidates" in text.stdout
 
 
 def test_cli_reports_a_wrong_password_clearly(source, destination):

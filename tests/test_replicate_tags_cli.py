@@ -63,7 +63,7 @@ def test_cli_and_library_give_the_same_summary_and_never_print_secrets(source, s
     assert stable(fresh_cli) == stable(fresh_lib) and fresh_lib["sent"] == 5
 
     text = cli("--src", src, "--index", idx, "--study-date", "20000101-20001231")
-    assert text.returncode == 0 and text.stdout.startswith("replicate-tags: 0 candidates")
+    assert text.returncode == 0 and text.stdout.startswith("replicate-tags: sent 0 instances") and "of 0 candidates" in text.stdout
     for result in (dry, done, text):
         for secret in (splunk.hec_token, splunk.password, source.password):
             assert secret not in result.stdout + result.stderr
