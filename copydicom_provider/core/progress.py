@@ -79,11 +79,24 @@ class ReplicationSummary(JobSummary):
     to_copy: int = 0
     copied: int = 0
     bytes: int = 0
+    #: not sent de-identified because they may carry burned-in text; reason -> count
+    withheld: int = 0
+    withheld_reasons: dict[str, int] = field(default_factory=dict)
 
     COUNTS: ClassVar[tuple[str, ...]] = (
-        "candidates", "already_present", "to_copy", "copied", "failed", "vanished", "bytes",
+        "candidates", "already_present", "to_copy", "copied", "failed", "vanished", "bytes", "withheld",
     )
     DONE: ClassVar[str] = "copied"
+
+    def record_withheld(self, reason: str) -> None:
+        self.withheld += 1
+        self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + 1
+
+    def merge(self, other: JobSummary) -> JobSummary:
+        super().merge(other)
+        for reason, count in getattr(other, "withheld_reasons", {}).items():
+            self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + count
+        return self
 
     def line(self) -> str:
         done = f"would copy {self.to_copy}" if self.dry_run else f"copied {self.copied}"
@@ -94,6 +107,9 @@ class ReplicationSummary(JobSummary):
         )
         if self.vanished:
             text += f", {self.vanished} no longer on the source"
+        if self.withheld:
+            reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(self.withheld_reasons.items()))
+            text += f", {self.withheld} withheld from de-identification ({reasons})"
         return text
 
 

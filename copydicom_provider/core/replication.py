@@ -51,12 +51,13 @@ def copy_candidates(
 ) -> ReplicationSummary:
     """Copy what the destination lacks among ``candidates``; never raises for a single instance.
 
-    With ``anonymize``, the destination receives Orthanc's de-identified copies instead (rest mode).
+    With ``anonymize``, the destination receives de-identified copies instead (rest mode); what
+    may carry burned-in text is withheld (counted, with the reason).
     """
     if mode not in TRANSFER_MODES:
         raise ValueError(f"Unknown transfer mode {mode!r}: use one of {', '.join(TRANSFER_MODES)}")
     if anonymize is not None and mode != "rest":
-        raise ValueError("anonymize works with mode 'rest': the worker uploads what Orthanc's anonymizer returns")
+        raise ValueError("anonymize works with mode 'rest': the worker de-identifies each instance before the upload")
     started = time.monotonic()
     if anonymize is not None:
         plan = plan_anonymized(source, destination, candidates, anonymize)
@@ -70,6 +71,8 @@ def copy_candidates(
         vanished=len(plan.vanished),
         to_copy=len(plan.missing),
     )
+    for reason in plan.withheld.values():
+        summary.record_withheld(reason)
     logger.info(
         "plan: %d candidate instances, %d already on %s, %d to copy%s",
         plan.candidates, plan.already_present, destination.url, len(plan.missing),
