@@ -53,7 +53,8 @@ IDENTIFYING = (
 )
 #: The parts of a coded entry: vocabulary, never hunted (a name that is also a word would blank codes).
 CODE_PARTS = {Tag(k) for k in ("CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning")}
-#: Shortest identifier fragment hunted in free text (shorter parts, like "Dr", match too much).
+#: Shortest identifier fragment hunted in free text (shorter parts, like "Dr", match too much);
+#: two characters for non-ASCII ones (many CJK names have two).
 MIN_FRAGMENT = 3
 DATE_VALUE = re.compile(r"^(\d{8})(.*)$")
 
@@ -125,7 +126,7 @@ def _identifiers(dataset: Dataset) -> set[str]:
             text = str(value).strip()
             found.add(text)
             found.update(part.strip() for part in re.split(r"[\^=]", text))
-    return {value.upper() for value in found if len(value) >= MIN_FRAGMENT}
+    return {value.upper() for value in found if len(value) >= MIN_FRAGMENT or (len(value) >= 2 and not value.isascii())}
 
 
 def _values(value: object) -> list[object]:
