@@ -103,7 +103,8 @@ def test_anonymized_copies_hold_no_original_identifier_and_keep_pseudonyms_stabl
     for copy in copies:
         assert copy.PatientID.startswith("ANON-") and str(copy.PatientName) == copy.PatientID
         assert copy.StudyInstanceUID.startswith("2.25.") and copy.SOPInstanceUID.startswith("2.25.")
-        assert copy.SeriesDescription == "Dose Record" and "ContentSequence" in copy  # dose data kept
+        assert "ContentSequence" in copy  # dose data kept
+        assert "SeriesDescription" not in copy  # Annex E removes descriptions unless the profile keeps them
     everything = b"".join(instance_bytes(destination, i) for i in landed)
     for original, truth in ((r[1], r[2]) for r in reports):
         for event in truth["events"]:  # event UIDs inside the kept content: mapped consistently
