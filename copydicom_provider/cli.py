@@ -72,12 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
     cond.add_argument("--src", required=True, help="source Orthanc URL")
     cond.add_argument("--index", required=True, help="Splunk URL (as for replicate-tags)")
     cond.add_argument("--dest", required=True, help="destination Orthanc URL")
-    cond.add_argument("--query", required=True, help='SPL filter, e.g. SeriesDescription="Dose Record"')
+    what = cond.add_mutually_exclusive_group(required=True)
+    what.add_argument("--query", help='a filter only, e.g. SeriesDescription="Dose Record" (no pipes, no index=)')
+    what.add_argument("--spl", help="full SPL, run as written (trusted input); must return the Orthanc ID fields")
     cond.add_argument("--earliest", help="search window start over Splunk _time (ISO 8601 or e.g. -30d)")
     cond.add_argument("--latest", help="search window end (exclusive)")
     cond.add_argument("--mode", choices=TRANSFER_MODES, default="rest", help="rest (default) or peer")
     cond.add_argument("--anonymize", action="store_true",
-                      help="send Orthanc's de-identified copies; the key is read from COPYDICOM_PSEUDONYM_KEY")
+                      help="send de-identified copies (PS3.15 Annex E); the key is read from COPYDICOM_PSEUDONYM_KEY")
     cond.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
     cond.add_argument("--verify", action="store_true", help="compare the MD5 of what landed")
     cond.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -130,7 +132,7 @@ def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
         mask_secret(key)
         profile = AnonymizationProfile(key=key)
     return conditional_replicate(
-        args.src, args.index, args.dest, args.query, earliest=args.earliest, latest=args.latest,
+        args.src, args.index, args.dest, args.query, spl=args.spl, earliest=args.earliest, latest=args.latest,
         mode=args.mode, dry_run=args.dry_run, verify=args.verify, anonymize=profile,
     )
 

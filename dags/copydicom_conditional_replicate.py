@@ -19,18 +19,25 @@ destination lacks, through the same planner and transfer as `copydicom_replicate
 
 * Runs whenever `copydicom_replicate_tags` has indexed a new interval (asset `copydicom://splunk/tags`),
   and by hand with the form below.
-* `earliest`/`latest` bound Splunk's `_time`, which replicate-tags sets to the study date and time;
-  empty means all time (the destination check makes a wide search safe: nothing is copied twice).
-* `anonymize` sends Orthanc's de-identified copies (stable keyed pseudonyms per PatientID, keyed
-  UIDs, SR content kept and scrubbed); the pseudonym key is the destination connection's extra
-  `pseudonym_key`.
+* **Asset-triggered runs** (no human in the loop) always de-identify, and search only what Splunk
+  indexed during the tags runs that triggered them (`_indextime`), not all time. A destination
+  connection without a `pseudonym_key` fails the run, naming the connection.
+* **Manual runs** take the form; `De-identify` is on by default. `earliest`/`latest` bound Splunk's
+  `_time` (the study date and time); empty means all time.
+* The filter is a filter only: no pipes, subsearches, macros or `index=`/`earliest=` terms. Full SPL
+  goes in `Full SPL (trusted)`, which runs as written with the Splunk connection's rights.
+* De-identification: PS3.15 Annex E basic profile at every depth (keyed pseudonyms and UIDs, one
+  keyed date shift per patient, SR content cleaned); secondary captures, PDFs and videos that may
+  carry burned-in text are withheld. See docs/deidentification.md.
 * A query Splunk rejects fails the run with Splunk's message; a query that selects nothing is a
   green run that copies nothing.
 """
 
 PARAMS = {
-    "query": Param('SeriesDescription="Dose Record"', type="string", minLength=1, title="Splunk query",
-                   description="SPL filter over the indexed tags, or full SPL returning OrthancInstanceID/SeriesID/StudyID"),
+    "query": Param('SeriesDescription="Dose Record"', type=["null", "string"], title="Splunk filter",
+                   description="A filter over the indexed tags, e.g. Modality=SR StationName=CT2 (no pipes, no index=)"),
+    "spl": Param(None, type=["null", "string"], title="Full SPL (trusted)",
+                 description="Runs as written instead of the filter; must return OrthancInstanceID/SeriesID/StudyID"),
     "source_conn_id": Param("orthanc_source", type="string", title="Source connection"),
     "destination_conn_id": Param("orthanc_research", type="string", title="Destination connection"),
     "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection"),
@@ -39,8 +46,8 @@ PARAMS = {
                       description="ISO 8601 or Splunk time such as -30d; empty: all time"),
     "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
-    "anonymize": Param(False, type="boolean", title="De-identify",
-                       description="Send Orthanc's anonymized copies (rest mode only)"),
+    "anonymize": Param(True, type="boolean", title="De-identify",
+                       description="PS3.15 Annex E profile, keyed by the destination's pseudonym_key (rest mode only)"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
@@ -61,6 +68,7 @@ with DAG(
     ConditionalReplicateOperator(
         task_id="copy",
         query="{{ params.query }}",
+        spl="{{ params.spl }}",
         source_conn_id="{{ params.source_conn_id }}",
         destination_conn_id="{{ params.destination_conn_id }}",
         splunk_conn_id="{{ params.splunk_conn_id }}",

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
+from airflow.sdk.exceptions import AirflowSkipException
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from copydicom_provider.assets import SPLUNK_TAGS
@@ -80,15 +81,28 @@ with DAG(
     ).expand(batch=enumerate_batches())
 
     @task(outlets=[SPLUNK_TAGS])
-    def summarize(summaries, outlet_events=None) -> dict[str, Any]:
-        """Add the mapped batches' summaries up: the run's result, also on the asset event."""
+    def summarize(summaries, outlet_events=None, dag_run=None, ti=None) -> dict[str, Any]:
+        """Add the mapped batches' summaries up: the run's result, also on the asset event.
+
+        The event's extra says when this run indexed (``indexed_since``/``indexed_until``), so that
+        conditional-replicate searches only that. A dry run indexed nothing: its result is pushed
+        and the task skipped, so no asset event triggers anything.
+        """
         total = TagsSummary()
         for part in summaries:
             total.merge(TagsSummary.from_dict(part))
         print(f"summary: {total.line()}")
         result = total.as_dict()
+        if total.dry_run:
+            if ti is not None:
+                ti.xcom_push(key="return_value", value=result)
+            raise AirflowSkipException("dry run: the tags asset is not updated")
         if outlet_events is not None:
-            outlet_events[SPLUNK_TAGS].extra = {k: result[k] for k in TagsSummary.COUNTS} | {"dry_run": total.dry_run}
+            window = {}
+            if dag_run is not None and dag_run.start_date:
+                window = {"indexed_since": dag_run.start_date.isoformat(),
+                          "indexed_until": datetime.now(timezone.utc).isoformat()}
+            outlet_events[SPLUNK_TAGS].extra = {k: result[k] for k in TagsSummary.COUNTS} | {"dry_run": total.dry_run} | window
         return result
 
     summarize(indexed.output)

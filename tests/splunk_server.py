@@ -296,7 +296,15 @@ def parse_search_clause(text: str, now: float) -> SearchClause:
     clause = SearchClause()
     position = 0
     text = text.rstrip()
+    depth = 0
     while position < len(text):
+        while position < len(text) and text[position] in " \t\n()":  # parentheses group AND terms
+            depth += {"(": 1, ")": -1}.get(text[position], 0)
+            if depth < 0:
+                raise SearchError("Error in 'search' command: Mismatched ')'.")
+            position += 1
+        if position >= len(text):
+            break
         match = _TERM.match(text, position)
         if not match or match.end() == position:
             raise SearchError(f"Error in 'search' command: Unable to parse the search: {text[position:]!r}.")
@@ -312,6 +320,8 @@ def parse_search_clause(text: str, now: float) -> SearchClause:
                 )
             _add_condition(clause, match["field"], [_unquote(match["value"])], now)
         else:
+            if match["bare"].startswith("(") or match["bare"].endswith(")"):
+                raise SearchError(f"Error in 'search' command: Unable to parse the search: {text[position:]!r}.")
             bare = match["bare"]
             if bare.upper() == "AND" or bare == "*":
                 continue
@@ -319,6 +329,8 @@ def parse_search_clause(text: str, now: float) -> SearchClause:
                 f"Error in 'search' command: the Splunk test server does not implement the term "
                 f"{bare!r} (it implements {SUPPORTED})."
             )
+    if depth:
+        raise SearchError("Error in 'search' command: Mismatched parentheses.")
     return clause
 
 
@@ -1135,10 +1147,17 @@ class _MgmtHandler(_Handler):
                 raise SearchError(f"Invalid {name}.") from None
         earliest = parsed.clause.earliest if parsed.clause.earliest is not None else bounds["earliest_time"]
         latest = parsed.clause.latest if parsed.clause.latest is not None else bounds["latest_time"]
-        return parsed, run_pipeline(self._matching(parsed.clause, earliest, latest), parsed.commands)
+        indexed = []
+        for name in ("index_earliest", "index_latest"):  # Splunk's index-time bounds (_indextime)
+            try:
+                indexed.append(parse_time_modifier(params.get(name), now))
+            except ValueError:
+                raise SearchError(f"Invalid {name}.") from None
+        return parsed, run_pipeline(self._matching(parsed.clause, earliest, latest, *indexed), parsed.commands)
 
-    def _matching(self, clause: SearchClause, earliest: float | None, latest: float | None) -> Iterator[dict[str, Any]]:
-        """Events in ``[earliest, latest)``, newest first, that meet every condition."""
+    def _matching(self, clause: SearchClause, earliest: float | None, latest: float | None,
+                  index_earliest: float | None = None, index_latest: float | None = None) -> Iterator[dict[str, Any]]:
+        """Events in ``[earliest, latest)`` (indexed in ``[index_earliest, index_latest)``), newest first, that meet every condition."""
         with self.state.lock:
             events = list(self.state.events)
         events.sort(key=lambda e: (e.time, e.serial), reverse=True)
@@ -1147,6 +1166,10 @@ class _MgmtHandler(_Handler):
             if earliest is not None and event.time < earliest:
                 continue
             if latest is not None and event.time >= latest:
+                continue
+            if index_earliest is not None and event.indextime < index_earliest:
+                continue
+            if index_latest is not None and event.indextime >= index_latest:
                 continue
             if default_index_only and event.index != "main":
                 continue
@@ -1434,11 +1457,12 @@ class SplunkTestServer:
             self.state.requests.clear()
 
     def add_event(self, event: Any, *, time_: float, index: str = "main", sourcetype: str = "_json",
-                  host: str = "test", source: str = "test") -> None:
-        """Index an event directly (bypassing HEC), e.g. to set up a search test."""
+                  host: str = "test", source: str = "test", indextime: float | None = None) -> None:
+        """Index an event directly (bypassing HEC), e.g. to set up a search test; ``indextime``: when it was indexed."""
         raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"))
         fields = extract_json_fields(event) if sourcetype == "_json" else {}
-        self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, int(time.time()), 0, fields)])
+        indexed = int(time.time() if indextime is None else indextime)
+        self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, indexed, 0, fields)])
 
     # -- faults
     def busy(self, count: int) -> None:

@@ -44,9 +44,9 @@ def archive(source, splunk):
 
 def test_bare_filters_are_scoped_and_full_spl_runs_as_given():
     assert selection_spl('SeriesDescription="Dose Record"', "dicom") == (
-        'search index=dicom SeriesDescription="Dose Record" | fields OrthancInstanceID, OrthancSeriesID, OrthancStudyID'
+        'search index="dicom" (SeriesDescription="Dose Record") | fields OrthancInstanceID, OrthancSeriesID, OrthancStudyID'
     )
-    assert selection_spl("| search Modality=CT") == "| search Modality=CT"
+    assert selection_spl(None, "dicom", spl="| search Modality=CT") == "| search Modality=CT"
     with pytest.raises(ValueError, match="empty"):
         selection_spl("   ")
 
@@ -76,7 +76,7 @@ def test_selection_by_other_fields_and_empty_selection(source, destination, splu
 def test_a_query_splunk_rejects_fails_with_splunks_message(source, destination, splunk, archive):
     with pytest.raises(SplunkSearchError, match="(?i)unknown search command"):
         conditional_replicate(source.url_with_credentials, splunk.url(index="dicom"), destination.url_with_credentials,
-                              'SeriesDescription="Dose Record" | frobnicate')
+                              spl='search SeriesDescription="Dose Record" | frobnicate')
     assert instance_ids(destination) == set()
 
 

@@ -1,36 +1,43 @@
-"""ConditionalReplicateOperator: copy what a Splunk search selects, optionally de-identified."""
+"""ConditionalReplicateOperator: copy what a Splunk search selects, de-identified unless told otherwise."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Iterable, Sequence
+from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import Context
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
+from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.core.anonymize import AnonymizationProfile
-from copydicom_provider.core.conditional import copy_selection
+from copydicom_provider.core.conditional import IndexWindow, copy_selection
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
-from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.operators.replicate import ReplicateOperator
+
+#: Slack on both ends of an incremental window: Splunk's clock and the workers' may differ.
+CLOCK_SLACK = timedelta(minutes=5)
+#: An asset event that does not say what it indexed covers the day before it (and is logged).
+UNKNOWN_WINDOW = timedelta(days=1)
 
 
 class ConditionalReplicateOperator(ReplicateOperator):
     """Copy the instances a Splunk search selects that the destination lacks.
 
-    :param query: SPL: a bare filter (``SeriesDescription="Dose Record"``) is scoped to the index
-        and reduced to the Orthanc ID fields that replicate-tags writes; full SPL starting with
-        ``search`` or ``|`` runs as given and must return ``OrthancInstanceID``,
-        ``OrthancSeriesID`` or ``OrthancStudyID``.
+    :param query: a bare SPL filter (``SeriesDescription="Dose Record"``), scoped to the index
+        (quoted) and parenthesised; pipes, subsearches, macros and scope fields (``index=``,
+        ``earliest=``) are refused.
+    :param spl: full SPL run as given instead (``search ...`` or ``| ...``), returning
+        ``OrthancInstanceID``, ``OrthancSeriesID`` or ``OrthancStudyID``: trusted input.
     :param earliest: / :param latest: the search window over Splunk's ``_time`` (replicate-tags sets
         it to the study date and time); none means all time.
-    :param anonymize: send Orthanc's de-identified copies instead of the originals (rest mode).
-    :param pseudonym_key: secret that keeps pseudonyms stable; default: the destination
-        connection's extra ``pseudonym_key``.
+    :param anonymize: send de-identified copies (default; rest mode). The pseudonym key is the
+        destination connection's extra ``pseudonym_key`` (a secret: never a task argument).
 
+    A run triggered by the tags asset always de-identifies and searches only what Splunk indexed
+    during the tags runs that triggered it (their asset events say when), whatever the form says.
     A query Splunk rejects fails the task with Splunk's message; a query selecting nothing is a
     green run that copies nothing; selected IDs the source no longer has are counted as vanished.
     """
@@ -39,66 +46,116 @@ class ConditionalReplicateOperator(ReplicateOperator):
         *ReplicateOperator.template_fields,
         "splunk_conn_id",
         "query",
+        "spl",
         "earliest",
         "latest",
         "index",
         "anonymize",
-        "pseudonym_key",
     )
 
     def __init__(
         self,
         *,
-        query: str,
+        query: str | None = None,
+        spl: str | None = None,
         splunk_conn_id: str = "splunk_default",
         earliest: datetime | str | None = None,
         latest: datetime | str | None = None,
         index: str | None = None,
-        anonymize: bool | str = False,
-        pseudonym_key: str | None = None,
+        anonymize: bool | str = True,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.query = query
+        self.spl = spl
         self.splunk_conn_id = splunk_conn_id
         self.earliest = earliest
         self.latest = latest
         self.index = index
         self.anonymize = anonymize
-        self.pseudonym_key = pseudonym_key
 
-    def profile(self, destination: OrthancHook) -> AnonymizationProfile | None:
-        if not as_bool(self.anonymize):
+    def profile(self, destination: OrthancHook, forced: bool = False) -> AnonymizationProfile | None:
+        """The de-identification profile, keyed by the destination connection's ``pseudonym_key``."""
+        if not forced and not as_bool(self.anonymize, True):
             return None
-        key = optional(self.pseudonym_key) or destination.get_connection(self.destination_conn_id).extra_dejson.get(
-            "pseudonym_key"
-        )
+        key = destination.get_connection(self.destination_conn_id).extra_dejson.get("pseudonym_key")
         if not key:
             raise ValueError(
-                "anonymize=True needs a pseudonym key: set the destination connection's extra "
-                "'pseudonym_key' (or the operator's pseudonym_key)"
+                f"De-identification needs a pseudonym key: set the extra 'pseudonym_key' of the destination "
+                f"connection {self.destination_conn_id!r} (a secret that keeps pseudonyms stable)"
             )
         mask_secret(key)
-        return AnonymizationProfile(key=key)
+        return AnonymizationProfile(key=str(key))
 
     def execute(self, context: Context) -> dict[str, Any]:
         destination = OrthancHook(self.destination_conn_id)
+        events = asset_events(context)
+        query, spl = optional(self.query), optional(self.spl)
+        if spl and query:
+            self.log.info("full SPL given: the filter %r is not used", query)
+            query = None
         try:
+            if events is not None:  # no human in the loop: de-identified and incremental, always
+                indexed = index_window(events, self.log)
+                profile = self.profile(destination, forced=True)
+                earliest = latest = None
+            else:
+                indexed, profile = None, self.profile(destination)
+                earliest, latest = optional(self.earliest), optional(self.latest)
             summary = copy_selection(
                 OrthancHook(self.source_conn_id),
                 SplunkHook(self.splunk_conn_id),
                 destination,
-                self.query,
-                earliest=optional(self.earliest),
-                latest=optional(self.latest),
+                query,
+                spl=spl,
+                indexed=indexed,
+                earliest=earliest,
+                latest=latest,
                 index=optional(self.index),
                 mode=self.mode,
                 dry_run=as_bool(self.dry_run),
                 verify=as_bool(self.verify),
-                anonymize=self.profile(destination),
+                anonymize=profile,
                 progress_interval=self.progress_interval,
                 logger=self.log,
             )
         except (SplunkSearchError, ValueError) as rejected:  # a bad query or setting stays bad: no retry
             raise AirflowFailException(str(rejected)) from None
         return self.finish(summary, context)
+
+
+def asset_events(context: Context) -> list[Any] | None:
+    """The asset events that triggered this run, or None for a run a person started."""
+    dag_run = context.get("dag_run")
+    run_type = str(getattr(dag_run, "run_type", "") or "")
+    triggering = context.get("triggering_asset_events") or {}
+    events = [event for batch in triggering.values() for event in batch]
+    if events or run_type.endswith("asset_triggered"):
+        return events
+    return None
+
+
+def index_window(events: Iterable[Any], logger: Any) -> IndexWindow:
+    """The index-time window covering every triggering event: from the first indexing start to the last end.
+
+    replicate-tags writes ``indexed_since``/``indexed_until`` (ISO 8601) in its event's extra; an
+    event without them covers ``UNKNOWN_WINDOW`` before its timestamp.
+    """
+    starts: list[datetime] = []
+    ends: list[datetime] = []
+    for event in events:
+        extra = getattr(event, "extra", None) or {}
+        stamp = getattr(event, "timestamp", None) or datetime.now().astimezone()
+        since, until = extra.get("indexed_since"), extra.get("indexed_until")
+        if since and until:
+            starts.append(datetime.fromisoformat(str(since)))
+            ends.append(datetime.fromisoformat(str(until)))
+        else:
+            logger.warning("an asset event without its indexing window: searching the day before %s", stamp.isoformat())
+            starts.append(stamp - UNKNOWN_WINDOW)
+            ends.append(stamp)
+    if not starts:
+        now = datetime.now().astimezone()
+        logger.warning("an asset-triggered run without asset events: searching the day before %s", now.isoformat())
+        starts, ends = [now - UNKNOWN_WINDOW], [now]
+    return IndexWindow((min(starts) - CLOCK_SLACK).timestamp(), (max(ends) + CLOCK_SLACK).timestamp())
