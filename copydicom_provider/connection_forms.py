@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The extra holding a destination's pseudonym key. Airflow masks extra fields by name (in its UI, API
+#: and logs, for names holding "secret", "password", "token", ...): ``pseudonym_key`` would show in clear.
+PSEUDONYM_FIELD = "pseudonym_secret"
+LEGACY_PSEUDONYM_FIELD = "pseudonym_key"
+
 ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
     "hook-class-name": "copydicom_provider.hooks.orthanc.OrthancHook",
     "hook-name": "Orthanc",
@@ -37,6 +42,12 @@ ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
             "label": "Max parallel requests",
             "description": "Upper bound on concurrent requests this connection sends to the server.",
             "schema": {"type": ["integer", "null"], "default": 4, "minimum": 1},
+        },
+        PSEUDONYM_FIELD: {
+            "label": "Pseudonym key",
+            "description": "Secret that keys the pseudonyms, UIDs and date shifts of de-identified copies sent to "
+                           "this server (keep it stable: a new key makes new pseudonyms). Masked like a password.",
+            "schema": {"type": ["string", "null"], "format": "password"},
         },
     },
 }

@@ -21,7 +21,7 @@ destination lacks, through the same planner and transfer as `copydicom_replicate
   and by hand with the form below.
 * **Asset-triggered runs** (no human in the loop) always de-identify, and search only what Splunk
   indexed during the tags runs that triggered them (`_indextime`), not all time. A destination
-  connection without a `pseudonym_key` fails the run, naming the connection.
+  connection without a pseudonym key (extra `pseudonym_secret`) fails the run, naming the connection.
 * **Manual runs** take the form; `De-identify` is on by default. `earliest`/`latest` bound Splunk's
   `_time` (the study date and time); empty means all time.
 * The filter is a filter only: no pipes, subsearches, macros or `index=`/`earliest=` terms. Full SPL
@@ -47,7 +47,7 @@ PARAMS = {
     "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
     "anonymize": Param(True, type="boolean", title="De-identify",
-                       description="PS3.15 Annex E profile, keyed by the destination's pseudonym_key (rest mode only)"),
+                       description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key (rest mode only)"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }

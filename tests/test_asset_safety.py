@@ -65,7 +65,7 @@ def operator(conf: dict, **kwargs) -> ConditionalReplicateOperator:
 def test_an_asset_triggered_run_is_deidentified_and_searches_only_what_was_just_indexed(
         source, destination, reports, monkeypatch):
     ids, splunk = reports
-    conf = connections(monkeypatch, source, destination, splunk.connection_json(), pseudonym_key=KEY)
+    conf = connections(monkeypatch, source, destination, splunk.connection_json(), pseudonym_secret=KEY)
     now = datetime.now(timezone.utc)
     result = operator(conf, anonymize=False).execute(asset_context(now - timedelta(minutes=10), now))
     assert result["copied"] == 1 and result["candidates"] == 1  # the record indexed two hours ago is out of scope
@@ -79,7 +79,7 @@ def test_an_asset_triggered_run_without_a_pseudonym_key_fails_clearly(source, de
     _, splunk = reports
     conf = connections(monkeypatch, source, destination, splunk.connection_json())
     now = datetime.now(timezone.utc)
-    with pytest.raises(AirflowFailException, match="pseudonym_key.*" + conf["destination_conn_id"]):
+    with pytest.raises(AirflowFailException, match="pseudonym_secret.*" + conf["destination_conn_id"]):
         operator(conf, anonymize=False).execute(asset_context(now - timedelta(minutes=10), now))
     assert instance_ids(destination) == set()
 
@@ -100,7 +100,7 @@ def test_a_manual_run_deidentifies_by_default(dagbag, source, destination, repor
     ids, splunk = reports
     dag = dagbag.get_dag("copydicom_conditional_replicate")
     assert dag.params["anonymize"] is True
-    conf = connections(monkeypatch, source, destination, splunk.connection_json(), pseudonym_key=KEY)
+    conf = connections(monkeypatch, source, destination, splunk.connection_json(), pseudonym_secret=KEY)
     run = dag.test(logical_date=datetime.now(timezone.utc), run_conf=conf)
     assert run.state == DagRunState.SUCCESS
     landed = instance_ids(destination)

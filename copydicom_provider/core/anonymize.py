@@ -16,7 +16,7 @@ The profile is the Basic Application Level Confidentiality Profile with these op
 * Retain Patient Characteristics (``retain_patient_characteristics``, off by default): sex, age,
   size, weight (dose research per patient size).
 
-Pseudonyms are keyed hashes (HMAC-SHA256 with the destination's secret ``pseudonym_key``):
+Pseudonyms are keyed hashes (HMAC-SHA256 with the destination connection's secret ``pseudonym_secret``):
 PatientID and PatientName become ``ANON-<hash>``, instance UIDs ``2.25.<hash>``, so the copy has a
 predictable Orthanc ID on the destination and reruns copy nothing twice.
 """

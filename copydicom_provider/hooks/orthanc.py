@@ -32,6 +32,7 @@ from requests.adapters import HTTPAdapter
 from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
 from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.redaction import redact_url
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -365,7 +366,5 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+    """The URL without credentials, even when malformed (``http//user:pw@host`` has no parsable password)."""
+    return redact_url(url)

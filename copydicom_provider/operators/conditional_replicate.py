@@ -10,6 +10,7 @@ from airflow.sdk import Context
 from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
+from copydicom_provider.connection_forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.conditional import IndexWindow, copy_selection
@@ -34,7 +35,7 @@ class ConditionalReplicateOperator(ReplicateOperator):
     :param earliest: / :param latest: the search window over Splunk's ``_time`` (replicate-tags sets
         it to the study date and time); none means all time.
     :param anonymize: send de-identified copies (default; rest mode). The pseudonym key is the
-        destination connection's extra ``pseudonym_key`` (a secret: never a task argument).
+        destination connection's extra ``pseudonym_secret`` (a secret: never a task argument).
 
     A run triggered by the tags asset always de-identifies and searches only what Splunk indexed
     during the tags runs that triggered it (their asset events say when), whatever the form says.
@@ -75,16 +76,24 @@ class ConditionalReplicateOperator(ReplicateOperator):
         self.anonymize = anonymize
 
     def profile(self, destination: OrthancHook, forced: bool = False) -> AnonymizationProfile | None:
-        """The de-identification profile, keyed by the destination connection's ``pseudonym_key``."""
+        """The de-identification profile, keyed by the destination connection's pseudonym key."""
         if not forced and not as_bool(self.anonymize, True):
             return None
-        key = destination.get_connection(self.destination_conn_id).extra_dejson.get("pseudonym_key")
+        extra = destination.get_connection(self.destination_conn_id).extra_dejson
+        key = extra.get(PSEUDONYM_FIELD)
+        if extra.get(LEGACY_PSEUDONYM_FIELD):
+            mask_secret(str(extra[LEGACY_PSEUDONYM_FIELD]))
+            raise ValueError(
+                f"The destination connection {self.destination_conn_id!r} keeps its pseudonym key in the extra "
+                f"{LEGACY_PSEUDONYM_FIELD!r}, which Airflow shows in clear in its UI and API: rename it to "
+                f"{PSEUDONYM_FIELD!r} (same value, so the pseudonyms stay the same)"
+            )
         if not key:
             raise ValueError(
-                f"De-identification needs a pseudonym key: set the extra 'pseudonym_key' of the destination "
-                f"connection {self.destination_conn_id!r} (a secret that keeps pseudonyms stable)"
+                f"De-identification needs a pseudonym key: set the extra {PSEUDONYM_FIELD!r} (the form's "
+                f"'Pseudonym key') of the destination connection {self.destination_conn_id!r}"
             )
-        mask_secret(key)
+        mask_secret(str(key))
         return AnonymizationProfile(key=str(key))
 
     def execute(self, context: Context) -> dict[str, Any]:
