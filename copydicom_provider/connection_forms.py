@@ -30,7 +30,8 @@ ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
     "conn-fields": {
         "verify": {
             "label": "Verify TLS certificate",
-            "description": "Check the server's certificate when the URL is https.",
+            "description": "Check the server's certificate when the URL is https. In the extra JSON, verify may "
+                           "also be the path of a CA bundle (a private CA), which is then used.",
             "schema": {"type": ["boolean", "null"], "default": True},
         },
         "timeout": {
