@@ -214,6 +214,7 @@ def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
         if not key:
             raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
         mask_secret(key)
+        SEEN_SECRETS.add(key)
         profile = AnonymizationProfile(key=key)
     return conditional_replicate(
         args.src, args.index, args.dest, args.query, spl=args.spl, earliest=args.earliest, latest=args.latest,

@@ -90,6 +90,7 @@ class _Context:
     patient_id: str
     shift: timedelta
     identifiers: set[str] = field(default_factory=set)
+    hunted: re.Pattern[str] | None = None
 
 
 def deidentify_file(data: bytes, profile: AnonymizationProfile) -> bytes:
@@ -106,6 +107,9 @@ def deidentify_dataset(dataset: Dataset, profile: AnonymizationProfile) -> Datas
     patient_id = str(dataset.get("PatientID", "") or "")
     context = _Context(profile, patient_id, timedelta(days=profile.date_shift_days(patient_id)))
     context.identifiers = _identifiers(dataset)
+    if context.identifiers:
+        words = "|".join(re.escape(i) for i in sorted(context.identifiers, key=len, reverse=True))
+        context.hunted = re.compile(rf"(?<![0-9A-Z])(?:{words})(?![0-9A-Z])")
     transfer_syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
     _clean(dataset, context, top=True)
     _mark(dataset, profile)
@@ -181,7 +185,7 @@ def _clean(dataset: Dataset, context: _Context, top: bool = False) -> None:
             element.value = ""
         elif action == "D":
             element.value = DUMMY_BY_VR.get(element.VR, REMOVED) if element.VR in STRING_VRS | set(DUMMY_BY_VR) else None
-        elif element.VR in STRING_VRS and tag not in CODE_PARTS and _contains_identifier(element, context.identifiers):
+        elif element.VR in STRING_VRS and tag not in CODE_PARTS and _contains_identifier(element, context.hunted):
             element.value = REMOVED  # the safety net: an identifier copied into an attribute the table keeps
 
 
@@ -240,13 +244,9 @@ def _kept_text_concepts(profile: AnonymizationProfile) -> tuple[str, ...]:
     return (*profile.keep_text_concepts, *extra)
 
 
-def _contains_identifier(element: DataElement, identifiers: set[str]) -> bool:
-    """Whether a value holds one of the identifiers as a whole word (or is one)."""
-    for value in _values(element.value):
-        text = str(value).upper()
-        if any(re.search(rf"(?<![0-9A-Z]){re.escape(identifier)}(?![0-9A-Z])", text) for identifier in identifiers):
-            return True
-    return False
+def _contains_identifier(element: DataElement, hunted: re.Pattern[str] | None) -> bool:
+    """Whether a value holds one of the instance's identifiers as a whole word (or is one)."""
+    return hunted is not None and any(hunted.search(str(value).upper()) for value in _values(element.value))
 
 
 def _mark(dataset: Dataset, profile: AnonymizationProfile) -> None:
