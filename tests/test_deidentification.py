@@ -157,3 +157,16 @@ def test_possible_burned_in_text_is_withheld_unless_allowed(source, destination)
     everything = copy(source, destination, [*withheld, *allowed], AnonymizationProfile(key=KEY, allow_burned_in=True))
     assert (everything.copied, everything.already_present, everything.withheld) == (3, 2, 0)
 
+
+
+def test_names_the_table_does_not_list_and_identifiers_in_kept_text_are_removed():
+    case = make_planted_dose_sr()
+    dataset = case.dataset
+    dataset.ContentSequence[4].TextValue = "ACME Medical for Kowalczyk"  # Manufacturer item, normally kept
+    dataset.add_new(0x00321032, "PN", "Fairweather^Ignatius")  # Requesting Physician (the table lists it)
+    dataset.add_new(0x00142006, "PN", "Quillfeather^Odette")  # Evaluator Name: a name the table does not list
+    out = pydicom.dcmread(io.BytesIO(AnonymizationProfile(key=KEY).deidentify(case.to_bytes())))
+    text = str(out)
+    for name in ("Kowalczyk", "Fairweather", "Quillfeather"):
+        assert name not in text
+    assert out.ContentSequence[5].TextValue == "Scanomatic 64"  # model name: kept

@@ -174,9 +174,12 @@ def _clean(dataset: Dataset, context: _Context, top: bool = False) -> None:
                 element.value = _shifted(element, context.shift)
             continue
         if content_item and profile.clean_structured_content and tag in (TEXT_VALUE, PERSON_NAME_ITEM):
-            if tag == TEXT_VALUE and _concept(dataset) in _kept_text_concepts(profile):
-                continue
-            element.value = REMOVED
+            kept = tag == TEXT_VALUE and _concept(dataset) in _kept_text_concepts(profile)
+            if not kept or _contains_identifier(element, context.hunted):
+                element.value = REMOVED
+            continue
+        if element.VR == "PN" and tag not in actions:  # a person's name the table does not list: still a name
+            element.value = REMOVED if element.value else ""
             continue
         action = simple_action(actions.get(tag, ""))
         if action == "X":
