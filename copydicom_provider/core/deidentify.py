@@ -70,7 +70,7 @@ def annex_e_actions() -> dict[BaseTag, str]:
         if category == "ALL_TAGS":
             continue
         for tag in tags:
-            if len(tag) == 2:  # a few entries are group masks (e.g. curve data 50xx): handled as private/removed below
+            if len(tag) == 2:  # three entries are masks (curves 50xx, overlay data and comments 60xx): see _draws
                 actions[Tag(*tag)] = category.removesuffix("_TAGS")
     return actions
 
