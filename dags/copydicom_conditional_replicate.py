@@ -20,7 +20,8 @@ destination lacks, through the same planner and transfer as `copydicom_replicate
 * Runs whenever `copydicom_replicate_tags` has indexed a new interval (asset `copydicom://splunk/tags`),
   and by hand with the form below.
 * **Asset-triggered runs** (no human in the loop) always de-identify, and search only what Splunk
-  indexed during the tags runs that triggered them (`_indextime`), not all time. A destination
+  indexed since the asset's previous update (`_indextime`, from the windows the tags runs write on
+  their asset events), not all time: what a failed tags run indexed is picked up by the next one. A destination
   connection without a pseudonym key (extra `pseudonym_secret`) fails the run, naming the connection.
 * **Manual runs** take the form; `De-identify` is on by default. `earliest`/`latest` bound Splunk's
   `_time` (the study date and time); empty means all time.
@@ -67,6 +68,7 @@ with DAG(
 ):
     ConditionalReplicateOperator(
         task_id="copy",
+        inlets=[SPLUNK_TAGS],  # reads the asset's previous update: the start of an incremental search
         query="{{ params.query }}",
         spl="{{ params.spl }}",
         source_conn_id="{{ params.source_conn_id }}",

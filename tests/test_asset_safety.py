@@ -96,6 +96,39 @@ def test_the_index_window_spans_every_triggering_event_with_slack():
     assert unknown.start == (start - timedelta(days=1, minutes=5)).timestamp()
 
 
+class EarlierEvents:
+    """The shape of Airflow's inlet_events[asset] accessor: before().ascending().limit(), then a sequence."""
+
+    def __init__(self, stamps: list[datetime]) -> None:
+        self.stamps, self.bound = stamps, None
+
+    def before(self, bound: str):
+        self.bound = datetime.fromisoformat(bound)
+        return self
+
+    def ascending(self, ascending: bool = True):
+        return self
+
+    def limit(self, count: int):
+        return [SimpleNamespace(timestamp=t) for t in sorted(self.stamps, reverse=True) if t < self.bound][:count]
+
+
+def test_the_window_starts_at_the_assets_previous_update_so_a_failed_tags_run_leaves_no_gap():
+    from copydicom_provider.operators.conditional_replicate import previous_event_time
+
+    start = datetime(2026, 5, 1, 10, tzinfo=timezone.utc)
+    now = SimpleNamespace(extra={"indexed_since": (start + timedelta(hours=3)).isoformat(),
+                                 "indexed_until": (start + timedelta(hours=3, minutes=2)).isoformat()},
+                          timestamp=start + timedelta(hours=3, minutes=2))
+    context = {"inlet_events": {SPLUNK_TAGS: EarlierEvents([start, start + timedelta(hours=1)])}}
+    quiet = SimpleNamespace(warning=lambda *a: None)
+    previous = previous_event_time(context, [now], quiet)
+    assert previous == start + timedelta(hours=1)  # the hour-2 tags run failed: its records come along
+    window = index_window([now], quiet, previous)
+    assert window.start == (start + timedelta(minutes=55)).timestamp()
+    assert previous_event_time({"inlet_events": {}}, [now], quiet) is None  # no inlet: the events' own windows
+
+
 def test_a_manual_run_deidentifies_by_default(dagbag, source, destination, reports, monkeypatch):
     ids, splunk = reports
     dag = dagbag.get_dag("copydicom_conditional_replicate")

@@ -11,6 +11,7 @@ from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
 from copydicom_provider.connection_forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
+from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.conditional import IndexWindow, copy_selection
@@ -38,7 +39,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
         destination connection's extra ``pseudonym_secret`` (a secret: never a task argument).
 
     A run triggered by the tags asset always de-identifies and searches only what Splunk indexed
-    during the tags runs that triggered it (their asset events say when), whatever the form says.
+    since the asset's previous update (the triggering events say when they indexed; give the task
+    ``inlets=[SPLUNK_TAGS]`` so that it can read the previous update), whatever the form says.
     A query Splunk rejects fails the task with Splunk's message; a query selecting nothing is a
     green run that copies nothing; selected IDs the source no longer has are counted as vanished.
     """
@@ -105,7 +107,7 @@ class ConditionalReplicateOperator(ReplicateOperator):
             query = None
         try:
             if events is not None:  # no human in the loop: de-identified and incremental, always
-                indexed = index_window(events, self.log)
+                indexed = index_window(events, self.log, previous_event_time(context, events, self.log))
                 profile = self.profile(destination, forced=True)
                 earliest = latest = None
             else:
@@ -144,13 +146,33 @@ def asset_events(context: Context) -> list[Any] | None:
     return None
 
 
-def index_window(events: Iterable[Any], logger: Any) -> IndexWindow:
-    """The index-time window covering every triggering event: from the first indexing start to the last end.
+def previous_event_time(context: Context, events: list[Any], logger: Any) -> datetime | None:
+    """When the tags asset was updated last before the events that triggered this run (None: never, or unknown).
+
+    What a tags run indexed and then failed (no asset event) lies between that update and this
+    run's events; starting the window there leaves no gap. Needs the task's ``inlets`` to hold the asset.
+    """
+    inlet_events = context.get("inlet_events")
+    stamps = [e.timestamp for e in events if getattr(e, "timestamp", None)]
+    if inlet_events is None or not stamps:
+        return None
+    try:
+        earlier = inlet_events[SPLUNK_TAGS].before(min(stamps).isoformat()).ascending(False).limit(1)
+        return earlier[0].timestamp if len(earlier) else None
+    except Exception as error:  # no inlet declared, or the API is unavailable: the events' own windows still hold
+        logger.warning("could not read the tags asset's earlier events (%s): searching the events' own windows",
+                       type(error).__name__)
+        return None
+
+
+def index_window(events: Iterable[Any], logger: Any, previous: datetime | None = None) -> IndexWindow:
+    """The index-time window covering every triggering event, from the asset's previous update if known.
 
     replicate-tags writes ``indexed_since``/``indexed_until`` (ISO 8601) in its event's extra; an
-    event without them covers ``UNKNOWN_WINDOW`` before its timestamp.
+    event without them covers ``UNKNOWN_WINDOW`` before its timestamp. ``previous``: the asset's
+    last update before these events (:func:`previous_event_time`).
     """
-    starts: list[datetime] = []
+    starts: list[datetime] = [previous] if previous is not None else []
     ends: list[datetime] = []
     for event in events:
         extra = getattr(event, "extra", None) or {}
@@ -163,7 +185,7 @@ def index_window(events: Iterable[Any], logger: Any) -> IndexWindow:
             logger.warning("an asset event without its indexing window: searching the day before %s", stamp.isoformat())
             starts.append(stamp - UNKNOWN_WINDOW)
             ends.append(stamp)
-    if not starts:
+    if not ends:
         now = datetime.now().astimezone()
         logger.warning("an asset-triggered run without asset events: searching the day before %s", now.isoformat())
         starts, ends = [now - UNKNOWN_WINDOW], [now]
