@@ -84,7 +84,9 @@ def test_tags_run_triggers_conditional_replicate_of_the_dose_reports(world):
     indexed = services.xcom(TAGS, tags_run, "summarize")
     assert indexed["dose_reports"] == len(reports) and indexed["failed"] == 0, indexed
 
-    wait_for_asset_run_that_copied(services, CONDITIONAL, len(reports))
+    run = wait_for_asset_run_that_copied(services, CONDITIONAL, len(reports))
+    log = services.task_log(CONDITIONAL, run["dag_run_id"], "copy")
+    assert "only what Splunk indexed" in log and "could not read" not in log  # incremental, from the asset's history
     landed = instance_ids(research)  # the default query selects the dose records only, de-identified
     assert len(landed) == len(reports) and not landed & set(reports)
 
