@@ -161,6 +161,10 @@ def build_parser() -> argparse.ArgumentParser:
     cond.add_argument("--mode", choices=TRANSFER_MODES, default="rest", help="rest (default) or peer")
     cond.add_argument("--anonymize", action="store_true",
                       help="send de-identified copies (PS3.15 Annex E); the key is read from COPYDICOM_PSEUDONYM_KEY")
+    cond.add_argument("--retain-device-identity", action="store_true",
+                      help="with --anonymize: keep station name and device serial (dose audits per scanner)")
+    cond.add_argument("--allow-burned-in", action="store_true",
+                      help="with --anonymize: also send what may carry burned-in text (secondary captures, PDFs, ...)")
     cond.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
     cond.add_argument("--verify", action="store_true", help="compare the MD5 of what landed")
     cond.add_argument("--json", action="store_true", help="print the summary as one JSON object")
@@ -215,7 +219,8 @@ def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
             raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
         mask_secret(key)
         SEEN_SECRETS.add(key)
-        profile = AnonymizationProfile(key=key)
+        profile = AnonymizationProfile(key=key, retain_device_identity=args.retain_device_identity,
+                                       allow_burned_in=args.allow_burned_in)
     return conditional_replicate(
         args.src, args.index, args.dest, args.query, spl=args.spl, earliest=args.earliest, latest=args.latest,
         mode=args.mode, dry_run=args.dry_run, verify=args.verify, anonymize=profile,

@@ -44,6 +44,12 @@ ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
             "description": "Upper bound on concurrent requests this connection sends to the server.",
             "schema": {"type": ["integer", "null"], "default": 4, "minimum": 1},
         },
+        "retain_device_identity": {
+            "label": "De-identified copies keep device identity",
+            "description": "For a research destination: keep station name and device serial in de-identified "
+                           "copies (dose audits per scanner), also in runs nobody started by hand.",
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
         PSEUDONYM_FIELD: {
             "label": "Pseudonym key",
             "description": "Secret that keys the pseudonyms, UIDs and date shifts of de-identified copies sent to "

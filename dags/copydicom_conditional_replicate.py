@@ -49,6 +49,10 @@ PARAMS = {
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
     "anonymize": Param(True, type="boolean", title="De-identify",
                        description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key (rest mode only)"),
+    "retain_device_identity": Param(False, type="boolean", title="Retain device identity",
+                                    description="Keep station name and device serial (dose audits per scanner)"),
+    "allow_burned_in": Param(False, type="boolean", title="Send possible burned-in text",
+                             description="Also send secondary captures, PDFs, videos and BurnedInAnnotation=YES"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
@@ -79,6 +83,8 @@ with DAG(
         latest="{{ params.latest }}",
         mode="{{ params.mode }}",
         anonymize="{{ params.anonymize }}",
+        retain_device_identity="{{ params.retain_device_identity }}",
+        allow_burned_in="{{ params.allow_burned_in }}",
         dry_run="{{ params.dry_run }}",
         verify="{{ params.verify }}",
     )

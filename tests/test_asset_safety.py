@@ -19,6 +19,7 @@ from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
 from copydicom_provider.assets import SPLUNK_TAGS
+from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator, index_window
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from tests.conftest import REPO_ROOT
@@ -73,6 +74,25 @@ def test_an_asset_triggered_run_is_deidentified_and_searches_only_what_was_just_
     assert len(landed) == 1 and not landed & set(ids)  # a de-identified copy, not the original
     patients = requests.get(f"{destination.url}/patients?expand", auth=destination.auth, timeout=30).json()
     assert patients[0]["MainDicomTags"]["PatientID"].startswith("ANON-")
+
+
+def test_device_identity_follows_the_destinations_policy_and_a_persons_choice(source, destination, reports, monkeypatch):
+    ids, splunk = reports
+    now = datetime.now(timezone.utc)
+    conf = connections(monkeypatch, source, destination, splunk.connection_json(),
+                       pseudonym_secret=KEY, retain_device_identity=True)
+    operator(conf, allow_burned_in=True).execute(asset_context(now - timedelta(minutes=10), now))
+    conf = connections(monkeypatch, source, destination, splunk.connection_json(), pseudonym_secret=KEY)
+    operator(conf, retain_device_identity=True).execute({})  # a manual run: the form's choice
+    stations = set()
+    for instance_id in instance_ids(destination):
+        tags = requests.get(f"{destination.url}/instances/{instance_id}/simplified-tags", auth=destination.auth,
+                            timeout=30).json()
+        stations.add(tags.get("StationName"))
+    assert stations == {"CTSTATION1"} and len(instance_ids(destination)) == 2
+    task = operator(conf, allow_burned_in=True)
+    assert not task.profile(OrthancHook(conf["destination_conn_id"]), forced=True).allow_burned_in  # never unattended
+    assert task.profile(OrthancHook(conf["destination_conn_id"])).allow_burned_in
 
 
 def test_an_asset_triggered_run_without_a_pseudonym_key_fails_clearly(source, destination, reports, monkeypatch):

@@ -37,6 +37,9 @@ class ConditionalReplicateOperator(ReplicateOperator):
         it to the study date and time); none means all time.
     :param anonymize: send de-identified copies (default; rest mode). The pseudonym key is the
         destination connection's extra ``pseudonym_secret`` (a secret: never a task argument).
+    :param retain_device_identity: keep station name and device serial (dose audits per scanner);
+        also on when the destination connection's extra ``retain_device_identity`` is true.
+    :param allow_burned_in: send instances that may carry burned-in text (see docs/deidentification.md).
 
     A run triggered by the tags asset always de-identifies and searches only what Splunk indexed
     since the asset's previous update (the triggering events say when they indexed; give the task
@@ -54,6 +57,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
         "latest",
         "index",
         "anonymize",
+        "retain_device_identity",
+        "allow_burned_in",
     )
 
     def __init__(
@@ -66,6 +71,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
         latest: datetime | str | None = None,
         index: str | None = None,
         anonymize: bool | str = True,
+        retain_device_identity: bool | str = False,
+        allow_burned_in: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
@@ -76,6 +83,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
         self.latest = latest
         self.index = index
         self.anonymize = anonymize
+        self.retain_device_identity = retain_device_identity
+        self.allow_burned_in = allow_burned_in
 
     def profile(self, destination: OrthancHook, forced: bool = False) -> AnonymizationProfile | None:
         """The de-identification profile, keyed by the destination connection's pseudonym key."""
@@ -96,7 +105,10 @@ class ConditionalReplicateOperator(ReplicateOperator):
                 f"'Pseudonym key') of the destination connection {self.destination_conn_id!r}"
             )
         mask_secret(str(key))
-        return AnonymizationProfile(key=str(key))
+        # The destination's policy holds for every run; a person may add to it for a manual run.
+        device = as_bool(extra.get("retain_device_identity"), False) or (not forced and as_bool(self.retain_device_identity))
+        burned_in = not forced and as_bool(self.allow_burned_in)
+        return AnonymizationProfile(key=str(key), retain_device_identity=device, allow_burned_in=burned_in)
 
     def execute(self, context: Context) -> dict[str, Any]:
         destination = OrthancHook(self.destination_conn_id)
