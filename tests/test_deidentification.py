@@ -78,6 +78,9 @@ def test_phi_audit_passes_over_every_planted_case(source, destination, charset):
     shift = timedelta(days=profile.date_shift_days(case.patient_id))
     assert deidentified.StudyDate == (case.study_date - shift).strftime("%Y%m%d")
     assert deidentified.PatientIdentityRemoved == "YES"
+    scope = next(item for item in deidentified.ContentSequence if item.get("ContentSequence")
+                 and item.ContentSequence[0].get("ValueType") == "UIDREF")
+    assert scope.ContentSequence[0].UID == deidentified.StudyInstanceUID  # references follow the keyed UIDs
 
 
 def test_the_audit_fails_when_the_profile_is_off_and_on_orthancs_own_anonymizer(source, destination):

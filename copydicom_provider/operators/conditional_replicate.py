@@ -150,7 +150,7 @@ class ConditionalReplicateOperator(ReplicateOperator):
 def asset_events(context: Context) -> list[Any] | None:
     """The asset events that triggered this run, or None for a run a person started."""
     dag_run = context.get("dag_run")
-    run_type = str(getattr(dag_run, "run_type", "") or "")
+    run_type = str(getattr(dag_run, "run_type", "") or "").lower()
     triggering = context.get("triggering_asset_events") or {}
     events = [event for batch in triggering.values() for event in batch]
     if events or run_type.endswith("asset_triggered"):
