@@ -90,7 +90,10 @@ class ConditionalReplicateOperator(ReplicateOperator):
         """The de-identification profile, keyed by the destination connection's pseudonym key."""
         if not forced and not as_bool(self.anonymize, True):
             return None
-        extra = destination.get_connection(self.destination_conn_id).extra_dejson
+        extra = {  # older Airflow forms store custom fields as extra__orthanc__<name>
+            name.removeprefix("extra__orthanc__"): value
+            for name, value in destination.get_connection(self.destination_conn_id).extra_dejson.items()
+        }
         key = extra.get(PSEUDONYM_FIELD)
         if extra.get(LEGACY_PSEUDONYM_FIELD):
             mask_secret(str(extra[LEGACY_PSEUDONYM_FIELD]))
