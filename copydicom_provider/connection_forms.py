@@ -8,6 +8,11 @@ from __future__ import annotations
 
 from typing import Any
 
+#: The extra holding a destination's pseudonym key. Airflow masks extra fields by name (in its UI, API
+#: and logs, for names holding "secret", "password", "token", ...): ``pseudonym_key`` would show in clear.
+PSEUDONYM_FIELD = "pseudonym_secret"
+LEGACY_PSEUDONYM_FIELD = "pseudonym_key"
+
 ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
     "hook-class-name": "copydicom_provider.hooks.orthanc.OrthancHook",
     "hook-name": "Orthanc",
@@ -25,7 +30,8 @@ ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
     "conn-fields": {
         "verify": {
             "label": "Verify TLS certificate",
-            "description": "Check the server's certificate when the URL is https.",
+            "description": "Check the server's certificate when the URL is https. In the extra JSON, verify may "
+                           "also be the path of a CA bundle (a private CA), which is then used.",
             "schema": {"type": ["boolean", "null"], "default": True},
         },
         "timeout": {
@@ -48,6 +54,18 @@ ORTHANC_CONNECTION_TYPE: dict[str, Any] = {
             "description": "How a source Orthanc reaches this server when it pushes to it (mode=peer); "
                            "default: the URL above.",
             "schema": {"type": ["string", "null"]},
+        },
+        "retain_device_identity": {
+            "label": "De-identified copies keep device identity",
+            "description": "For a research destination: keep station name and device serial in de-identified "
+                           "copies (dose audits per scanner), also in runs nobody started by hand.",
+            "schema": {"type": ["boolean", "null"], "default": False},
+        },
+        PSEUDONYM_FIELD: {
+            "label": "Pseudonym key",
+            "description": "Secret that keys the pseudonyms, UIDs and date shifts of de-identified copies sent to "
+                           "this server (keep it stable: a new key makes new pseudonyms). Masked like a password.",
+            "schema": {"type": ["string", "null"], "format": "password"},
         },
     },
 }

@@ -19,18 +19,26 @@ destination lacks, through the same planner and transfer as `copydicom_replicate
 
 * Runs whenever `copydicom_replicate_tags` has indexed a new interval (asset `copydicom://splunk/tags`),
   and by hand with the form below.
-* `earliest`/`latest` bound Splunk's `_time`, which replicate-tags sets to the study date and time;
-  empty means all time (the destination check makes a wide search safe: nothing is copied twice).
-* `anonymize` sends Orthanc's de-identified copies (stable keyed pseudonyms per PatientID, keyed
-  UIDs, SR content kept and scrubbed); the pseudonym key is the destination connection's extra
-  `pseudonym_key`.
+* **Asset-triggered runs** (no human in the loop) always de-identify, and search only what Splunk
+  indexed since the asset's previous update (`_indextime`, from the windows the tags runs write on
+  their asset events), not all time: what a failed tags run indexed is picked up by the next one. A destination
+  connection without a pseudonym key (extra `pseudonym_secret`) fails the run, naming the connection.
+* **Manual runs** take the form; `De-identify` is on by default. `earliest`/`latest` bound Splunk's
+  `_time` (the study date and time); empty means all time.
+* The filter is a filter only: no pipes, subsearches, macros or `index=`/`earliest=` terms. Full SPL
+  goes in `Full SPL (trusted)`, which runs as written with the Splunk connection's rights.
+* De-identification: PS3.15 Annex E basic profile at every depth (keyed pseudonyms and UIDs, one
+  keyed date shift per patient, SR content cleaned); secondary captures, PDFs and videos that may
+  carry burned-in text are withheld. See docs/deidentification.md.
 * A query Splunk rejects fails the run with Splunk's message; a query that selects nothing is a
   green run that copies nothing.
 """
 
 PARAMS = {
-    "query": Param('SeriesDescription="Dose Record"', type="string", minLength=1, title="Splunk query",
-                   description="SPL filter over the indexed tags, or full SPL returning OrthancInstanceID/SeriesID/StudyID"),
+    "query": Param('SeriesDescription="Dose Record"', type=["null", "string"], title="Splunk filter",
+                   description="A filter over the indexed tags, e.g. Modality=SR StationName=CT2 (no pipes, no index=)"),
+    "spl": Param(None, type=["null", "string"], title="Full SPL (trusted)",
+                 description="Runs as written instead of the filter; must return OrthancInstanceID/SeriesID/StudyID"),
     "source_conn_id": Param("orthanc_source", type="string", title="Source connection"),
     "destination_conn_id": Param("orthanc_research", type="string", title="Destination connection"),
     "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection"),
@@ -39,8 +47,12 @@ PARAMS = {
                       description="ISO 8601 or Splunk time such as -30d; empty: all time"),
     "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
-    "anonymize": Param(False, type="boolean", title="De-identify",
-                       description="Send Orthanc's anonymized copies (rest mode only)"),
+    "anonymize": Param(True, type="boolean", title="De-identify",
+                       description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key (rest mode only)"),
+    "retain_device_identity": Param(False, type="boolean", title="Retain device identity",
+                                    description="Keep station name and device serial (dose audits per scanner)"),
+    "allow_burned_in": Param(False, type="boolean", title="Send possible burned-in text",
+                             description="Also send secondary captures, PDFs, videos and BurnedInAnnotation=YES"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
@@ -60,7 +72,9 @@ with DAG(
 ):
     ConditionalReplicateOperator(
         task_id="copy",
+        inlets=[SPLUNK_TAGS],  # reads the asset's previous update: the start of an incremental search
         query="{{ params.query }}",
+        spl="{{ params.spl }}",
         source_conn_id="{{ params.source_conn_id }}",
         destination_conn_id="{{ params.destination_conn_id }}",
         splunk_conn_id="{{ params.splunk_conn_id }}",
@@ -69,6 +83,8 @@ with DAG(
         latest="{{ params.latest }}",
         mode="{{ params.mode }}",
         anonymize="{{ params.anonymize }}",
+        retain_device_identity="{{ params.retain_device_identity }}",
+        allow_burned_in="{{ params.allow_burned_in }}",
         dry_run="{{ params.dry_run }}",
         verify="{{ params.verify }}",
     )

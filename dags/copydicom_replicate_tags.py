@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
+from airflow.sdk.exceptions import AirflowSkipException
 
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.core.tags import TagsSummary
@@ -91,10 +92,25 @@ with DAG(
 
     @task(outlets=[SPLUNK_TAGS], trigger_rule="all_done", retries=0)
     def summarize(outlet_events=None, **context) -> dict[str, Any]:
-        """Add the mapped batches' summaries up, finished or not: the run's result, also on the asset event."""
+        """Add the mapped batches' summaries up, finished or not: the run's result, also on the asset event.
+
+        The event's extra says when this run indexed (``indexed_since``/``indexed_until``), so that
+        conditional-replicate searches only that. A dry run indexed nothing: its result is pushed
+        and the task skipped, so no asset event triggers anything.
+        """
         result = summarize_batches(TagsSummary, "index", context)
+        if result["dry_run"]:
+            context["ti"].xcom_push(key="return_value", value=result)
+            raise AirflowSkipException("dry run: the tags asset is not updated")
         if outlet_events is not None:
-            outlet_events[SPLUNK_TAGS].extra = {k: result[k] for k in TagsSummary.COUNTS} | {"dry_run": result["dry_run"]}
+            window = {}
+            dag_run = context.get("dag_run")
+            if dag_run is not None and dag_run.start_date:
+                window = {"indexed_since": dag_run.start_date.isoformat(),
+                          "indexed_until": datetime.now(timezone.utc).isoformat()}
+            outlet_events[SPLUNK_TAGS].extra = (
+                {k: result[k] for k in TagsSummary.COUNTS} | {"dry_run": False} | window
+            )
         return result
 
     indexed >> summarize()

@@ -81,6 +81,7 @@ from tests.splunk_spl import (
     Tstats,
     lookup_keys,
     parse_filter,
+    parse_time_modifier,
     parse_tstats,
     run_tstats,
     terms_of,
@@ -1135,7 +1136,13 @@ class _MgmtHandler(_Handler):
             raise SearchError("Empty search.")
         parsed = parse_spl(query, now)
         earliest, latest = time_bounds(parsed.filter.earliest, parsed.filter.latest, params, now)
-        events = self._matching(parsed.filter, earliest, latest, tstats=parsed.tstats is not None)
+        indexed = []
+        for name in ("index_earliest", "index_latest"):  # Splunk's index-time bounds (_indextime)
+            try:
+                indexed.append(parse_time_modifier(params.get(name), now))
+            except ValueError:
+                raise SearchError(f"Invalid {name}.") from None
+        events = self._matching(parsed.filter, earliest, latest, *indexed, tstats=parsed.tstats is not None)
         if parsed.tstats is not None:
             rows = run_tstats(parsed.tstats, events, format_number)
         else:
@@ -1143,7 +1150,8 @@ class _MgmtHandler(_Handler):
         return parsed, run_pipeline(rows, parsed.commands)
 
     def _matching(
-        self, search: Filter, earliest: float | None, latest: float, *, tstats: bool = False
+        self, search: Filter, earliest: float | None, latest: float,
+        index_earliest: float | None = None, index_latest: float | None = None, *, tstats: bool = False,
     ) -> Iterator[StoredEvent]:
         """Events in ``[earliest, latest)``, newest first, that meet the filter.
 
@@ -1173,6 +1181,10 @@ class _MgmtHandler(_Handler):
             if earliest is not None and event.time < earliest:
                 continue
             if event.time >= latest:
+                continue
+            if index_earliest is not None and event.indextime < index_earliest:
+                continue
+            if index_latest is not None and event.indextime >= index_latest:
                 continue
             if not search.names_index and event.index != "main":
                 continue  # without index=, only the role's default index
@@ -1501,10 +1513,13 @@ class SplunkTestServer:
             self.state.requests.clear()
 
     def add_event(self, event: Any, *, time_: float, index: str = "main", sourcetype: str = "_json",
-                  host: str = "test", source: str = "test", fields: dict[str, str | list[str]] | None = None) -> None:
-        """Index an event directly (bypassing HEC), e.g. to set up a search test; ``fields`` are indexed fields."""
+                  host: str = "test", source: str = "test", fields: dict[str, str | list[str]] | None = None,
+                  indextime: float | None = None) -> None:
+        """Index an event directly (bypassing HEC), e.g. to set up a search test; ``fields`` are indexed
+        fields, ``indextime`` when it was indexed (default now)."""
         raw = event if isinstance(event, str) else json.dumps(event, separators=(",", ":"), ensure_ascii=False)
-        self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, int(time.time()), 0, dict(fields or {}))])
+        indexed = int(time.time() if indextime is None else indextime)
+        self.state.store([StoredEvent(time_, index, host, source, sourcetype, raw, indexed, 0, dict(fields or {}))])
 
     def export_message(self, msg_type: str, text: str, after_rows: int = 0) -> None:
         """Put an in-stream message (``{"messages":[...]}`` line) into the next export, after ``after_rows`` results."""

@@ -53,7 +53,8 @@ def test_manual_run_copies_the_selection_then_nothing(dagbag, source, destinatio
     assert dag.params["query"] == 'SeriesDescription="Dose Record"'
     results = []
     for _ in range(2):
-        run = dag.test(logical_date=datetime.now(timezone.utc), run_conf={**conf, "query": 'SeriesDescription="Dose Record"'})
+        run = dag.test(logical_date=datetime.now(timezone.utc),
+                       run_conf={**conf, "query": 'SeriesDescription="Dose Record"', "anonymize": False})
         assert run.state == DagRunState.SUCCESS
         copy = next(ti for ti in run.get_task_instances() if ti.task_id == "copy")
         results.append(copy.xcom_pull(task_ids="copy"))
@@ -63,7 +64,7 @@ def test_manual_run_copies_the_selection_then_nothing(dagbag, source, destinatio
 
 def test_manual_run_with_anonymize_uses_the_connections_pseudonym_key(dagbag, source, destination, indexed, monkeypatch):
     reports, splunk_json = indexed
-    conf = connections(monkeypatch, source, destination, splunk_json, pseudonym_key="k-123456")
+    conf = connections(monkeypatch, source, destination, splunk_json, pseudonym_secret="k-123456")
     run = dagbag.get_dag(DAG_ID).test(logical_date=datetime.now(timezone.utc), run_conf={**conf, "anonymize": True})
     assert run.state == DagRunState.SUCCESS
     landed = instance_ids(destination)

@@ -1,49 +1,49 @@
-"""De-identification on the way: what Orthanc's own anonymizer produces, with stable pseudonyms.
+"""De-identification on the way: a named PS3.15 Annex E profile with stable keyed pseudonyms.
 
-The source Orthanc anonymizes (``POST /instances/{id}/anonymize``, PS3.15 basic profile as Orthanc
-implements it) and the worker uploads the result; the original never reaches the destination.
-On top of Orthanc's defaults the profile:
+The worker fetches each selected instance from the source, de-identifies it with
+:mod:`copydicom_provider.core.deidentify` (pydicom, every depth) and uploads the result; the
+original never reaches the destination. Orthanc's own ``/anonymize`` is not used: it keeps nested
+sequences whole (SR content, private elements inside sequence items), which a PHI audit fails.
 
-* replaces PatientID and PatientName by a pseudonym derived from the PatientID with a keyed hash
-  (HMAC-SHA256 with the project's pseudonym key), so one patient's studies stay together on the
-  destination, run after run, while the key stays secret;
-* replaces Study/Series/SOP Instance UIDs by ``2.25.<keyed hash of the original UID>``, so the
-  anonymized instance has a predictable Orthanc ID on the destination: reruns copy nothing twice;
-* keeps ``StudyDescription``, ``SeriesDescription`` and the SR ``ContentSequence`` (the dose data a
-  research store wants), plus whatever ``keep`` adds; removes what ``remove`` adds;
-* inside kept sequences, which Orthanc copies as they are, replaces every UID (keys ending in
-  ``UID``) by its keyed-hash UID (consistent, so Irradiation Event UIDs still tell resent reports
-  apart), the PatientID by the pseudonym, and empties person names (``PersonName``) and any value
-  equal to an identifying header attribute (``IDENTIFYING``: name, birth date, accession number,
-  station, institution, device serial number, ...), each by its exact path
-  (``ContentSequence[9].ContentSequence[0].UID``).
-  Free text is kept as written: a site whose reports carry names in TEXT items adds them to
-  ``remove``.
+The profile is the Basic Application Level Confidentiality Profile with these options
+(``docs/deidentification.md``):
 
-Everything else (names, dates, accession number, station, birth date, ...) is handled by Orthanc's
-anonymizer: emptied, removed or replaced.
+* Retain Longitudinal Temporal Information with Modified Dates (``shift_dates``): one keyed date
+  shift per patient applied to every DA and DT value at every depth;
+* Clean Structured Content (``clean_structured_content``): SR codes, numbers and UIDs kept
+  (UIDs keyed), person names, free text and dates handled as elsewhere;
+* Retain Device Identity (``retain_device_identity``, off by default): station, device serial;
+* Retain Patient Characteristics (``retain_patient_characteristics``, off by default): sex, age,
+  size, weight (dose research per patient size).
+
+Pseudonyms are keyed hashes (HMAC-SHA256 with the destination connection's secret ``pseudonym_secret``):
+PatientID and PatientName become ``ANON-<hash>``, instance UIDs ``2.25.<hash>``, so the copy has a
+predictable Orthanc ID on the destination and reruns copy nothing twice.
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 from copydicom_provider.core.orthanc_ids import orthanc_id
 
-DEFAULT_KEEP = ("StudyDescription", "SeriesDescription", "ContentSequence")
-#: Header attributes the basic profile removes; their values are also hunted inside kept sequences.
-IDENTIFYING = (
-    "PatientName", "PatientBirthDate", "AccessionNumber", "StudyID", "StationName", "InstitutionName",
-    "InstitutionAddress", "ReferringPhysicianName", "OperatorsName", "PerformingPhysicianName",
-    "DeviceSerialNumber", "OtherPatientIDs",
-)
-UID_VALUE = re.compile(r"^[0-9]+(\.[0-9]+)+$")
-UID_TAGS = ("StudyInstanceUID", "SeriesInstanceUID", "SOPInstanceUID")
+#: SOP classes that commonly carry burned-in text: withheld unless BurnedInAnnotation says NO.
+BURNED_IN_SOP_CLASSES = {
+    "1.2.840.10008.5.1.4.1.1.7": "Secondary Capture",
+    "1.2.840.10008.5.1.4.1.1.7.1": "Multi-frame Single Bit Secondary Capture",
+    "1.2.840.10008.5.1.4.1.1.7.2": "Multi-frame Grayscale Byte Secondary Capture",
+    "1.2.840.10008.5.1.4.1.1.7.3": "Multi-frame Grayscale Word Secondary Capture",
+    "1.2.840.10008.5.1.4.1.1.7.4": "Multi-frame True Color Secondary Capture",
+    "1.2.840.10008.5.1.4.1.1.104.1": "Encapsulated PDF",
+    "1.2.840.10008.5.1.4.1.1.77.1.1.1": "Video Endoscopic",
+    "1.2.840.10008.5.1.4.1.1.77.1.2.1": "Video Microscopic",
+    "1.2.840.10008.5.1.4.1.1.77.1.4.1": "Video Photographic",
+}
+#: Shifts run from 1 day to about 10 years back, chosen per patient by the key.
+MAX_SHIFT_DAYS = 3652
 
 
 @dataclass(frozen=True)
@@ -67,12 +67,23 @@ class Identity:
 
 @dataclass(frozen=True)
 class AnonymizationProfile:
-    """How instances are de-identified; ``key`` is a secret that makes pseudonyms unguessable."""
+    """How instances are de-identified; ``key`` is a secret that makes pseudonyms unguessable.
+
+    ``keep`` names attributes (keywords) kept as they are, on the caller's word that they carry no
+    PHI (e.g. ``SeriesDescription`` on a site whose descriptions are protocol names);
+    ``keep_text_concepts`` lists SR concept code values whose TEXT is kept (default: device
+    manufacturer and model, X-ray source id); ``allow_burned_in`` lets instances that may carry
+    burned-in text through.
+    """
 
     key: str = field(repr=False)
-    keep: tuple[str, ...] = DEFAULT_KEEP
-    remove: tuple[str, ...] = ()
-    replace: tuple[tuple[str, str], ...] = ()
+    shift_dates: bool = True
+    clean_structured_content: bool = True
+    retain_device_identity: bool = False
+    retain_patient_characteristics: bool = False
+    allow_burned_in: bool = False
+    keep: tuple[str, ...] = ()
+    keep_text_concepts: tuple[str, ...] = ("121014", "121015", "113832")
 
     def __post_init__(self) -> None:
         if not self.key:
@@ -87,6 +98,10 @@ class AnonymizationProfile:
     def uid(self, original: str) -> str:
         return "2.25." + str(int.from_bytes(self._digest("uid:" + original)[:16], "big"))
 
+    def date_shift_days(self, patient_id: str) -> int:
+        """Days every date of this patient moves back: same for all their instances, run after run."""
+        return 1 + int.from_bytes(self._digest("dateshift:" + patient_id)[:8], "big") % MAX_SHIFT_DAYS
+
     def anonymized(self, identity: Identity) -> Identity:
         return Identity(
             self.pseudonym(identity.patient_id),
@@ -100,45 +115,24 @@ class AnonymizationProfile:
         target = self.anonymized(identity)
         return orthanc_id(target.patient_id, target.study_uid, target.series_uid, target.sop_uid)
 
-    def request(self, identity: Identity, tags: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The body of Orthanc's ``/anonymize`` call for one instance (``tags``: its simplified tags)."""
-        target = self.anonymized(identity)
-        replace = {
-            **self.kept_sequence_replacements(identity, tags or {}),
-            "PatientID": target.patient_id,
-            "PatientName": target.patient_id,
-            "StudyInstanceUID": target.study_uid,
-            "SeriesInstanceUID": target.series_uid,
-            "SOPInstanceUID": target.sop_uid,
-            **dict(self.replace),
-        }
-        body: dict[str, Any] = {"Replace": replace, "Keep": list(self.keep), "Force": True, "KeepPrivateTags": False}
-        if self.remove:
-            body["Remove"] = list(self.remove)
-        return body
+    def withheld_reason(self, tags: dict[str, Any]) -> str | None:
+        """Why an instance (its simplified tags) must not be sent de-identified, or None.
 
-    def kept_sequence_replacements(self, identity: Identity, tags: dict[str, Any]) -> dict[str, str]:
-        """Replacements, by path, for identifiers inside the sequences Orthanc is told to keep."""
-        identifying = {str(tags.get(keyword) or "").strip() for keyword in IDENTIFYING} - {""}
-        replacements: dict[str, str] = {}
-        for keyword in self.keep:
-            for path, key, value in _leaves(tags.get(keyword), keyword):
-                if key.endswith("UID") and UID_VALUE.match(value):
-                    replacements[path] = self.uid(value)
-                elif value.strip() == identity.patient_id:
-                    replacements[path] = self.pseudonym(identity.patient_id)
-                elif key == "PersonName" or value.strip() in identifying:
-                    replacements[path] = ""
-        return replacements
+        The de-identifier does not touch pixels, so anything that may show a name in its pixels
+        (or an embedded document) is held back unless ``allow_burned_in``.
+        """
+        if self.allow_burned_in:
+            return None
+        burned_in = str(tags.get("BurnedInAnnotation") or "").strip().upper()
+        if burned_in == "YES":
+            return "BurnedInAnnotation=YES"
+        kind = BURNED_IN_SOP_CLASSES.get(str(tags.get("SOPClassUID") or "").strip())
+        if kind and burned_in != "NO":
+            return f"{kind} without BurnedInAnnotation=NO"
+        return None
 
+    def deidentify(self, data: bytes) -> bytes:
+        """A DICOM file de-identified by this profile (see :mod:`copydicom_provider.core.deidentify`)."""
+        from copydicom_provider.core.deidentify import deidentify_file
 
-def _leaves(value: Any, path: str, key: str = "") -> Iterator[tuple[str, str, str]]:
-    """(path, key, value) of every string inside a simplified-tags sequence, in Orthanc's path syntax."""
-    if isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _leaves(item, f"{path}[{index}]", key)
-    elif isinstance(value, dict):
-        for name, item in value.items():
-            yield from _leaves(item, f"{path}.{name}", name)
-    elif isinstance(value, str) and "[" in path:
-        yield path, key, value
+        return deidentify_file(data, self)

@@ -63,8 +63,10 @@ class CopyPlan:
     missing: list[str] = field(default_factory=list)
     #: source ID -> the ID expected on the destination, when it differs (anonymized copies)
     targets: dict[str, str] = field(default_factory=dict)
-    #: source ID -> body of Orthanc's /anonymize call that produces the copy
-    anonymize: dict[str, dict] = field(default_factory=dict)
+    #: source ID -> the profile that de-identifies the copy in the worker
+    anonymize: dict[str, AnonymizationProfile] = field(default_factory=dict)
+    #: source ID -> why it is not sent de-identified (may carry burned-in text)
+    withheld: dict[str, str] = field(default_factory=dict)
     groups: list[tuple[str, list[str]]] = field(default_factory=list)
     #: instances the destination holds with other content than the source's (corrections)
     updates: list[str] = field(default_factory=list)
@@ -228,8 +230,10 @@ def plan_anonymized(
         plan.candidates += 1
         if present:
             plan.already_present += 1
+        elif reason := profile.withheld_reason(tags):
+            plan.withheld[instance_id] = reason
         else:
             plan.missing.append(instance_id)
             plan.targets[instance_id] = target
-            plan.anonymize[instance_id] = profile.request(Identity.from_tags(tags), tags)
+            plan.anonymize[instance_id] = profile
     return plan

@@ -99,10 +99,13 @@ class ReplicationSummary(JobSummary):
     not_attempted: int = 0
     verified: int = 0
     bytes: int = 0
+    #: not sent de-identified because they may carry burned-in text; reason -> count
+    withheld: int = 0
+    withheld_reasons: dict[str, int] = field(default_factory=dict)
 
     COUNTS: ClassVar[tuple[str, ...]] = (
         "candidates", "already_present", "to_copy", "to_update", "copied", "updated", "failed", "not_attempted",
-        "vanished", "verified", "bytes",
+        "vanished", "verified", "bytes", "withheld",
     )
     DONE: ClassVar[str] = "copied"
 
@@ -110,6 +113,16 @@ class ReplicationSummary(JobSummary):
     def incomplete(self) -> bool:
         """Something this run should have copied is not on the destination: the task fails, a rerun resumes."""
         return bool(self.failed or self.not_attempted)
+
+    def record_withheld(self, reason: str) -> None:
+        self.withheld += 1
+        self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + 1
+
+    def merge(self, other: JobSummary) -> JobSummary:
+        super().merge(other)
+        for reason, count in getattr(other, "withheld_reasons", {}).items():
+            self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + count
+        return self
 
     def line(self) -> str:
         """The totals first (a log view cuts long lines at the right), then the details."""
@@ -124,6 +137,9 @@ class ReplicationSummary(JobSummary):
             text += f", {self.vanished} no longer on the source"
         if self.verified:
             text += f", {self.verified} verified by MD5"
+        if self.withheld:
+            reasons = "; ".join(f"{count} {reason}" for reason, count in sorted(self.withheld_reasons.items()))
+            text += f", {self.withheld} withheld from de-identification ({reasons})"
         return text + (
             f" of {self.candidates} candidates ({self.bytes / 1e6:.1f} MB in {self.seconds:.1f} s, "
             f"{self.instances_per_second} instances/s, mode {self.mode})"
@@ -135,6 +151,8 @@ class ReplicationSummary(JobSummary):
         text = f"{done}, {self.already_present} present"
         if self.updated:
             text += f", {self.updated} updated"
+        if self.withheld:
+            text += f", {self.withheld} withheld"
         if self.failed or self.not_attempted:
             text += f", {self.failed + self.not_attempted} NOT copied"
         return text

@@ -55,12 +55,13 @@ def copy_candidates(
     Loose candidate instances (a received window, a selection) that the destination holds with
     another MD5 are corrections and replace the destination's copy (``updated``); with ``verify``
     the instances of candidate studies are compared too, and every copy's MD5 is checked.
-    With ``anonymize``, the destination receives Orthanc's de-identified copies instead (rest mode).
+    With ``anonymize``, the destination receives de-identified copies instead (rest mode); what
+    may carry burned-in text is withheld (counted, with the reason).
     """
     if mode not in TRANSFER_MODES:
         raise ValueError(f"Unknown transfer mode {mode!r}: use one of {', '.join(TRANSFER_MODES)}")
     if anonymize is not None and mode != "rest":
-        raise ValueError("anonymize works with mode 'rest': the worker uploads what Orthanc's anonymizer returns")
+        raise ValueError("anonymize works with mode 'rest': the worker de-identifies each instance before the upload")
     if source.url == destination.url:
         raise ValueError(f"The source and the destination are the same server ({source.url}): nothing to copy")
     source.with_role("source")
@@ -81,6 +82,8 @@ def copy_candidates(
         to_copy=len(plan.missing),
         to_update=len(plan.updates),
     )
+    for reason in plan.withheld.values():
+        summary.record_withheld(reason)
     logger.info(
         "plan: %d candidate instances, %d already on %s, %d to copy%s%s",
         plan.candidates, plan.already_present, destination.url, len(plan.missing),

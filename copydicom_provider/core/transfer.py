@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Iterator
 from typing import IO
 
+from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.plan import CopyPlan, parallel_map, workers_for
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.hooks.errors import OrthancError
@@ -66,10 +67,8 @@ class InstanceVanished(OrthancError):
     """The source no longer has an instance it listed: reported, not a failure to retry."""
 
 
-def _open_source_file(source: OrthancHook, instance_id: str, anonymize: dict | None):
+def _open_source_file(source: OrthancHook, instance_id: str):
     try:
-        if anonymize is not None:
-            return source.anonymized_file(instance_id, anonymize)
         return source.instance_file(instance_id)
     except OrthancError as error:
         if error.status == 404:
@@ -82,18 +81,22 @@ def send_instance(
     destination: OrthancHook,
     instance_id: str,
     *,
-    anonymize: dict | None = None,
+    anonymize: AnonymizationProfile | None = None,
     expected_id: str | None = None,
 ) -> tuple[int, str]:
-    """Stream one instance (or its anonymized version) to the destination; returns (bytes, status).
+    """Stream one instance (or its de-identified version, made in the worker); returns (bytes, status).
 
     ``status`` is the destination's ``Success`` or ``AlreadyStored``; anything else raises
     :class:`OrthancError` naming the destination and the reason.
     """
     expected_id = expected_id or instance_id
-    with _open_source_file(source, instance_id, anonymize) as response:
+    with _open_source_file(source, instance_id) as response:
         length = response.headers.get("Content-Length")
-        if length and not response.headers.get("Content-Encoding"):
+        if anonymize is not None:
+            data = _deidentified(anonymize, response.content, instance_id)
+            size = len(data)
+            reply = destination.upload_instance(data)
+        elif length and not response.headers.get("Content-Encoding"):
             size = int(length)
             reply = destination.upload_instance(_StreamedBody(response.raw, size))
         else:
@@ -127,6 +130,13 @@ def replace_instance(source: OrthancHook, destination: OrthancHook, instance_id:
         size, status = send_instance(source, destination, instance_id)
     verify_instance(source, destination, instance_id)
     return size
+
+
+def _deidentified(profile: AnonymizationProfile, data: bytes, instance_id: str) -> bytes:
+    try:
+        return profile.deidentify(data)
+    except Exception as error:  # an unreadable file fails this instance only; no value is echoed
+        raise OrthancError(f"could not de-identify instance {instance_id}: {type(error).__name__}") from None
 
 
 def verify_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> None:

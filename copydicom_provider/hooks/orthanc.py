@@ -33,9 +33,11 @@ from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
 from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.network import describe_connection_error
+from copydicom_provider.redaction import redact_url
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
+BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off"}
 DOWNLOAD_CHUNK = 1 << 20
 #: ``orthanc``, and plain HTTP connections that an older deployment may have made for Orthanc.
 ACCEPTED_CONN_TYPES = {"orthanc", "http", "https"}
@@ -45,7 +47,8 @@ ACCEPTED_CONN_TYPES = {"orthanc", "http", "https"}
 class OrthancSettings:
     """The connection's extras, typed. URI-style connections deliver every extra as a string."""
 
-    verify: bool = True
+    #: True, False, or the path of a CA bundle to check the server's certificate against
+    verify: bool | str = True
     timeout: float = 60.0
     max_parallel: int = 4
     scheme: str = "http"
@@ -55,11 +58,23 @@ class OrthancSettings:
         # Forms of older Airflow versions store custom fields as ``extra__orthanc__<name>``.
         extra = {key.removeprefix("extra__orthanc__"): value for key, value in extra.items()}
         return cls(
-            verify=as_bool(extra.get("verify", extra.get("verify_ssl")), True),
+            verify=verify_setting(extra.get("verify", extra.get("verify_ssl"))),
             timeout=as_number(extra.get("timeout"), 60.0),
             max_parallel=max(1, int(as_number(extra.get("max_parallel"), 4))),
             scheme=str(extra.get("scheme") or "http"),
         )
+
+
+def verify_setting(value: Any) -> bool | str:
+    """``verify``: a yes/no word, or a CA bundle path (used, never read as "no"); a missing file is an error."""
+    if value is None or str(value).strip().lower() in ("", "none"):
+        return True
+    if isinstance(value, bool) or str(value).strip().lower() in BOOL_WORDS:
+        return as_bool(value, True)
+    path = os.path.expanduser(str(value).strip())
+    if not os.path.isfile(path):
+        raise ValueError(f"verify: the CA bundle {path!r} is not a readable file (give true, false or a CA bundle path)")
+    return path
 
 
 class OrthancHook(HttpHook):
@@ -416,7 +431,5 @@ class OrthancHook(HttpHook):
 
 
 def _redact(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        return url.replace(f":{parts.password}@", ":***@")
-    return url
+    """The URL without credentials, even when malformed (``http//user:pw@host`` has no parsable password)."""
+    return redact_url(url)

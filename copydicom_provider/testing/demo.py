@@ -66,7 +66,7 @@ def _configure_airflow(source: OrthancServer, destination: OrthancServer, resear
                        splunk_connection: str) -> None:
     """Before Airflow is imported: a private home, SQLite, no examples, our DAGs and connections."""
     research_connection = json.loads(_connection(research))
-    research_connection["extra"] = {"pseudonym_key": secrets.token_hex(16)}
+    research_connection["extra"] = {"pseudonym_secret": secrets.token_hex(16)}
     os.environ.update(
         AIRFLOW_CONN_ORTHANC_RESEARCH=json.dumps(research_connection),
         AIRFLOW_CONN_SPLUNK_DEFAULT=splunk_connection,

@@ -1,0 +1,36 @@
+"""Text about a URL or a command line with every credential taken out, however malformed the input.
+
+Why: an error message that quotes what the user typed must not quote the password in it, and a
+typo (``http//user:PW@host``, ``http:/user:PW@host``, no scheme at all) defeats URL parsers, so
+nothing here parses: anything before an ``@`` in a word, and the value of any query or option
+whose name says token, password, secret or key, is replaced by ``***``.
+"""
+
+from __future__ import annotations
+
+import re
+
+WORD = re.compile(r"[^\s'\"]+")
+SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://?")
+SECRET_PARAM = re.compile(r"(?i)(?P<name>[\w-]*(?:token|password|passwd|secret|key|auth)[\w-]*)=(?P<value>[^&\s'\"]+)")
+
+
+def redact_text(text: str) -> str:
+    """``text`` with credentials in URLs (userinfo, secret query values) replaced by ``***``."""
+    text = SECRET_PARAM.sub(lambda m: f"{m['name']}=***", text)
+    return WORD.sub(_word, text)
+
+
+def _word(match: re.Match[str]) -> str:
+    """Everything up to a word's last ``@`` (after its scheme, if it has a well-formed one) is credentials."""
+    word = match.group(0)
+    if "@" not in word:
+        return word
+    scheme = SCHEME.match(word)
+    start = scheme.end() if scheme else 0
+    return word[:start] + "***" + word[word.rindex("@"):]
+
+
+def redact_url(url: str) -> str:
+    """A URL fit for an error message or a log line."""
+    return redact_text(url)
