@@ -97,6 +97,8 @@ class Outage:
     stopped: datetime | None = None
     started: datetime | None = None
     healthy: datetime | None = None
+    #: with ``--stop-mid-copy``: the copy task that was running when the services were stopped
+    interrupted: str | None = None
     error: str | None = None
 
 
@@ -121,15 +123,35 @@ def parse_api_date(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def run_outage(services: RestartableServices, at_s: float, seconds: float, outage: Outage) -> None:
-    """Sleep ``at_s``, stop the scheduler and dag-processor for ``seconds``, start them again."""
+def running_copy(services: AirflowServices, wait_s: float) -> str | None:
+    """Wait (at most ``wait_s``) until a ``copy`` task of the DAG is running; its run id, or None."""
+    deadline = time.monotonic() + wait_s
+    while time.monotonic() < deadline:
+        running = services.api("GET", f"dags/{DAG_ID}/dagRuns/~/taskInstances",
+                               params={"state": "running", "task_id": "copy"})["task_instances"]
+        if running:
+            return running[0]["dag_run_id"]
+        time.sleep(0.3)
+    return None
+
+
+def run_outage(services: RestartableServices, at_s: float, seconds: float, outage: Outage, mid_copy: bool) -> None:
+    """Sleep ``at_s``, stop the scheduler and dag-processor for ``seconds``, start them again.
+
+    With ``mid_copy``, the stop waits (up to two minutes) for a copy task to be running, so the
+    restart also interrupts work in flight.
+    """
     try:
         time.sleep(at_s)
+        if mid_copy:
+            run_id = running_copy(services, 120)
+            outage.interrupted = f"copy task of {run_id}" if run_id else "none found within 120 s"
         outage.stopping = utc_now()
         services.stop_services(OUTAGE_SERVICES)
         outage.stopped = utc_now()
         print(f"{outage.stopped:%H:%M:%S} scheduler and dag-processor stopped "
-              f"({(outage.stopped - outage.stopping).total_seconds():.0f} s after SIGTERM)", flush=True)
+              f"({(outage.stopped - outage.stopping).total_seconds():.0f} s after SIGTERM)"
+              + (f"; running then: {outage.interrupted}" if mid_copy else ""), flush=True)
         time.sleep(seconds)
         outage.started = utc_now()
         services.start_services(OUTAGE_SERVICES)
@@ -225,6 +247,7 @@ def dag_runs(services: AirflowServices) -> list[dict[str, Any]]:
             "start_delay_s": (start - due).total_seconds() if start and due else None,
             "duration_s": (end - start).total_seconds() if start and end else None,
             "task_wait_s": sum(waits), "tasks": len(tasks),
+            "tries": max((ti.get("try_number") or 0 for ti in tasks), default=0),
             "copied": (summary or {}).get("copied"),
         })
     return rows
@@ -252,7 +275,7 @@ def report(args: argparse.Namespace, fed: Fed, measured: list[tuple[datetime, fl
           f"(feeder at most {fed.max_behind_s:.1f} s behind its pace); ReceptionDate has 1 s resolution")
     if outage.stopping and outage.healthy:
         print(f"scheduler + dag-processor: SIGTERM {outage.stopping:%H:%M:%S}, exited {outage.stopped:%H:%M:%S}, started {outage.started:%H:%M:%S}, "
-              f"healthy {outage.healthy:%H:%M:%S} UTC")
+              f"healthy {outage.healthy:%H:%M:%S} UTC" + (f"; interrupted: {outage.interrupted}" if outage.interrupted else ""))
     print(f"{'instances':<36}{'count':>6}{'median s':>10}{'p95 s':>8}{'max s':>8}")
     for name, values in phases.items():
         s = stats(values)
@@ -260,11 +283,11 @@ def report(args: argparse.Namespace, fed: Fed, measured: list[tuple[datetime, fl
     print(f"lost (not on the destination after the final wait of {args.final_wait:g} s): {len(missing)}")
     print()
     print("DAG runs: created/started = seconds after the run was due (its interval's end); task wait = "
-          "seconds its tasks spent queued for a worker, summed")
-    print(f"{'DAG run':<40}{'state':>9}{'created':>9}{'started':>9}{'duration':>10}{'task wait':>11}{'copied':>8}")
+          "seconds its tasks spent queued for a worker, summed; tries = highest try number of its tasks")
+    print(f"{'DAG run':<40}{'state':>9}{'created':>9}{'started':>9}{'duration':>10}{'task wait':>11}{'tries':>7}{'copied':>8}")
     for run in runs:
         cells = ["-" if run[key] is None else f"{run[key]:.1f}" for key in ("created_delay_s", "start_delay_s", "duration_s")]
-        print(f"{run['run_id']:<40}{run['state']:>9}{cells[0]:>9}{cells[1]:>9}{cells[2]:>10}{run['task_wait_s']:>11.1f}"
+        print(f"{run['run_id']:<40}{run['state']:>9}{cells[0]:>9}{cells[1]:>9}{cells[2]:>10}{run['task_wait_s']:>11.1f}{run['tries']:>7}"
               f"{'-' if run['copied'] is None else run['copied']:>8}")
     delays, durations = finite([r["start_delay_s"] for r in runs]), finite([r["duration_s"] for r in runs])
     created = finite([r["created_delay_s"] for r in runs])
@@ -278,6 +301,7 @@ def report(args: argparse.Namespace, fed: Fed, measured: list[tuple[datetime, fl
         "schedule": args.schedule,
         "minutes": args.minutes,
         "outage_s": round((outage.healthy - outage.stopping).total_seconds(), 1) if outage.stopping and outage.healthy else None,
+        "interrupted": outage.interrupted,
         "latency_by_phase": {name: {k: json_number(v) if k != "count" else v for k, v in stats(values).items()}
                              for name, values in phases.items() if name != "all"},
         "dag_runs": len(runs),
@@ -300,6 +324,8 @@ def main() -> int:
                         help="how long the scheduler and dag-processor stay stopped, halfway through the feed (0: none)")
     parser.add_argument("--final-wait", type=float, default=300.0,
                         help="after the feed, wait at most this long for the destination to hold everything")
+    parser.add_argument("--stop-mid-copy", action="store_true",
+                        help="stop the scheduler while a copy task is running (its worker is killed with it)")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (Airflow and Orthanc logs)")
     args = parser.parse_args()
     if args.instances < 1 or args.minutes <= 0:
@@ -327,13 +353,14 @@ def main() -> int:
         restarter = None
         if args.outage_seconds > 0:
             restarter = threading.Thread(target=run_outage, daemon=True,
-                                         args=(services, feed_seconds / 2 - args.outage_seconds / 2, args.outage_seconds, outage))
+                                         args=(services, feed_seconds / 2 - args.outage_seconds / 2, args.outage_seconds, outage,
+                                               args.stop_mid_copy))
             restarter.start()
         source_hook = OrthancHook.from_url(source.url_with_credentials)
         destination_hook = OrthancHook.from_url(destination.url_with_credentials)
         fed = feed(source_hook, args.instances, feed_seconds)
         if restarter:
-            restarter.join(timeout=args.outage_seconds + 4 * STOP_GRACE_S + 240)
+            restarter.join(timeout=args.outage_seconds + 4 * STOP_GRACE_S + 360)
             if restarter.is_alive() or outage.error:
                 raise RuntimeError(f"the scheduler restart did not complete: {outage.error or 'timed out'}")
         print(f"{utc_now():%H:%M:%S} feed done; waiting up to {args.final_wait:g} s for the destination", flush=True)
