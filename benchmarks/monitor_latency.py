@@ -2,10 +2,11 @@
 
 Starts a source and a destination Orthanc and Airflow's api-server, scheduler and dag-processor
 (SQLite, LocalExecutor), unpauses only ``copydicom_monitor`` (schedule from ``--schedule``), then
-feeds generated instances into the source at a steady pace (default 200 over 5 minutes). Halfway,
-the scheduler and the dag-processor are stopped (their whole process groups, like a service
-manager does) for ``--outage-seconds`` and started again. After the feed, it waits (bounded) until
-every instance has reached the destination.
+feeds generated instances into the source at a steady pace (default 200 over 5 minutes). In the
+middle of the feed, the scheduler and the dag-processor are stopped (SIGTERM to their whole process
+groups, executor workers included, as systemd's default does) for ``--outage-seconds`` and started
+again; ``--stop-mid-copy`` times the stop to hit a running copy task. The api-server stays up.
+After the feed, it waits (bounded) until every instance has reached the destination.
 
 An instance's latency is its ``ReceptionDate`` on the destination minus its ``ReceptionDate`` on
 the source (Orthanc writes both in UTC, to the second, from the same clock). Nothing is excluded:
@@ -17,6 +18,7 @@ Prints a table, then, as its last line, one JSON object with ``monitor_latency_m
 ``monitor_latency_p95_s``, ``lost``, ``instances`` and ``schedule``.
 
     python benchmarks/monitor_latency.py [--instances 200] [--minutes 5] [--schedule 30s] [--outage-seconds 75]
+                                         [--stop-mid-copy] [--final-wait 300] [--keep]
 """
 
 from __future__ import annotations
