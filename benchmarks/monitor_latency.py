@@ -197,7 +197,9 @@ def wait_delivered(destination: OrthancHook, ids: list[str], timeout: float) -> 
         time.sleep(2)
 
 
-def latencies(source: OrthancHook, destination: OrthancHook, ids: list[str], missing: set[str]) -> list[tuple[datetime, float]]:
+def latencies(
+    source: OrthancHook, destination: OrthancHook, ids: list[str], missing: set[str]
+) -> list[tuple[datetime, float]]:
     """(reception on the source, latency in seconds) per instance; ``inf`` for a lost one."""
     result = []
     for instance_id in ids:
@@ -263,37 +265,51 @@ def json_number(value: float) -> float | None:
     return round(value, 1) if math.isfinite(value) else None
 
 
-def report(args: argparse.Namespace, fed: Fed, measured: list[tuple[datetime, float]], missing: set[str],
-           outage: Outage, runs: list[dict[str, Any]]) -> dict[str, Any]:
-    """Print the human table; return the JSON figures."""
-    every = [latency for _, latency in measured]
-    phases = {"all": every}
+def phases(measured: list[tuple[datetime, float]], outage: Outage) -> dict[str, list[float]]:
+    """Latencies of all instances, and of those received before, during and after the outage."""
+    result = {"all": [latency for _, latency in measured]}
     if outage.stopping and outage.healthy:
-        phases["received before the outage"] = [lat for at, lat in measured if at < outage.stopping]
-        phases["received while stopped/restarting"] = [lat for at, lat in measured if outage.stopping <= at < outage.healthy]
-        phases["received after the restart"] = [lat for at, lat in measured if at >= outage.healthy]
+        down, up = outage.stopping, outage.healthy
+        result["received before the outage"] = [lat for at, lat in measured if at < down]
+        result["received while stopped/restarting"] = [lat for at, lat in measured if down <= at < up]
+        result["received after the restart"] = [lat for at, lat in measured if at >= up]
+    return result
+
+
+def print_tables(args: argparse.Namespace, fed: Fed, by_phase: dict[str, list[float]], missing: set[str],
+                 outage: Outage, runs: list[dict[str, Any]]) -> None:
     print()
     print(f"monitor latency, schedule {args.schedule}, {len(fed.ids)} instances over {args.minutes:g} min "
           f"(feeder at most {fed.max_behind_s:.1f} s behind its pace); ReceptionDate has 1 s resolution")
     if outage.stopping and outage.healthy:
-        print(f"scheduler + dag-processor: SIGTERM {outage.stopping:%H:%M:%S}, exited {outage.stopped:%H:%M:%S}, started {outage.started:%H:%M:%S}, "
-              f"healthy {outage.healthy:%H:%M:%S} UTC" + (f"; interrupted: {outage.interrupted}" if outage.interrupted else ""))
+        print(f"scheduler + dag-processor: SIGTERM {outage.stopping:%H:%M:%S}, exited {outage.stopped:%H:%M:%S}, "
+              f"started {outage.started:%H:%M:%S}, healthy {outage.healthy:%H:%M:%S} UTC"
+              + (f"; interrupted: {outage.interrupted}" if outage.interrupted else ""))
     print(f"{'instances':<36}{'count':>6}{'median s':>10}{'p95 s':>8}{'max s':>8}")
-    for name, values in phases.items():
+    for name, values in by_phase.items():
         s = stats(values)
         print(f"{name:<36}{s['count']:>6}{s['median']:>10.0f}{s['p95']:>8.0f}{s['max']:>8.0f}")
     print(f"lost (not on the destination after the final wait of {args.final_wait:g} s): {len(missing)}")
     print()
     print("DAG runs: created/started = seconds after the run was due (its interval's end); task wait = "
           "seconds its tasks spent queued for a worker, summed; tries = highest try number of its tasks")
-    print(f"{'DAG run':<40}{'state':>9}{'created':>9}{'started':>9}{'duration':>10}{'task wait':>11}{'tries':>7}{'copied':>8}")
+    print(f"{'DAG run':<40}{'state':>9}{'created':>9}{'started':>9}{'duration':>10}{'task wait':>11}{'tries':>7}"
+          f"{'copied':>8}")
     for run in runs:
-        cells = ["-" if run[key] is None else f"{run[key]:.1f}" for key in ("created_delay_s", "start_delay_s", "duration_s")]
-        print(f"{run['run_id']:<40}{run['state']:>9}{cells[0]:>9}{cells[1]:>9}{cells[2]:>10}{run['task_wait_s']:>11.1f}{run['tries']:>7}"
-              f"{'-' if run['copied'] is None else run['copied']:>8}")
-    delays, durations = finite([r["start_delay_s"] for r in runs]), finite([r["duration_s"] for r in runs])
+        cells = ["-" if run[key] is None else f"{run[key]:.1f}"
+                 for key in ("created_delay_s", "start_delay_s", "duration_s")]
+        copied = "-" if run["copied"] is None else run["copied"]
+        print(f"{run['run_id']:<40}{run['state']:>9}{cells[0]:>9}{cells[1]:>9}{cells[2]:>10}"
+              f"{run['task_wait_s']:>11.1f}{run['tries']:>7}{copied:>8}")
+
+
+def figures(args: argparse.Namespace, fed: Fed, by_phase: dict[str, list[float]], missing: set[str],
+            outage: Outage, runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The JSON last line: the targets' figures first, then what explains them."""
+    overall = stats(by_phase["all"])
     created = finite([r["created_delay_s"] for r in runs])
-    overall = stats(every)
+    delays, durations = finite([r["start_delay_s"] for r in runs]), finite([r["duration_s"] for r in runs])
+    down = (outage.healthy - outage.stopping).total_seconds() if outage.stopping and outage.healthy else None
     return {
         "monitor_latency_median_s": json_number(overall["median"]),
         "monitor_latency_p95_s": json_number(overall["p95"]),
@@ -302,10 +318,10 @@ def report(args: argparse.Namespace, fed: Fed, measured: list[tuple[datetime, fl
         "instances": len(fed.ids),
         "schedule": args.schedule,
         "minutes": args.minutes,
-        "outage_s": round((outage.healthy - outage.stopping).total_seconds(), 1) if outage.stopping and outage.healthy else None,
+        "outage_s": None if down is None else round(down, 1),
         "interrupted": outage.interrupted,
-        "latency_by_phase": {name: {k: json_number(v) if k != "count" else v for k, v in stats(values).items()}
-                             for name, values in phases.items() if name != "all"},
+        "latency_by_phase": {name: {k: v if k == "count" else json_number(v) for k, v in stats(values).items()}
+                             for name, values in by_phase.items() if name != "all"},
         "dag_runs": len(runs),
         "dag_runs_failed": sum(r["state"] == "failed" for r in runs),
         "run_created_delay_median_s": json_number(statistics.median(created)) if created else None,
@@ -323,7 +339,7 @@ def main() -> int:
     parser.add_argument("--minutes", type=float, default=5.0, help="over this many minutes, at a steady pace")
     parser.add_argument("--schedule", default="30s", help="COPYDICOM_MONITOR_SCHEDULE: 15s, 30s, 1m, or cron")
     parser.add_argument("--outage-seconds", type=float, default=75.0,
-                        help="how long the scheduler and dag-processor stay stopped, halfway through the feed (0: none)")
+                        help="how long the scheduler and dag-processor stay stopped, mid-feed (0: no outage)")
     parser.add_argument("--final-wait", type=float, default=300.0,
                         help="after the feed, wait at most this long for the destination to hold everything")
     parser.add_argument("--stop-mid-copy", action="store_true",
@@ -354,9 +370,9 @@ def main() -> int:
         feed_seconds = args.minutes * 60
         restarter = None
         if args.outage_seconds > 0:
-            restarter = threading.Thread(target=run_outage, daemon=True,
-                                         args=(services, feed_seconds / 2 - args.outage_seconds / 2, args.outage_seconds, outage,
-                                               args.stop_mid_copy))
+            stop_at = max(0.0, feed_seconds / 2 - args.outage_seconds / 2)  # the outage is centred on the feed
+            restarter = threading.Thread(target=run_outage, daemon=True, args=(
+                services, stop_at, args.outage_seconds, outage, args.stop_mid_copy))
             restarter.start()
         source_hook = OrthancHook.from_url(source.url_with_credentials)
         destination_hook = OrthancHook.from_url(destination.url_with_credentials)
@@ -379,8 +395,9 @@ def main() -> int:
             print(f"logs kept in {workdir}", file=sys.stderr)
         else:
             shutil.rmtree(workdir, ignore_errors=True)
-    figures = report(args, fed, measured, missing, outage, runs)
-    print(json.dumps(figures))
+    by_phase = phases(measured, outage)
+    print_tables(args, fed, by_phase, missing, outage, runs)
+    print(json.dumps(figures(args, fed, by_phase, missing, outage, runs)))
     return 0
 
 
