@@ -252,6 +252,8 @@ def dag_runs(services: AirflowServices) -> list[dict[str, Any]]:
             "duration_s": (end - start).total_seconds() if start and end else None,
             "task_wait_s": sum(waits), "tasks": len(tasks),
             "tries": max((ti.get("try_number") or 0 for ti in tasks), default=0),
+            "task_durations": {ti["task_id"]: ti["duration"] for ti in tasks
+                               if ti.get("duration") is not None and ti.get("map_index", -1) <= 0},
             "copied": (summary or {}).get("copied"),
         })
     return rows
@@ -301,6 +303,17 @@ def print_tables(args: argparse.Namespace, fed: Fed, by_phase: dict[str, list[fl
         copied = "-" if run["copied"] is None else run["copied"]
         print(f"{run['run_id']:<40}{run['state']:>9}{cells[0]:>9}{cells[1]:>9}{cells[2]:>10}"
               f"{run['task_wait_s']:>11.1f}{run['tries']:>7}{copied:>8}")
+    per_task = task_medians(runs)
+    if per_task:
+        print("median task duration in runs of one try, s (each task is its own process): "
+              + ", ".join(f"{task} {seconds:.1f}" for task, seconds in per_task.items()))
+
+
+def task_medians(runs: list[dict[str, Any]]) -> dict[str, float]:
+    """Median duration of each task over the successful runs whose tasks ran once (not the outage's)."""
+    clean = [r["task_durations"] for r in runs if r["state"] == "success" and r["tries"] == 1]
+    names = dict.fromkeys(name for durations in clean for name in durations)
+    return {name: statistics.median(d[name] for d in clean if name in d) for name in names}
 
 
 def figures(args: argparse.Namespace, fed: Fed, by_phase: dict[str, list[float]], missing: set[str],
@@ -329,6 +342,7 @@ def figures(args: argparse.Namespace, fed: Fed, by_phase: dict[str, list[float]]
         "run_start_delay_max_s": json_number(max(delays)) if delays else None,
         "run_duration_median_s": json_number(statistics.median(durations)) if durations else None,
         "run_duration_max_s": json_number(max(durations)) if durations else None,
+        "task_duration_median_s": {name: json_number(value) for name, value in task_medians(runs).items()},
         "target_met": len(missing) == 0 and overall["median"] <= 60 and overall["p95"] <= 120,
     }
 
