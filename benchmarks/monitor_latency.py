@@ -5,7 +5,8 @@ Starts a source and a destination Orthanc and Airflow's api-server, scheduler an
 feeds generated instances into the source at a steady pace (default 200 over 5 minutes). In the
 middle of the feed, the scheduler and the dag-processor are stopped (SIGTERM to their whole process
 groups, executor workers included, as systemd's default does) for ``--outage-seconds`` and started
-again; ``--stop-mid-copy`` times the stop to hit a running copy task. The api-server stays up.
+again; ``--stop-mid-task copy`` (or ``enumerate``, ``summarize``) times the stop to hit that task.
+The api-server stays up.
 After the feed, it waits (bounded) until every instance has reached the destination.
 
 An instance's latency is its ``ReceptionDate`` on the destination minus its ``ReceptionDate`` on
@@ -18,7 +19,7 @@ Prints a table, then, as its last line, one JSON object with ``monitor_latency_m
 ``monitor_latency_p95_s``, ``lost``, ``instances`` and ``schedule``.
 
     python benchmarks/monitor_latency.py [--instances 200] [--minutes 5] [--schedule 30s] [--outage-seconds 75]
-                                         [--stop-mid-copy] [--final-wait 300] [--keep]
+                                         [--stop-mid-task copy] [--final-wait 300] [--keep]
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ DAG_ID = "copydicom_monitor"
 #: The services a scheduler outage stops; the api-server stays up (workers report to it).
 OUTAGE_SERVICES = ("scheduler", "dag-processor")
 STOP_GRACE_S = 30.0
+TASKS = ("enumerate", "copy", "summarize")
 
 
 class RestartableServices(AirflowServices):
@@ -99,7 +101,7 @@ class Outage:
     stopped: datetime | None = None
     started: datetime | None = None
     healthy: datetime | None = None
-    #: with ``--stop-mid-copy``: the copy task that was running when the services were stopped
+    #: with ``--stop-mid-task``: the task that was running when the services were stopped
     interrupted: str | None = None
     error: str | None = None
 
@@ -125,35 +127,36 @@ def parse_api_date(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
 
 
-def running_copy(services: AirflowServices, wait_s: float) -> str | None:
-    """Wait (at most ``wait_s``) until a ``copy`` task of the DAG is running; its run id, or None."""
+def running_task(services: AirflowServices, task_id: str, wait_s: float) -> str | None:
+    """Wait (at most ``wait_s``) until a ``task_id`` task of the DAG is running; its run id, or None."""
     deadline = time.monotonic() + wait_s
     while time.monotonic() < deadline:
         running = services.api("GET", f"dags/{DAG_ID}/dagRuns/~/taskInstances",
-                               params={"state": "running", "task_id": "copy"})["task_instances"]
+                               params={"state": "running", "task_id": task_id})["task_instances"]
         if running:
             return running[0]["dag_run_id"]
         time.sleep(0.3)
     return None
 
 
-def run_outage(services: RestartableServices, at_s: float, seconds: float, outage: Outage, mid_copy: bool) -> None:
+def run_outage(services: RestartableServices, at_s: float, seconds: float, outage: Outage,
+               mid_task: str | None) -> None:
     """Sleep ``at_s``, stop the scheduler and dag-processor for ``seconds``, start them again.
 
-    With ``mid_copy``, the stop waits (up to two minutes) for a copy task to be running, so the
+    With ``mid_task``, the stop waits (up to two minutes) for that task to be running, so the
     restart also interrupts work in flight.
     """
     try:
         time.sleep(at_s)
-        if mid_copy:
-            run_id = running_copy(services, 120)
-            outage.interrupted = f"copy task of {run_id}" if run_id else "none found within 120 s"
+        if mid_task:
+            run_id = running_task(services, mid_task, 120)
+            outage.interrupted = f"{mid_task} task of {run_id}" if run_id else f"no {mid_task} running within 120 s"
         outage.stopping = utc_now()
         services.stop_services(OUTAGE_SERVICES)
         outage.stopped = utc_now()
         print(f"{outage.stopped:%H:%M:%S} scheduler and dag-processor stopped "
               f"({(outage.stopped - outage.stopping).total_seconds():.0f} s after SIGTERM)"
-              + (f"; running then: {outage.interrupted}" if mid_copy else ""), flush=True)
+              + (f"; running then: {outage.interrupted}" if mid_task else ""), flush=True)
         time.sleep(seconds)
         outage.started = utc_now()
         services.start_services(OUTAGE_SERVICES)
@@ -356,8 +359,10 @@ def main() -> int:
                         help="how long the scheduler and dag-processor stay stopped, mid-feed (0: no outage)")
     parser.add_argument("--final-wait", type=float, default=300.0,
                         help="after the feed, wait at most this long for the destination to hold everything")
-    parser.add_argument("--stop-mid-copy", action="store_true",
-                        help="stop the scheduler while a copy task is running (its worker is killed with it)")
+    parser.add_argument("--stop-mid-task", choices=TASKS,
+                        help="stop the scheduler while this task is running (its worker is stopped with it)")
+    parser.add_argument("--stop-mid-copy", dest="stop_mid_task", action="store_const", const="copy",
+                        help="short for --stop-mid-task copy")
     parser.add_argument("--keep", action="store_true", help="keep the work folder (Airflow and Orthanc logs)")
     args = parser.parse_args()
     if args.instances < 1 or args.minutes <= 0:
@@ -386,7 +391,7 @@ def main() -> int:
         if args.outage_seconds > 0:
             stop_at = max(0.0, feed_seconds / 2 - args.outage_seconds / 2)  # the outage is centred on the feed
             restarter = threading.Thread(target=run_outage, daemon=True, args=(
-                services, stop_at, args.outage_seconds, outage, args.stop_mid_copy))
+                services, stop_at, args.outage_seconds, outage, args.stop_mid_task))
             restarter.start()
         source_hook = OrthancHook.from_url(source.url_with_credentials)
         destination_hook = OrthancHook.from_url(destination.url_with_credentials)
