@@ -7,7 +7,7 @@ AIRFLOW_VERSION ?= 3.3.2
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: deps venv test demo demo-ui bench screenshots clean splunk-app appinspect-venv appinspect
+.PHONY: deps venv test demo demo-ui bench bench-monitor screenshots clean splunk-app appinspect-venv appinspect
 
 APT_PACKAGES := orthanc dcmtk faketime chromium
 
@@ -60,9 +60,14 @@ demo-ui: deps venv ## the last demo's servers again, with Airflow's UI on its ru
 screenshots: deps venv ## refresh docs/ui-*.png from the browser test
 	COPYDICOM_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_ui_browser.py
 
-bench: deps venv ## side-by-side throughput figures (not a test)
+bench: deps venv ## side-by-side throughput figures, then monitor-mode latency (not tests)
 	$(PY) benchmarks/replicate_bench.py
 	$(PY) benchmarks/tags_bench.py
+	$(MAKE) --no-print-directory bench-monitor
+
+MONITOR_ARGS ?=
+bench-monitor: deps venv ## monitor-mode latency under the real scheduler, across a scheduler restart (~7 min)
+	$(PY) benchmarks/monitor_latency.py $(MONITOR_ARGS)
 
 clean:
 	rm -rf $(VENV) $(APPINSPECT_VENV) .demo dist

@@ -14,6 +14,7 @@ from airflow.sdk import DAG, Param, task
 from copydicom_provider.core.progress import ReplicationSummary
 from copydicom_provider.dag_support import (
     DEFAULT_ARGS,
+    SUMMARIZE_TASK,
     interval_timetable,
     summarize_batches,
     window_batches,
@@ -92,7 +93,7 @@ def replicate_dag(dag_id: str, schedule: str, description: str, extra_doc: str =
             map_index_template=MAP_INDEX_LABEL,
         ).expand(batch=enumerate_batches())
 
-        @task(trigger_rule="all_done", retries=0)
+        @task(**SUMMARIZE_TASK)
         def summarize(**context) -> dict[str, Any]:
             """Add the mapped copies' summaries up, finished or not: the run's result."""
             return summarize_batches(ReplicationSummary, "copy", context)

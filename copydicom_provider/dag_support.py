@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.exceptions import AirflowException
+from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
@@ -24,6 +24,11 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 
 #: The task's own logger: its lines show in the Airflow UI's log view (print() output does not always).
 task_log = logging.getLogger("airflow.task")
+
+#: ``summarize`` of the job DAGs: all_done (it reports failed batches), and retried only when its own
+#: process died (a scheduler restart): its deliberate failures are AirflowFailException, and a
+#: rerun is safe (the cursor never moves back; retry lists merge).
+SUMMARIZE_TASK: dict[str, Any] = {"trigger_rule": "all_done", "retries": 2, "retry_delay": timedelta(seconds=5)}
 
 #: Airflow Variables holding each scheduled job's position in its source's change log.
 CURSOR_PREFIX = "copydicom_cursor"
@@ -159,7 +164,7 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
     ti = context["ti"]
     batches = ti.xcom_pull(task_ids="enumerate")
     if batches is None:
-        raise AirflowException("summary: the enumerate task did not finish, so nothing was done; see its log")
+        raise AirflowFailException("summary: the enumerate task did not finish, so nothing was done; see its log")
     total = summary_type()
     unfinished = Candidates()
     failed_batches: list[int] = []
@@ -180,7 +185,7 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
     result = total.as_dict() | {"failed_batches": failed_batches, "gap": (cursor or {}).get("gap")}
     task_log.info("summary: %s%s", total.line(), f"; batches not finished: {failed_batches}" if failed_batches else "")
     if failed_batches:
-        raise AirflowException(
+        raise AirflowFailException(  # a retry of summarize would not finish them: the run fails now
             f"{len(failed_batches)} of {len(batches)} batch(es) did not finish ({total.failure_text() or 'task failed'}); "
             "what was done stays done, and a rerun (or the next scheduled run) does the rest"
         )

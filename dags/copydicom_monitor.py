@@ -15,7 +15,7 @@ from copydicom_provider.dag_factories import replicate_dag
 SCHEDULE = os.environ.get("COPYDICOM_MONITOR_SCHEDULE", "30s")
 
 MONITOR_DOC = """
-**Monitor mode.** Runs every 30 s (`COPYDICOM_MONITOR_SCHEDULE`, e.g. `15s`, `1m` or a cron
+**Monitor mode.** Runs every 30 s by default (`COPYDICOM_MONITOR_SCHEDULE`, e.g. `15s`, `1m` or a cron
 expression), so an instance reaches the destination about half an interval plus one run after the
 source received it. Measured by `benchmarks/monitor_latency.py` under a real scheduler.
 """

@@ -13,6 +13,7 @@ from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.core.tags import TagsSummary
 from copydicom_provider.dag_support import (
     DEFAULT_ARGS,
+    SUMMARIZE_TASK,
     interval_timetable,
     summarize_batches,
     window_batches,
@@ -90,7 +91,7 @@ with DAG(
         map_index_template=MAP_INDEX_LABEL,
     ).expand(batch=enumerate_batches())
 
-    @task(outlets=[SPLUNK_TAGS], trigger_rule="all_done", retries=0)
+    @task(outlets=[SPLUNK_TAGS], **SUMMARIZE_TASK)
     def summarize(outlet_events=None, **context) -> dict[str, Any]:
         """Add the mapped batches' summaries up, finished or not: the run's result, also on the asset event.
 
