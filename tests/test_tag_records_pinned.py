@@ -124,3 +124,17 @@ def test_long_and_non_ascii_values_stay_whole(source, stored):
     utf8 = fetch_instance_records(hook, stored[5], "source").records[-1]
     assert utf8["PatientName"] == "山田^太郎=やまだ^たろう"
     assert len(utf8["StudyDescription"]) > 256
+
+
+def test_the_lean_gets_keep_orthancs_errors_and_hide_the_password(source, stored):
+    """Anything but a 200 is asked again the usual way: a 401 and a 404 are OrthancErrors, no secret shown."""
+    from copydicom_provider.hooks.errors import OrthancError
+
+    wrong = OrthancHook.from_url(source.url_with_credentials.replace(f":{source.password}@", ":wrong-Secret9@"))
+    with pytest.raises(OrthancError) as refused:
+        fetch_instance_records(wrong, stored[0], "source")
+    assert refused.value.status == 401 and "wrong-Secret9" not in str(refused.value)
+    hook = OrthancHook.from_url(source.url_with_credentials)
+    with pytest.raises(OrthancError) as missing:
+        fetch_instance_records(hook, "-".join(["0" * 8] * 5), "source")
+    assert missing.value.status == 404

@@ -15,6 +15,7 @@ record joins back to the instance it came from. Every record is fitted under a b
 from __future__ import annotations
 
 import io
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from collections.abc import Iterator
@@ -22,6 +23,8 @@ from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
+
+from copydicom_provider.core.lean_get import LeanGet, lean_get
 
 from copydicom_provider.core.flatten import dose_records, instance_record, is_dose_report, iso_datetime
 from copydicom_provider.core.orthanc_ids import orthanc_ids
@@ -263,10 +266,29 @@ def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str,
     }
 
 
+def _read_lean(source: OrthancHook, lean: LeanGet, instance_id: str) -> tuple[Dataset, str | None]:
+    """:func:`read_header` and the ReceptionDate through the lean GETs (same endpoints, same values).
+
+    Whatever the lean GET does not answer with a plain 200 -- an error status, a transport error, a
+    file past ``WHOLE_LIMIT`` -- is done again the usual way, which streams large files and gives
+    Orthanc's errors their usual form (:class:`OrthancError`).
+    """
+    body = lean.get(f"/instances/{instance_id}/file", identity=True, limit=WHOLE_LIMIT)
+    ds = (read_header(source, instance_id) if body is None
+          else dcmread(io.BytesIO(body), stop_before_pixels=True, force=True))
+    text = lean.get(f"/instances/{instance_id}/metadata?expand")
+    metadata = source.instance_metadata(instance_id) if text is None else json.loads(text)
+    return ds, metadata.get("ReceptionDate")
+
+
 def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: str,
                            *, max_bytes: int | None = None) -> InstanceRecords:
     """Read one instance from Orthanc and build its records (two requests: file header, metadata)."""
-    ds = read_header(source, instance_id)
-    reception = source.instance_metadata(instance_id).get("ReceptionDate")
+    lean = lean_get(source)
+    if lean is not None:
+        ds, reception = _read_lean(source, lean, instance_id)
+    else:
+        ds = read_header(source, instance_id)
+        reception = source.instance_metadata(instance_id).get("ReceptionDate")
     return instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception,
                             max_bytes=max_bytes)
