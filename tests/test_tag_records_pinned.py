@@ -38,6 +38,8 @@ def _odd_image(images) -> Dataset:
     ds.add_new(0x00091001, "LO", "private value")  # no keyword, no creator match
     ds.add_new(0x00091002, "US", [1, 2, 3])
     ds.add_new(0x00091003, "OB", b"\x01\x02")  # binary: left out
+    ds.add_new(0x00181020, "UN", b"SW 1.0")  # UN of a known tag: pydicom reads it as LO
+    ds.add_new(0x00191001, "UN", b"opaque")  # UN of an unknown tag: left out
     ds.add_new(0x60000010, "US", 8)  # overlay groups share keywords
     ds.add_new(0x60020010, "US", 9)
     ds.add_new(0x60000022, "LO", "overlay one")
