@@ -10,6 +10,7 @@ sequences, binary VRs, implicit VR, a file past the streamed-read limit, dose SR
 from __future__ import annotations
 
 import io
+import json
 
 import pytest
 from pydicom import dcmread
@@ -17,12 +18,13 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ImplicitVRLittleEndian
 
-from copydicom_provider.core.tag_records import fetch_instance_records
+from copydicom_provider.core.tag_records import fetch_instance_records, instances_metadata
+from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies, to_bytes as image_bytes
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
-from tests.fixtures_orthanc import seed
+from tests.splunk_server import SplunkTestServer
 from tests.tag_records_reference import reference_records
 
 LONG = "Lésion hépatique segmentaire, contrôle à six mois. " * 20  # ~1000 characters, Latin-1
@@ -140,3 +142,31 @@ def test_the_lean_gets_keep_orthancs_errors_and_hide_the_password(source, stored
     with pytest.raises(OrthancError) as missing:
         fetch_instance_records(hook, "-".join(["0" * 8] * 5), "source")
     assert missing.value.status == 404
+
+
+def test_bulk_metadata_gives_the_same_records_with_one_request_each(source, stored):
+    """ReceptionDate from ``/tools/bulk-content`` (one request per chunk) is the per-instance metadata's."""
+    hook = OrthancHook.from_url(source.url_with_credentials)
+    gone = "-".join(["0" * 8] * 5)
+    known = instances_metadata(hook, [*stored, gone])
+    assert set(known) == set(stored), "an instance Orthanc does not list is left to its own request"
+    for instance_id in stored:
+        expected_time, expected = reference_records(source.url, source.auth, instance_id, "source")
+        got = fetch_instance_records(hook, instance_id, "source", metadata=known[instance_id])
+        assert (got.time, got.records) == (expected_time, expected), instance_id
+
+
+def test_the_tags_job_indexes_exactly_the_reference_records(source, stored):
+    """End to end through the Splunk stand-in: every indexed event is its reference record, stamped alike."""
+    with SplunkTestServer() as splunk:
+        summary = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"))
+        indexed = {e.indexed["copydicom_key"]: (e.time, json.loads(e.raw)) for e in splunk.events}
+    assert summary.sent == len(stored) and summary.failed == 0
+    expected = {}
+    for instance_id in stored:
+        stamp, records = reference_records(source.url, source.auth, instance_id, "source")
+        expected.update({r["RecordKey"]: (stamp, json.loads(json.dumps(r))) for r in records})
+    assert indexed.keys() == expected.keys()
+    for key, (stamp, record) in expected.items():
+        assert indexed[key][0] == stamp and indexed[key][1] == record, key
+        assert list(indexed[key][1]) == list(record), key
