@@ -8,7 +8,7 @@ with the same parallelism (the connection's ``max_parallel``) on the same data:
 * ``raw_tags_fetch``: ``GET /instances/{id}/simplified-tags`` of every instance (Orthanc's own tag
   view; it loses values over 256 characters, which is why replicate-tags reads the file);
 * ``replicate_tags``: the library call into an empty index: enumerate, non-duplicate searches,
-  header reads, flattening, metadata, HEC sends;
+  one bulk metadata request per chunk, header reads (one GET per instance), flattening, HEC sends;
 * ``noop_rerun``: the same call again, everything already indexed;
 * ``noop_rerun_big_index``: the same call once the index also holds 10x the run's events of other
   instances, stamped in other years (an index after years of use). The duplicate check is a

@@ -46,7 +46,12 @@ from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
 from copydicom_provider.core.record_size import max_record_bytes
 from copydicom_provider.core.replication import as_hook, window_from_options
-from copydicom_provider.core.tag_records import InstanceRecords, fetch_instance_records, record_key
+from copydicom_provider.core.tag_records import (
+    InstanceRecords,
+    fetch_instance_records,
+    instances_metadata,
+    record_key,
+)
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -145,10 +150,13 @@ class _Run:
         self.sourcetype = sourcetype or splunk.settings.sourcetype
         self.source_name = ""
 
-    def read(self, instance_id: str) -> InstanceRecords | Exception:
-        """The instance's records, or the per-instance error; a server gone or refusing us raises."""
+    def read(self, instance_id: str, metadata: dict[str, str] | None = None) -> InstanceRecords | Exception:
+        """The instance's records, or the per-instance error; a server gone or refusing us raises.
+
+        ``metadata``: the instance's Orthanc metadata when already known (:func:`instances_metadata`).
+        """
         try:
-            return fetch_instance_records(self.source, instance_id, self.source_name)
+            return fetch_instance_records(self.source, instance_id, self.source_name, metadata=metadata)
         except OrthancError as error:
             if error.status in (401, 403) or error.unreachable:
                 raise  # not this instance's fault: fail the task, a retry sends what is missing
@@ -250,7 +258,9 @@ def index_candidates(
             summary.to_send += len(missing)
             if not dry_run and missing:
                 items: list[InstanceRecords] = []
-                for instance_id, outcome in zip(missing, parallel_map(run.read, missing, workers)):
+                known = instances_metadata(source, missing)  # one request instead of one per instance
+                outcomes = parallel_map(lambda i: run.read(i, known.get(i)), missing, workers)
+                for instance_id, outcome in zip(missing, outcomes):
                     if isinstance(outcome, OrthancError) and outcome.status == 404:
                         summary.vanished += 1  # deleted from the source since it was listed
                     elif isinstance(outcome, Exception):
