@@ -163,7 +163,8 @@ def build_parser() -> argparse.ArgumentParser:
     what.add_argument("--query", metavar="FILTER",
                       help="a filter only, e.g. 'SeriesDescription=\"Dose Record\" Modality=SR' (no pipes, no index=)")
     what.add_argument("--spl", metavar="SPL",
-                      help="full SPL, run as written (trusted input); must return the Orthanc ID fields")
+                      help="full SPL, run as written (trusted input), returning the Orthanc ID fields, e.g. "
+                           "'search index=dicom Modality=SR | fields OrthancInstanceID'")
     cond.add_argument("--earliest", metavar="TIME", help="search from TIME, e.g. -30d or 2026-01-01T00:00:00Z")
     cond.add_argument("--latest", metavar="TIME", help="search until TIME (exclusive), e.g. now or -1d")
     _copy_options(cond)

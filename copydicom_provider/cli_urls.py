@@ -22,7 +22,7 @@ SEEN_SECRETS: set[str] = set()
 URL_ROLES = {"src": ("http", "https"), "dest": ("http", "https"), "index": ("http", "https", "splunk")}
 SPLUNK_TOKENS = ("hec_token", "token")
 #: Characters that end a URL's authority: in a user or password they must be percent-encoded.
-RESERVED = {"#": "%23", "?": "%3F", "/": "%2F"}
+RESERVED = {"#": "%23", "?": "%3F", "/": "%2F", "@": "%40"}
 
 
 def remember(secret: str) -> None:
@@ -40,10 +40,9 @@ def check_url(url: str, option: str, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"{option}: not a URL: it must start with {expected} (the scheme or '://' is missing or misspelt)")
     if scheme.group(1).lower() not in schemes:
         raise ValueError(f"{option}: the scheme must be {expected}")
-    userinfo = url[scheme.end():].rpartition("@")[0]
-    if found := [c for c in RESERVED if c in userinfo]:
+    if found := _reserved_in_credentials(url[scheme.end():]):
         codes = ", ".join(f"{c} as {RESERVED[c]}" for c in found)
-        raise ValueError(f"{option}: the user or password holds {' '.join(found)}, which ends a URL's host part: "
+        raise ValueError(f"{option}: the user or password holds {' '.join(found)}, which a URL reads as the end of its credentials: "
                          f"percent-encode it ({codes}), or leave it out of the URL and set the password in "
                          f"COPYDICOM_{option.lstrip('-').upper()}_PASSWORD")
     parts = urlsplit(url)
@@ -53,6 +52,17 @@ def check_url(url: str, option: str, schemes: tuple[str, ...]) -> None:
         raise ValueError(f"{option}: the port is not a number from 1 to 65535") from None
     if not parts.hostname:
         raise ValueError(f"{option}: the URL names no host")
+
+
+def _reserved_in_credentials(rest: str) -> list[str]:
+    """Characters in the user or password that cut the URL short (``u:Se#cret@host`` reads as host ``u``)."""
+    userinfo, at, _ = rest.rpartition("@")
+    if not at:
+        return []
+    first = re.split(r"[#?/]", userinfo, maxsplit=1)[0]
+    if first != userinfo and ":" in first and first.rpartition(":")[2].isdigit():
+        return []  # host:port, then a path or query that holds an '@'
+    return [c for c in RESERVED if c in userinfo]
 
 
 def resolve_url(value: str | None, role: str) -> str:

@@ -9,6 +9,7 @@ import os
 import re
 import subprocess
 import sys
+from functools import cache
 from pathlib import Path
 
 from copydicom_provider import __version__
@@ -21,6 +22,7 @@ BLOCK = re.compile(r"<!-- copydicom-help: (?P<command>[^>]*?) -->\n```text\n(?P<
 END = "<!-- copydicom-help: END -->"
 
 
+@cache
 def help_text(command: str) -> str:
     """What ``copydicom [command] --help`` prints in a 100-column terminal (the installed script, as users run it)."""
     args = [COPYDICOM, *([command] if command else []), "--help"]
