@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import sys
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -187,8 +188,9 @@ class LastProgress(logging.Handler):
 
     def emit(self, record: logging.LogRecord) -> None:
         message = record.getMessage()
-        if message.startswith("progress:"):
-            self.line = message.split(", ", 1)[0].removeprefix("progress: ")
+        if progress := re.match(r"progress: (\w+) (\d+)/(\d+)", message):
+            label, done, total = progress.groups()
+            self.line = f"{label} {done} of {total}"
 
 
 def _not_short_secret_noise(record: logging.LogRecord) -> bool:
@@ -210,7 +212,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         with contextlib.suppress(KeyboardInterrupt):
             cancel_active_peer_jobs()  # peer mode: no push job or temporary peer left on the source
-        done = f" after {progress.line}" if progress.line else ""
+        done = f" ({progress.line})" if progress.line else ""
         print(f"copydicom: interrupted{done}; rerun the same command to resume (nothing is copied twice)",
               file=sys.stderr)
         return INTERRUPTED
