@@ -213,7 +213,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         with contextlib.suppress(KeyboardInterrupt):
             cancel_active_peer_jobs()  # peer mode: no push job or temporary peer left on the source
         done = f" ({progress.line})" if progress.line else ""
-        print(f"copydicom: interrupted{done}; rerun the same command to resume (nothing is copied twice)",
+        print(f"copydicom: interrupted{done}; rerun the same command to resume (what already arrived is skipped)",
               file=sys.stderr)
         return INTERRUPTED
     finally:
