@@ -96,3 +96,14 @@ def test_insecure_and_ca_bundle_reach_an_https_orthanc(source, destination, tmp_
         for option in (["--ca-bundle", str(proxy.cert)], ["--insecure"]):
             code, out, err = run([*base, *option, "--timeout", "30", "--max-parallel", "2"], capsys)
             assert code == 0 and json.loads(out)["to_copy"] == 2, err
+
+
+@pytest.mark.parametrize("url", ["https://svc:Se#cret-12@splunk.invalid:8089?index=dicom",
+                                 "https://svc:Se?cret-12@splunk.invalid:8089", "https://svc:Se/cret-12@splunk.invalid:80x"])
+def test_the_splunk_hook_never_echoes_part_of_a_password_a_url_parser_misreads(url):
+    from copydicom_provider.hooks.splunk import SplunkHook
+
+    with pytest.raises(ValueError) as raised:
+        SplunkHook.from_url(url)
+    message = str(raised.value)
+    assert "Splunk URL" in message and "cret" not in message and "Se" not in message.replace("Splunk", ""), message
