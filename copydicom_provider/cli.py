@@ -199,6 +199,7 @@ def _not_short_secret_noise(record: logging.LogRecord) -> bool:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command; the summary goes to stdout, everything else to stderr; returns the exit code."""
     args = build_parser().parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
     for name in ("airflow.sdk._shared.secrets_masker.secrets_masker", "airflow._shared.secrets_masker.secrets_masker"):
