@@ -107,3 +107,16 @@ def test_the_splunk_hook_never_echoes_part_of_a_password_a_url_parser_misreads(u
         SplunkHook.from_url(url)
     message = str(raised.value)
     assert "Splunk URL" in message and "cret" not in message and "Se" not in message.replace("Splunk", ""), message
+
+
+def test_a_short_password_brings_no_masking_warning_and_is_not_printed():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    copydicom = str(Path(sys.executable).with_name("copydicom"))
+    result = subprocess.run([copydicom, "replicate", "--src", "http://orthanc:Qz9@127.0.0.1:1", "--dest", NOWHERE],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 3, result.stderr
+    assert "Skipping masking" not in result.stderr and "Qz9" not in result.stdout + result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("copydicom: Orthanc at http://127.0.0.1:1 is unreachable")
