@@ -1,16 +1,8 @@
-"""Command line: ``copydicom replicate --src URL --dest URL ...``, on the same core as the operators.
+"""Command line: the operators' jobs from a shell, on the same core functions.
 
-``copydicom replicate-tags --src URL --index SPLUNK_URL ...`` indexes the source's tags in Splunk
-(``SPLUNK_URL`` as :meth:`SplunkHook.from_url` takes it, HEC token in its query), and
-``copydicom conditional-replicate --src URL --index SPLUNK_URL --dest URL --query SPL`` copies what
-a search selects (``--anonymize``: de-identified, key in ``COPYDICOM_PSEUDONYM_KEY``).
-
-Credentials come from the environment, out of sight of ``ps``: each URL option ``--src``,
-``--dest`` and ``--index`` may be left out and read from ``COPYDICOM_SRC``, ``COPYDICOM_DEST`` or
-``COPYDICOM_INDEX``, and a URL without credentials takes them from ``COPYDICOM_<ROLE>_USER`` and
-``COPYDICOM_<ROLE>_PASSWORD`` (Splunk also ``COPYDICOM_INDEX_HEC_TOKEN`` and ``COPYDICOM_INDEX_TOKEN``).
-URLs with credentials (``http://user:password@host:8042``) keep working, with a warning. Passwords
-are masked in every log line, and no error message quotes one, however malformed the URL.
+Credentials come from the environment, out of sight of ``ps`` (see :mod:`copydicom_provider.cli_urls`);
+option values are parsed with messages that show their format (:mod:`copydicom_provider.cli_values`).
+Exit codes are part of the interface: scripts and cron jobs branch on them.
 """
 
 from __future__ import annotations
@@ -23,29 +15,51 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
-from datetime import date
 from typing import Any
-from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 # Airflow's logging writes to stdout from the moment it is imported; stdout is kept for the summary.
 with contextlib.redirect_stdout(sys.stderr):
-    from airflow.sdk.log import mask_secret
-
+    from copydicom_provider import __version__
+    from copydicom_provider.cli_urls import SEEN_SECRETS, URL_ROLES, remember, resolve_url, scrub, with_settings
+    from copydicom_provider.cli_values import (
+        join_dash_values,
+        moment,
+        positive_integer,
+        positive_number,
+        study_date_range,
+    )
     from copydicom_provider.core.anonymize import AnonymizationProfile
     from copydicom_provider.core.conditional import conditional_replicate
     from copydicom_provider.core.progress import ReplicationSummary
     from copydicom_provider.core.replication import TRANSFER_MODES, ReplicationFailed, replicate
     from copydicom_provider.core.tags import TagsFailed, TagsSummary, replicate_tags
-    from copydicom_provider.core.window import parse_day, parse_moment
+    from copydicom_provider.core.transfer import cancel_active_peer_jobs
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError
     from copydicom_provider.redaction import redact_text
 
-log = logging.getLogger("copydicom_provider.cli")
-#: Every credential the CLI has seen, scrubbed from anything it prints.
-SEEN_SECRETS: set[str] = set()
-URL_ROLES = {"src": ("http", "https"), "dest": ("http", "https"), "index": ("http", "https", "splunk")}
-SPLUNK_TOKENS = ("hec_token", "token")
+__all__ = ["SEEN_SECRETS", "build_parser", "main", "scrub"]
+
+OK, FAILED, MISTAKE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+EXIT_CODES = f"""exit codes:
+  {OK}    done (a dry run: counted)
+  {FAILED}    some instances failed; the summary says how many, a rerun retries them
+  {MISTAKE}    usage or configuration mistake (option, URL, credentials, query): nothing was copied
+  {UNREACHABLE}    a server could not be reached (refused, timed out, TLS failure)
+  {INTERRUPTED}  interrupted (Ctrl-C); a rerun of the same command resumes, nothing is copied twice"""
+CREDENTIALS = """credentials:
+  Leave --src, --dest or --index out and set COPYDICOM_SRC, COPYDICOM_DEST or COPYDICOM_INDEX to the
+  URL, or give a URL without credentials and set COPYDICOM_<ROLE>_USER and COPYDICOM_<ROLE>_PASSWORD
+  (Splunk also COPYDICOM_INDEX_HEC_TOKEN, COPYDICOM_INDEX_TOKEN). A password in a URL on the command
+  line works, with a warning: other users can see it in the process list. In a URL, percent-encode
+  # ? / @ in a password (# as %23)."""
+WINDOWS = """windows:
+  --since/--until: when the source received the instance, ISO 8601, e.g. 2026-11-01T00:00:00Z
+  --study-date: the StudyDate tag, e.g. 20200101-20201231 or 2020-01-01-2020-12-31; not with --since"""
+SRC_HELP = "source Orthanc URL, e.g. http://pacs:8042 (default: $COPYDICOM_SRC)"
+DEST_HELP = "destination Orthanc URL, e.g. http://research:8042 (default: $COPYDICOM_DEST)"
+INDEX_HELP = ("Splunk URL with the index, e.g. 'https://splunk:8089?index=dicom&hec_port=8088' "
+              "(default: $COPYDICOM_INDEX)")
 
 
 class Parser(argparse.ArgumentParser):
@@ -55,146 +69,215 @@ class Parser(argparse.ArgumentParser):
         super().error(redact_text(message))
 
 
-def check_url(url: str, option: str, schemes: tuple[str, ...]) -> None:
-    """A clear error for a malformed URL that quotes none of it (a typo may hide where the password is)."""
-    scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
-    expected = " or ".join(f"{s}://" for s in schemes)
-    if not scheme:
-        raise ValueError(f"{option}: not a URL: it must start with {expected} (the scheme or '://' is missing or misspelt)")
-    if scheme.group(1).lower() not in schemes:
-        raise ValueError(f"{option}: the scheme must be {expected}")
-    parts = urlsplit(url)
-    try:
-        parts.port
-    except ValueError:
-        raise ValueError(f"{option}: the port is not a number from 1 to 65535") from None
-    if not parts.hostname:
-        raise ValueError(f"{option}: the URL names no host")
+def _subcommand(commands: Any, name: str, summary: str, description: str, epilog: str) -> argparse.ArgumentParser:
+    return commands.add_parser(
+        name, help=summary, description=description, epilog=f"{epilog}\n\n{CREDENTIALS}\n\n{EXIT_CODES}",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
 
 
-def resolve_url(value: str | None, role: str) -> str:
-    """``--role``'s URL, or ``COPYDICOM_<ROLE>``; credentials from the environment fill in what it lacks."""
-    prefix = f"COPYDICOM_{role.upper()}"
-    url = value or os.environ.get(prefix, "")
-    if not url:
-        raise ValueError(f"--{role} is missing: give the URL, or set the environment variable {prefix}")
-    check_url(url, f"--{role}", URL_ROLES[role])
-    parts = urlsplit(url)
-    if parts.password:
-        SEEN_SECRETS.add(parts.password)
-        mask_secret(parts.password)
-        if value:
-            log.warning("--%s carries a password, which other users can see in the process list: "
-                        "prefer %s_PASSWORD (or the whole URL in %s)", role, prefix, prefix)
-    password = os.environ.get(f"{prefix}_PASSWORD")
-    if password and not parts.password:
-        user = parts.username or os.environ.get(f"{prefix}_USER")
-        if not user:
-            raise ValueError(f"{prefix}_PASSWORD is set but no user: set {prefix}_USER or put user@ in the URL")
-        SEEN_SECRETS.add(password)
-        mask_secret(password)
-        host = parts.netloc.rpartition("@")[2]
-        parts = parts._replace(netloc=f"{quote(user, safe='')}:{quote(password, safe='')}@{host}")
-    if role == "index":
-        query = dict(parse_qsl(parts.query, keep_blank_values=True))
-        for name in SPLUNK_TOKENS:
-            if query.get(name):
-                SEEN_SECRETS.add(query[name])
-                mask_secret(query[name])
-            elif token := os.environ.get(f"{prefix}_{name.upper()}"):
-                SEEN_SECRETS.add(token)
-                mask_secret(token)
-                query[name] = token
-        parts = parts._replace(query=urlencode(query))
-    return urlunsplit(parts)
+def _window_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--since", type=moment, metavar="TIME",
+                        help="only instances received from TIME on, e.g. 2026-11-01T00:00:00Z (UTC if no offset)")
+    parser.add_argument("--until", type=moment, metavar="TIME",
+                        help="only instances received before TIME, e.g. 2026-11-02T00:00:00Z")
+    parser.add_argument("--study-date", type=study_date_range, metavar="RANGE",
+                        help="only studies of these days, e.g. 20200101-20201231, 2020-01-01-2020-12-31, 20200101")
 
 
-def scrub(text: str) -> str:
-    """What the CLI prints about a failure: no credential it has seen, no URL userinfo."""
-    for secret in sorted(SEEN_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return redact_text(text)
+def _connection_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--timeout", type=positive_number, metavar="SECONDS",
+                        help="per-request timeout for every server, e.g. 120 (default: 60)")
+    parser.add_argument("--max-parallel", type=positive_integer, metavar="N",
+                        help="concurrent requests per Orthanc server, e.g. 8 (default: 4)")
+    tls = parser.add_mutually_exclusive_group()
+    tls.add_argument("--ca-bundle", metavar="FILE",
+                     help="check HTTPS certificates against this CA bundle (PEM), e.g. hospital-ca.pem")
+    tls.add_argument("--insecure", action="store_true",
+                     help="do not check HTTPS certificates (test servers only)")
+    parser.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
-def study_date_range(text: str) -> tuple[date | None, date | None]:
-    """``20200101-20201231``, ``20200101-``, ``-20201231`` (DICOM range syntax) or one day."""
-    first, dash, last = text.partition("-") if len(text) != 10 else (text, "", "")
-    if not dash:
-        day = parse_day(first)
-        return day, day
-    return parse_day(first), parse_day(last)
+def _copy_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--mode", choices=TRANSFER_MODES, default="rest",
+                        help="rest: through this machine (default); peer: the source pushes to the destination")
+    parser.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
+    parser.add_argument("--verify", action="store_true",
+                        help="compare the MD5 of what landed, and of copies already there (finds corrections)")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = Parser(prog="copydicom", description=__doc__.split("\n")[0])
-    commands = parser.add_subparsers(dest="command", required=True)
-    rep = commands.add_parser("replicate", help="copy every instance the destination lacks")
-    rep.add_argument("--src", help="source Orthanc URL, http://host:8042 (default: $COPYDICOM_SRC)")
-    rep.add_argument("--dest", help="destination Orthanc URL (default: $COPYDICOM_DEST)")
-    rep.add_argument("--since", type=parse_moment, help="received window start, ISO 8601 (UTC if no offset)")
-    rep.add_argument("--until", type=parse_moment, help="received window end (exclusive)")
-    rep.add_argument("--study-date", type=study_date_range, help="StudyDate range, e.g. 20200101-20201231")
-    rep.add_argument("--mode", choices=TRANSFER_MODES, default="rest", help="rest (default) or peer")
-    rep.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
-    rep.add_argument("--verify", action="store_true", help="compare the MD5 of what landed")
-    rep.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    tags = commands.add_parser("replicate-tags", help="index every instance's tags in Splunk, once")
-    tags.add_argument("--src", help="source Orthanc URL, http://host:8042 (default: $COPYDICOM_SRC)")
-    tags.add_argument("--index",
-                      help="Splunk URL, https://host:8089?index=dicom[&hec_port=8088] (default: $COPYDICOM_INDEX)")
-    tags.add_argument("--since", type=parse_moment, help="received window start, ISO 8601 (UTC if no offset)")
-    tags.add_argument("--until", type=parse_moment, help="received window end (exclusive)")
-    tags.add_argument("--study-date", type=study_date_range, help="StudyDate range, e.g. 20200101-20201231")
-    tags.add_argument("--splunk-index", help="Splunk index, overriding the URL's index=")
-    tags.add_argument("--sourcetype", help="sourcetype, overriding the URL's (default _json)")
+    parser = Parser(
+        prog="copydicom", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Copy DICOM between Orthanc servers and index its tags in Splunk (the copydicom DAGs' jobs).",
+        epilog=f"Run 'copydicom COMMAND --help' for a command's options.\n\n{EXIT_CODES}",
+    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    rep = _subcommand(
+        commands, "replicate", "copy every instance the destination lacks",
+        "Copy every instance of the source Orthanc that the destination lacks, never twice.",
+        "examples:\n"
+        "  copydicom replicate --src http://pacs:8042 --dest http://research:8042 --dry-run\n"
+        "  copydicom replicate --src http://pacs:8042 --dest http://research:8042 --study-date 20200101-20201231\n\n"
+        + WINDOWS,
+    )
+    rep.add_argument("--src", metavar="URL", help=SRC_HELP)
+    rep.add_argument("--dest", metavar="URL", help=DEST_HELP)
+    _window_options(rep)
+    _copy_options(rep)
+    _connection_options(rep)
+
+    tags = _subcommand(
+        commands, "replicate-tags", "index every instance's tags in Splunk, once",
+        "Send every instance's DICOM tags to Splunk's HTTP Event Collector, once per instance; dose reports\n"
+        "also as one record per irradiation event.",
+        "examples:\n"
+        "  copydicom replicate-tags --src http://pacs:8042 --index 'https://splunk:8089?index=dicom'\n"
+        "  copydicom replicate-tags --src http://pacs:8042 --index 'https://splunk:8089' --splunk-index dicom_test\n\n"
+        + WINDOWS,
+    )
+    tags.add_argument("--src", metavar="URL", help=SRC_HELP)
+    tags.add_argument("--index", metavar="URL", help=INDEX_HELP)
+    _window_options(tags)
+    tags.add_argument("--splunk-index", metavar="NAME", help="Splunk index, over the URL's index=, e.g. dicom")
+    tags.add_argument("--sourcetype", metavar="NAME",
+                      help="sourcetype, over the URL's sourcetype=, e.g. copydicom:json (default: _json)")
     tags.add_argument("--dry-run", action="store_true", help="count what would be sent, send nothing")
-    tags.add_argument("--json", action="store_true", help="print the summary as one JSON object")
-    cond = commands.add_parser("conditional-replicate", help="copy what a Splunk search selects")
-    cond.add_argument("--src", help="source Orthanc URL (default: $COPYDICOM_SRC)")
-    cond.add_argument("--index", help="Splunk URL, as for replicate-tags (default: $COPYDICOM_INDEX)")
-    cond.add_argument("--dest", help="destination Orthanc URL (default: $COPYDICOM_DEST)")
+    _connection_options(tags)
+
+    cond = _subcommand(
+        commands, "conditional-replicate", "copy what a Splunk search selects",
+        "Copy the instances a Splunk search selects that the destination lacks, optionally de-identified.",
+        "examples:\n"
+        "  copydicom conditional-replicate --src http://pacs:8042 --index 'https://splunk:8089?index=dicom' \\\n"
+        "      --dest http://research:8042 --query 'SeriesDescription=\"Dose Record\"' --earliest -30d\n"
+        "  COPYDICOM_PSEUDONYM_KEY=... copydicom conditional-replicate ... --query 'Modality=CT' --anonymize\n\n"
+        "times:\n"
+        "  --earliest/--latest: over Splunk's _time (the study time), ISO 8601 or Splunk's relative form:\n"
+        "  -30d, -1mon@mon, now; --earliest -30d and --earliest=-30d both work",
+    )
+    cond.add_argument("--src", metavar="URL", help=SRC_HELP)
+    cond.add_argument("--index", metavar="URL", help=INDEX_HELP)
+    cond.add_argument("--dest", metavar="URL", help=DEST_HELP)
     what = cond.add_mutually_exclusive_group(required=True)
-    what.add_argument("--query", help='a filter only, e.g. SeriesDescription="Dose Record" (no pipes, no index=)')
-    what.add_argument("--spl", help="full SPL, run as written (trusted input); must return the Orthanc ID fields")
-    cond.add_argument("--earliest", help="search window start over Splunk _time (ISO 8601 or e.g. -30d)")
-    cond.add_argument("--latest", help="search window end (exclusive)")
-    cond.add_argument("--mode", choices=TRANSFER_MODES, default="rest", help="rest (default) or peer")
+    what.add_argument("--query", metavar="FILTER",
+                      help="a filter only, e.g. 'SeriesDescription=\"Dose Record\" Modality=SR' (no pipes, no index=)")
+    what.add_argument("--spl", metavar="SPL",
+                      help="full SPL, run as written (trusted input), returning the Orthanc ID fields, e.g. "
+                           "'search index=dicom Modality=SR | fields OrthancInstanceID'")
+    cond.add_argument("--earliest", metavar="TIME", help="search from TIME, e.g. -30d or 2026-01-01T00:00:00Z")
+    cond.add_argument("--latest", metavar="TIME", help="search until TIME (exclusive), e.g. now or -1d")
+    _copy_options(cond)
     cond.add_argument("--anonymize", action="store_true",
-                      help="send de-identified copies (PS3.15 Annex E); the key is read from COPYDICOM_PSEUDONYM_KEY")
+                      help="send de-identified copies (PS3.15 Annex E; rest mode); key in $COPYDICOM_PSEUDONYM_KEY")
     cond.add_argument("--retain-device-identity", action="store_true",
                       help="with --anonymize: keep station name and device serial (dose audits per scanner)")
     cond.add_argument("--allow-burned-in", action="store_true",
-                      help="with --anonymize: also send what may carry burned-in text (secondary captures, PDFs, ...)")
-    cond.add_argument("--dry-run", action="store_true", help="count what would be copied, copy nothing")
-    cond.add_argument("--verify", action="store_true", help="compare the MD5 of what landed")
-    cond.add_argument("--json", action="store_true", help="print the summary as one JSON object")
+                      help="with --anonymize: also send what may carry burned-in text (secondary captures, PDFs)")
+    _connection_options(cond)
     return parser
 
 
+class LastProgress(logging.Handler):
+    """Remembers the last ``progress:`` line the core logged, for the one-line summary after Ctrl-C."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.INFO)
+        self.line = ""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        message = record.getMessage()
+        if progress := re.match(r"progress: (\w+) (\d+)/(\d+)", message):
+            label, done, total = progress.groups()
+            self.line = f"{label} {done} of {total}"
+
+
+def _not_short_secret_noise(record: logging.LogRecord) -> bool:
+    """Airflow's masker warns on every run that a short password is not masked: the CLI scrubs it itself."""
+    return not str(record.msg).startswith("Skipping masking for a secret")
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    """Run one command; the summary goes to stdout, everything else to stderr; returns the exit code."""
+    args = build_parser().parse_args(join_dash_values(sys.argv[1:] if argv is None else argv))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s", stream=sys.stderr)
+    for name in ("airflow.sdk._shared.secrets_masker.secrets_masker", "airflow._shared.secrets_masker.secrets_masker"):
+        logging.getLogger(name).addFilter(_not_short_secret_noise)
+    progress = LastProgress()
+    logging.getLogger().addHandler(progress)
     stdout = sys.stdout
-    with contextlib.redirect_stdout(sys.stderr):
-        code, summary = _run(COMMANDS[args.command], args)
+    try:
+        with contextlib.redirect_stdout(sys.stderr):
+            code, summary = _run(COMMANDS[args.command], args)
+    except KeyboardInterrupt:
+        with contextlib.suppress(KeyboardInterrupt):
+            cancel_active_peer_jobs()  # peer mode: no push job or temporary peer left on the source
+        done = f" ({progress.line})" if progress.line else ""
+        print(f"copydicom: interrupted{done}; rerun the same command to resume (what already arrived is skipped)",
+              file=sys.stderr)
+        return INTERRUPTED
+    finally:
+        logging.getLogger().removeHandler(progress)
     if summary is not None:
         print(json.dumps(summary.as_dict()) if args.json else f"{args.command}: {summary.line()}", file=stdout)
     return code
 
 
 def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace) -> tuple[int, Any]:
-    """Exit 0 with the summary; 1 when instances failed (summary still printed); 2 on bad input."""
+    """The exit code (see ``EXIT_CODES``) and the summary to print, if any; no traceback for a mistake."""
     try:
+        _check_combination(args)
+        settings = _connection_settings(args)
         for role in URL_ROLES:
             if hasattr(args, role):
-                setattr(args, role, resolve_url(getattr(args, role), role))
-        return 0, command(args)
+                url = resolve_url(getattr(args, role), role)
+                role_settings = settings if role != "index" else {k: v for k, v in settings.items() if k != "max_parallel"}
+                setattr(args, role, with_settings(url, role_settings))
+        return OK, command(args)
     except (ReplicationFailed, TagsFailed) as failure:
         print(f"copydicom: {scrub(str(failure))}", file=sys.stderr)
-        return 1, failure.summary
-    except (OrthancError, SplunkError, ValueError) as error:
+        return FAILED, failure.summary
+    except (OrthancError, SplunkError) as error:
         print(f"copydicom: {scrub(str(error))}", file=sys.stderr)
-        return 2, None
+        return UNREACHABLE if _unreachable(error) else MISTAKE, None
+    except ValueError as error:
+        print(f"copydicom: {scrub(str(error))}", file=sys.stderr)
+        return MISTAKE, None
+
+
+def _unreachable(error: OrthancError | SplunkError) -> bool:
+    """No answer at all (refused, timed out, TLS), as opposed to an answer that refused the request."""
+    if isinstance(error, OrthancError):
+        return error.unreachable
+    return error.status is None and "unreachable" in str(error)
+
+
+def _check_combination(args: argparse.Namespace) -> None:
+    """Refuse option combinations the core would refuse, before any request."""
+    if getattr(args, "anonymize", False) and args.mode != "rest":
+        raise ValueError("--anonymize works with --mode rest only (this machine de-identifies each instance): "
+                         "leave --mode out or use --mode rest")
+    if not getattr(args, "anonymize", True) and (args.retain_device_identity or args.allow_burned_in):
+        raise ValueError("--retain-device-identity and --allow-burned-in apply to --anonymize: add --anonymize")
+    if getattr(args, "study_date", None) and (args.since or args.until):
+        raise ValueError("choose a received window (--since/--until) or --study-date, not both")
+
+
+def _connection_settings(args: argparse.Namespace) -> dict[str, Any]:
+    """``--timeout``, ``--max-parallel``, ``--ca-bundle``, ``--insecure`` as connection extras."""
+    settings: dict[str, Any] = {}
+    if args.timeout:
+        settings["timeout"] = args.timeout
+    if args.max_parallel:
+        settings["max_parallel"] = args.max_parallel
+    if args.insecure:
+        settings["verify"] = False
+    elif args.ca_bundle:
+        if not os.path.isfile(args.ca_bundle) or not os.access(args.ca_bundle, os.R_OK):
+            raise ValueError(f"--ca-bundle: {args.ca_bundle!r} is not a readable file (a PEM file of CA certificates)")
+        settings["verify"] = os.path.abspath(args.ca_bundle)
+    return settings
 
 
 def _replicate(args: argparse.Namespace) -> ReplicationSummary:
@@ -217,8 +300,7 @@ def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
         key = os.environ.get("COPYDICOM_PSEUDONYM_KEY", "")
         if not key:
             raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
-        mask_secret(key)
-        SEEN_SECRETS.add(key)
+        remember(key)
         profile = AnonymizationProfile(key=key, retain_device_identity=args.retain_device_identity,
                                        allow_burned_in=args.allow_burned_in)
     return conditional_replicate(

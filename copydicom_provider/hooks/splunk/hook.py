@@ -128,7 +128,10 @@ class SplunkHook(HecMixin, SearchMixin, BaseHook):
         try:
             port = parts.port or 8089
         except ValueError:
-            raise ValueError(f"Not a valid port in Splunk URL {_redact_url(url)}") from None
+            raise ValueError(
+                f"Not a valid port in Splunk URL {_redact_url(url)}: the port must be a number, and a # ? or / "
+                "in the password must be percent-encoded (%23, %3F, %2F)"
+            ) from None
         connection = Connection(
             conn_id=conn_id,
             conn_type="splunk",

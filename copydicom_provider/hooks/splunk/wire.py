@@ -9,11 +9,12 @@ from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import requests
 from urllib3.exceptions import NewConnectionError
+
+from copydicom_provider.redaction import redact_text
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -112,11 +113,13 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _redact_url(url: str) -> str:
-    """The URL without its password and without any query (which may hold tokens)."""
-    parts = urlsplit(url)
-    netloc = parts.netloc.rsplit("@", 1)[-1]
-    user = f"{parts.username}:***@" if parts.username else ""
-    return f"{parts.scheme}://{user}{netloc}{parts.path}" + ("?..." if parts.query else "")
+    """The URL without its credentials and without any query (which may hold tokens), however malformed.
+
+    Parsing cannot be trusted here: a ``#`` or ``?`` in a password (``u:Se#cret@host``) moves
+    where a URL parser thinks the host starts, and would echo part of the password.
+    """
+    base, query, _ = redact_text(url).partition("?")
+    return base + ("?..." if query else "")
 
 
 def _maybe_received(exc: requests.RequestException) -> bool:

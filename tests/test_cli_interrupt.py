@@ -1,0 +1,55 @@
+"""Ctrl-C on ``copydicom replicate`` copying from a real Orthanc: one line, exit 130, and a rerun completes the copy."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from copydicom_provider.testing.dicom_generator import generate_studies
+from tests.fixtures_orthanc import instance_ids, seed
+
+COPYDICOM = str(Path(sys.executable).with_name("copydicom"))
+INSTANCES = 300
+
+
+def stored(server) -> int:
+    return requests.get(f"{server.url}/statistics", auth=server.auth, timeout=10).json()["CountInstances"]
+
+
+def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(source, destination):
+    items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
+                                          instances_per_series=INSTANCES // 12, rows=256, columns=256))
+    assert len(items) == INSTANCES
+    env = {**os.environ, "COPYDICOM_SRC": source.url_with_credentials, "COPYDICOM_DEST": destination.url_with_credentials}
+    command = [COPYDICOM, "replicate", "--max-parallel", "2", "--json"]
+    run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120  # start-up of a CLI that imports Airflow, on a loaded machine
+        while stored(destination) < 10 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert run.poll() is None, "the copy ended before it could be interrupted"
+        run.send_signal(signal.SIGINT)
+        out, err = run.communicate(timeout=60)
+    finally:
+        if run.poll() is None:
+            run.kill()
+            run.communicate()
+    assert run.returncode == 130, err[-2000:]
+    assert "Traceback" not in err and out == ""
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("copydicom: interrupted (copied ") and "rerun the same command" in last, last
+    landed = stored(destination)
+    assert 0 < landed < INSTANCES
+
+    rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+    assert rerun.returncode == 0, rerun.stderr[-2000:]
+    summary = json.loads(rerun.stdout)
+    assert (summary["already_present"], summary["copied"]) == (landed, INSTANCES - landed)
+    assert instance_ids(destination) == {item.orthanc_id for item in items}
