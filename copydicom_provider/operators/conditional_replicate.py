@@ -15,7 +15,9 @@ from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.conditional import IndexWindow, copy_selection
+from copydicom_provider.failures import fail_fast
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.links import EXPLORER_XCOM_KEY, explorer_url
 from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
 from copydicom_provider.operators.replicate import ReplicateOperator
 
@@ -114,7 +116,10 @@ class ConditionalReplicateOperator(ReplicateOperator):
         return AnonymizationProfile(key=str(key), retain_device_identity=device, allow_burned_in=burned_in)
 
     def execute(self, context: Context) -> dict[str, Any]:
-        destination = OrthancHook(self.destination_conn_id)
+        with fail_fast():  # an unknown connection or refused credentials fail now, in one line
+            destination = OrthancHook(self.destination_conn_id)
+            if context.get("ti") is not None:  # the "Orthanc Explorer" link of the research store
+                context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=explorer_url(destination.url))
         events = asset_events(context)
         query, spl = optional(self.query), optional(self.spl)
         if spl and query:
