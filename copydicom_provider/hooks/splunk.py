@@ -66,7 +66,7 @@ from tenacity import (
     wait_random,
 )
 
-from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE
+from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.conversions import as_bool, as_number
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
@@ -886,7 +886,12 @@ class SplunkHook(BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Kept for Airflow < 3.2; newer versions read ``get_provider_info`` instead."""
-        return SPLUNK_CONNECTION_TYPE["ui-field-behaviour"]
+        return field_behaviour(SPLUNK_CONNECTION_TYPE)
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields for Airflow < 3.2's form; newer versions read ``conn-fields`` instead."""
+        return form_widgets(SPLUNK_CONNECTION_TYPE)
 
 
 # --------------------------------------------------------------------------- helpers

@@ -6,10 +6,10 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk import Context
 from airflow.sdk.log import mask_secret
 
+from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.conditional import copy_selection
 from copydicom_provider.hooks.orthanc import OrthancHook
