@@ -102,12 +102,24 @@ def airflow(tmp_path_factory, orthancs):
     )
     try:
         services.start()
-        for dag_id in (REPLICATE, CONDITIONAL, TAGS):
-            services.unpause(dag_id)
+        services.unpause(CONDITIONAL)  # asset-triggered only
+        services.unpause(REPLICATE)  # starts the scheduled run of the last hour; manual runs queue behind it
+        wait_for_scheduled_run(services, REPLICATE)
         yield services
     finally:
         services.stop()
         splunk.stop()
+
+
+def wait_for_scheduled_run(airflow, dag_id: str, timeout: float = 300) -> dict:
+    """The scheduled run that unpausing creates (catchup is off: the last interval), once finished."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        runs = airflow.api("GET", f"dags/{dag_id}/dagRuns", params={"run_type": "scheduled"})["dag_runs"]
+        if runs and runs[0]["state"] in {"success", "failed"}:
+            return runs[0]
+        time.sleep(2)
+    raise AssertionError(f"the scheduled run of {dag_id} did not finish within {timeout:g} s")
 
 
 def copy_instances(airflow, dag_id: str, run_id: str, task_id: str = "copy") -> list[dict]:
@@ -119,6 +131,19 @@ def copy_instances(airflow, dag_id: str, run_id: str, task_id: str = "copy") -> 
 def summary_of(airflow, dag_id: str, run_id: str) -> dict:
     summary = airflow.xcom(dag_id, run_id, "summarize")
     return json.loads(summary) if isinstance(summary, str) else summary
+
+
+def test_scheduled_run_keeps_its_cursor_in_a_variable(airflow, orthancs):
+    """Scheduled runs read and move their cursor through the execution API, from a Celery worker."""
+    servers, _, _ = orthancs
+    run = wait_for_scheduled_run(airflow, REPLICATE)
+    assert run["state"] == "success", run
+    assert {ti["hostname"] for ti in copy_instances(airflow, REPLICATE, run["dag_run_id"])} <= set(WORKERS)
+    key = f"copydicom_cursor.{REPLICATE}.orthanc_source.orthanc_destination"
+    cursor = json.loads(airflow.api("GET", f"variables/{key}")["value"])
+    last = requests.get(f"{servers['source'].url}/changes?last", auth=servers["source"].auth, timeout=30).json()
+    assert cursor["seq"] <= last["Last"] and cursor["seq"] > 0, cursor
+    assert instance_ids(servers["destination"]) == instance_ids(servers["source"])
 
 
 def test_mapped_batches_spread_over_both_workers(airflow, orthancs):
@@ -140,6 +165,7 @@ def test_mapped_batches_spread_over_both_workers(airflow, orthancs):
 
 def test_tags_run_then_asset_triggered_conditional_copy(airflow, orthancs):
     servers, _, reports = orthancs
+    airflow.unpause(TAGS)
     tags_run = trigger(airflow, TAGS, {"window": "all"})
     assert airflow.wait_for_runs(TAGS, [tags_run], timeout=300)[tags_run]["state"] == "success"
     indexed = airflow.xcom(TAGS, tags_run, "summarize")
