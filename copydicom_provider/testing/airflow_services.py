@@ -33,7 +33,7 @@ TERMINAL_STATES = {"success", "failed"}
 class AirflowServices:
     home: Path
     dags_folder: Path
-    env_extra: dict[str, str] = field(default_factory=dict)
+    env_extra: dict[str, str] = field(default_factory=dict, repr=False)  # connections carry passwords
     port: int = 0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     #: the services ``start()`` starts; a subclass adds its own (triggerer, workers)
