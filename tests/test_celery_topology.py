@@ -68,9 +68,9 @@ def orthancs(tmp_path_factory, past_hours):
         # 160 one-instance studies: window=all cuts them into 8 batches of 20 studies
         seed(servers["bulk"], generate_studies(patients=8, studies_per_patient=20, series_per_study=1,
                                                instances_per_series=1, seed=310))
-        # one batch (20 studies) of 600 instances: long enough to kill its worker half-way
+        # one batch (20 studies) of 1000 small instances: long enough to kill its worker half-way
         seed(servers["kill"], generate_studies(patients=2, studies_per_patient=10, series_per_study=1,
-                                               instances_per_series=30, seed=320))
+                                               instances_per_series=50, seed=320))
         seed(servers["source"], generate_studies(patients=1, studies_per_patient=2, series_per_study=1,
                                                  instances_per_series=3, seed=330))
         reports = []
@@ -228,6 +228,12 @@ def test_worker_killed_mid_batch_is_retried_on_the_other_worker(airflow, orthanc
     assert summary["already_present"] >= landed_at_kill > 0, summary
     assert summary["copied"] + summary["already_present"] == total, summary
     assert instance_ids(destination) == instance_ids(source)
-    changes = requests.get(f"{destination.url}/changes", params={"limit": 5000}, auth=destination.auth, timeout=30).json()
-    new_instances = [c["ID"] for c in changes["Changes"] if c["ChangeType"] == "NewInstance"]
-    assert len(new_instances) == len(set(new_instances)) == total
+    new_instances, since = [], 0
+    for _ in range(100):  # bounded: pages of 1000 changes
+        page = requests.get(f"{destination.url}/changes", params={"since": since, "limit": 1000},
+                            auth=destination.auth, timeout=30).json()
+        new_instances += [c["ID"] for c in page["Changes"] if c["ChangeType"] == "NewInstance"]
+        since = page["Last"]
+        if page["Done"]:
+            break
+    assert len(new_instances) == len(set(new_instances)) == total  # each stored once
