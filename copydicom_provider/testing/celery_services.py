@@ -5,9 +5,9 @@ Celery workers, each worker with its own name and ``worker_concurrency``. Everyt
 loopback; PostgreSQL and Redis are private instances on free ports, stopped by PID with the rest.
 Used by ``tests/test_celery_topology.py`` and ``make demo-celery``.
 
-The workers share this machine's ``AIRFLOW_HOME`` (so the api-server reads their log files from
-disk; they do not serve logs, whose server would listen on every interface). Each reports its own
-hostname to Airflow (``[core] hostname_callable``), so task instances show which worker ran them.
+The workers share this machine's ``AIRFLOW_HOME``, so the api-server reads their log files from
+disk; they and the triggerer do not serve logs (that server would listen on every interface). Each
+worker reports its own hostname (``[core] hostname_callable``), so task instances show who ran them.
 """
 
 from __future__ import annotations
@@ -55,8 +55,7 @@ class CeleryAirflowServices(AirflowServices):
             "AIRFLOW__CELERY__WORKER_CONCURRENCY": str(self.worker_concurrency),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT": str(self.heartbeat_timeout),
             "AIRFLOW__SCHEDULER__TASK_INSTANCE_HEARTBEAT_TIMEOUT_DETECTION_INTERVAL": "5",
-            "AIRFLOW__TRIGGERER__HOST": "127.0.0.1",
-            **{k: v for k, v in self.env_extra.items()},
+            **self.env_extra,
         }
 
     def service_command(self, name: str) -> list[str]:
@@ -64,6 +63,8 @@ class CeleryAirflowServices(AirflowServices):
             return [self.airflow, "celery", "worker", "--celery-hostname", f"{name}@%h",
                     "--concurrency", str(self.worker_concurrency), "--skip-serve-logs",
                     "--pid", str(self.home / f"{name}.pid")]
+        if name == "triggerer":  # its log server would listen on every interface, on a fixed port
+            return [self.airflow, name, "--skip-serve-logs"]
         return super().service_command(name)
 
     def service_env(self, name: str) -> dict[str, str]:

@@ -64,14 +64,17 @@ def main(argv: list[str] | None = None) -> int:
     ROOT.mkdir(parents=True)
     source = OrthancServer(ROOT / "orthanc-source", name="source")
     destination = OrthancServer(ROOT / "orthanc-destination", name="destination")
-    services = CeleryAirflowServices(ROOT / "airflow", REPO / "dags", env_extra={
-        "AIRFLOW_CONN_ORTHANC_SOURCE": _connection(source),
-        "AIRFLOW_CONN_ORTHANC_DESTINATION": _connection(destination),
-    })
+    services: CeleryAirflowServices | None = None
     try:
         source.start()
         destination.start()
         print(f"seeded the source with {_seed(source)} generated instances")
+        services = CeleryAirflowServices(ROOT / "airflow", REPO / "dags", env_extra={
+            "AIRFLOW_CONN_ORTHANC_SOURCE": _connection(source),
+            "AIRFLOW_CONN_ORTHANC_DESTINATION": _connection(destination),
+            # no scheduled run at unpause (it would copy everything first): the demo's run shows the spread
+            "COPYDICOM_REPLICATE_SCHEDULE": "0 0 1 1 *",
+        })
         print("starting PostgreSQL, Redis, Airflow (CeleryExecutor) and two Celery workers ...")
         services.start()
         services.unpause(DAG_ID)
@@ -84,7 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 0
     finally:
-        services.stop()
+        if services is not None:
+            services.stop()
         source.stop(kill=True)
         destination.stop(kill=True)
 
