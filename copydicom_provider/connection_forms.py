@@ -2,6 +2,10 @@
 
 Kept free of Airflow imports: importing Airflow can start the providers manager, which calls
 ``get_provider_info()``, which reads these dicts; a hook module would then be half-imported.
+
+Airflow 3.1 reads no ``conn-fields``: its UI asks the hooks' ``get_connection_form_widgets()``
+(with stand-ins for wtforms and Flask-AppBuilder, which it does not install). The hooks answer with
+:func:`form_widgets`, built from the same dicts, so both versions show one form.
 """
 
 from __future__ import annotations
@@ -149,3 +153,44 @@ SPLUNK_CONNECTION_TYPE: dict[str, Any] = {
         },
     },
 }
+
+
+def field_behaviour(connection_type: dict[str, Any]) -> dict[str, Any]:
+    """``ui-field-behaviour`` as Airflow < 3.2's ``get_ui_field_behaviour()`` returns it (``hidden_fields``)."""
+    return {key.replace("-", "_"): value for key, value in connection_type["ui-field-behaviour"].items()}
+
+
+def form_widgets(connection_type: dict[str, Any]) -> dict[str, Any]:
+    """wtforms fields for Airflow < 3.2, one per ``conn-fields`` entry (same label, help, default).
+
+    Imports wtforms when called: Airflow 3.1 calls this with its own stand-ins in place; Airflow
+    3.2+ never calls it (it reads ``conn-fields``). Numbers without a wtforms stand-in (floats)
+    become text fields; the hooks read numbers given as text.
+    """
+    from flask_appbuilder.fieldwidgets import BS3PasswordFieldWidget, BS3TextFieldWidget
+    from flask_babel import lazy_gettext
+    from wtforms import BooleanField, IntegerField, PasswordField, StringField
+    from wtforms.validators import Optional, any_of
+
+    widgets: dict[str, Any] = {}
+    for name, spec in connection_type["conn-fields"].items():
+        schema = spec["schema"]
+        kind = next(t for t in _types(schema) if t != "null")
+        label, description, default = lazy_gettext(spec["label"]), spec.get("description", ""), schema.get("default")
+        if schema.get("format") == "password":
+            widgets[name] = PasswordField(label, widget=BS3PasswordFieldWidget(), description=description)
+        elif kind == "boolean":
+            widgets[name] = BooleanField(label, default=default, description=description)
+        elif kind == "integer":
+            widgets[name] = IntegerField(label, validators=[Optional()], widget=BS3TextFieldWidget(),
+                                         description=description, default=default)
+        else:
+            validators = [Optional()] + ([any_of(schema["enum"])] if "enum" in schema else [])
+            widgets[name] = StringField(label, validators=validators, widget=BS3TextFieldWidget(),
+                                        description=description, default=None if default is None else str(default))
+    return widgets
+
+
+def _types(schema: dict[str, Any]) -> list[str]:
+    kinds = schema.get("type", "string")
+    return [kinds] if isinstance(kinds, str) else list(kinds)

@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from airflow.exceptions import AirflowNotFoundException
-from airflow.sdk.exceptions import AirflowFailException
 
+from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.splunk.errors import SplunkError
 

@@ -19,7 +19,7 @@ def airflow_db():
 @pytest.fixture
 def dagbag(airflow_db):
     """Parsed afresh for each test: an in-process dag.test() renders templates onto the task objects."""
-    from airflow.dag_processing.dagbag import DagBag
+    from copydicom_provider.testing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(REPO_ROOT / "dags"))
     assert not bag.import_errors, bag.import_errors

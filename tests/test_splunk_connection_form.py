@@ -6,6 +6,7 @@ import importlib
 
 import pytest
 
+from copydicom_provider.compat import READS_PROVIDER_FORMS
 from copydicom_provider.hooks.splunk import SPLUNK_CONNECTION_TYPE, SplunkHook, SplunkSettings
 
 pytestmark = pytest.mark.timeout(120)
@@ -27,6 +28,8 @@ def test_connection_type_dict_has_airflows_shape():
     assert SPLUNK_CONNECTION_TYPE["conn-fields"]["settle_delay"]["schema"]["default"] == SplunkSettings().settle_delay
 
 
+@pytest.mark.skipif(not READS_PROVIDER_FORMS, reason="Airflow 3.1 builds the form only in its UI, with stand-ins "
+                    "for wtforms; tests/test_connection_forms_ui.py checks it there")
 def test_airflow_registers_the_form_with_the_hec_token_masked():
     from airflow.providers_manager import ProvidersManager
 

@@ -29,7 +29,7 @@ from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
-from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE
+from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.network import describe_connection_error
@@ -280,7 +280,12 @@ class OrthancHook(HttpHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Kept for Airflow < 3.2; newer versions read ``get_provider_info`` instead."""
-        return ORTHANC_CONNECTION_TYPE["ui-field-behaviour"]
+        return field_behaviour(ORTHANC_CONNECTION_TYPE)
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields for Airflow < 3.2's form; newer versions read ``conn-fields`` instead."""
+        return form_widgets(ORTHANC_CONNECTION_TYPE)
 
     # ------------------------------------------------------------------ Orthanc API
     def system(self) -> dict[str, Any]:

@@ -7,11 +7,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.exceptions import AirflowFailException
 from airflow.sdk.log import mask_secret
 
-from copydicom_provider.connection_forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.assets import SPLUNK_TAGS
+from copydicom_provider.compat import AirflowFailException
+from copydicom_provider.connection_forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.conditional import IndexWindow, copy_selection

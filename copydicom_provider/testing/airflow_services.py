@@ -33,9 +33,13 @@ TERMINAL_STATES = {"success", "failed"}
 class AirflowServices:
     home: Path
     dags_folder: Path
-    env_extra: dict[str, str] = field(default_factory=dict)
+    env_extra: dict[str, str] = field(default_factory=dict, repr=False)  # connections carry passwords
     port: int = 0
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    #: the services ``start()`` starts; a subclass adds its own (triggerer, workers)
+    services: tuple[str, ...] = SERVICES
+    #: what ``/api/v2/monitor/health`` must report healthy before ``start()`` returns
+    health_parts: tuple[str, ...] = ("metadatabase", "scheduler", "dag_processor")
 
     @property
     def airflow(self) -> str:
@@ -79,7 +83,7 @@ class AirflowServices:
         self.port = self.port or free_port()
         self.cli("db", "migrate")
         self.cli("pools", "set", ORTHANC_POOL, "4", "copydicom tasks against Orthanc archives")
-        for name in SERVICES:
+        for name in self.services:
             self.start_service(name)
         self._wait_healthy(timeout)
         return self
@@ -87,11 +91,19 @@ class AirflowServices:
     def start_service(self, name: str) -> None:
         """Start one service (``scheduler``, ``dag-processor``, ``api-server``) in its own process group."""
         log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
-        command = [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
         self.processes[name] = subprocess.Popen(
-            command, env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            self.service_command(name), env=self.service_env(name), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log.close()
+
+    def service_command(self, name: str) -> list[str]:
+        """The command line of one service (a subclass names its own, e.g. Celery workers)."""
+        return [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
+
+    def service_env(self, name: str) -> dict[str, str]:
+        """The environment of one service: the same for all here."""
+        return self.env()
 
     def stop_service(self, name: str) -> None:
         """Stop one service and its children at once (SIGKILL to the group): an outage, not a shutdown."""
@@ -107,7 +119,7 @@ class AirflowServices:
                     raise RuntimeError(f"airflow {name} exited; see {self.home / (name + '.log')}")
             try:
                 health = requests.get(f"{self.url}/api/v2/monitor/health", timeout=5).json()
-                if all(health.get(part, {}).get("status") == "healthy" for part in ("metadatabase", "scheduler", "dag_processor")):
+                if all(health.get(part, {}).get("status") == "healthy" for part in self.health_parts):
                     return
             except (requests.RequestException, ValueError):
                 pass

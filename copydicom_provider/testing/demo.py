@@ -96,7 +96,7 @@ def _seed(server: OrthancServer) -> int:
 
 
 def _run_dag(dag_id: str, result_task: str, logical_date: datetime, conf: dict | None = None) -> dict:
-    from airflow.dag_processing.dagbag import DagBag
+    from copydicom_provider.testing.dagbag import DagBag
     from airflow.utils.state import DagRunState
 
     with _airflow_output_to(LOG):

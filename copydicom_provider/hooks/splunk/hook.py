@@ -25,7 +25,7 @@ from airflow.sdk.bases.hook import BaseHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
-from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE
+from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.splunk.errors import SplunkError, SplunkHecError
 from copydicom_provider.hooks.splunk.hec import HecMixin
 from copydicom_provider.hooks.splunk.search import SearchMixin
@@ -265,5 +265,10 @@ class SplunkHook(HecMixin, SearchMixin, BaseHook):
     @classmethod
     def get_ui_field_behaviour(cls) -> dict[str, Any]:
         """Kept for Airflow < 3.2; newer versions read ``get_provider_info`` instead."""
-        return SPLUNK_CONNECTION_TYPE["ui-field-behaviour"]
+        return field_behaviour(SPLUNK_CONNECTION_TYPE)
+
+    @classmethod
+    def get_connection_form_widgets(cls) -> dict[str, Any]:
+        """The extra fields for Airflow < 3.2's form; newer versions read ``conn-fields`` instead."""
+        return form_widgets(SPLUNK_CONNECTION_TYPE)
 

@@ -1,0 +1,21 @@
+"""Names that moved between the Airflow 3.x releases this provider supports (3.1 to 3.3).
+
+One place for the difference, so that modules import the name from here and not a version check.
+"""
+
+from __future__ import annotations
+
+from airflow import __version__ as AIRFLOW_VERSION
+from packaging.version import Version
+
+#: Airflow 3.2+ reads connection forms from ``get_provider_info()`` (``conn-fields``) in every
+#: process; 3.1 only through the hooks, in its UI (``/ui/connections/hook_meta``) and with
+#: Flask-AppBuilder installed, so its CLI (``airflow providers behaviours``) lists none of them.
+READS_PROVIDER_FORMS = Version(AIRFLOW_VERSION).release[:2] >= (3, 2)
+
+try:
+    from airflow.sdk.exceptions import AirflowFailException
+except ImportError:  # Airflow 3.1 (task SDK 1.1) keeps it in airflow.exceptions only
+    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
+
+__all__ = ["AIRFLOW_VERSION", "READS_PROVIDER_FORMS", "AirflowFailException"]
