@@ -14,8 +14,8 @@ from packaging.version import Version
 READS_PROVIDER_FORMS = Version(AIRFLOW_VERSION).release[:2] >= (3, 2)
 
 try:
-    from airflow.sdk.exceptions import AirflowFailException
-except ImportError:  # Airflow 3.1 (task SDK 1.1) keeps it in airflow.exceptions only
-    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+except ImportError:  # Airflow 3.1 (task SDK 1.1) keeps them in airflow.exceptions only
+    from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef]
 
-__all__ = ["AIRFLOW_VERSION", "READS_PROVIDER_FORMS", "AirflowFailException"]
+__all__ = ["AIRFLOW_VERSION", "READS_PROVIDER_FORMS", "AirflowFailException", "AirflowSkipException"]

@@ -11,7 +11,7 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from copydicom_provider.compat import AirflowFailException
 from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk.exceptions import AirflowFailException
+from copydicom_provider.compat import AirflowFailException
 from airflow.sdk import DAG, Param, task
 
 from copydicom_provider.dag_support import DEFAULT_ARGS, interval_timetable

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
-from airflow.sdk.exceptions import AirflowSkipException
+from copydicom_provider.compat import AirflowSkipException
 
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.core.tags import TagsSummary

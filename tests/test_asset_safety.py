@@ -14,7 +14,7 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from airflow.sdk.exceptions import AirflowFailException
+from copydicom_provider.compat import AirflowFailException
 from airflow.dag_processing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
