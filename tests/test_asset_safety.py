@@ -15,7 +15,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 from copydicom_provider.compat import AirflowFailException
-from airflow.dag_processing.dagbag import DagBag
+from copydicom_provider.testing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
 from copydicom_provider.assets import SPLUNK_TAGS
