@@ -52,7 +52,8 @@ def asset_context(since: datetime, until: datetime, extra: dict | None = None) -
         extra={"indexed_since": since.isoformat(), "indexed_until": until.isoformat()} if extra is None else extra,
         timestamp=until,
     )
-    return {"dag_run": SimpleNamespace(run_type="asset_triggered"), "triggering_asset_events": {SPLUNK_TAGS: [event]}}
+    # keyed by the asset's URI: Airflow 3.1's Asset cannot be a dict key outside Airflow (its hash fails)
+    return {"dag_run": SimpleNamespace(run_type="asset_triggered"), "triggering_asset_events": {SPLUNK_TAGS.uri: [event]}}
 
 
 def operator(conf: dict, **kwargs) -> ConditionalReplicateOperator:
@@ -133,6 +134,17 @@ class EarlierEvents:
         return [SimpleNamespace(timestamp=t) for t in sorted(self.stamps, reverse=True) if t < self.bound][:count]
 
 
+class InletEvents:
+    """Airflow's inlet-events accessor, looked up by asset (not a dict: 3.1's Asset has no working hash)."""
+
+    def __init__(self, events) -> None:
+        self.events = events
+
+    def __getitem__(self, asset):
+        assert asset.uri == SPLUNK_TAGS.uri
+        return self.events
+
+
 def test_the_window_starts_at_the_assets_previous_update_so_a_failed_tags_run_leaves_no_gap():
     from copydicom_provider.operators.conditional_replicate import previous_event_time
 
@@ -140,7 +152,7 @@ def test_the_window_starts_at_the_assets_previous_update_so_a_failed_tags_run_le
     now = SimpleNamespace(extra={"indexed_since": (start + timedelta(hours=3)).isoformat(),
                                  "indexed_until": (start + timedelta(hours=3, minutes=2)).isoformat()},
                           timestamp=start + timedelta(hours=3, minutes=2))
-    context = {"inlet_events": {SPLUNK_TAGS: EarlierEvents([start, start + timedelta(hours=1)])}}
+    context = {"inlet_events": InletEvents(EarlierEvents([start, start + timedelta(hours=1)]))}
     quiet = SimpleNamespace(warning=lambda *a: None)
     previous = previous_event_time(context, [now], quiet)
     assert previous == start + timedelta(hours=1)  # the hour-2 tags run failed: its records come along
