@@ -31,11 +31,14 @@ DEFAULT_USER = "orthanc"
 DEFAULT_PASSWORD = "orthanc-test-password"
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now, on loopback."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def free_port(exclude: tuple[int, ...] = ()) -> int:
+    """A TCP port nobody listens on right now, on loopback (and not one of ``exclude``)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in exclude:
+            return port
 
 
 def orthanc_binary() -> str:
@@ -114,9 +117,22 @@ class OrthancServer:
         }
 
     def start(self, timeout: float = 30.0) -> OrthancServer:
+        """Start Orthanc; ports it chose itself are chosen again if another process took one meanwhile."""
+        chose_http, chose_dicom = not self.http_port, not self.dicom_port
+        for attempt in range(3):
+            try:
+                return self._start(timeout)
+            except RuntimeError as error:
+                if attempt == 2 or not (chose_http or chose_dicom) or "exited at start-up" not in str(error):
+                    raise
+                self.http_port = 0 if chose_http else self.http_port
+                self.dicom_port = 0 if chose_dicom else self.dicom_port
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float) -> OrthancServer:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.http_port = self.http_port or free_port()
-        self.dicom_port = self.dicom_port or free_port()
+        self.dicom_port = self.dicom_port or free_port(exclude=(self.http_port,))
         self.aet = self.aet or self.name.upper().replace("-", "")[:16]
         self.config_path.write_text(json.dumps(self.config(), indent=2))
         env = {**os.environ, "TCP_NODELAY": "1"}
