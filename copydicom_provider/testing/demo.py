@@ -198,8 +198,8 @@ def ui() -> int:
     try:
         for server in servers:
             server.start()
-            print(f"Orthanc {server.name}: {server.url}/app/explorer.html (user {server.username}, "
-                  f"password {server.password!r}: the demo's throw-away servers)")
+            print(f"Orthanc {server.name}: {server.url}/app/explorer.html (user {server.username}; the password is "
+                  f"in {server.config_path.name} under {server.directory.name}/, RegisteredUsers)")
         with open(LOG, "ab") as log:
             api = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", "8080"], env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
