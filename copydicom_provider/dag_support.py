@@ -184,6 +184,8 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
         move_cursor(cursor, unfinished)
     result = total.as_dict() | {"failed_batches": failed_batches, "gap": (cursor or {}).get("gap")}
     task_log.info("summary: %s%s", total.line(), f"; batches not finished: {failed_batches}" if failed_batches else "")
+    if failed_batches and getattr(total, "needs_operator", False):
+        raise AirflowFailException(f"{len(failed_batches)} of {len(batches)} batch(es) did not finish: {total.failure_text()}")
     if failed_batches:
         raise AirflowFailException(  # a retry of summarize would not finish them: the run fails now
             f"{len(failed_batches)} of {len(batches)} batch(es) did not finish ({total.failure_text() or 'task failed'}); "

@@ -8,7 +8,8 @@ from collections.abc import Callable, Iterable, Iterator
 import pytest
 import requests
 
-from copydicom_provider.testing.dicom_generator import GeneratedInstance
+from copydicom_provider.core.orthanc_ids import orthanc_id
+from copydicom_provider.testing.dicom_generator import GeneratedInstance, generate_studies
 from copydicom_provider.testing.orthanc_server import OrthancServer
 
 
@@ -83,3 +84,24 @@ def instance_bytes(server: OrthancServer, instance_id: str) -> bytes:
     reply = requests.get(f"{server.url}/instances/{instance_id}/file", auth=server.auth, timeout=60)
     reply.raise_for_status()
     return reply.content
+
+
+def full_destination(orthanc_factory: Callable[..., OrthancServer], name: str = "destination") -> OrthancServer:
+    """A destination Orthanc that cannot store another patient: its quota (MaximumPatientCount 1) is
+    taken by a protected patient, so Orthanc answers FullStorage ("The file storage is full")
+    instead of recycling. ``free_space(server)`` makes room again, as an operator would."""
+    server = orthanc_factory(name, extra_config={"MaximumPatientCount": 1})
+    occupant = next(iter(generate_studies(patients=1, studies_per_patient=1, series_per_study=1,
+                                          instances_per_series=1, seed=4242)))
+    seed(server, [occupant])
+    reply = requests.put(f"{server.url}/patients/{orthanc_id(occupant.patient_id)}/protected", data="1",
+                         auth=server.auth, timeout=10)
+    reply.raise_for_status()
+    return server
+
+
+def free_space(server: OrthancServer) -> None:
+    """Remove every patient (the protected occupant too), as an operator freeing the destination would."""
+    for patient in requests.get(f"{server.url}/patients", auth=server.auth, timeout=10).json():
+        requests.put(f"{server.url}/patients/{patient}/protected", data="0", auth=server.auth, timeout=10)
+        requests.delete(f"{server.url}/patients/{patient}", auth=server.auth, timeout=10).raise_for_status()

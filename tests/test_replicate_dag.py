@@ -135,3 +135,31 @@ def test_summarize_reports_a_failed_batch_and_fails_the_run(dagbag, source, orth
     _failed_at_once(dag_run, "copy")
     summarize = next(t for t in dag_run.get_task_instances() if t.task_id == "summarize")
     assert summarize.state == "failed"  # it ran after the failed batch (trigger rule all_done)
+
+
+def test_a_full_destination_fails_the_batch_at_once_and_summarize_says_what_to_do(
+        dagbag, source, orthanc_factory, orthanc_connection):
+    """A retry cannot make room on a full destination: the copy fails on its first try, without
+    re-sending the batch three more times, and the run's summary says how to make room."""
+    from tests.fixtures_orthanc import free_space, full_destination
+
+    destination = full_destination(orthanc_factory)
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=2, instances_per_series=5))
+    conf = {"source_conn_id": orthanc_connection("full_src", source),
+            "destination_conn_id": orthanc_connection("full_dst", destination), "window": "all"}
+    dag = dagbag.get_dag("copydicom_replicate")
+    dag_run = dag.test(logical_date=datetime(2026, 4, 4, tzinfo=timezone.utc), run_conf=conf)
+    _failed_at_once(dag_run, "copy")
+    copy = next(t for t in dag_run.get_task_instances() if t.task_id == "copy")
+    summary = copy.xcom_pull(task_ids="copy", key="summary", map_indexes=copy.map_index)
+    assert summary["needs_operator"] and summary["copied"] == 0
+    assert summary["failed"] + summary["not_attempted"] == len(items)
+    assert "NOT copied" in copy.rendered_map_index
+    assert "The file storage is full" in summary["stopped"] and "MaximumStorageSize" in summary["stopped"]
+    summarize = next(t for t in dag_run.get_task_instances() if t.task_id == "summarize")
+    assert summarize.state == "failed" and summarize.try_number == 1
+
+    free_space(destination)
+    summary = run(dag, datetime(2026, 4, 5, tzinfo=timezone.utc), conf)
+    assert summary["copied"] == len(items) and summary["already_present"] == 0
+    assert instance_ids(destination) == {i.orthanc_id for i in items}

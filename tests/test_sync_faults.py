@@ -22,7 +22,7 @@ from copydicom_provider.core.replication import ReplicationFailed, copy_candidat
 from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies, to_bytes
-from tests.fixtures_orthanc import instance_bytes, instance_ids, seed
+from tests.fixtures_orthanc import free_space, full_destination, instance_bytes, instance_ids, seed
 
 
 def hook(server, **extra) -> OrthancHook:
@@ -268,3 +268,31 @@ def test_a_destination_that_does_not_keep_what_it_accepted_is_reported(source, o
     assert summary.copied == len(kept) < len(items), summary.line()
     assert summary.failed == len(items) - len(kept)
     assert "no longer holds it" in summary.failure_text()
+
+
+@pytest.mark.parametrize("mode", ["rest", "peer"])
+def test_a_full_destination_stops_the_batch_and_says_what_to_do(source, orthanc_factory, mode, monkeypatch):
+    """Orthanc's FullStorage: the batch stops at once (the rest is not sent only to be refused), the
+    error says how to make room, and a rerun after room is made copies exactly what is missing.
+    In peer mode the source only says "Error in the network protocol": the worker asks the
+    destination itself with one instance, and the jobs after it are not started."""
+    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 8)
+    destination = full_destination(orthanc_factory)
+    items = seed(source, many(2, 10))
+    workers = 4
+    with pytest.raises(ReplicationFailed) as raised:
+        replicate(hook(source, max_parallel=workers), hook(destination, max_parallel=workers), mode=mode)
+    summary = raised.value.summary
+    assert summary.needs_operator and summary.copied == 0
+    tried = workers if mode == "rest" else transfer.PEER_JOB_SIZE  # at most one round of uploads, or one job
+    assert 1 <= summary.failed <= tried and summary.failed + summary.not_attempted == len(items), summary.line()
+    message = str(raised.value)
+    assert "The file storage is full" in message and "cannot store more" in message
+    assert "MaximumStorageSize" in message and "rerun" in message
+    assert not instance_ids(destination) & {i.orthanc_id for i in items}
+
+    free_space(destination)
+    again = replicate(source.url_with_credentials, destination.url_with_credentials)
+    assert again.copied == len(items) and again.already_present == 0 and not again.incomplete
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+    assert instance_bytes(destination, items[-1].orthanc_id) == items[-1].to_bytes()

@@ -102,6 +102,10 @@ class ReplicationSummary(JobSummary):
     #: not sent de-identified because they may carry burned-in text; reason -> count
     withheld: int = 0
     withheld_reasons: dict[str, int] = field(default_factory=dict)
+    #: why a batch stopped before attempting everything ("" when it did not)
+    stopped: str = ""
+    #: the stop needs someone to act first (a full destination): a retry would only fail again
+    needs_operator: bool = False
 
     COUNTS: ClassVar[tuple[str, ...]] = (
         "candidates", "already_present", "to_copy", "to_update", "copied", "updated", "failed", "not_attempted",
@@ -122,6 +126,9 @@ class ReplicationSummary(JobSummary):
         super().merge(other)
         for reason, count in getattr(other, "withheld_reasons", {}).items():
             self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + count
+        if getattr(other, "needs_operator", False) and not self.needs_operator:
+            self.stopped, self.needs_operator = other.stopped, True  # the reason that asks for action leads
+        self.stopped = self.stopped or getattr(other, "stopped", "")
         return self
 
     def line(self) -> str:
@@ -158,6 +165,9 @@ class ReplicationSummary(JobSummary):
         return text
 
     def failure_text(self) -> str:
+        if self.needs_operator:  # one line that says what to do first; the counts follow
+            counts = f"{self.failed} failed" + (f", {self.not_attempted} not attempted" if self.not_attempted else "")
+            return f"{self.stopped} ({counts})"
         text = super().failure_text() if self.failed else ""
         if self.not_attempted:
             text += ("; " if text else "") + (

@@ -139,6 +139,12 @@ def _deidentified(profile: AnonymizationProfile, data: bytes, instance_id: str) 
         raise OrthancError(f"could not de-identify instance {instance_id}: {type(error).__name__}") from None
 
 
+def storage_full_reason(error: OrthancError) -> str:
+    """What a full destination means for the operator, in one line."""
+    return (f"{error}. It cannot store more: free disk space there, or raise its MaximumStorageSize or "
+            "MaximumPatientCount, or unprotect patients; then rerun (what was copied is not sent again)")
+
+
 def verify_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> None:
     """Compare the MD5 each Orthanc recorded for the stored file."""
     expected, landed = source.attachment_md5(instance_id), destination.attachment_md5(instance_id)
@@ -147,10 +153,13 @@ def verify_instance(source: OrthancHook, destination: OrthancHook, instance_id: 
 
 
 class _Breaker:
-    """Stops a batch once a server is away: probed at its first 'unreachable' error, tripped if silent.
+    """Stops a batch once a server is away or full: the rest would fail alike, each at a cost.
 
-    While a probe runs, other workers wait instead of starting requests that would each cost a
-    full timeout; after ``limit`` consecutive unreachable errors the breaker trips regardless.
+    Away: probed at its first 'unreachable' error, tripped if silent. While a probe runs, other
+    workers wait instead of starting requests that would each cost a full timeout; after
+    ``limit`` consecutive unreachable errors the breaker trips regardless. Full (Orthanc's
+    FullStorage or CannotWriteFile): tripped at once, and ``needs_operator`` is set, because no
+    retry helps until someone frees space.
     """
 
     def __init__(self, *hooks: OrthancHook, limit: int = UNREACHABLE_LIMIT) -> None:
@@ -159,11 +168,18 @@ class _Breaker:
         self.consecutive = 0
         self.reason = ""
         self.tripped = False
+        self.needs_operator = False
         self._lock = threading.Lock()
 
     def record(self, error: OrthancError | None) -> None:
         if error is None:
             self.consecutive = 0
+            return
+        if error.storage_full:
+            with self._lock:
+                if not self.tripped:
+                    self.tripped = self.needs_operator = True
+                    self.reason = storage_full_reason(error)
             return
         if not error.unreachable:
             return
@@ -234,6 +250,8 @@ def copy_rest(
     for _ in parallel_map(one, [*plan.missing, *plan.updates], workers_for(source, destination)):
         pass
     if breaker.tripped:
+        summary.stopped = breaker.reason
+        summary.needs_operator = breaker.needs_operator
         logger.error("stopped early: %s", breaker.reason)
     elif mark is not None and copied:
         _check_kept(destination, copied, mark, summary, logger)
@@ -393,6 +411,8 @@ def copy_peer(
             job = _run_peer_job(source, peer, resources, job_timeout)
             gone = _account_push(source, destination, chunk, job, mark, summary, progress, verify)
             if gone is not None:
+                if gone.storage_full:
+                    summary.stopped, summary.needs_operator = storage_full_reason(gone), True
                 _give_up(summary, progress, [c for _, c in jobs[number + 1 :]], gone, logger)
                 break
     finally:
@@ -512,6 +532,9 @@ def _account_push(
         return gone
     problems: dict[str, str] = {i: reason for i in chunk if i not in landed and i not in already}
     arrived = [i for i in chunk if i in landed]
+    stop: OrthancError | None = None
+    if job["State"] != "Success" and problems:  # a push job's reason is opaque: ask the destination itself
+        stop = _diagnose_failed_push(source, destination, problems, summary, progress, reason)
     if verify:
         def check(instance_id: str) -> str | None:
             try:
@@ -532,4 +555,29 @@ def _account_push(
     summary.already_present += len(already)
     summary.bytes += size
     progress.advance(copied + len(already), size, failed=len(problems))
+    return stop
+
+
+def _diagnose_failed_push(source: OrthancHook, destination: OrthancHook, problems: dict[str, str],
+                          summary: ReplicationSummary, progress: Progress, reason: str) -> OrthancError | None:
+    """Send the first instance a failed push job did not deliver through the worker, for the
+    destination's own answer ("Error in the network protocol" is all the source reports).
+
+    Delivered, it counts; refused, its reason is recorded. A full destination is returned, so the
+    caller stops instead of pushing jobs that would fail alike.
+    """
+    first = next(iter(problems))
+    try:
+        size, status = send_instance(source, destination, first)
+    except InstanceVanished:
+        del problems[first]
+        summary.vanished += 1
+        progress.advance(0, skipped=1)
+        return None
+    except OrthancError as refusal:
+        problems[first] = f"{reason}; sent again by the worker: {refusal}"
+        return refusal if refusal.storage_full else None
+    del problems[first]
+    _count(summary, first, "copied" if status == "Success" else "already", size, "", log)
+    progress.advance(1, size)
     return None

@@ -11,6 +11,11 @@ _REASONS = {
     404: "has no such resource (HTTP 404)",
 }
 
+#: Orthanc's own error codes (``OrthancStatus`` in its error body) for "this server cannot store
+#: more": 14 CannotWriteFile (disk full, storage not writable), 19 FullStorage (MaximumStorageSize
+#: or MaximumPatientCount reached with nothing left to recycle). No retry helps until someone acts.
+STORAGE_FULL_CODES = {14, 19}
+
 
 class ConfigurationError(ValueError):
     """A connection or parameter is wrong; the message says which and how to fix it."""
@@ -20,14 +25,26 @@ class OrthancError(AirflowException):
     """An Orthanc request failed; the message names the server, the request and Orthanc's reason."""
 
     def __init__(
-        self, message: str, status: int | None = None, unreachable: bool = False, server: str | None = None
+        self,
+        message: str,
+        status: int | None = None,
+        unreachable: bool = False,
+        server: str | None = None,
+        orthanc_status: int | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
+        #: Orthanc's own error code (``OrthancStatus``), when its reply carried one
+        self.orthanc_status = orthanc_status
         #: no answer at all (refused, reset, timed out): the server itself is away, not this request
         self.unreachable = unreachable
         #: base URL of the server that failed, so a caller can tell the source from the destination
         self.server = server
+
+    @property
+    def storage_full(self) -> bool:
+        """The server cannot store more (full disk or storage quota): every further upload fails alike."""
+        return self.orthanc_status in STORAGE_FULL_CODES
 
     @classmethod
     def from_response(
@@ -39,7 +56,7 @@ class OrthancError(AirflowException):
         message = f"{name} at {base_url} {reason} for {method} {endpoint.split('?')[0]}"
         if detail:
             message += f": {detail}"
-        return cls(message, status=status, server=base_url)
+        return cls(message, status=status, server=base_url, orthanc_status=_orthanc_status(response))
 
 
 def _orthanc_detail(response: requests.Response) -> str:
@@ -52,3 +69,12 @@ def _orthanc_detail(response: requests.Response) -> str:
         parts = [str(body[k]) for k in ("Message", "Details") if body.get(k)]
         return " - ".join(parts)
     return str(body)[:200]
+
+
+def _orthanc_status(response: requests.Response) -> int | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    code = body.get("OrthancStatus") if isinstance(body, dict) else None
+    return code if isinstance(code, int) else None

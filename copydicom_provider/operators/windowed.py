@@ -9,6 +9,7 @@ from typing import Any, Protocol
 from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
+from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.core.window import Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
 
@@ -102,5 +103,7 @@ class WindowedOperator(BaseOperator):
             context["ti"].xcom_push(key="summary", value=result)
         context[LABEL_KEY] = summary.label()  # type: ignore[literal-required]  # rendered by MAP_INDEX_LABEL
         if summary.incomplete and not summary.dry_run:
+            if getattr(summary, "needs_operator", False):  # a full destination: a retry would only fail again
+                raise AirflowFailException(summary.failure_text())
             raise AirflowException(summary.failure_text())
         return result
