@@ -35,6 +35,8 @@ ROOT = Path.cwd() / ".demo"
 REPO = Path(__file__).resolve().parents[2]
 LOG = ROOT / "airflow.log"
 STATE = ROOT / "servers.json"
+#: Where ``make demo-ui`` serves Airflow's UI (``COPYDICOM_DEMO_UI_PORT`` to move it).
+UI_PORT = int(os.environ.get("COPYDICOM_DEMO_UI_PORT", "8080"))
 
 
 @contextlib.contextmanager
@@ -170,9 +172,11 @@ def main() -> int:
         print(f"\nthe destination holds {copied} of the source's {seeded} instances; the research store holds "
               f"{research_holds} de-identified dose reports; Splunk's test server kept {len(splunk.events)} events")
         STATE.write_text(json.dumps({s.name: s.http_port for s in (source, destination, research)}))
-        print("\nwhere to look: `make demo-ui` starts these servers again with Airflow's UI on this demo's runs "
-              f"(Orthanc Explorer at http://127.0.0.1:<port>/app/explorer.html, user {source.username}); "
-              f"Airflow's log of the runs: {LOG}")
+        print("\nwhere to look: `make demo-ui` starts these servers again, on the same ports, with Airflow's UI "
+              f"on this demo's runs at http://127.0.0.1:{UI_PORT}")
+        for server in (source, destination, research):
+            print(f"  Orthanc Explorer, {server.name}: {server.url}/app/explorer.html (user {server.username})")
+        print(f"  Airflow's log of the runs: {LOG}")
         return 0 if copied == seeded and rows[1][1]["copied"] == 0 and research_holds == 3 else 1
     finally:
         splunk.stop()
@@ -201,9 +205,9 @@ def ui() -> int:
             print(f"Orthanc {server.name}: {server.url}/app/explorer.html (user {server.username}; the password is "
                   f"in {server.config_path.name} under {server.directory.name}/, RegisteredUsers)")
         with open(LOG, "ab") as log:
-            api = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", "8080"], env=env,
+            api = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", str(UI_PORT)], env=env,
                                    stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        print("Airflow UI: http://127.0.0.1:8080 (every user is an admin in this demo); Ctrl-C stops everything")
+        print(f"Airflow UI: http://127.0.0.1:{UI_PORT} (every user is an admin in this demo); Ctrl-C stops everything")
         signal.signal(signal.SIGTERM, _interrupt)
         try:
             signal.pause()
