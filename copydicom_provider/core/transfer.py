@@ -39,6 +39,9 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 UNREACHABLE_LIMIT = 8
 PROBE_TIMEOUT = 5.0
 PEER_JOB_SIZE = 500
+#: Push jobs run at once: a job sends one instance at a time, so two keep the destination's ingest
+#: busy; two is also Orthanc's default ``ConcurrentJobs`` (more would only queue on the source).
+PEER_CONCURRENT_JOBS = 2
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
 PEER_PREFIX = "copydicom-"
@@ -310,11 +313,17 @@ class _PeerJobs:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._active: dict[str, tuple[OrthancHook, str | None]] = {}  # peer -> (source, running job)
+        self._active: dict[str, tuple[OrthancHook, set[str]]] = {}  # peer -> (source, its running jobs)
 
-    def set(self, source: OrthancHook, peer: str, job_id: str | None = None) -> None:
+    def set(self, source: OrthancHook, peer: str) -> None:
         with self._lock:
-            self._active[peer] = (source, job_id)
+            self._active.setdefault(peer, (source, set()))
+
+    def job(self, peer: str, job_id: str, running: bool = True) -> None:
+        with self._lock:
+            if peer in self._active:
+                jobs = self._active[peer][1]
+                jobs.add(job_id) if running else jobs.discard(job_id)
 
     def discard(self, peer: str) -> None:
         with self._lock:
@@ -323,8 +332,10 @@ class _PeerJobs:
     def cancel_all(self) -> None:
         with self._lock:
             active, self._active = dict(self._active), {}
-        for peer, (source, job_id) in active.items():
-            _cancel_and_remove(source, peer, job_id)
+        for peer, (source, jobs) in active.items():
+            for job_id in jobs:
+                _quietly(source.cancel_job, job_id)
+            _quietly(source.delete_peer, peer)
 
 
 ACTIVE_PEER_JOBS = _PeerJobs()
@@ -333,12 +344,6 @@ ACTIVE_PEER_JOBS = _PeerJobs()
 def cancel_active_peer_jobs() -> None:
     """Cancel this process's running push jobs and remove their temporary peers (``on_kill``)."""
     ACTIVE_PEER_JOBS.cancel_all()
-
-
-def _cancel_and_remove(source: OrthancHook, peer: str, job_id: str | None) -> None:
-    if job_id:
-        _quietly(source.cancel_job, job_id)
-    _quietly(source.delete_peer, peer)
 
 
 def _quietly(action, argument: str) -> None:
@@ -395,26 +400,42 @@ def copy_peer(
     logger: logging.Logger = log,
     job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
 ) -> None:
-    """The source pushes the missing instances, a job per ~``PEER_JOB_SIZE``; corrections go through the worker."""
+    """The source pushes the missing instances; corrections go through the worker.
+
+    Jobs hold at most ``PEER_JOB_SIZE`` instances, and ``PEER_CONCURRENT_JOBS`` run at once (a job
+    sends one instance at a time). After a destination goes away or fills up, no further job starts.
+    """
     peer = new_peer_name()
     login, password = destination.credentials
     source.put_peer(peer, destination.peer_url, login, password)
     ACTIVE_PEER_JOBS.set(source, peer)
-    jobs = list(_push_jobs(plan.groups))
-    try:
-        for number, (resources, chunk) in enumerate(jobs):
-            try:
-                mark = _last_seq(destination)
-            except OrthancError as error:
-                _give_up(summary, progress, [c for _, c in jobs[number:]], error, logger)
-                break
-            job = _run_peer_job(source, peer, resources, job_timeout)
-            gone = _account_push(source, destination, chunk, job, mark, summary, progress, verify)
-            if gone is not None:
+    size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // PEER_CONCURRENT_JOBS)))
+    jobs = list(_push_jobs(plan.groups, size))
+    stop: list[OrthancError] = []  # the first reason to start no further job
+    lock = threading.Lock()
+
+    def push(job: tuple[list[str], list[str]]) -> None:
+        resources, chunk = job
+        mark: int | None = None
+        try:
+            mark = None if stop else _last_seq(destination)
+        except OrthancError as error:
+            stop.append(error)
+        if mark is None:
+            with lock:
+                _give_up(summary, progress, [chunk], stop[0], logger)
+            return
+        done = _run_peer_job(source, peer, resources, job_timeout)
+        with lock:  # accounting reads the destination's log since its mark: one job at a time
+            gone = _account_push(source, destination, chunk, done, mark, summary, progress, verify)
+            if gone is not None and not stop:
+                stop.append(gone)
                 if gone.storage_full:
                     summary.stopped, summary.needs_operator = storage_full_reason(gone), True
-                _give_up(summary, progress, [c for _, c in jobs[number + 1 :]], gone, logger)
-                break
+
+    try:
+        for _ in parallel_map(push, jobs, PEER_CONCURRENT_JOBS):
+            pass
     finally:
         ACTIVE_PEER_JOBS.discard(peer)
         _quietly(source.delete_peer, peer)
@@ -431,8 +452,8 @@ def _give_up(summary: ReplicationSummary, progress: Progress, chunks: list[list[
         logger.error("stopped early, %d instance(s) not attempted: %s", count, error)
 
 
-def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str], list[str]]]:
-    """Resources per job and the instances they cover, about ``PEER_JOB_SIZE`` instances a job.
+def _push_jobs(groups: list[tuple[str, list[str]]], size: int = PEER_JOB_SIZE) -> Iterator[tuple[list[str], list[str]]]:
+    """Resources per job and the instances they cover, about ``size`` instances a job.
 
     Jobs are accounted one by one from the destination, so a destination that dies mid-run costs
     the count of one job at most; a study larger than a job is pushed as its instances.
@@ -440,11 +461,11 @@ def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str],
     resources: list[str] = []
     chunk: list[str] = []
     for resource, instances in groups:
-        parts = [(resource, instances)] if len(instances) <= PEER_JOB_SIZE else [(i, [i]) for i in instances]
+        parts = [(resource, instances)] if len(instances) <= size else [(i, [i]) for i in instances]
         for part, covered in parts:
             resources.append(part)
             chunk += covered
-            if len(chunk) >= PEER_JOB_SIZE:
+            if len(chunk) >= size:
                 yield resources, chunk
                 resources, chunk = [], []
     if resources:
@@ -454,7 +475,7 @@ def _push_jobs(groups: list[tuple[str, list[str]]]) -> Iterator[tuple[list[str],
 def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout: float) -> dict:
     """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled)."""
     job_id = source.store_to_peer(peer, resources)
-    ACTIVE_PEER_JOBS.set(source, peer, job_id)
+    ACTIVE_PEER_JOBS.job(peer, job_id)
     deadline = time.monotonic() + timeout
     pause = 0.01
     try:
@@ -474,7 +495,7 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
         _quietly(source.cancel_job, job_id)
         raise
     finally:
-        ACTIVE_PEER_JOBS.set(source, peer)
+        ACTIVE_PEER_JOBS.job(peer, job_id, running=False)
 
 
 def _last_seq(server: OrthancHook) -> int:
