@@ -13,7 +13,7 @@ VENV_LOWEST ?= .venv-airflow-lowest
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: deps venv test test-newest demo demo-ui demo-celery bench bench-monitor screenshots clean splunk-app appinspect-venv appinspect test-airflow-lowest
+.PHONY: deps venv test test-newest demo demo-ui demo-celery bench bench-replicate bench-monitor screenshots clean splunk-app appinspect-venv appinspect test-airflow-lowest
 
 APT_PACKAGES := orthanc dcmtk faketime chromium postgresql redis-server
 
@@ -85,13 +85,17 @@ screenshots: deps venv ## refresh docs/ui-*.png from the browser test
 	COPYDICOM_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_ui_browser.py
 
 bench: deps venv ## side-by-side throughput figures, then monitor-mode latency (not tests)
-	$(PY) benchmarks/replicate_bench.py
+	$(MAKE) --no-print-directory bench-replicate
 	$(PY) benchmarks/tags_bench.py
 	$(MAKE) --no-print-directory bench-monitor
+
+REPLICATE_ARGS ?=
+bench-replicate: deps venv ## copy methods side by side: ours, Orthanc's push, the ingest bound, OrthancCloner (own venv)
+	$(PY) benchmarks/replicate_bench.py $(REPLICATE_ARGS)
 
 MONITOR_ARGS ?=
 bench-monitor: deps venv ## monitor-mode latency under the real scheduler, across a scheduler restart (~7 min)
 	$(PY) benchmarks/monitor_latency.py $(MONITOR_ARGS)
 
 clean:
-	rm -rf $(VENV) $(VENV_LOWEST) $(APPINSPECT_VENV) .demo dist
+	rm -rf $(VENV) $(VENV_LOWEST) $(APPINSPECT_VENV) benchmarks/.venv-cloner .demo dist

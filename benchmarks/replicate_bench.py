@@ -1,31 +1,51 @@
 """Replicate throughput, side by side in one run on the same data (a benchmark, not a test).
 
 Seeds a source Orthanc with N generated instances (default 1000 of ~132 KB), then copies them to
-a fresh destination with each method:
+a fresh destination with each method, checking that every instance landed:
 
-* ``orthanc_push``: Orthanc's own server-side ``POST /peers/{name}/store`` of all studies, the
-  practical limit on one machine (the destination's ingest);
+* ``orthanc_push``: Orthanc's own server-side ``POST /peers/{name}/store`` of all studies;
 * ``rest`` and ``peer``: this project's two transfer modes;
 * ``naive``: one thread, per-instance GET + POST with default ``requests`` settings (gzip on),
-  what a simple script does.
+  what a simple script does;
+* ``ingest_bound``: the destination's ingest limit, the real ceiling on one machine: the source's
+  files are read into memory first (not timed), then POSTed from memory with 1, 4 and 8 threads
+  (one keep-alive session per thread, a fresh destination per thread count); the best counts;
+* ``cloner_peering``: the peer users would pick, orthanc-tools' ``OrthancCloner`` in its best mode,
+  PEERING with whole studies pushed once stable (``trigs_on_stable_study``), over the source's
+  existing change log. It runs in a virtualenv of its own (``benchmarks/.venv-cloner``, made on
+  first use) so that its dependencies never meet ours; timed from its start until every instance
+  is on the destination. The source's studies are stable before it starts, so the stable-age wait
+  a live feed would add (StableAge, 60 s by default) is not in this figure.
+
+``--repeat N`` runs these copies N times on the same source and reports the median (and min/max)
+of each ratio, since single runs on a loaded machine vary up to 1.5x.
 
 Also: the no-op rerun over an archive already in sync, as a fraction of the copy time, both for
 the archive above (few large studies) and for an archive of many small studies (default 5,000
-studies of 2 instances, like radiography and mammography); and the worker's peak RSS growth while
-copying one large instance (default 100 MB) in a child process.
-Prints a table, then one JSON line with the ratios.
+studies of 2 instances, like radiography and mammography; ``--small-studies 0`` skips it); and the
+worker's peak RSS growth while copying one large instance (default 100 MB) in a child process
+(``--skip-rss`` skips it). Prints a table, then one JSON line with the ratios.
 
-    python benchmarks/replicate_bench.py [--instances 1000] [--small-studies 5000] [--large-mb 100]
+    python benchmarks/replicate_bench.py [--instances 1000] [--repeat 1] [--small-studies 5000]
+                                         [--large-mb 100] [--skip-rss]
+
+A quick run: ``--instances 200 --small-studies 0 --skip-rss``.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import requests
@@ -46,10 +66,31 @@ def seed(server: OrthancServer, instances: int) -> None:
         hook.upload_instance(item.to_bytes())
 
 
+Method = Callable[[OrthancServer, OrthancServer], float]
+
+INGEST_THREADS = (1, 4, 8)
+CLONER_VENV = Path(__file__).resolve().parent / ".venv-cloner"
+CLONER_REQUIREMENT = "orthanc-tools==0.23.*"
+#: The harness's Orthanc runs 2 jobs at once (ConcurrentJobs), and each cloner worker waits on one
+#: synchronous peer push; more workers would only queue.
+CLONER_WORKERS = 2
+IDENTITY = {"Accept-Encoding": "identity"}  # else Orthanc gzips every file it sends, at a CPU cost
+
+
+def register_peer(source: OrthancServer, destination: OrthancServer, name: str) -> None:
+    """``PUT /peers/{name}`` on the source: what Orthanc's push and the cloner's PEERING mode send to."""
+    requests.put(f"{source.url}/peers/{name}", auth=source.auth, timeout=30,
+                 json={"Url": destination.url, "Username": destination.username,
+                       "Password": destination.password}).raise_for_status()
+
+
+def instance_count(server: OrthancServer) -> int:
+    return len(requests.get(f"{server.url}/instances", auth=server.auth, timeout=30).json())
+
+
 def orthanc_push(source: OrthancServer, destination: OrthancServer) -> float:
     auth = source.auth
-    requests.put(f"{source.url}/peers/bench", auth=auth, timeout=30,
-                 json={"Url": destination.url, "Username": destination.username, "Password": destination.password}).raise_for_status()
+    register_peer(source, destination, "bench")
     studies = requests.get(f"{source.url}/studies", auth=auth, timeout=30).json()
     started = time.perf_counter()
     job = requests.post(f"{source.url}/peers/bench/store", auth=auth, timeout=30,
@@ -69,13 +110,142 @@ def naive(source: OrthancServer, destination: OrthancServer) -> float:
     return time.perf_counter() - started
 
 
-def ours(mode: str):
+def ours(mode: str) -> Method:
     def run(source: OrthancServer, destination: OrthancServer) -> float:
         started = time.perf_counter()
         summary = replicate(source.url_with_credentials, destination.url_with_credentials, mode=mode)
         elapsed = time.perf_counter() - started
         assert summary.failed == 0, summary.failure_text()
         return elapsed
+    return run
+
+
+def read_files(source: OrthancServer) -> list[bytes]:
+    """Every instance file of the source, uncompressed (the ingest bound's input, read before timing)."""
+    with requests.Session() as session:
+        session.auth = source.auth
+        session.headers.update(IDENTITY)
+        ids = session.get(f"{source.url}/instances", timeout=30).json()
+        return [session.get(f"{source.url}/instances/{i}/file", timeout=60).content for i in ids]
+
+
+def post_from_memory(files: list[bytes], threads: int) -> Method:
+    """POST ``files`` to the destination with ``threads`` keep-alive sessions: only its ingest is timed."""
+    def run(source: OrthancServer, destination: OrthancServer) -> float:
+        errors: list[BaseException] = []
+
+        def worker(part: list[bytes]) -> None:
+            try:
+                with requests.Session() as session:
+                    session.auth = destination.auth
+                    session.headers.update({"Content-Type": "application/dicom", **IDENTITY})
+                    for body in part:
+                        session.post(f"{destination.url}/instances", data=body, timeout=60).raise_for_status()
+            except BaseException as error:  # noqa: BLE001 - re-raised in the main thread
+                errors.append(error)
+
+        workers = [threading.Thread(target=worker, args=(files[n::threads],)) for n in range(threads)]
+        started = time.perf_counter()
+        for thread in workers:
+            thread.start()
+        for thread in workers:
+            thread.join()
+        elapsed = time.perf_counter() - started
+        if errors:
+            raise errors[0]
+        return elapsed
+    return run
+
+
+CLONER_DRIVER = r"""
+import json, logging, sys, threading, time
+import requests
+from orthanc_api_client import OrthancApiClient
+from orthanc_tools import OrthancCloner, ClonerMode
+
+logging.basicConfig(level=logging.WARNING)
+source_url, user, password, peer, destination_url, dest_user, dest_password, expected, workers = sys.argv[1:10]
+cloner = OrthancCloner(source=OrthancApiClient(source_url, user=user, pwd=password), mode=ClonerMode.PEERING,
+                       destination_peer=peer, trigs_on_stable_study=True, worker_threads_count=int(workers),
+                       max_retries=0)
+ended = {}
+def execute():
+    cloner.execute(existing_changes_only=True)  # the existing change log, then stop
+    ended["execute_s"] = time.perf_counter() - started
+runner = threading.Thread(target=execute)
+started = time.perf_counter()
+runner.start()
+landed = 0
+while True:  # time until every instance is on the destination, not until the cloner's last poll
+    finished = not runner.is_alive()
+    landed = requests.get(f"{destination_url}/statistics", auth=(dest_user, dest_password), timeout=30).json()["CountInstances"]
+    if landed >= int(expected) or finished:
+        break
+    time.sleep(0.05)
+landed_s = time.perf_counter() - started
+runner.join()
+print(json.dumps({"landed": landed, "landed_s": landed_s, **ended}))
+"""
+
+
+def cloner_python() -> Path:
+    """The cloner's own virtualenv (made on first use): orthanc-tools pins its own dependencies."""
+    python = CLONER_VENV / "bin" / "python"
+    marker = CLONER_VENV / ".installed"
+    if not marker.exists():
+        print(f"installing {CLONER_REQUIREMENT} into {CLONER_VENV.name} ...", flush=True)
+        subprocess.run(["python3", "-m", "venv", str(CLONER_VENV)], check=True, capture_output=True, text=True)
+        uv = Path(sys.executable).parent / "uv"  # faster than pip when our venv has it; pip if uv fails
+        installers = [[str(uv), "pip", "install", "--python", str(python)]] if uv.exists() else []
+        for install in [*installers, [str(python), "-m", "pip", "install"]]:
+            result = subprocess.run([*install, "-q", CLONER_REQUIREMENT], capture_output=True, text=True, timeout=600)
+            if result.returncode == 0:
+                break
+        else:
+            raise RuntimeError(f"could not install {CLONER_REQUIREMENT}: {result.stderr.strip()[-1000:]}")
+        marker.touch()
+    return python
+
+
+def wait_stable(source: OrthancServer, timeout: float = 120.0) -> float:
+    """Wait until every source study is stable (its StableStudy change logged); returns the seconds waited."""
+    started = time.perf_counter()
+    while True:
+        studies = requests.get(f"{source.url}/studies?expand", auth=source.auth, timeout=30).json()
+        if all(study["IsStable"] for study in studies):
+            return time.perf_counter() - started
+        if time.perf_counter() - started > timeout:
+            raise RuntimeError("source studies did not become stable")
+        time.sleep(0.1)
+
+
+@dataclass
+class ClonerRun:
+    """What the cloner's driver saw: time to all landed, and when its ``execute()`` returned."""
+
+    stable_wait_s: float = 0.0
+    execute_s: float = 0.0
+    source_age_s: float = 0.0
+
+
+def cloner_peering(count: int, seeded_at: float, info: ClonerRun) -> Method:
+    """OrthancCloner (PEERING, whole studies once stable) over the source's change log, in its own venv."""
+    def run(source: OrthancServer, destination: OrthancServer) -> float:
+        python = cloner_python()
+        register_peer(source, destination, "bench-cloner")
+        info.stable_wait_s = wait_stable(source)  # not timed: seeded long before, so normally 0
+        info.source_age_s = time.perf_counter() - seeded_at
+        result = subprocess.run([str(python), "-c", CLONER_DRIVER, source.url, *source.auth, "bench-cloner",
+                                 destination.url, *destination.auth, str(count), str(CLONER_WORKERS)],
+                                capture_output=True, text=True, timeout=900)
+        if result.returncode != 0:
+            raise RuntimeError(f"cloner driver failed: {result.stderr.strip()[-2000:]}")
+        report = json.loads(result.stdout.strip().splitlines()[-1])
+        if report["landed"] < count:
+            raise RuntimeError(f"cloner stopped with {report['landed']} of {count} instances on the destination: "
+                               f"{result.stderr.strip()[-2000:]}")
+        info.execute_s = report.get("execute_s", 0.0)
+        return report["landed_s"]
     return run
 
 
@@ -141,59 +311,158 @@ def small_studies_noop(workdir: Path, studies: int) -> tuple[float, float]:
         return copy, ours("rest")(source, destination)
 
 
+@contextmanager
+def fresh_destination(workdir: Path, label: str) -> Iterator[OrthancServer]:
+    """An empty destination, killed and deleted afterwards (throw-away data; a graceful stop costs ~3 s)."""
+    destination = OrthancServer(workdir / f"dest-{label}", name="destination").start()
+    try:
+        yield destination
+    finally:
+        destination.stop(kill=True)
+        shutil.rmtree(destination.directory, ignore_errors=True)
+
+
+@dataclass
+class Round:
+    """One pass of every copy method over the same source."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+    noop: float = 0.0
+    ingest_threads: int = 0
+    cloner: ClonerRun = field(default_factory=ClonerRun)
+
+
+def copy_round(workdir: Path, source: OrthancServer, count: int, files: list[bytes], seeded_at: float,
+               number: int, with_cloner: bool) -> Round:
+    """Each method into its own fresh destination, checking every instance landed."""
+    result = Round()
+    methods: list[tuple[str, Method]] = [
+        ("orthanc_push", orthanc_push), ("rest", ours("rest")), ("peer", ours("peer")), ("naive", naive),
+        *((f"ingest_{threads}", post_from_memory(files, threads)) for threads in INGEST_THREADS),
+    ]
+    if with_cloner:
+        methods.append(("cloner_peering", cloner_peering(count, seeded_at, result.cloner)))
+    for name, method in methods:
+        with fresh_destination(workdir, f"{name}-{number}") as destination:
+            result.seconds[name] = method(source, destination)
+            landed = instance_count(destination)
+            assert landed == count, (name, landed, count)
+            if name == "rest":
+                result.noop = ours("rest")(source, destination)
+        print(f"  {name:<15} {count / result.seconds[name]:8.1f} instances/s", flush=True)
+    result.ingest_threads = min(INGEST_THREADS, key=lambda threads: result.seconds[f"ingest_{threads}"])
+    result.seconds["ingest_bound"] = result.seconds[f"ingest_{result.ingest_threads}"]
+    return result
+
+
+RATIOS: dict[str, tuple[str, str]] = {
+    "rest_vs_orthanc_push": ("rest", "orthanc_push"),
+    "peer_vs_orthanc_push": ("peer", "orthanc_push"),
+    "rest_vs_naive": ("rest", "naive"),
+    "rest_vs_ingest_bound": ("rest", "ingest_bound"),
+    "peer_vs_cloner_peering": ("peer", "cloner_peering"),
+}
+
+
+def spread(values: list[float], digits: int) -> dict[str, float]:
+    return {"": round(statistics.median(values), digits), "_min": round(min(values), digits),
+            "_max": round(max(values), digits)}
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=1, help="copy measurements per method (median, min, max)")
     parser.add_argument("--large-mb", type=int, default=100)
-    parser.add_argument("--small-studies", type=int, default=5000)
+    parser.add_argument("--small-studies", type=int, default=5000, help="0 skips the small-studies no-op rerun")
+    parser.add_argument("--skip-rss", action="store_true", help="skip the peak-RSS measurements")
+    parser.add_argument("--skip-cloner", action="store_true", help="skip OrthancCloner (needs orthanc-tools)")
     args = parser.parse_args()
     workdir = Path(tempfile.mkdtemp(prefix="copydicom-bench-"))
+    rounds: list[Round] = []
+    cloner_error = "skipped (--skip-cloner)" if args.skip_cloner else ""
     source = OrthancServer(workdir / "source", name="source").start()
     try:
         print(f"seeding {args.instances} instances of ~132 KB ...", flush=True)
         seed(source, args.instances)
-        count = len(requests.get(f"{source.url}/instances", auth=source.auth, timeout=30).json())
-        seconds: dict[str, float] = {}
-        noop = 0.0
-        for name, method in [("orthanc_push", orthanc_push), ("rest", ours("rest")),
-                             ("peer", ours("peer")), ("naive", naive)]:
-            with OrthancServer(workdir / f"dest-{name}", name="destination") as destination:
-                seconds[name] = method(source, destination)
-                landed = len(requests.get(f"{destination.url}/instances", auth=destination.auth, timeout=30).json())
-                assert landed == count, (name, landed, count)
-                if name == "rest":
-                    noop = ours("rest")(source, destination)
-            print(f"  {name:<13} {count / seconds[name]:8.1f} instances/s", flush=True)
+        seeded_at = time.perf_counter()
+        count = instance_count(source)
+        files = read_files(source)
+        if not cloner_error:
+            try:
+                cloner_python()
+            except (OSError, RuntimeError, subprocess.SubprocessError) as error:
+                cloner_error = str(error)
+                print(f"  cloner_peering  cannot run: {cloner_error}", flush=True)
+        for number in range(args.repeat):
+            print(f"round {number + 1} of {args.repeat}:", flush=True)
+            rounds.append(copy_round(workdir, source, count, files, seeded_at, number, not cloner_error))
+        del files
     finally:
         source.stop(kill=True)
-    print(f"seeding {args.small_studies} studies of 2 small instances ...", flush=True)
-    small_copy, small_noop = small_studies_noop(workdir, args.small_studies)
-    small = rss_growth_mb(workdir, 1, "rss-small")
-    large = rss_growth_mb(workdir, args.large_mb, "rss-large")
-    buffered = rss_growth_mb(workdir, args.large_mb, "rss-buffered", how="buffered")
-    rate = {name: count / s for name, s in seconds.items()}
-    figures = {
-        "instances": count,
-        "rest_vs_orthanc_push": round(rate["rest"] / rate["orthanc_push"], 3),
-        "peer_vs_orthanc_push": round(rate["peer"] / rate["orthanc_push"], 3),
-        "rest_vs_naive": round(rate["rest"] / rate["naive"], 3),
-        "noop_fraction": round(noop / seconds["rest"], 4),
-        "noop_fraction_small_studies": round(small_noop / small_copy, 4),
+    small_copy = small_noop = 0.0
+    if args.small_studies:
+        print(f"seeding {args.small_studies} studies of 2 small instances ...", flush=True)
+        small_copy, small_noop = small_studies_noop(workdir, args.small_studies)
+    small = large = buffered = None
+    if not args.skip_rss:
+        small = rss_growth_mb(workdir, 1, "rss-small")
+        large = rss_growth_mb(workdir, args.large_mb, "rss-large")
+        buffered = rss_growth_mb(workdir, args.large_mb, "rss-buffered", how="buffered")
+
+    rates = [{name: count / s for name, s in r.seconds.items()} for r in rounds]
+    rate = {name: statistics.median(r[name] for r in rates) for name in rates[0]}
+    figures: dict[str, object] = {"instances": count, "repeat": args.repeat}
+    for ratio, (numerator, denominator) in RATIOS.items():
+        if denominator in rate:
+            figures.update({ratio + suffix: value for suffix, value in
+                            spread([r[numerator] / r[denominator] for r in rates], 3).items()})
+        else:
+            figures[ratio] = None
+    figures.update({"noop_fraction" + suffix: value for suffix, value in
+                    spread([r.noop / r.seconds["rest"] for r in rounds], 4).items()})
+    threads = statistics.mode(r.ingest_threads for r in rounds)
+    figures.update({
+        "noop_fraction_small_studies": round(small_noop / small_copy, 4) if args.small_studies else None,
         "small_studies": args.small_studies,
-        "rss_growth_mb": round(large, 1),
-        "rss_growth_mb_1mb_instance": round(small, 1),
-        "rss_growth_mb_buffered_control": round(buffered, 1),
+        "rss_growth_mb": None if large is None else round(large, 1),
+        "rss_growth_mb_1mb_instance": None if small is None else round(small, 1),
+        "rss_growth_mb_buffered_control": None if buffered is None else round(buffered, 1),
+        "ingest_bound_threads": threads,
+        "ingest_bound_threads_per_round": [r.ingest_threads for r in rounds],
+        "cloner_mode": "PEERING, whole studies once stable" if not cloner_error else None,
+        "cloner_workers": CLONER_WORKERS if not cloner_error else None,
+        "cloner_error": cloner_error or None,
         "instances_per_second": {name: round(r, 1) for name, r in rate.items()},
-    }
+    })
     print()
-    print(f"{'method':<14}{'instances/s':>12}{'vs Orthanc push':>18}")
-    for name in ("orthanc_push", "rest", "peer", "naive"):
-        print(f"{name:<14}{rate[name]:12.1f}{rate[name] / rate['orthanc_push']:18.2f}")
-    print(f"no-op rerun: {noop:.2f} s = {100 * noop / seconds['rest']:.1f}% of the rest copy time")
-    print(f"no-op rerun over {args.small_studies} small studies: {small_noop:.2f} s = "
-          f"{100 * small_noop / small_copy:.1f}% of their {small_copy:.1f} s copy")
-    print(f"worker peak RSS growth: {large:.1f} MB copying one {args.large_mb} MB instance, {small:.1f} MB for 1 MB "
-          f"(a script that buffers the file: {buffered:.1f} MB)")
+    per = f" (median of {args.repeat})" if args.repeat > 1 else ""
+    print(f"{'method':<16}{'instances/s':>12}{'vs Orthanc push':>18}{'vs ingest bound':>18}   min-max{per}")
+    names = ["orthanc_push", "rest", "peer", "naive", "cloner_peering", "ingest_bound",
+             *(f"ingest_{n}" for n in INGEST_THREADS)]
+    for name in (n for n in names if n in rate):
+        label = f"  {name.split('_')[1]} thread(s)" if name.startswith("ingest_") and name != "ingest_bound" else name
+        low, high = min(r[name] for r in rates), max(r[name] for r in rates)
+        print(f"{label:<16}{rate[name]:12.1f}{rate[name] / rate['orthanc_push']:18.2f}"
+              f"{rate[name] / rate['ingest_bound']:18.2f}   {low:.1f}-{high:.1f}")
+    print(f"ingest bound: best with {threads} thread(s) (per round: {figures['ingest_bound_threads_per_round']})")
+    if cloner_error:
+        print(f"cloner_peering: not measured: {cloner_error}")
+    else:
+        waits = max(r.cloner.stable_wait_s for r in rounds)
+        print(f"cloner_peering: {CLONER_WORKERS} workers; the source was seeded at least "
+              f"{min(r.cloner.source_age_s for r in rounds):.0f} s before it started, then waited {waits:.1f} s "
+              f"more for stable studies (untimed); its execute() returned "
+              f"{statistics.median(r.cloner.execute_s - r.seconds['cloner_peering'] for r in rounds):.2f} s "
+              f"after the last instance landed (its poll interval)")
+    noop_rest = statistics.median(r.noop for r in rounds)
+    print(f"no-op rerun: {noop_rest:.2f} s = {100 * figures['noop_fraction']:.1f}% of the rest copy time")
+    if args.small_studies:
+        print(f"no-op rerun over {args.small_studies} small studies: {small_noop:.2f} s = "
+              f"{100 * small_noop / small_copy:.1f}% of their {small_copy:.1f} s copy")
+    if large is not None:
+        print(f"worker peak RSS growth: {large:.1f} MB copying one {args.large_mb} MB instance, {small:.1f} MB for "
+              f"1 MB (a script that buffers the file: {buffered:.1f} MB)")
     print(json.dumps(figures))
     return 0
 
