@@ -110,10 +110,13 @@ def naive(source: OrthancServer, destination: OrthancServer) -> float:
     return time.perf_counter() - started
 
 
-def ours(mode: str) -> Method:
+def ours(mode: str, max_parallel: int | None = None) -> Method:
+    """This project's copy in ``mode``; ``max_parallel`` as a connection would set it (None: the default)."""
+    query = f"?max_parallel={max_parallel}" if max_parallel else ""
+
     def run(source: OrthancServer, destination: OrthancServer) -> float:
         started = time.perf_counter()
-        summary = replicate(source.url_with_credentials, destination.url_with_credentials, mode=mode)
+        summary = replicate(source.url_with_credentials + query, destination.url_with_credentials + query, mode=mode)
         elapsed = time.perf_counter() - started
         assert summary.failed == 0, summary.failure_text()
         return elapsed
@@ -337,7 +340,7 @@ def copy_round(workdir: Path, source: OrthancServer, count: int, files: list[byt
     """Each method into its own fresh destination, checking every instance landed."""
     result = Round()
     methods: list[tuple[str, Method]] = [
-        ("orthanc_push", orthanc_push), ("rest", ours("rest")), ("peer", ours("peer")), ("naive", naive),
+        ("orthanc_push", orthanc_push), ("rest", ours("rest")), ("rest_8", ours("rest", 8)), ("peer", ours("peer")), ("naive", naive),
         *((f"ingest_{threads}", post_from_memory(files, threads)) for threads in INGEST_THREADS),
     ]
     if with_cloner:

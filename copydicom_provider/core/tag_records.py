@@ -24,7 +24,7 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from copydicom_provider.core.lean_get import LeanGet, lean_get
+from copydicom_provider.core.lean_http import LeanHttp, lean_http
 
 from copydicom_provider.core.flatten import dose_records, instance_record, is_dose_report, iso_datetime
 from copydicom_provider.core.orthanc_ids import orthanc_ids
@@ -268,7 +268,7 @@ def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str,
     }
 
 
-def _header(source: OrthancHook, lean: LeanGet | None, instance_id: str) -> Dataset:
+def _header(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> Dataset:
     """:func:`read_header` through the lean GET when there is one (same endpoint, same bytes).
 
     Whatever the lean GET does not answer with a plain 200 -- an error status, a transport error, a
@@ -281,7 +281,7 @@ def _header(source: OrthancHook, lean: LeanGet | None, instance_id: str) -> Data
     return dcmread(io.BytesIO(body), stop_before_pixels=True, force=True)
 
 
-def _metadata(source: OrthancHook, lean: LeanGet | None, instance_id: str) -> dict[str, str]:
+def _metadata(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> dict[str, str]:
     """``/instances/{id}/metadata?expand``, through the lean GET when there is one."""
     text = lean.get(f"/instances/{instance_id}/metadata?expand") if lean else None
     return source.instance_metadata(instance_id) if text is None else json.loads(text)
@@ -318,7 +318,7 @@ def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: s
     One request (the file) when ``metadata`` comes from :func:`instances_metadata`, else two (file,
     metadata).
     """
-    lean = lean_get(source)
+    lean = lean_http(source)
     ds = _header(source, lean, instance_id)
     reception = (metadata if metadata is not None else _metadata(source, lean, instance_id)).get("ReceptionDate")
     return instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception,

@@ -23,6 +23,7 @@ or vanished server stops a batch within about two timeouts, naming the server th
 
 from __future__ import annotations
 
+import json
 import logging
 import threading
 import time
@@ -30,7 +31,10 @@ import uuid
 from collections.abc import Iterator
 from typing import IO
 
+import urllib3
+
 from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.core.lean_http import lean_http
 from copydicom_provider.core.plan import CopyPlan, parallel_map, workers_for
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.hooks.errors import OrthancError
@@ -42,12 +46,17 @@ PEER_JOB_SIZE = 500
 #: Push jobs run at once: a job sends one instance at a time, so two keep the destination's ingest
 #: busy; two is also Orthanc's default ``ConcurrentJobs`` (more would only queue on the source).
 PEER_CONCURRENT_JOBS = 2
+#: Longest pause between two looks at a running push job: its end is noticed within this.
+JOB_POLL_MAX = 0.1
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
 PEER_PREFIX = "copydicom-"
 #: A copydicom peer with no push job of its own is taken as left behind only after this age.
 STALE_PEER_GRACE = 120.0
 BLOCK = 256 * 1024
+#: Files up to this size are read whole and sent in one request (the lean path); larger ones
+#: stream in ``BLOCK``s, so the worker's memory stays flat whatever the instance size.
+LEAN_COPY_LIMIT = 4 * 1024 * 1024
 #: Orthanc's upload statuses that mean "the destination now holds it" ("FilteredOut" does not).
 ACCEPTED = {"Success", "AlreadyStored"}
 
@@ -93,19 +102,11 @@ def send_instance(
     :class:`OrthancError` naming the destination and the reason.
     """
     expected_id = expected_id or instance_id
-    with _open_source_file(source, instance_id) as response:
-        length = response.headers.get("Content-Length")
-        if anonymize is not None:
-            data = _deidentified(anonymize, response.content, instance_id)
-            size = len(data)
-            reply = destination.upload_instance(data)
-        elif length and not response.headers.get("Content-Encoding"):
-            size = int(length)
-            reply = destination.upload_instance(_StreamedBody(response.raw, size))
-        else:
-            data = response.content
-            size = len(data)
-            reply = destination.upload_instance(data)
+    lean = _lean_send(source, destination, instance_id) if anonymize is None else None
+    if lean is not None:
+        size, reply = lean
+    else:
+        size, reply = _send(source, destination, instance_id, anonymize)
     status = reply.get("Status")
     if status not in ACCEPTED:
         raise OrthancError(
@@ -118,6 +119,44 @@ def send_instance(
             server=destination.url,
         )
     return size, str(status)
+
+
+def _send(source: OrthancHook, destination: OrthancHook, instance_id: str,
+          anonymize: AnonymizationProfile | None) -> tuple[int, dict]:
+    """The usual path, through requests: large files stream in blocks; errors in Orthanc's words."""
+    with _open_source_file(source, instance_id) as response:
+        length = response.headers.get("Content-Length")
+        if anonymize is not None:
+            data = _deidentified(anonymize, response.content, instance_id)
+            return len(data), destination.upload_instance(data)
+        if length and not response.headers.get("Content-Encoding"):
+            return int(length), destination.upload_instance(_StreamedBody(response.raw, int(length)))
+        data = response.content
+        return len(data), destination.upload_instance(data)
+
+
+def _lean_send(source: OrthancHook, destination: OrthancHook, instance_id: str) -> tuple[int, dict] | None:
+    """(bytes, Orthanc's reply) through the hooks' own urllib3 pools, ~0.8 ms of worker CPU less per instance.
+
+    None sends the caller the usual way: a proxy, a file over ``LEAN_COPY_LIMIT``, or any answer
+    but 200 (the usual path then reports it in Orthanc's words; a re-sent upload only gets
+    ``AlreadyStored``). No answer at all is reported at once, as the usual path would.
+    """
+    lean_source, lean_destination = lean_http(source), lean_http(destination)
+    if lean_source is None or lean_destination is None:
+        return None
+    endpoint = f"/instances/{instance_id}/file"
+    try:
+        body = lean_source.get(endpoint, identity=True, limit=LEAN_COPY_LIMIT, quiet=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise source.no_answer("GET", endpoint, exc) from None
+    if body is None:
+        return None
+    try:
+        reply = lean_destination.post("/instances", body, "application/dicom", quiet=False)
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise destination.no_answer("POST", "/instances", exc) from None
+    return None if reply is None else (len(body), json.loads(reply))
 
 
 def replace_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> int:
@@ -409,7 +448,8 @@ def copy_peer(
     login, password = destination.credentials
     source.put_peer(peer, destination.peer_url, login, password)
     ACTIVE_PEER_JOBS.set(source, peer)
-    size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // PEER_CONCURRENT_JOBS)))
+    # several jobs per lane, so that both lanes stay busy to the end
+    size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // (4 * PEER_CONCURRENT_JOBS))))
     jobs = list(_push_jobs(plan.groups, size))
     stop: list[OrthancError] = []  # the first reason to start no further job
     lock = threading.Lock()
@@ -453,15 +493,15 @@ def _give_up(summary: ReplicationSummary, progress: Progress, chunks: list[list[
 
 
 def _push_jobs(groups: list[tuple[str, list[str]]], size: int = PEER_JOB_SIZE) -> Iterator[tuple[list[str], list[str]]]:
-    """Resources per job and the instances they cover, about ``size`` instances a job.
+    """Resources per job and the instances they cover: whole studies up to about ``size`` instances a job.
 
     Jobs are accounted one by one from the destination, so a destination that dies mid-run costs
-    the count of one job at most; a study larger than a job is pushed as its instances.
+    the count of one job at most; a study larger than ``PEER_JOB_SIZE`` is pushed as its instances.
     """
     resources: list[str] = []
     chunk: list[str] = []
     for resource, instances in groups:
-        parts = [(resource, instances)] if len(instances) <= size else [(i, [i]) for i in instances]
+        parts = [(resource, instances)] if len(instances) <= PEER_JOB_SIZE else [(i, [i]) for i in instances]
         for part, covered in parts:
             resources.append(part)
             chunk += covered
@@ -490,7 +530,7 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
                 job["ErrorDetails"] = f"cancelled after {timeout:g} s (peer_job_timeout)"
                 return job
             time.sleep(pause)
-            pause = min(pause * 2, 0.5)
+            pause = min(pause * 2, JOB_POLL_MAX)
     except BaseException:  # a timeout of the task, Ctrl-C, an error while polling: no orphan job
         _quietly(source.cancel_job, job_id)
         raise

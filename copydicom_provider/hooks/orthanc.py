@@ -24,6 +24,7 @@ from typing import Any, BinaryIO
 from urllib.parse import quote, unquote, urlsplit
 
 import requests
+import urllib3
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import Connection
 from airflow.sdk.log import mask_secret
@@ -233,22 +234,20 @@ class OrthancHook(HttpHook):
         url = f"{self.base_url}/{endpoint.lstrip('/')}"
         try:
             response = session.request(method, url, timeout=timeout or self.settings.timeout, **kwargs)
-        except requests.Timeout:
-            raise OrthancError(
-                f"{self.name} at {self.base_url} did not answer {method} {endpoint.split('?')[0]} "
-                f"within {timeout or self.settings.timeout:g} s",
-                unreachable=True,
-                server=self.base_url,
-            ) from None
-        except requests.ConnectionError as exc:
-            raise OrthancError(
-                f"{self.name} at {self.base_url} is unreachable: {describe_connection_error(exc)}",
-                unreachable=True,
-                server=self.base_url,
-            ) from None
+        except (requests.Timeout, requests.ConnectionError) as exc:
+            raise self.no_answer(method, endpoint, exc, timeout) from None
         if response.status_code not in tuple(ok):
             raise OrthancError.from_response(self.base_url, method, endpoint, response, self.name)
         return response
+
+    def no_answer(self, method: str, endpoint: str, exc: BaseException, timeout: float | None = None) -> OrthancError:
+        """The error for a request that got no answer (timed out, refused, reset): the server is away."""
+        if isinstance(exc, (requests.Timeout, TimeoutError, urllib3.exceptions.TimeoutError)):
+            message = (f"{self.name} at {self.base_url} did not answer {method} {endpoint.split('?')[0]} "
+                       f"within {timeout or self.settings.timeout:g} s")
+        else:
+            message = f"{self.name} at {self.base_url} is unreachable: {describe_connection_error(exc)}"
+        return OrthancError(message, unreachable=True, server=self.base_url)
 
     def responds(self, timeout: float = 5.0) -> bool:
         """Whether the server answers ``/system`` within ``timeout``: tells a hung server from a slow request."""
