@@ -340,7 +340,7 @@ def copy_round(workdir: Path, source: OrthancServer, count: int, files: list[byt
     """Each method into its own fresh destination, checking every instance landed."""
     result = Round()
     methods: list[tuple[str, Method]] = [
-        ("orthanc_push", orthanc_push), ("rest", ours("rest")), ("rest_8", ours("rest", 8)), ("peer", ours("peer")), ("naive", naive),
+        ("orthanc_push", orthanc_push), ("rest", ours("rest")), ("peer", ours("peer")), ("naive", naive),
         *((f"ingest_{threads}", post_from_memory(files, threads)) for threads in INGEST_THREADS),
     ]
     if with_cloner:
