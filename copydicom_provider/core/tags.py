@@ -61,6 +61,8 @@ __all__ = ["TagsFailed", "TagsSummary", "index_candidates", "indexed_keys", "rep
 
 #: Instances per round (one dedupe search, parallel reads, one send): bounds memory and search size.
 CHUNK = 200
+#: Keys asked of the index in one tstats search (about 50 KB of search text).
+DEDUPE_PAGE = 1000
 #: HEC codes that concern the whole request (token, index, channel): never one instance's fault.
 GLOBAL_HEC_CODES = frozenset({1, 2, 3, 4, 7, 10, 11, 14})
 #: Indexed field (HEC ``fields``) holding each record's ``RecordKey``: what the non-duplicate check asks.
@@ -251,11 +253,7 @@ def index_candidates(
     )
     progress = Progress(len(ids), label="indexed", interval=progress_interval, logger=logger)
     try:
-        for part in _chunks(ids, chunk):
-            present = indexed_keys(splunk, [record_key(i, "instance") for i in part], index=run.index)
-            missing = [i for i in part if record_key(i, "instance") not in present]
-            summary.already_indexed += len(part) - len(missing)
-            summary.to_send += len(missing)
+        for missing in _missing_from_index(splunk, run.index, ids, chunk, summary, progress):
             if not dry_run and missing:
                 items: list[InstanceRecords] = []
                 known = instances_metadata(source, missing)  # one request instead of one per instance
@@ -270,11 +268,30 @@ def index_candidates(
                         items.append(outcome)
                 run.skip_indexed_dose_records(items)
                 run.send(items)
-            progress.advance(len(part))
+            progress.advance(len(missing))
     finally:
         progress.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _missing_from_index(splunk: SplunkHook, index: str | None, ids: list[str], chunk: int, summary: TagsSummary,
+                        progress: Progress) -> Iterator[list[str]]:
+    """What each chunk of ``ids`` the index lacks, asking the index a page of ``DEDUPE_PAGE`` keys at a time.
+
+    One search per page rather than per chunk: a no-op rerun then costs a few searches (each a
+    Splunk search job), while records are still read and sent a chunk at a time, with the check
+    at most one page (seconds of work) ahead of the send.
+    """
+    for page in _chunks(ids, max(chunk, DEDUPE_PAGE)):
+        present = indexed_keys(splunk, [record_key(i, "instance") for i in page], index=index,
+                               per_search=max(chunk, DEDUPE_PAGE))
+        for part in _chunks(page, chunk):
+            missing = [i for i in part if record_key(i, "instance") not in present]
+            summary.already_indexed += len(part) - len(missing)
+            summary.to_send += len(missing)
+            progress.advance(len(part) - len(missing))
+            yield missing
 
 
 def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
