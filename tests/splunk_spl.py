@@ -24,6 +24,7 @@ Anything outside this is refused with a FATAL message naming what the test serve
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -346,6 +347,19 @@ def _compare(op: str, left: str, right: str) -> bool:
     return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]  # type: ignore[operator]
 
 
+@functools.lru_cache(maxsize=256)
+def _exact(values: tuple[str, ...]) -> frozenset[str]:
+    """The wildcard-free values, lower-cased: ``IN`` lists of thousands of keys are looked up, not scanned."""
+    return frozenset(v.lower() for v in values if "*" not in v)
+
+
+def _hits(term: Term, values: Iterable[str]) -> bool:
+    """Whether any of the event's values matches one of the term's (case-insensitive, ``*`` wildcards)."""
+    exact = _exact(term.values)
+    wild = [p for p, v in zip(term.patterns, term.values) if "*" in v]
+    return any(v.lower() in exact or any(p.match(v) for p in wild) for v in values)
+
+
 class Matcher:
     """Evaluates an expression on events: ``search`` semantics, or ``tstats`` (indexed fields only)."""
 
@@ -376,7 +390,7 @@ class Matcher:
             return False
         if term.op in {"<", "<=", ">", ">="}:
             return any(_compare(term.op, v, term.values[0]) for v in values)
-        hit = any(p.match(v) for p in term.patterns for v in values)
+        hit = _hits(term, values)
         if term.op == "!=":
             return not hit
         if not hit:
