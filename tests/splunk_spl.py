@@ -113,8 +113,21 @@ def unquote(value: str) -> str:
     return value
 
 
-def wildcard(pattern: str) -> re.Pattern[str]:
+class Exact:
+    """A value without ``*``: matched by case-insensitive equality, as its wildcard pattern would be,
+    without compiling a regular expression (``IN`` lists hold thousands of keys)."""
+
+    def __init__(self, value: str) -> None:
+        self._lower = value.lower()
+
+    def match(self, text: str) -> bool:
+        return text.lower() == self._lower
+
+
+def wildcard(pattern: str) -> re.Pattern[str] | Exact:
     """Splunk's ``*`` wildcard, case-insensitive; nothing else is special."""
+    if "*" not in pattern:
+        return Exact(pattern)
     return re.compile("^" + ".*".join(re.escape(part) for part in pattern.split("*")) + "$", re.IGNORECASE | re.DOTALL)
 
 
@@ -182,7 +195,7 @@ class Term:
     field: str
     op: str
     values: tuple[str, ...]
-    patterns: tuple[re.Pattern[str], ...] = field(compare=False, default=())
+    patterns: tuple[re.Pattern[str] | Exact, ...] = field(compare=False, default=())
 
 
 @dataclass(frozen=True)
