@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 import requests
 
 from copydicom_provider.testing.dicom_generator import generate_studies
@@ -23,12 +24,14 @@ def stored(server) -> int:
     return requests.get(f"{server.url}/statistics", auth=server.auth, timeout=10).json()["CountInstances"]
 
 
-def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(source, destination):
+@pytest.mark.parametrize("mode", ["rest", "peer"])
+def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(source, destination, mode):
+    """In peer mode the source's push jobs are cancelled and the temporary peer removed before the exit."""
     items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
                                           instances_per_series=INSTANCES // 12, rows=256, columns=256))
     assert len(items) == INSTANCES
     env = {**os.environ, "COPYDICOM_SRC": source.url_with_credentials, "COPYDICOM_DEST": destination.url_with_credentials}
-    command = [COPYDICOM, "replicate", "--max-parallel", "2", "--json"]
+    command = [COPYDICOM, "replicate", "--max-parallel", "2", "--mode", mode, "--json"]
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 120  # start-up of a CLI that imports Airflow, on a loaded machine
@@ -47,6 +50,10 @@ def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(so
     assert last.startswith("copydicom: interrupted (copied ") and "rerun the same command" in last, last
     landed = stored(destination)
     assert 0 < landed < INSTANCES
+    assert not [name for name in requests.get(f"{source.url}/peers", auth=source.auth, timeout=10).json()
+                if name.startswith("copydicom-")]
+    jobs = requests.get(f"{source.url}/jobs?expand", auth=source.auth, timeout=10).json()
+    assert not [job for job in jobs if job["State"] in {"Pending", "Running"}], jobs
 
     rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
     assert rerun.returncode == 0, rerun.stderr[-2000:]

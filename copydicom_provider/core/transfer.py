@@ -29,6 +29,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 
 import urllib3
@@ -364,6 +365,15 @@ class _PeerJobs:
                 jobs = self._active[peer][1]
                 jobs.add(job_id) if running else jobs.discard(job_id)
 
+    def cancel_jobs(self, peer: str) -> None:
+        """Cancel the peer's running push jobs (the peer stays: its owner removes it)."""
+        with self._lock:
+            source, jobs = self._active.get(peer, (None, set()))
+            jobs = set(jobs)
+        for job_id in jobs:
+            if source is not None:
+                _quietly(source.cancel_job, job_id)
+
     def discard(self, peer: str) -> None:
         with self._lock:
             self._active.pop(peer, None)
@@ -473,10 +483,16 @@ def copy_peer(
                 if gone.storage_full:
                     summary.stopped, summary.needs_operator = storage_full_reason(gone), True
 
+    pool = ThreadPoolExecutor(PEER_CONCURRENT_JOBS, thread_name_prefix="copydicom-push")
     try:
-        for _ in parallel_map(push, jobs, PEER_CONCURRENT_JOBS):
-            pass
+        for future in [pool.submit(push, job) for job in jobs]:
+            future.result()
+    except BaseException:  # Ctrl-C, a task timeout: the running jobs are cancelled, so the lanes end now
+        stop.append(OrthancError("interrupted"))
+        ACTIVE_PEER_JOBS.cancel_jobs(peer)
+        raise
     finally:
+        pool.shutdown(wait=True, cancel_futures=True)
         ACTIVE_PEER_JOBS.discard(peer)
         _quietly(source.delete_peer, peer)
     if plan.updates:
