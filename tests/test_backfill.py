@@ -115,9 +115,7 @@ def test_rest_api_backfill_reprocessing_copies_nothing_twice(airflow, servers, p
     airflow.wait_backfills_completed(DAG_ID)
     airflow.create_backfill(DAG_ID, past_hours[0].isoformat(), past_hours[-1].isoformat(),
                             "reprocess_behavior", "completed", "max_active_runs", 2, via="api")
-    import time
-
-    time.sleep(3)
+    airflow.wait_backfills_completed(DAG_ID, timeout=300)  # the runs were re-run, not merely still there from before
     runs = backfill_runs(airflow, past_hours)
     assert [r["state"] for r in runs] == ["success"] * 3
     for run, batch in zip(runs, batches):
