@@ -120,3 +120,33 @@ def test_a_short_password_brings_no_masking_warning_and_is_not_printed():
     assert result.returncode == 3, result.stderr
     assert "Skipping masking" not in result.stderr and "Qz9" not in result.stdout + result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("copydicom: Orthanc at http://127.0.0.1:1 is unreachable")
+
+
+def test_insecure_and_ca_bundle_reach_an_https_splunk(source, tmp_path, capsys, monkeypatch):
+    """Splunk's management and HEC ports behind TLS with their own self-signed certificates: refused
+    untrusted in plain words, then indexed with ``--ca-bundle`` (both CAs in one PEM) and, without
+    sending anything twice, with ``--insecure``."""
+    from tests.tls_proxy import TLSProxy
+
+    for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        monkeypatch.delenv(variable, raising=False)
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    (tmp_path / "mgmt").mkdir()
+    (tmp_path / "hec").mkdir()
+    with SplunkTestServer() as splunk, TLSProxy(splunk.mgmt_port, tmp_path / "mgmt") as mgmt, \
+            TLSProxy(splunk.hec_port, tmp_path / "hec") as hec:
+        splunk.set_search_lag(0)  # the rerun must find what the first run indexed
+        index = (f"https://{splunk.username}:{splunk.password}@127.0.0.1:{mgmt.port}"
+                 f"?hec_port={hec.port}&hec_token={splunk.hec_token}&index=dicom&settle_delay=0")
+        base = ["replicate-tags", "--src", source.url_with_credentials, "--index", index, "--json"]
+        code, out, err = run(base, capsys)
+        assert code == 3 and "certificate is not trusted" in err and out == "", err
+        assert splunk.password not in err and splunk.hec_token not in err
+        bundle = tmp_path / "both-cas.pem"
+        bundle.write_bytes(mgmt.cert.read_bytes() + hec.cert.read_bytes())
+        code, out, err = run([*base, "--ca-bundle", str(bundle)], capsys)
+        assert code == 0 and json.loads(out)["sent"] == len(items), err
+        code, out, err = run([*base, "--insecure"], capsys)
+        assert code == 0 and json.loads(out)["already_indexed"] == len(items), err
+        keys = [event.indexed.get("copydicom_key") for event in splunk.events]
+        assert sorted(keys) == sorted(f"{i.orthanc_id}:instance" for i in items)

@@ -15,6 +15,7 @@ import requests
 from urllib3.exceptions import NewConnectionError
 
 from copydicom_provider.redaction import redact_text
+from copydicom_provider.hooks.network import describe_connection_error
 
 #: Statuses worth another try: request timeout, throttling, and every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -107,9 +108,8 @@ def _netloc(host: str, port: int) -> str:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc)
-    reason = text.split("Caused by ", 1)[-1]
-    return reason.split("\n", 1)[0].strip("()'\" ")[:200]
+    """A connection failure in plain words (refused, untrusted certificate, TLS on a plain port, ...)."""
+    return describe_connection_error(exc)
 
 
 def _redact_url(url: str) -> str:
