@@ -13,7 +13,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from copydicom_provider.testing.airflow_services import AirflowServices
+from copydicom_provider.testing.airflow_services import serving
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests.conftest import REPO_ROOT
@@ -50,20 +50,15 @@ def servers(tmp_path_factory, past_hours):
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory, servers):
     source, destination, _ = servers
-    services = AirflowServices(
+    yield from serving(
         tmp_path_factory.mktemp("airflow-home"),
         REPO_ROOT / "dags",
-        env_extra={
+        {
             "AIRFLOW_CONN_ORTHANC_SOURCE": connection_json(source),
             "AIRFLOW_CONN_ORTHANC_DESTINATION": connection_json(destination),
         },
+        DAG_ID,
     )
-    services.start()
-    try:
-        services.unpause(DAG_ID)
-        yield services
-    finally:
-        services.stop()
 
 
 def backfill_runs(airflow, hours, timeout=300):

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from copydicom_provider.testing.airflow_services import AirflowServices
+from copydicom_provider.testing.airflow_services import serving
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests.conftest import REPO_ROOT
@@ -35,22 +35,17 @@ def servers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory, servers):
     source, destination = servers
-    services = AirflowServices(
+    yield from serving(
         tmp_path_factory.mktemp("cursor-airflow-home"),
         REPO_ROOT / "dags",
-        env_extra={
+        {
             "AIRFLOW_CONN_ORTHANC_SOURCE": connection_json(source, timeout=5),
             "AIRFLOW_CONN_ORTHANC_DESTINATION": connection_json(destination, timeout=5),
             "COPYDICOM_REPLICATE_SCHEDULE": f"{INTERVAL}s",
             "COPYDICOM_RETRIES": "0",
         },
+        DAG_ID,
     )
-    services.start()
-    try:
-        services.unpause(DAG_ID)
-        yield services
-    finally:
-        services.stop()
 
 
 def batch(seed_value: int, instances: int = 3):
@@ -66,6 +61,19 @@ def wait_for(destination, expected: set[str], timeout: float = 240) -> None:
         time.sleep(2)
 
 
+def received_during_outage(airflow, source, seeds: list[int], interval: float = INTERVAL) -> list:
+    """Stop the scheduler and dag-processor, seed a batch per interval meanwhile, start them again."""
+    airflow.stop_service("scheduler")  # its executor's workers go with it
+    airflow.stop_service("dag-processor")
+    during = []
+    for value in seeds:
+        during += seed(source, batch(value))
+        time.sleep(interval + 2)
+    airflow.start_service("dag-processor")
+    airflow.start_service("scheduler")
+    return during
+
+
 def runs(airflow) -> list[dict]:
     return airflow.api("GET", f"dags/{DAG_ID}/dagRuns", params={"limit": 200})["dag_runs"]
 
@@ -75,15 +83,7 @@ def test_scheduler_outage_across_intervals_loses_nothing(airflow, servers):
     first = seed(source, batch(1))
     wait_for(destination, {i.orthanc_id for i in first})
 
-    airflow.stop_service("scheduler")  # its executor's workers go with it
-    airflow.stop_service("dag-processor")
-    during = []
-    for step in range(3):  # three intervals without a scheduler
-        during += seed(source, batch(10 + step))
-        time.sleep(INTERVAL + 2)
-    airflow.start_service("dag-processor")
-    airflow.start_service("scheduler")
-
+    during = received_during_outage(airflow, source, [10, 11, 12])  # three intervals without a scheduler
     wait_for(destination, {i.orthanc_id for i in first + during})
     assert instance_ids(destination) == {i.orthanc_id for i in first + during}
 

@@ -14,12 +14,12 @@ from collections import Counter
 
 import pytest
 
-from copydicom_provider.testing.airflow_services import AirflowServices
+from copydicom_provider.testing.airflow_services import serving
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests.conftest import REPO_ROOT
 from tests.fixtures_orthanc import connection_json, seed
 from tests.splunk_server import SplunkTestServer
-from tests.test_cursor_scheduler import batch
+from tests.test_cursor_scheduler import batch, received_during_outage
 
 pytestmark = pytest.mark.integration
 DAG_ID = "copydicom_replicate_tags"
@@ -38,22 +38,17 @@ def servers(tmp_path_factory):
 @pytest.fixture(scope="module")
 def airflow(tmp_path_factory, servers):
     source, splunk = servers
-    services = AirflowServices(
+    yield from serving(
         tmp_path_factory.mktemp("tags-cursor-airflow-home"),
         REPO_ROOT / "dags",
-        env_extra={
+        {
             "AIRFLOW_CONN_ORTHANC_SOURCE": connection_json(source, timeout=5),
             "AIRFLOW_CONN_SPLUNK_DEFAULT": splunk.connection_json(index="dicom"),
             "COPYDICOM_REPLICATE_TAGS_SCHEDULE": f"{INTERVAL}s",
             "COPYDICOM_RETRIES": "0",
         },
+        DAG_ID,
     )
-    services.start()
-    try:
-        services.unpause(DAG_ID)
-        yield services
-    finally:
-        services.stop()
 
 
 def indexed(splunk) -> Counter:
@@ -75,14 +70,7 @@ def test_outage_and_failed_run_leave_nothing_unindexed_and_nothing_twice(airflow
     first = seed(source, batch(101))
     wait_indexed(splunk, {i.orthanc_id for i in first})
 
-    airflow.stop_service("scheduler")
-    airflow.stop_service("dag-processor")
-    during = []
-    for step in range(2):  # two intervals without a scheduler
-        during += seed(source, batch(110 + step))
-        time.sleep(INTERVAL + 2)
-    airflow.start_service("dag-processor")
-    airflow.start_service("scheduler")
+    during = received_during_outage(airflow, source, [110, 111], INTERVAL)  # two intervals without a scheduler
     wait_indexed(splunk, {i.orthanc_id for i in during})
 
     splunk.busy_forever()  # HEC answers 503 "server is busy" to everything: runs fail, the cursor holds

@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -225,6 +226,14 @@ class AirflowServices:
         if isinstance(content, str):
             return content
         return "\n".join(str(line.get("event", line)) if isinstance(line, dict) else str(line) for line in content)
+
+
+def serving(home: Path, dags_folder: Path, env_extra: dict[str, str], *unpaused: str) -> Iterator[AirflowServices]:
+    """Airflow's services for a test module's fixture (``yield from``), the ``unpaused`` DAGs unpaused."""
+    with AirflowServices(home, dags_folder, env_extra=env_extra) as services:
+        for dag_id in unpaused:
+            services.unpause(dag_id)
+        yield services
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:
