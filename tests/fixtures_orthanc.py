@@ -105,3 +105,16 @@ def free_space(server: OrthancServer) -> None:
     for patient in requests.get(f"{server.url}/patients", auth=server.auth, timeout=10).json():
         requests.put(f"{server.url}/patients/{patient}/protected", data="0", auth=server.auth, timeout=10)
         requests.delete(f"{server.url}/patients/{patient}", auth=server.auth, timeout=10).raise_for_status()
+
+
+def slow_ingest(server: OrthancServer, milliseconds: float = 10) -> OrthancServer:
+    """Restart ``server`` with a Lua filter that holds each received instance ``milliseconds`` of CPU
+    (Orthanc runs Lua one call at a time), so that a copy lasts long enough to be broken mid-way on
+    a machine of any speed or load."""
+    script = server.directory / "slow-ingest.lua"
+    script.write_text("function ReceivedInstanceFilter(dicom, origin, info)\n"
+                      f"  local until_ = os.clock() + {milliseconds / 1000:.4f}\n"
+                      "  while os.clock() < until_ do end\n  return true\nend\n")
+    server.stop(kill=True)
+    server.extra_config = {**server.extra_config, "LuaScripts": [str(script)]}
+    return server.start()

@@ -12,7 +12,7 @@ import requests
 from copydicom_provider.core import ReplicationFailed, Window, replicate
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies
-from tests.fixtures_orthanc import instance_bytes, instance_ids, seed
+from tests.fixtures_orthanc import instance_bytes, instance_ids, seed, slow_ingest
 
 
 def small(seed_value=0, **kwargs):
@@ -126,6 +126,7 @@ def test_a_refused_instance_does_not_stop_the_others(source, destination):
 
 
 def test_destination_stopped_mid_run_then_rerun_finishes_without_duplicates(source, destination):
+    slow_ingest(destination)  # 320 instances take seconds: the kill lands mid-run however fast the copy
     items = seed(source, generate_studies(patients=4, studies_per_patient=2, series_per_study=2, instances_per_series=20,
                                           rows=256, columns=256, seed=7))
     outcome: dict = {}
