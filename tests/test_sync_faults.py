@@ -22,7 +22,7 @@ from copydicom_provider.core.replication import ReplicationFailed, copy_candidat
 from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies, to_bytes
-from tests.fixtures_orthanc import free_space, full_destination, instance_bytes, instance_ids, seed
+from tests.fixtures_orthanc import free_space, full_destination, instance_bytes, instance_ids, seed, slow_ingest
 
 
 def hook(server, **extra) -> OrthancHook:
@@ -123,6 +123,7 @@ def test_two_runs_at_once_count_each_instance_once(source, destination):
 
 
 def test_destination_killed_mid_copy_rest(source, destination):
+    slow_ingest(destination, 5)  # the kill lands mid-copy however fast the machine
     items = seed(source, many(12, 25))
     watcher = kill_when(destination, 40)
     with pytest.raises(ReplicationFailed) as raised:
@@ -142,6 +143,7 @@ def test_destination_killed_mid_copy_rest(source, destination):
 
 def test_destination_killed_mid_copy_peer(source, destination, monkeypatch):
     monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 25)
+    slow_ingest(destination, 5)  # the kill lands mid-copy however fast the machine
     items = seed(source, many(12, 25))
     watcher = kill_when(destination, 60)
     with pytest.raises(ReplicationFailed) as raised:
@@ -239,6 +241,7 @@ def test_a_hung_source_stops_the_batch_within_about_two_timeouts(source, destina
 
 
 def test_progress_never_says_100_percent_when_instances_failed(source, destination, caplog):
+    slow_ingest(destination, 5)  # the kill lands mid-copy however fast the machine
     items = seed(source, many(8, 25))
     caplog.set_level("INFO", logger="copydicom_provider")
     watcher = kill_when(destination, 30)
