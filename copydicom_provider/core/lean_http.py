@@ -6,8 +6,9 @@ interpreter lock) and send two requests per instance. The headers (authorization
 from the hook's session, and the pool is the one requests uses, with the same TLS settings; so the
 server sees the same request. Only plain 200 replies are answered here: anything else returns
 ``None`` and the caller asks again through :meth:`OrthancHook.request`, which raises Orthanc's
-errors in their usual form (a GET asked twice changes nothing on the server, nor does an
-instance POSTed twice: Orthanc answers ``AlreadyStored``).
+errors in their usual form (a GET asked twice changes nothing on the server). A POST's answer,
+whatever its status, is returned to the caller, which reads Orthanc's error from it: an upload is
+never sent twice.
 
 The prepared headers carry the credentials: they are never logged or put in an error.
 """
@@ -46,21 +47,27 @@ class LeanHttp:
     def get(self, endpoint: str, *, identity: bool = False, limit: int | None = None,
             quiet: bool = True) -> bytes | None:
         """The body of a 200 reply to ``GET endpoint``, or None (another status, no reply, a body over ``limit``)."""
-        return self._open("GET", endpoint, self._identity if identity else self._headers, None, limit, quiet)
+        return self._get(endpoint, self._identity if identity else self._headers, limit, quiet)
 
-    def post(self, endpoint: str, body: bytes, content_type: str, *, quiet: bool = True) -> bytes | None:
-        """The body of a 200 reply to ``POST endpoint`` (sent uncompressed), or None.
+    def post(self, endpoint: str, body: bytes, content_type: str) -> tuple[int, bytes]:
+        """(status, body) of ``POST endpoint`` (sent uncompressed), whatever the status.
 
-        ``quiet=False``: no answer at all raises urllib3's error instead of returning None, so a
-        caller can report a server that is away without asking it a second time.
+        No answer at all raises urllib3's error (or ``OSError``), so that the caller reports a
+        server that is away without asking it a second time.
         """
-        return self._open("POST", endpoint, {**self._identity, "Content-Type": content_type}, body, None, quiet)
+        response = self._pool.urlopen(
+            "POST", self._prefix + endpoint, body=body, headers={**self._identity, "Content-Type": content_type},
+            retries=_NO_RETRY, timeout=self._timeout, redirect=False, assert_same_host=False, preload_content=False,
+        )
+        try:
+            return response.status, response.read()
+        finally:
+            response.release_conn()
 
-    def _open(self, method: str, endpoint: str, headers: dict[str, str], body: bytes | None,
-              limit: int | None, quiet: bool = True) -> bytes | None:
+    def _get(self, endpoint: str, headers: dict[str, str], limit: int | None, quiet: bool) -> bytes | None:
         try:
             response = self._pool.urlopen(
-                method, self._prefix + endpoint, body=body, headers=headers,
+                "GET", self._prefix + endpoint, headers=headers,
                 retries=_NO_RETRY, timeout=self._timeout, redirect=False, assert_same_host=False,
                 preload_content=False,
             )

@@ -51,6 +51,12 @@ def workers_for(*hooks: OrthancHook) -> int:
     return min(hook.settings.max_parallel for hook in hooks)
 
 
+def copy_threads(source: OrthancHook, destination: OrthancHook) -> int:
+    """A thread per copy slot of both servers: while some read from the source, others send to the
+    destination, so each server is kept at its ``max_parallel`` requests (``OrthancHook.slots``)."""
+    return workers_for(source) + workers_for(destination)
+
+
 @dataclass
 class CopyPlan:
     """Instance IDs to copy (grouped by study, in order), and what was settled without copying.

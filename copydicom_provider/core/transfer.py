@@ -28,7 +28,7 @@ import logging
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import IO
 
@@ -36,7 +36,7 @@ import urllib3
 
 from copydicom_provider.core.anonymize import AnonymizationProfile
 from copydicom_provider.core.lean_http import lean_http
-from copydicom_provider.core.plan import CopyPlan, parallel_map, workers_for
+from copydicom_provider.core.plan import CopyPlan, copy_threads, parallel_map, workers_for
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -80,6 +80,10 @@ class InstanceVanished(OrthancError):
     """The source no longer has an instance it listed: reported, not a failure to retry."""
 
 
+class NotAttempted(Exception):
+    """The batch stopped (a server away or full) after this instance was read and before it was sent."""
+
+
 def _open_source_file(source: OrthancHook, instance_id: str):
     try:
         return source.instance_file(instance_id)
@@ -96,14 +100,16 @@ def send_instance(
     *,
     anonymize: AnonymizationProfile | None = None,
     expected_id: str | None = None,
+    proceed: Callable[[], bool] | None = None,
 ) -> tuple[int, str]:
     """Stream one instance (or its de-identified version, made in the worker); returns (bytes, status).
 
     ``status`` is the destination's ``Success`` or ``AlreadyStored``; anything else raises
-    :class:`OrthancError` naming the destination and the reason.
+    :class:`OrthancError` naming the destination and the reason. ``proceed`` is asked between
+    reading the file and sending it: False raises :class:`NotAttempted` (a batch being stopped).
     """
     expected_id = expected_id or instance_id
-    lean = _lean_send(source, destination, instance_id) if anonymize is None else None
+    lean = _lean_send(source, destination, instance_id, proceed) if anonymize is None else None
     if lean is not None:
         size, reply = lean
     else:
@@ -124,8 +130,12 @@ def send_instance(
 
 def _send(source: OrthancHook, destination: OrthancHook, instance_id: str,
           anonymize: AnonymizationProfile | None) -> tuple[int, dict]:
-    """The usual path, through requests: large files stream in blocks; errors in Orthanc's words."""
-    with _open_source_file(source, instance_id) as response:
+    """The usual path, through requests: large files stream in blocks; errors in Orthanc's words.
+
+    It holds a slot on both servers (the source's file streams into the upload), always in the
+    order source, destination, and the lean path never holds both: no two copies wait on each other.
+    """
+    with source.slots, destination.slots, _open_source_file(source, instance_id) as response:
         length = response.headers.get("Content-Length")
         if anonymize is not None:
             data = _deidentified(anonymize, response.content, instance_id)
@@ -136,28 +146,35 @@ def _send(source: OrthancHook, destination: OrthancHook, instance_id: str,
         return len(data), destination.upload_instance(data)
 
 
-def _lean_send(source: OrthancHook, destination: OrthancHook, instance_id: str) -> tuple[int, dict] | None:
+def _lean_send(source: OrthancHook, destination: OrthancHook, instance_id: str,
+               proceed: Callable[[], bool] | None) -> tuple[int, dict] | None:
     """(bytes, Orthanc's reply) through the hooks' own urllib3 pools, ~0.8 ms of worker CPU less per instance.
 
-    None sends the caller the usual way: a proxy, a file over ``LEAN_COPY_LIMIT``, or any answer
-    but 200 (the usual path then reports it in Orthanc's words; a re-sent upload only gets
-    ``AlreadyStored``). No answer at all is reported at once, as the usual path would.
+    None sends the caller the usual way: a proxy, a file over ``LEAN_COPY_LIMIT``, or a GET
+    answered other than 200 (the usual path then reports it in Orthanc's words). The upload's
+    answer is final: a refusal raises Orthanc's error, no answer at all reports the server away.
     """
     lean_source, lean_destination = lean_http(source), lean_http(destination)
     if lean_source is None or lean_destination is None:
         return None
     endpoint = f"/instances/{instance_id}/file"
     try:
-        body = lean_source.get(endpoint, identity=True, limit=LEAN_COPY_LIMIT, quiet=False)
+        with source.slots:
+            body = lean_source.get(endpoint, identity=True, limit=LEAN_COPY_LIMIT, quiet=False)
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise source.no_answer("GET", endpoint, exc) from None
     if body is None:
         return None
+    if proceed is not None and not proceed():
+        raise NotAttempted(instance_id)
     try:
-        reply = lean_destination.post("/instances", body, "application/dicom", quiet=False)
+        with destination.slots:
+            status, reply = lean_destination.post("/instances", body, "application/dicom")
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise destination.no_answer("POST", "/instances", exc) from None
-    return None if reply is None else (len(body), json.loads(reply))
+    if status != 200:
+        raise OrthancError.from_reply(destination.base_url, "POST", "/instances", status, reply, destination.name)
+    return len(body), json.loads(reply)
 
 
 def replace_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> int:
@@ -190,7 +207,10 @@ def storage_full_reason(error: OrthancError) -> str:
 
 def verify_instance(source: OrthancHook, destination: OrthancHook, instance_id: str) -> None:
     """Compare the MD5 each Orthanc recorded for the stored file."""
-    expected, landed = source.attachment_md5(instance_id), destination.attachment_md5(instance_id)
+    with source.slots:
+        expected = source.attachment_md5(instance_id)
+    with destination.slots:
+        landed = destination.attachment_md5(instance_id)
     if expected != landed:
         raise OrthancError(f"verification failed for {instance_id}: MD5 {landed} on the destination, {expected} on the source")
 
@@ -270,6 +290,7 @@ def copy_rest(
                     size, status = send_instance(
                         source, destination, instance_id,
                         anonymize=plan.anonymize.get(instance_id), expected_id=plan.targets.get(instance_id),
+                        proceed=breaker.wait,
                     )
                     kind = "copied" if status == "Success" else "already"
                     if verify and plan.anonymize.get(instance_id) is None:  # an anonymized copy differs by design
@@ -278,6 +299,8 @@ def copy_rest(
                 breaker.record(None)
             except InstanceVanished:
                 kind = "vanished"
+            except NotAttempted:
+                kind = "skipped"
             except OrthancError as error:
                 breaker.record(error)
                 kind, reason = "failed", str(error)
@@ -290,7 +313,7 @@ def copy_rest(
             failed=kind == "failed", skipped=kind in ("skipped", "vanished"),
         )
 
-    for _ in parallel_map(one, [*plan.missing, *plan.updates], workers_for(source, destination)):
+    for _ in parallel_map(one, [*plan.missing, *plan.updates], copy_threads(source, destination)):
         pass
     if breaker.tripped:
         summary.stopped = breaker.reason

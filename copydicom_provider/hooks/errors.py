@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import requests
 from airflow.exceptions import AirflowException
 
@@ -50,31 +52,31 @@ class OrthancError(AirflowException):
     def from_response(
         cls, base_url: str, method: str, endpoint: str, response: requests.Response, name: str = "Orthanc"
     ) -> OrthancError:
-        status = response.status_code
+        return cls.from_reply(base_url, method, endpoint, response.status_code, response.content, name)
+
+    @classmethod
+    def from_reply(
+        cls, base_url: str, method: str, endpoint: str, status: int, body: bytes, name: str = "Orthanc"
+    ) -> OrthancError:
+        """The error for an answer other than the one expected: Orthanc's own reason, in one line."""
         reason = _REASONS.get(status) or f"answered HTTP {status}"
-        detail = _orthanc_detail(response)
+        try:
+            parsed = json.loads(body)
+        except ValueError:
+            parsed = None
+        detail = _orthanc_detail(parsed, body)
         message = f"{name} at {base_url} {reason} for {method} {endpoint.split('?')[0]}"
         if detail:
             message += f": {detail}"
-        return cls(message, status=status, server=base_url, orthanc_status=_orthanc_status(response))
+        code = parsed.get("OrthancStatus") if isinstance(parsed, dict) else None
+        return cls(message, status=status, server=base_url, orthanc_status=code if isinstance(code, int) else None)
 
 
-def _orthanc_detail(response: requests.Response) -> str:
+def _orthanc_detail(parsed: object, body: bytes) -> str:
     """Orthanc's JSON error body holds Message and Details; anything else is quoted briefly."""
-    try:
-        body = response.json()
-    except ValueError:
-        return response.text.strip()[:200]
-    if isinstance(body, dict):
-        parts = [str(body[k]) for k in ("Message", "Details") if body.get(k)]
+    if parsed is None:
+        return body.decode("utf-8", "replace").strip()[:200]
+    if isinstance(parsed, dict):
+        parts = [str(parsed[k]) for k in ("Message", "Details") if parsed.get(k)]
         return " - ".join(parts)
-    return str(body)[:200]
-
-
-def _orthanc_status(response: requests.Response) -> int | None:
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    code = body.get("OrthancStatus") if isinstance(body, dict) else None
-    return code if isinstance(code, int) else None
+    return str(parsed)[:200]

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any, BinaryIO
@@ -35,6 +36,8 @@ from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.network import describe_connection_error
 from copydicom_provider.redaction import redact_url
+
+_SLOTS_LOCK = threading.Lock()
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
@@ -96,6 +99,7 @@ class OrthancHook(HttpHook):
         self._connection: Connection | None = None
         self._session: requests.Session | None = None
         self.settings = OrthancSettings()
+        self._slots: threading.BoundedSemaphore | None = None
         #: what this server is to the job ("source", "destination"), so every error names it
         self.role = ""
 
@@ -187,6 +191,19 @@ class OrthancHook(HttpHook):
         if headers:
             self._session.headers.update(headers)
         return self._session
+
+    @property
+    def slots(self) -> threading.BoundedSemaphore:
+        """At most ``max_parallel`` copy requests at once to this server, however many threads copy.
+
+        A copy holds the source's slot while it reads a file and the destination's while it sends
+        it, so with twice as many threads each server is kept at ``max_parallel`` requests.
+        """
+        with _SLOTS_LOCK:
+            if self._slots is None:
+                self.get_conn()
+                self._slots = threading.BoundedSemaphore(self.settings.max_parallel)
+            return self._slots
 
     def close(self) -> None:
         if self._session is not None:
