@@ -185,6 +185,7 @@ class AirflowServices:
 
         SQLite answers "database is locked" at once, whatever the busy timeout, when two
         connections both upgrade a read to a write; the command then rolled back and is retried.
+        The REST API hides the reason behind HTTP 500 "Database error".
         """
         for attempt in range(6):
             try:
@@ -195,7 +196,8 @@ class AirflowServices:
                                                          **dict(zip(extra[::2], extra[1::2]))})
                 return
             except RuntimeError as error:
-                if "database is locked" not in str(error).lower() or attempt == 5:
+                text = str(error).lower()
+                if ("database is locked" not in text and "database error" not in text) or attempt == 5:
                     raise
                 if any(not b.get("completed_at") for b in self.api("GET", "backfills", params={"dag_id": dag_id})["backfills"]):
                     return  # it was committed before the error
