@@ -48,7 +48,7 @@ PEER_JOB_SIZE = 500
 #: busy; two is also Orthanc's default ``ConcurrentJobs`` (more would only queue on the source).
 PEER_CONCURRENT_JOBS = 2
 #: Longest pause between two looks at a running push job: its end is noticed within this.
-JOB_POLL_MAX = 0.1
+JOB_POLL_MAX = 0.05
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
 PEER_PREFIX = "copydicom-"
@@ -485,31 +485,33 @@ def copy_peer(
     size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // (4 * PEER_CONCURRENT_JOBS))))
     jobs = list(_push_jobs(plan.groups, size))
     stop: list[OrthancError] = []  # the first reason to start no further job
-    lock = threading.Lock()
 
-    def push(job: tuple[list[str], list[str]]) -> None:
+    def push(job: tuple[list[str], list[str]]) -> tuple[list[str], dict | None, int]:
+        """Run one job in a lane; (its instances, the finished job or None if not started, the mark)."""
         resources, chunk = job
-        mark: int | None = None
+        if stop:
+            return chunk, None, 0
         try:
-            mark = None if stop else _last_seq(destination)
+            mark = _last_seq(destination)
         except OrthancError as error:
             stop.append(error)
-        if mark is None:
-            with lock:
+            return chunk, None, 0
+        return chunk, _run_peer_job(source, peer, resources, job_timeout), mark
+
+    pool = ThreadPoolExecutor(PEER_CONCURRENT_JOBS, thread_name_prefix="copydicom-push")
+    try:
+        # this thread accounts each finished job (from the destination's log since its mark) while
+        # the lanes go on with the next jobs
+        for future in [pool.submit(push, job) for job in jobs]:
+            chunk, done, mark = future.result()
+            if done is None:
                 _give_up(summary, progress, [chunk], stop[0], logger)
-            return
-        done = _run_peer_job(source, peer, resources, job_timeout)
-        with lock:  # accounting reads the destination's log since its mark: one job at a time
+                continue
             gone = _account_push(source, destination, chunk, done, mark, summary, progress, verify)
             if gone is not None and not stop:
                 stop.append(gone)
                 if gone.storage_full:
                     summary.stopped, summary.needs_operator = storage_full_reason(gone), True
-
-    pool = ThreadPoolExecutor(PEER_CONCURRENT_JOBS, thread_name_prefix="copydicom-push")
-    try:
-        for future in [pool.submit(push, job) for job in jobs]:
-            future.result()
     except BaseException:  # Ctrl-C, a task timeout: the running jobs are cancelled, so the lanes end now
         stop.append(OrthancError("interrupted"))
         ACTIVE_PEER_JOBS.cancel_jobs(peer)
