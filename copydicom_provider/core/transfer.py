@@ -47,8 +47,8 @@ PEER_JOB_SIZE = 500
 #: Push jobs run at once: a job sends one instance at a time, so two keep the destination's ingest
 #: busy; two is also Orthanc's default ``ConcurrentJobs`` (more would only queue on the source).
 PEER_CONCURRENT_JOBS = 2
-#: Longest pause between two looks at a running push job: its end is noticed within this.
-JOB_POLL_MAX = 0.05
+#: Pauses between two looks at a running push job: shortest, and longest (its end is noticed within it).
+JOB_POLL_MIN, JOB_POLL_MAX = 0.005, 0.2
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
 PEER_PREFIX = "copydicom-"
@@ -557,8 +557,8 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
     """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled)."""
     job_id = source.store_to_peer(peer, resources)
     ACTIVE_PEER_JOBS.job(peer, job_id)
-    deadline = time.monotonic() + timeout
-    pause = 0.01
+    started = time.monotonic()
+    deadline = started + timeout
     try:
         while True:
             job = source.job(job_id)
@@ -570,13 +570,21 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
                 job["State"] = "Failure"
                 job["ErrorDetails"] = f"cancelled after {timeout:g} s (peer_job_timeout)"
                 return job
-            time.sleep(pause)
-            pause = min(pause * 2, JOB_POLL_MAX)
+            time.sleep(_poll_pause(job, time.monotonic() - started))
     except BaseException:  # a timeout of the task, Ctrl-C, an error while polling: no orphan job
         _quietly(source.cancel_job, job_id)
         raise
     finally:
         ACTIVE_PEER_JOBS.job(peer, job_id, running=False)
+
+
+def _poll_pause(job: dict, elapsed: float) -> float:
+    """Half the time the job's progress says it still needs, within ``JOB_POLL_MIN``..``JOB_POLL_MAX``:
+    few looks while it runs, and its end noticed within milliseconds."""
+    done = float(job.get("Progress") or 0) / 100
+    if done <= 0:
+        return JOB_POLL_MIN * 4
+    return min(max(elapsed * (1 - done) / done / 2, JOB_POLL_MIN), JOB_POLL_MAX)
 
 
 def _last_seq(server: OrthancHook) -> int:
