@@ -140,9 +140,10 @@ def main() -> int:
             server.start()
         splunk.start()
         _configure_airflow(source, destination, research, splunk.connection_json())
-        from airflow.utils import db
+        with _airflow_output_to(LOG):  # importing Airflow may log already (alembic's plugins on 3.1)
+            from airflow.utils import db
 
-        from copydicom_provider.hooks.orthanc import OrthancHook
+            from copydicom_provider.hooks.orthanc import OrthancHook
 
         for server in (source, destination, research):
             ok, message = OrthancHook.from_url(server.url_with_credentials).test_connection()
