@@ -287,8 +287,8 @@ def test_a_full_destination_stops_the_batch_and_says_what_to_do(source, orthanc_
         replicate(hook(source, max_parallel=workers), hook(destination, max_parallel=workers), mode=mode)
     summary = raised.value.summary
     assert summary.needs_operator and summary.copied == 0
-    # at most one round of uploads, or of push jobs
-    tried = workers if mode == "rest" else transfer.PEER_JOB_SIZE * transfer.PEER_CONCURRENT_JOBS
+    # at most one round of uploads (a thread per copy slot of both servers), or of push jobs
+    tried = 2 * workers if mode == "rest" else transfer.PEER_JOB_SIZE * transfer.PEER_CONCURRENT_JOBS
     assert 1 <= summary.failed <= tried and summary.failed + summary.not_attempted == len(items), summary.line()
     message = str(raised.value)
     assert "The file storage is full" in message and "cannot store more" in message

@@ -165,10 +165,10 @@ def _lean_send(source: OrthancHook, destination: OrthancHook, instance_id: str,
         raise source.no_answer("GET", endpoint, exc) from None
     if body is None:
         return None
-    if proceed is not None and not proceed():
-        raise NotAttempted(instance_id)
     try:
         with destination.slots:
+            if proceed is not None and not proceed():  # asked once a slot is free: the batch may have stopped
+                raise NotAttempted(instance_id)
             status, reply = lean_destination.post("/instances", body, "application/dicom")
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise destination.no_answer("POST", "/instances", exc) from None
