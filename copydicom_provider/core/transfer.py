@@ -485,10 +485,12 @@ def copy_peer(
     size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // (4 * PEER_CONCURRENT_JOBS))))
     jobs = list(_push_jobs(plan.groups, size))
     stop: list[OrthancError] = []  # the first reason to start no further job
+    held = _FailedJobs()  # no job starts while a failed one awaits its verdict (a full destination?)
 
     def push(job: tuple[list[str], list[str]]) -> tuple[list[str], dict | None, int]:
         """Run one job in a lane; (its instances, the finished job or None if not started, the mark)."""
         resources, chunk = job
+        held.wait()
         if stop:
             return chunk, None, 0
         try:
@@ -496,7 +498,10 @@ def copy_peer(
         except OrthancError as error:
             stop.append(error)
             return chunk, None, 0
-        return chunk, _run_peer_job(source, peer, resources, job_timeout), mark
+        done = _run_peer_job(source, peer, resources, job_timeout)
+        if done["State"] != "Success":
+            held.add()
+        return chunk, done, mark
 
     pool = ThreadPoolExecutor(PEER_CONCURRENT_JOBS, thread_name_prefix="copydicom-push")
     try:
@@ -512,8 +517,11 @@ def copy_peer(
                 stop.append(gone)
                 if gone.storage_full:
                     summary.stopped, summary.needs_operator = storage_full_reason(gone), True
+            if done["State"] != "Success":
+                held.settled()
     except BaseException:  # Ctrl-C, a task timeout: the running jobs are cancelled, so the lanes end now
         stop.append(OrthancError("interrupted"))
+        held.release()
         ACTIVE_PEER_JOBS.cancel_jobs(peer)
         raise
     finally:
@@ -523,6 +531,37 @@ def copy_peer(
     if plan.updates:
         rest_part = CopyPlan(updates=list(plan.updates))
         copy_rest(source, destination, rest_part, summary, progress, verify, logger)
+
+
+class _FailedJobs:
+    """Push jobs that failed and are not yet accounted: while there are any, no lane starts a job.
+
+    A job to a full destination fails at its first instance; without this the lanes would run
+    every remaining job into the same refusal before the accounting says to stop.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._open = threading.Event()
+        self._open.set()
+
+    def add(self) -> None:
+        with self._lock:
+            self._pending += 1
+            self._open.clear()
+
+    def settled(self) -> None:
+        with self._lock:
+            self._pending -= 1
+            if self._pending <= 0:
+                self._open.set()
+
+    def release(self) -> None:
+        self._open.set()
+
+    def wait(self) -> None:
+        self._open.wait()
 
 
 def _give_up(summary: ReplicationSummary, progress: Progress, chunks: list[list[str]], error: OrthancError, logger) -> None:
