@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -161,13 +162,14 @@ def post_from_memory(files: list[bytes], threads: int) -> Method:
 
 
 CLONER_DRIVER = r"""
-import json, logging, sys, threading, time
+import json, logging, os, sys, threading, time
 import requests
 from orthanc_api_client import OrthancApiClient
 from orthanc_tools import OrthancCloner, ClonerMode
 
 logging.basicConfig(level=logging.WARNING)
-source_url, user, password, peer, destination_url, dest_user, dest_password, expected, workers = sys.argv[1:10]
+source_url, peer, destination_url, expected, workers = sys.argv[1:6]
+user, password, dest_user, dest_password = (os.environ[k] for k in ("SRC_USER", "SRC_PASSWORD", "DEST_USER", "DEST_PASSWORD"))
 cloner = OrthancCloner(source=OrthancApiClient(source_url, user=user, pwd=password), mode=ClonerMode.PEERING,
                        destination_peer=peer, trigs_on_stable_study=True, worker_threads_count=int(workers),
                        max_retries=0)
@@ -238,8 +240,10 @@ def cloner_peering(count: int, seeded_at: float, info: ClonerRun) -> Method:
         register_peer(source, destination, "bench-cloner")
         info.stable_wait_s = wait_stable(source)  # not timed: seeded long before, so normally 0
         info.source_age_s = time.perf_counter() - seeded_at
-        result = subprocess.run([str(python), "-c", CLONER_DRIVER, source.url, *source.auth, "bench-cloner",
-                                 destination.url, *destination.auth, str(count), str(CLONER_WORKERS)],
+        credentials = dict(zip(("SRC_USER", "SRC_PASSWORD", "DEST_USER", "DEST_PASSWORD"),
+                               (*source.auth, *destination.auth)))  # in its environment, not its command line
+        result = subprocess.run([str(python), "-c", CLONER_DRIVER, source.url, "bench-cloner", destination.url,
+                                 str(count), str(CLONER_WORKERS)], env={**os.environ, **credentials},
                                 capture_output=True, text=True, timeout=900)
         if result.returncode != 0:
             raise RuntimeError(f"cloner driver failed: {result.stderr.strip()[-2000:]}")
