@@ -71,6 +71,8 @@ from copydicom_provider.core.dose_concepts import (
 )
 from copydicom_provider.core.dose_fields import GroupLabel, RecordFields
 from copydicom_provider.core.dose_units import UnitError, key_unit
+from copydicom_provider.core.dicom_values import lean_text
+from copydicom_provider.core.sr_items import ContentItem
 
 __all__ = ["dose_records", "instance_record", "is_dose_report",
            "patient_age_years"]
@@ -96,8 +98,9 @@ def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any
     is in the dose records; ``ContentItemsOmitted`` says how many top-level items the file holds.
 
     Why not ``ds[tag]`` for every tag: that converts the element *and* stores it back in the data
-    set (tag compares, ``__setitem__``, private-block bookkeeping), a third of this function's time
-    on a plain image. An element still in its raw form is converted here with pydicom's own
+    set (tag compares, ``__setitem__``, private-block bookkeeping), most of this function's time
+    on a plain image. A raw value that is plain ASCII text or binary numbers is read by
+    :func:`~.dicom_values.lean_text`; another raw element is converted with pydicom's own
     :func:`convert_raw_data_element` and the result is not kept; binary elements are not converted
     at all. Sequences, ambiguous or implicit VRs (pydicom corrects them against the data set),
     the character set element and deferred values still go through ``ds[tag]``.
@@ -107,6 +110,11 @@ def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any
     encoding = ds.original_character_set
     for tag, raw in list(ds.items()):
         try:
+            number = int(tag)  # a pydicom tag compares through Python code
+            text = lean_text(raw) if number != _CHARSET_TAG else None
+            if text is not None:
+                out[_record_key(out, number)] = text
+                continue
             elem = _lean_element(tag, raw, encoding) if encoding else None
             if elem is _BINARY:
                 continue
@@ -117,9 +125,7 @@ def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any
             if elem.tag == _CONTENT_SEQUENCE and not content_tree:
                 out["ContentItemsOmitted"] = len(elem.value or [])
                 continue
-            key = _keyword(elem.tag) or f"{elem.tag.group:04x},{elem.tag.element:04x}"
-            if key in out:  # repeating groups (60xx overlays) share a keyword
-                key = f"{elem.tag.group:04x},{elem.tag.element:04x}"
+            key = _record_key(out, int(elem.tag))
             if elem.VR == "SQ":
                 out[key] = [instance_record(item, content_tree=True) for item in elem.value]
             else:
@@ -130,6 +136,12 @@ def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any
     if unreadable:
         out["ParseWarnings"] = " | ".join(unreadable[:20])
     return out
+
+
+def _record_key(out: dict[str, Any], tag: int) -> str:
+    """The keyword, else ``gggg,eeee`` (also for a repeating group's second keyword, e.g. 60xx overlays)."""
+    key = _keyword(tag)
+    return key if key and key not in out else f"{tag >> 16:04x},{tag & 0xFFFF:04x}"
 
 
 #: What :func:`_lean_element` returns for an element the record leaves out unread.
@@ -173,7 +185,7 @@ def _tag_text(value: Any, vr: str) -> str:
 # --- dose records -----------------------------------------------------------------------------
 
 
-def is_dose_report(ds: Dataset) -> bool:
+def is_dose_report(ds: Dataset | ContentItem) -> bool:
     """X-Ray Radiation Dose SR class, or another SR class with root (113701, DCM)."""
     sop_class = str(ds.get("SOPClassUID", ""))
     if sop_class == XRAY_RADIATION_DOSE_SR:
@@ -186,18 +198,20 @@ def is_dose_report(ds: Dataset) -> bool:
     return (seq[0].get("CodingSchemeDesignator"), seq[0].get("CodeValue")) == DOSE_REPORT_ROOT
 
 
-def dose_records(ds: Dataset) -> list[dict[str, Any]]:
+def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:
     """``[dose_report, irradiation_event...]`` for a dose SR, ``[]`` for anything else.
 
     Never raises for a readable data set: an item that cannot be read is skipped and named in the
-    ``ParseWarnings`` of the record it belongs to.
+    ``ParseWarnings`` of the record it belongs to. ``lean=False`` reads every value through
+    pydicom (the reference :mod:`.sr_items` is tested against); the records are the same.
     """
-    if not is_dose_report(ds):
+    root = ContentItem(ds, lean=lean)
+    if not is_dose_report(root):
         return []
     report = RecordFields()
-    header = _header(ds, report)
+    header = _header(root, report)
     walker = _Walker()
-    walker.walk(_content(ds, report), report, "1", None)
+    walker.walk(_content(root, report), report, "1", None)
     events = [event.record() for event in walker.events]
     summary: dict[str, Any] = {"EventCount": len(events)}
     first_uid = next((e["IrradiationEventUID"] for e in events
@@ -213,7 +227,7 @@ def dose_records(ds: Dataset) -> list[dict[str, Any]]:
     return records
 
 
-def _content(ds: Dataset, report: RecordFields) -> Any:
+def _content(ds: ContentItem, report: RecordFields) -> Any:
     try:
         return ds.get("ContentSequence") or []
     except Exception as exc:  # noqa: BLE001 - an unreadable tree still gives the header records
@@ -237,7 +251,7 @@ def patient_age_years(age: str | None) -> int | float | None:
     return round(n * days_per_unit / 365.25, 2)
 
 
-def _header(ds: Dataset, report: RecordFields) -> dict[str, Any]:
+def _header(ds: ContentItem, report: RecordFields) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for keyword in HEADER_KEYS:
         try:
@@ -278,7 +292,7 @@ class _Walker:
             except Exception as exc:  # noqa: BLE001 - one odd item never costs the report
                 fields.warn(where, f"{type(exc).__name__}: {exc}; skipped")
 
-    def item(self, item: Dataset, fields: RecordFields, path: str, group: GroupLabel | None) -> None:
+    def item(self, item: ContentItem, fields: RecordFields, path: str, group: GroupLabel | None) -> None:
         value_type = item.get("ValueType")
         children = item.get("ContentSequence") or []
         if value_type == "CONTAINER":
@@ -300,12 +314,12 @@ class _Walker:
             fields.warn(path, f"{skip}; skipped")
         self.walk(children, fields, path, group)
 
-    def concept(self, item: Dataset, *, required: bool, fields: RecordFields,
+    def concept(self, item: ContentItem, *, required: bool, fields: RecordFields,
                 path: str) -> tuple[str, str, str] | None:
         seq = item.get("ConceptNameCodeSequence")
         if not seq:
             if required:
-                raise _Skip(f"{item.ValueType} item has no concept name")
+                raise _Skip(f"{item.get('ValueType')} item has no concept name")
             return None
         scheme, value, meaning = _code(seq[0])
         if not value:
@@ -315,7 +329,7 @@ class _Walker:
                 return None
         return scheme, value, meaning
 
-    def value(self, item: Dataset, value_type: str, key: str, fields: RecordFields,
+    def value(self, item: ContentItem, value_type: str, key: str, fields: RecordFields,
               group: GroupLabel | None) -> None:
         if value_type == "NUM":
             self.num(item, key, fields, _laterality(item) or group)
@@ -331,7 +345,7 @@ class _Walker:
             attr = {"TEXT": "TextValue", "UIDREF": "UID", "PNAME": "PersonName"}[value_type]
             if attr not in item:
                 raise _Skip(f"{value_type} item {key} has no {attr}")
-            text = _tag_text(item[attr].value, "")
+            text = _tag_text(item.get(attr), "")
             if text:
                 fields.add(key, text)
         elif value_type in ("DATETIME", "DATE", "TIME"):
@@ -346,9 +360,9 @@ class _Walker:
         elif value_type in _REFERENCE_TYPES:
             refs = item.get("ReferencedSOPSequence") or []
             if refs and refs[0].get("ReferencedSOPInstanceUID"):
-                fields.add(key, str(refs[0].ReferencedSOPInstanceUID))
+                fields.add(key, str(refs[0].get("ReferencedSOPInstanceUID")))
 
-    def num(self, item: Dataset, key: str, fields: RecordFields, group: GroupLabel | None) -> None:
+    def num(self, item: ContentItem, key: str, fields: RecordFields, group: GroupLabel | None) -> None:
         measured = item.get("MeasuredValueSequence")
         if not measured:
             return  # no value (maybe a NumericValueQualifier): omitted, never 0
@@ -381,7 +395,7 @@ class _Walker:
                             f"{fields.units[key]!r}")
 
 
-def _code(code: Dataset) -> tuple[str, str, str]:
+def _code(code: ContentItem) -> tuple[str, str, str]:
     value = code.get("CodeValue") or code.get("LongCodeValue") or code.get("URNCodeValue") or ""
     scheme = str(code.get("CodingSchemeDesignator") or "")
     return scheme, str(value), str(code.get("CodeMeaning") or "")
@@ -400,7 +414,7 @@ def _group_label(group: Group, children: Any, fields: RecordFields) -> GroupLabe
     return GroupLabel(f"{group.fallback}{seen}", group.total)
 
 
-def _laterality(item: Dataset) -> GroupLabel | None:
+def _laterality(item: ContentItem) -> GroupLabel | None:
     """``LeftBreast`` when a NUM carries a laterality modifier (accumulated AGD per breast)."""
     for child in item.get("ContentSequence") or []:
         seq = child.get("ConceptNameCodeSequence")
@@ -411,7 +425,7 @@ def _laterality(item: Dataset) -> GroupLabel | None:
     return None
 
 
-def _child_text(child: Dataset) -> str:
+def _child_text(child: ContentItem) -> str:
     """A naming child's value, CamelCase letters and digits: "A", "PlaneA", "Copper", "LeftBreast"."""
     text = str(child.get("TextValue") or child.get("UID") or "")
     if not text:

@@ -11,6 +11,8 @@ import hashlib
 
 from pydicom.dataset import Dataset
 
+from copydicom_provider.core.sr_items import ContentItem
+
 __all__ = ["orthanc_id", "orthanc_ids"]
 
 
@@ -24,7 +26,7 @@ def orthanc_id(*uids: str) -> str:
     return "-".join(digest[i : i + 8] for i in range(0, 40, 8))
 
 
-def orthanc_ids(ds: Dataset) -> dict[str, str]:
+def orthanc_ids(ds: Dataset | ContentItem) -> dict[str, str]:
     """``OrthancPatientID``, ``OrthancStudyID``, ``OrthancSeriesID``, ``OrthancInstanceID`` of ``ds``.
 
     Orthanc strips the identifiers before hashing; a caller compares the instance ID with the one

@@ -29,6 +29,7 @@ from copydicom_provider.core.lean_http import LeanHttp, lean_http
 from copydicom_provider.core.flatten import dose_records, instance_record, is_dose_report, iso_datetime
 from copydicom_provider.core.orthanc_ids import orthanc_ids
 from copydicom_provider.core.record_size import fit_record, max_record_bytes
+from copydicom_provider.core.sr_items import ContentItem
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
@@ -167,7 +168,7 @@ def event_keys(dose: list[dict[str, Any]], instance_id: str) -> list[tuple[str, 
     return out
 
 
-def event_time(ds: Dataset, reception: str | None) -> float | None:
+def event_time(ds: Dataset | ContentItem, reception: str | None) -> float | None:
     """Epoch seconds from StudyDate+StudyTime (taken as UTC), else Orthanc's reception time, else None.
 
     DICOM dates carry no zone unless TimezoneOffsetFromUTC is set; a study's wall-clock time read
@@ -227,7 +228,8 @@ def instance_records(
     limit = max_record_bytes(max_bytes)
     common = {key: ids[key] for key in ID_KEYS}
     common["OrthancSource"] = source_name
-    stamp = event_time(ds, reception)
+    header = ContentItem(ds)  # the few header values read here, read lean
+    stamp = event_time(header, reception)
     out = InstanceRecords(instance_id, stamp)
     warnings: list[str] = []
     try:
@@ -238,7 +240,7 @@ def instance_records(
         full = {"RecordType": record["RecordType"], "RecordKey": key, **common, **record}
         out.records.append(fit_record(full, limit))
     # a dose SR's tree is in its dose records; another SR keeps its tree while the record fits
-    tags = instance_record(ds, content_tree=not is_dose_report(ds))
+    tags = instance_record(ds, content_tree=not is_dose_report(header))
     record = {
         "RecordType": "instance",
         "RecordKey": record_key(instance_id, "instance"),
@@ -254,7 +256,7 @@ def instance_records(
 
 def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str, str]:
     """Orthanc IDs computed from the header; asked of Orthanc when the computation disagrees."""
-    ids = orthanc_ids(ds)
+    ids = orthanc_ids(ContentItem(ds))
     if ids["OrthancInstanceID"] == instance_id:
         return ids
     instance = source.get_json(f"/instances/{instance_id}")

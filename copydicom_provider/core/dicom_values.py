@@ -1,0 +1,102 @@
+"""Element values read straight from pydicom's raw elements, for the common case only.
+
+Why: a record reads every element of an image and ~700 of a dose SR's content tree, and each
+``ds.get(keyword)`` costs pydicom 20-30 µs of bookkeeping (keyword lookup, conversion, storing the
+converted element back, validation). Most values are short printable ASCII or a few binary
+numbers, whose conversion is a decode, a strip and a split. :func:`lean_value` does exactly that
+and gives :data:`NOT_LEAN` for everything else -- empty or non-ASCII values, escape sequences,
+implicit VRs, sequences, AT, a DS or IS that is not a plain number, a PN with component groups,
+pydicom options that change values -- which the caller then reads the usual pydicom way. It
+never guesses: ``tests/test_dicom_values.py`` holds it against pydicom's own conversion.
+
+Values are what the records use: ``str`` for text VRs (a DS or IS as its text, as ``str()`` of
+pydicom's value gives it), ``int``/``float`` for binary numbers, a ``list`` for several values.
+"""
+
+from __future__ import annotations
+
+import re
+import struct
+from typing import Any
+
+from pydicom import config
+from pydicom.dataelem import RawDataElement
+
+__all__ = ["NOT_LEAN", "lean_text", "lean_value"]
+
+#: Returned where the value must be read the usual pydicom way.
+NOT_LEAN: Any = object()
+
+_PRINTABLE_ASCII = re.compile(rb"[\x20-\x7e]*")
+_DECIMAL = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?")
+_INTEGER = re.compile(r"[+-]?\d+")
+_NUMBER_FORMATS = {"US": "H", "UL": "L", "SS": "h", "SL": "l", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
+#: How pydicom turns each text VR's decoded string into values (see ``pydicom.values``).
+_STRIP_WHOLE = frozenset({"AS", "CS", "DA", "DT", "TM"})  # trailing padding, then split
+_STRIP_EACH = frozenset({"SH", "LO", "UC"})  # split, then each value's trailing padding
+_SINGLE = frozenset({"LT", "ST", "UT", "UR"})  # one value, trailing padding
+_NUMERIC_TEXT = {"DS": _DECIMAL, "IS": _INTEGER}
+#: Text VRs whose trailing NULs pydicom drops along with trailing spaces (not AE, UR: NUL is kept there).
+_NULL_PADDED = _STRIP_WHOLE | _STRIP_EACH | _SINGLE - {"UR"} | {"UI", "PN", "DS", "IS"}
+_TEXT_VRS = _STRIP_WHOLE | _STRIP_EACH | _SINGLE | {"AE", "UI", "PN", "DS", "IS"}
+
+
+def _options_are_default() -> bool:
+    """pydicom options that change what a value reads as (date objects, Decimal, numpy, strict reads)."""
+    return not (config.datetime_conversion or config.use_DS_decimal or config.use_DS_numpy
+                or config.use_IS_numpy or config.settings.reading_validation_mode == config.RAISE)
+
+
+def lean_value(raw: Any) -> Any:
+    """The value of ``raw`` as the records read it, or :data:`NOT_LEAN`."""
+    if not isinstance(raw, RawDataElement):
+        return NOT_LEAN
+    vr, value = raw.VR, raw.value
+    if not vr or not isinstance(value, bytes) or not _options_are_default():
+        return NOT_LEAN
+    number_format = _NUMBER_FORMATS.get(vr)
+    if number_format is not None:
+        return _numbers(value, number_format, raw.is_little_endian) if value else NOT_LEAN
+    if vr in _NULL_PADDED:
+        value = value.rstrip(b"\x00 ")  # pydicom drops trailing NULs and spaces (UIDs come NUL-padded)
+    if not value:
+        return "" if vr in _TEXT_VRS else NOT_LEAN
+    if not _PRINTABLE_ASCII.fullmatch(value):
+        return NOT_LEAN  # other bytes depend on the character set: pydicom decides
+    return _text(value.decode("ascii"), vr)
+
+
+def _numbers(value: bytes, number_format: str, little_endian: bool) -> Any:
+    size = struct.calcsize("<" + number_format)  # standard sizes, as in the file
+    if len(value) % size:
+        return NOT_LEAN
+    numbers = struct.unpack(f"{'<' if little_endian else '>'}{len(value) // size}{number_format}", value)
+    return numbers[0] if len(numbers) == 1 else list(numbers)
+
+
+def _text(text: str, vr: str) -> Any:
+    if vr in _STRIP_WHOLE:
+        values = text.rstrip(" ").split("\\")
+    elif vr in _STRIP_EACH:
+        values = [v.rstrip(" ") for v in text.split("\\")]
+    elif vr in _SINGLE:
+        return text.rstrip(" ")
+    elif vr in ("AE", "UI"):  # pydicom's UID strips each value, AE's padding is not significant
+        values = [v.strip(" ") for v in text.split("\\")]
+    elif vr == "PN" and "=" not in text:
+        values = text.rstrip(" ").split("\\")
+    elif vr in _NUMERIC_TEXT:
+        values = [v.strip(" ") for v in text.strip(" ").split("\\")]
+        if not all(_NUMERIC_TEXT[vr].fullmatch(v) for v in values):
+            return NOT_LEAN  # pydicom's error or its own reading of an odd number
+    else:
+        return NOT_LEAN
+    return values[0] if len(values) == 1 else values
+
+
+def lean_text(raw: Any) -> str | None:
+    """The value as the instance record writes it (several values joined by ``\\``), or None."""
+    value = lean_value(raw)
+    if value is NOT_LEAN:
+        return None
+    return "\\".join(map(str, value)) if isinstance(value, list) else str(value)
