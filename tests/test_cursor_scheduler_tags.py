@@ -4,7 +4,8 @@ failed run goes unindexed, and nothing is indexed twice.
 ``copydicom_replicate_tags`` runs every 20 s (``COPYDICOM_REPLICATE_TAGS_SCHEDULE=20s``, no retries)
 against the Splunk-compatible test server. Instances arrive while the scheduler and dag-processor
 are stopped across intervals, then while the index refuses every event (HEC 503: the run fails);
-the runs that follow index each of them exactly once.
+the runs that follow index each of them exactly once. The records are built by forked worker
+processes (``COPYDICOM_RECORD_PROCESSES=2``) inside the task processes Airflow starts.
 """
 
 from __future__ import annotations
@@ -46,6 +47,9 @@ def airflow(tmp_path_factory, servers):
             "AIRFLOW_CONN_SPLUNK_DEFAULT": splunk.connection_json(index="dicom"),
             "COPYDICOM_REPLICATE_TAGS_SCHEDULE": f"{INTERVAL}s",
             "COPYDICOM_RETRIES": "0",
+            # records built by forked worker processes inside Airflow's task processes, as on a
+            # multi-core worker with a big run (the batches here are below the automatic threshold)
+            "COPYDICOM_RECORD_PROCESSES": "2",
         },
         DAG_ID,
     )

@@ -17,7 +17,9 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from copydicom_provider.core.tags import KEY_FIELD, TagsSummary, _Run, replicate_tags
+from copydicom_provider.core import tags
+from copydicom_provider.core.tag_records import InstanceRecords, read_instance_records
+from copydicom_provider.core.tags import KEY_FIELD, replicate_tags
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
@@ -103,20 +105,34 @@ def test_a_hec_503_storm_is_ridden_out_with_backoff_in_bounded_time(source, splu
 
 
 
-def test_an_orthanc_that_stops_answering_fails_the_run_not_each_instance(source, splunk, archive):
-    """A read timeout says nothing about the instance: the flag ``unreachable`` (not the message text) decides."""
-    run = _Run(OrthancHook.from_url(f"{source.url_with_credentials}?timeout=1"), hook_for(splunk), None, None,
-               TagsSummary(), logging.getLogger("test"))
+@pytest.mark.parametrize("processes", ["0", "2"], ids=["threads", "processes"])
+def test_an_orthanc_that_stops_answering_fails_the_run_not_each_instance(source, splunk, archive, monkeypatch,
+                                                                         processes):
+    """A read timeout says nothing about the instance: the flag ``unreachable`` (not the message text) decides.
+
+    In threads and in worker processes alike: the source stops answering once the run has listed
+    its instances, every read times out, and the run fails with the source's error, sending nothing.
+    """
+    hook = OrthancHook.from_url(f"{source.url_with_credentials}?timeout=1")
     instance = sorted(archive)[0]
-    assert not isinstance(run.read(instance), Exception)
-    missing = run.read("0" * 8 + "-" + "0" * 8 + "-" + "0" * 8 + "-" + "0" * 8 + "-" + "0" * 8)
+    assert isinstance(read_instance_records(hook, instance, "source"), InstanceRecords)
+    missing = read_instance_records(hook, "-".join(["0" * 8] * 5), "source")
     assert isinstance(missing, OrthancError) and missing.status == 404, "a vanished instance is its own failure"
 
-    os.kill(source.process.pid, signal.SIGSTOP)  # the port stays open, nothing answers
+    monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", processes)
+    listed = tags.instances_metadata
+
+    def then_stop(*args, **kwargs):
+        known = listed(*args, **kwargs)
+        os.kill(source.process.pid, signal.SIGSTOP)  # the port stays open, nothing answers
+        return known
+
+    monkeypatch.setattr(tags, "instances_metadata", then_stop)
     try:
         with pytest.raises(OrthancError) as raised:
-            run.read(instance)
+            replicate_tags(hook, hook_for(splunk))
     finally:
         os.kill(source.process.pid, signal.SIGCONT)
     assert raised.value.unreachable and "did not answer" in str(raised.value)
     assert "unreachable" not in str(raised.value), "the old text match would have counted it per instance"
+    assert not splunk.events, "nothing is sent from a chunk whose reads failed"

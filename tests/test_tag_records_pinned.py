@@ -156,8 +156,13 @@ def test_bulk_metadata_gives_the_same_records_with_one_request_each(source, stor
         assert (got.time, got.records) == (expected_time, expected), instance_id
 
 
-def test_the_tags_job_indexes_exactly_the_reference_records(source, stored):
-    """End to end through the Splunk stand-in: every indexed event is its reference record, stamped alike."""
+@pytest.mark.parametrize("processes", ["0", "2"], ids=["threads", "processes"])
+def test_the_tags_job_indexes_exactly_the_reference_records(source, stored, monkeypatch, processes):
+    """End to end through the Splunk stand-in: every indexed event is its reference record, stamped alike.
+
+    Built by threads, and by forked worker processes (``COPYDICOM_RECORD_PROCESSES``): the same records.
+    """
+    monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", processes)
     with SplunkTestServer() as splunk:
         summary = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"))
         indexed = {e.indexed["copydicom_key"]: (e.time, json.loads(e.raw)) for e in splunk.events}

@@ -33,8 +33,8 @@ from copydicom_provider.core.sr_items import ContentItem
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
-__all__ = ["InstanceRecords", "event_key", "event_keys", "event_time", "fetch_instance_records", "instance_records",
-           "instances_metadata", "read_header", "record_key"]
+__all__ = ["InstanceRecords", "RecordError", "event_key", "event_keys", "event_time", "fetch_instance_records",
+           "instance_records", "instances_metadata", "read_header", "read_instance_records", "record_key"]
 
 CHUNK = 64 * 1024
 #: Bytes kept behind the read position; pydicom only ever seeks back a few bytes.
@@ -310,6 +310,29 @@ def instances_metadata(source: OrthancHook, instance_ids: list[str]) -> dict[str
         return {}
     return {item["ID"]: item["Metadata"] for item in reply
             if isinstance(item, dict) and isinstance(item.get("ID"), str) and isinstance(item.get("Metadata"), dict)}
+
+
+class RecordError(Exception):
+    """An instance whose records could not be built; the message is the reason, as the summary gives it.
+
+    Why a type of its own: the reason crosses from a worker process to the run as plain text (any
+    exception, pickled, might not come back whole).
+    """
+
+
+def read_instance_records(source: OrthancHook, instance_id: str, source_name: str,
+                          metadata: dict[str, str] | None = None) -> InstanceRecords | OrthancError | RecordError:
+    """:func:`fetch_instance_records`, with a failure returned rather than raised: one instance's problem.
+
+    Orthanc's errors come back as they are, so that the caller can tell a server that is away or
+    refusing the credentials (the whole run's problem) from this instance's 404 or bad file.
+    """
+    try:
+        return fetch_instance_records(source, instance_id, source_name, metadata=metadata)
+    except OrthancError as error:
+        return error
+    except Exception as error:  # noqa: BLE001 - one unreadable instance must not stop the others
+        return RecordError(f"{type(error).__name__}: {str(error).strip() or type(error).__name__}")
 
 
 def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: str,

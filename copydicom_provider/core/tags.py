@@ -36,6 +36,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -46,12 +47,8 @@ from copydicom_provider.core.plan import parallel_map, workers_for
 from copydicom_provider.core.progress import JobSummary, Progress, log
 from copydicom_provider.core.record_size import max_record_bytes
 from copydicom_provider.core.replication import as_hook, window_from_options
-from copydicom_provider.core.tag_records import (
-    InstanceRecords,
-    fetch_instance_records,
-    instances_metadata,
-    record_key,
-)
+from copydicom_provider.core.record_workers import RecordWorkers, record_processes
+from copydicom_provider.core.tag_records import InstanceRecords, RecordError, instances_metadata, record_key
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -139,7 +136,7 @@ def _expand(source: OrthancHook, candidates: Candidates, workers: int, summary: 
 
 def _reason(error: BaseException) -> str:
     text = str(error).strip() or type(error).__name__
-    return text if isinstance(error, OrthancError) else f"{type(error).__name__}: {text}"
+    return text if isinstance(error, (OrthancError, RecordError)) else f"{type(error).__name__}: {text}"
 
 
 class _Run:
@@ -151,20 +148,6 @@ class _Run:
         self.index = index or splunk.settings.index
         self.sourcetype = sourcetype or splunk.settings.sourcetype
         self.source_name = ""
-
-    def read(self, instance_id: str, metadata: dict[str, str] | None = None) -> InstanceRecords | Exception:
-        """The instance's records, or the per-instance error; a server gone or refusing us raises.
-
-        ``metadata``: the instance's Orthanc metadata when already known (:func:`instances_metadata`).
-        """
-        try:
-            return fetch_instance_records(self.source, instance_id, self.source_name, metadata=metadata)
-        except OrthancError as error:
-            if error.status in (401, 403) or error.unreachable:
-                raise  # not this instance's fault: fail the task, a retry sends what is missing
-            return error
-        except Exception as error:  # noqa: BLE001 - one unreadable instance must not stop the others
-            return error
 
     def skip_indexed_dose_records(self, items: list[InstanceRecords]) -> None:
         """Drop dose records the index already holds, or an earlier instance of this chunk carries.
@@ -191,6 +174,12 @@ class _Run:
             source=self.splunk.settings.source or f"orthanc:{self.source_name}",
             fields={KEY_FIELD: record["RecordKey"]},
         )
+
+    def send_chunk(self, items: list[InstanceRecords], read: int, progress: Progress) -> None:
+        """Drop dose records already indexed, send the rest; ``read`` instances of the chunk are then done."""
+        self.skip_indexed_dose_records(items)
+        self.send(items)
+        progress.advance(read)
 
     def send(self, items: list[InstanceRecords]) -> None:
         """Send the chunk; an event HEC refuses as malformed fails its instance only."""
@@ -252,24 +241,36 @@ def index_candidates(
         run.sourcetype, " (dry run: nothing is sent)" if dry_run else "",
     )
     progress = Progress(len(ids), label="indexed", interval=progress_interval, logger=logger)
+    readers = RecordWorkers(source, run.source_name, workers, record_processes(workers, len(ids)))
+    # the send of one chunk overlaps the reading of the next; summaries are only touched between them
+    sender = ThreadPoolExecutor(max_workers=1, thread_name_prefix="copydicom-send")
+    sending: Future[None] | None = None
     try:
         for missing in _missing_from_index(splunk, run.index, ids, chunk, summary, progress):
-            if not dry_run and missing:
-                items: list[InstanceRecords] = []
-                known = instances_metadata(source, missing)  # one request instead of one per instance
-                outcomes = parallel_map(lambda i: run.read(i, known.get(i)), missing, workers)
-                for instance_id, outcome in zip(missing, outcomes):
-                    if isinstance(outcome, OrthancError) and outcome.status == 404:
-                        summary.vanished += 1  # deleted from the source since it was listed
-                    elif isinstance(outcome, Exception):
-                        summary.record_failure(instance_id, _reason(outcome))
-                        logger.warning("tags: instance %s skipped: %s", instance_id, _reason(outcome))
-                    else:
-                        items.append(outcome)
-                run.skip_indexed_dose_records(items)
-                run.send(items)
-            progress.advance(len(missing))
+            if dry_run or not missing:
+                progress.advance(len(missing))
+                continue
+            known = instances_metadata(source, missing)  # one request instead of one per instance
+            outcomes = readers.read(missing, known)
+            if sending is not None:
+                sending.result()  # the previous chunk's outcome first: a Splunk outage stops the run there
+            items: list[InstanceRecords] = []
+            for instance_id, outcome in zip(missing, outcomes):
+                if isinstance(outcome, OrthancError) and (outcome.status in (401, 403) or outcome.unreachable):
+                    raise outcome  # not this instance's fault: fail the task, a retry sends what is missing
+                if isinstance(outcome, OrthancError) and outcome.status == 404:
+                    summary.vanished += 1  # deleted from the source since it was listed
+                elif isinstance(outcome, Exception):
+                    summary.record_failure(instance_id, _reason(outcome))
+                    logger.warning("tags: instance %s skipped: %s", instance_id, _reason(outcome))
+                else:
+                    items.append(outcome)
+            sending = sender.submit(run.send_chunk, items, len(missing), progress)
+        if sending is not None:
+            sending.result()
     finally:
+        sender.shutdown(wait=True)  # a send under way finishes (HEC has its own timeouts)
+        readers.close()
         progress.close()
     summary.seconds = time.monotonic() - started
     return summary

@@ -183,14 +183,34 @@ class OrthancHook(HttpHook):
             ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
             if session.verify is True and ca_bundle:
                 session.verify = ca_bundle
-            pool = self.settings.max_parallel + 2
-            adapter = HTTPAdapter(pool_connections=2, pool_maxsize=pool)
-            session.mount("http://", adapter)
-            session.mount("https://", adapter)
-            self._session = session
+            self._session = self._mount(session)
         if headers:
             self._session.headers.update(headers)
         return self._session
+
+    def _mount(self, session: requests.Session) -> requests.Session:
+        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.settings.max_parallel + 2)
+        session.mount("http://", adapter)
+        session.mount("https://", adapter)
+        return session
+
+    def reopen_after_fork(self) -> None:
+        """In a forked child process: new connections, same server and settings, no connection lookup.
+
+        The pooled sockets the child inherited are the parent's (a request from both on one socket
+        mixes their replies), and looking the connection up again may need the parent's channel to
+        Airflow. The old session is kept, unused and never closed, so that nothing in the child
+        touches the parent's sockets.
+        """
+        old, self._session, self._slots = self._session, None, None
+        if old is None:
+            return
+        self._parents_session = old
+        session = requests.Session()
+        session.auth, session.verify, session.cert = old.auth, old.verify, old.cert
+        session.trust_env, session.proxies = old.trust_env, dict(old.proxies)
+        session.headers.update(old.headers)
+        self._session = self._mount(session)
 
     @property
     def slots(self) -> threading.BoundedSemaphore:
