@@ -24,7 +24,6 @@ Anything outside this is refused with a FATAL message naming what the test serve
 
 from __future__ import annotations
 
-import functools
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -196,6 +195,14 @@ class Term:
     op: str
     values: tuple[str, ...]
     patterns: tuple[re.Pattern[str] | Exact, ...] = field(compare=False, default=())
+    #: the wildcard-free values, lower-cased: ``IN`` lists of thousands of keys are looked up, not scanned
+    exact: frozenset[str] = field(compare=False, init=False, repr=False)
+    #: the patterns of the values with wildcards
+    wild: tuple[re.Pattern[str] | Exact, ...] = field(compare=False, init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "exact", frozenset(v.lower() for v in self.values if "*" not in v))
+        object.__setattr__(self, "wild", tuple(p for p, v in zip(self.patterns, self.values) if "*" in v))
 
 
 @dataclass(frozen=True)
@@ -360,17 +367,9 @@ def _compare(op: str, left: str, right: str) -> bool:
     return {"<": x < y, "<=": x <= y, ">": x > y, ">=": x >= y}[op]  # type: ignore[operator]
 
 
-@functools.lru_cache(maxsize=256)
-def _exact(values: tuple[str, ...]) -> frozenset[str]:
-    """The wildcard-free values, lower-cased: ``IN`` lists of thousands of keys are looked up, not scanned."""
-    return frozenset(v.lower() for v in values if "*" not in v)
-
-
 def _hits(term: Term, values: Iterable[str]) -> bool:
     """Whether any of the event's values matches one of the term's (case-insensitive, ``*`` wildcards)."""
-    exact = _exact(term.values)
-    wild = [p for p, v in zip(term.patterns, term.values) if "*" in v]
-    return any(v.lower() in exact or any(p.match(v) for p in wild) for v in values)
+    return any(v.lower() in term.exact or any(p.match(v) for p in term.wild) for v in values)
 
 
 class Matcher:
@@ -457,16 +456,21 @@ class Tstats:
 
 
 def _split_keyword(text: str, word: str) -> tuple[str, str | None]:
-    """Split at the first `` word `` outside quotes and parentheses."""
+    """Split at the first `` word `` outside quotes and parentheses.
+
+    Only quotes, parentheses and the word's occurrences change anything, so only they are visited
+    (a ``where`` clause can be 100 KB of keys).
+    """
     depth, quoted, lowered = 0, False, text.lower()
-    for n, char in enumerate(text):
+    for match in re.finditer(r'["()]|' + re.escape(word), lowered):
+        n, char = match.start(), match.group()
         if char == '"' and (n == 0 or text[n - 1] != "\\"):
             quoted = not quoted
         elif not quoted and char == "(":
             depth += 1
         elif not quoted and char == ")":
             depth -= 1
-        elif (not quoted and depth == 0 and lowered.startswith(word, n) and (n == 0 or text[n - 1].isspace())
+        elif (char == word and not quoted and depth == 0 and (n == 0 or text[n - 1].isspace())
               and (n + len(word) == len(text) or text[n + len(word)].isspace())):
             return text[:n], text[n + len(word):]
     return text, None

@@ -300,6 +300,17 @@ def _chunks(items: list[str], size: int) -> Iterator[list[str]]:
         yield items[start : start + size]
 
 
+def _tags_candidates(source: OrthancHook, window: Window) -> Candidates:
+    """The window's candidates; the whole archive as its instances, listed in one request.
+
+    Why: the tags job wants instances, and ``/instances`` lists them all at once where expanding
+    each study costs a request per study (and the instances' tags in each reply).
+    """
+    if window.kind == "all":
+        return Candidates(instances=source.list_ids("instances"))
+    return enumerate_candidates(source, window)
+
+
 def as_splunk(index: SplunkHook | str) -> SplunkHook:
     """Accept a hook or a ``SplunkHook.from_url`` URL."""
     return index if isinstance(index, SplunkHook) else SplunkHook.from_url(index)
@@ -329,7 +340,7 @@ def replicate_tags(
     window = window or window_from_options(since, until, study_date)
     log.info("replicate tags of %s from %s to Splunk at %s", window.describe(), source_hook.url,
              splunk.settings and splunk.hec_url)
-    candidates = enumerate_candidates(source_hook, window)
+    candidates = _tags_candidates(source_hook, window)
     summary = index_candidates(source_hook, splunk, candidates, index=splunk_index, sourcetype=sourcetype,
                                dry_run=dry_run)
     log.info("summary: %s", summary.line())
