@@ -553,6 +553,7 @@ class SplunkState:
         self.busy_after_remaining = 0
         self.late_remaining = 0
         self.late_delay = 0.0
+        self.hec_pause = 0.0
         self.drop_after_store_remaining = 0
         self.error_after_store_remaining = 0
         self.error_after_store_status = 500
@@ -712,6 +713,9 @@ class _HecHandler(_Handler):
             if state.drop_remaining > 0:
                 state.drop_remaining -= 1
                 return self._drop()
+            pause = state.hec_pause
+        if pause:
+            time.sleep(pause)
         if path in {"/services/collector/health", "/services/collector/health/1.0"}:
             if self.command not in {"GET", "HEAD"}:
                 return self._json(405, {"text": NOT_FOUND_TEXT, "code": 405})
@@ -1563,6 +1567,13 @@ class SplunkTestServer:
             raise ValueError("status must be 500, 502 or 504")
         with self.state.lock:
             self.state.error_after_store_remaining, self.state.error_after_store_status = count, status
+
+    def slow_hec(self, seconds: float) -> None:
+        """Every HEC request from now on is handled ``seconds`` late (0: at once): a slow, healthy index."""
+        if not 0 <= seconds <= 5:
+            raise ValueError("seconds must be in [0, 5]")
+        with self.state.lock:
+            self.state.hec_pause = seconds
 
     def set_search_lag(self, seconds: float) -> None:
         """Events stored from now on are found by searches only ``seconds`` later."""

@@ -60,3 +60,60 @@ def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(so
     summary = json.loads(rerun.stdout)
     assert (summary["already_present"], summary["copied"]) == (landed, INSTANCES - landed)
     assert instance_ids(destination) == {item.orthanc_id for item in items}
+
+
+def test_ctrl_c_on_replicate_tags_with_worker_processes_leaves_no_process_and_the_rerun_indexes_the_rest_once(
+        source):
+    """Ctrl-C from a terminal reaches the whole process group: the forked record workers ignore it and
+    stop with their parent, which ends with one line and 130; the rerun indexes exactly what is missing."""
+    from tests.splunk_server import SplunkTestServer
+
+    items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
+                                          instances_per_series=INSTANCES // 12, rows=256, columns=256))
+    with SplunkTestServer() as splunk:
+        splunk.slow_hec(1.0)  # the first chunk's send is still under way when Ctrl-C comes
+        env = {**os.environ, "COPYDICOM_SRC": source.url_with_credentials,
+               "COPYDICOM_INDEX": splunk.url(index="dicom"), "COPYDICOM_RECORD_PROCESSES": "2"}
+        command = [COPYDICOM, "replicate-tags", "--json"]
+        run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               start_new_session=True)
+        try:
+            deadline = time.monotonic() + 120
+            while not _hec_posts(splunk) and run.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.02)
+            assert run.poll() is None, "the run ended before it could be interrupted"
+            os.killpg(run.pid, signal.SIGINT)  # as a terminal does: parent and workers alike
+            out, err = run.communicate(timeout=60)
+        finally:
+            if run.poll() is None:
+                os.killpg(run.pid, signal.SIGKILL)
+                run.communicate()
+        assert run.returncode == 130, err[-2000:]
+        assert "Traceback" not in err and out == ""
+        assert err.strip().splitlines()[-1].startswith("copydicom: interrupted"), err[-500:]
+        deadline = time.monotonic() + 10
+        while _group_alive(run.pid):
+            assert time.monotonic() < deadline, "a record worker outlived the interrupted run"
+            time.sleep(0.1)
+        indexed = {e.indexed["copydicom_key"] for e in splunk.events}
+        assert 0 < len(indexed) < INSTANCES
+
+        splunk.slow_hec(0)
+        rerun = subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
+        assert rerun.returncode == 0, rerun.stderr[-2000:]
+        summary = json.loads(rerun.stdout)
+        assert (summary["already_indexed"], summary["sent"]) == (len(indexed), INSTANCES - len(indexed))
+        keys = [e.indexed["copydicom_key"] for e in splunk.events]
+        assert sorted(keys) == sorted(f"{item.orthanc_id}:instance" for item in items), "each instance once"
+
+
+def _hec_posts(splunk) -> int:
+    return len([r for r in splunk.requests if r.path.rstrip("/") in ("/services/collector", "/services/collector/event")])
+
+
+def _group_alive(group: int) -> bool:
+    try:
+        os.killpg(group, 0)
+    except ProcessLookupError:
+        return False
+    return True
