@@ -136,3 +136,29 @@ def test_an_orthanc_that_stops_answering_fails_the_run_not_each_instance(source,
     assert raised.value.unreachable and "did not answer" in str(raised.value)
     assert "unreachable" not in str(raised.value), "the old text match would have counted it per instance"
     assert not splunk.events, "nothing is sent from a chunk whose reads failed"
+
+
+def test_a_record_worker_killed_mid_run_costs_nothing(source, splunk, archive, monkeypatch, caplog):
+    """A forked record worker that dies (as the kernel's OOM killer would end it): the run goes on
+    with threads, every instance indexed exactly once, and the log says what happened."""
+    from copydicom_provider.core import record_workers
+
+    monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", "2")
+    monkeypatch.setitem(_VICTIM, "id", sorted(archive)[5])
+    monkeypatch.setitem(_VICTIM, "read", record_workers._read_in_child)
+    monkeypatch.setattr(record_workers, "_read_in_child", _dies_on_victim)  # the forked workers see it
+    caplog.set_level(logging.WARNING)
+    summary = replicate_tags(source.url_with_credentials, hook_for(splunk))
+    assert (summary.sent, summary.failed) == (INSTANCES, 0)
+    assert Counter(e.fields[KEY_FIELD] for e in splunk.events) == {f"{i}:instance": 1 for i in archive}
+    assert "record worker process ended abruptly" in caplog.text
+
+
+_VICTIM: dict = {}
+
+
+def _dies_on_victim(instance_id, metadata):
+    """A record worker's read that kills its own process on one instance (module level: it is pickled)."""
+    if instance_id == _VICTIM["id"]:
+        os.kill(os.getpid(), signal.SIGKILL)
+    return _VICTIM["read"](instance_id, metadata)

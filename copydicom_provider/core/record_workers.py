@@ -18,7 +18,8 @@ is forked before it starts any thread of its own, and the child
 * exits once the parent is gone.
 
 ``COPYDICOM_RECORD_PROCESSES`` overrides the choice: ``0`` for threads only, ``N`` for N processes.
-Outside Linux, threads.
+Outside Linux, and in a daemonic process (which may not have children), threads. A worker that dies
+(killed for memory, a signal) costs nothing: the chunk and the rest of the run are read by threads.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ import time
 import warnings
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
 from copydicom_provider.core.plan import parallel_map
+from copydicom_provider.core.progress import log
 from copydicom_provider.core.tag_records import InstanceRecords, RecordError, read_instance_records
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -63,6 +66,8 @@ def record_processes(workers: int, candidates: int) -> int:
         wanted = workers if candidates >= PROCESS_MIN_CANDIDATES else 0
     if not sys.platform.startswith("linux") or "fork" not in multiprocessing.get_all_start_methods():
         return 0
+    if multiprocessing.current_process().daemon:
+        return 0  # a daemonic process may not have children (some executors' pool workers)
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
     count = min(wanted, cores) if not setting else wanted
     return count if count > 1 else 0
@@ -82,8 +87,14 @@ class RecordWorkers:
                 instance_ids, self.workers))
         pool = self._started()
         chunk = max(1, len(instance_ids) // (self.processes * 8))
-        return list(pool.map(_read_in_child, instance_ids, [metadata.get(i) for i in instance_ids],
-                             chunksize=chunk))
+        try:
+            return list(pool.map(_read_in_child, instance_ids, [metadata.get(i) for i in instance_ids],
+                                 chunksize=chunk))
+        except BrokenProcessPool as error:  # a worker killed (out of memory, a signal): threads go on
+            log.warning("tags: a record worker process ended abruptly (%s); the run goes on with threads", error)
+            self.close()
+            self.processes = 0
+            return self.read(instance_ids, metadata)
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
