@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import warnings
 
 import pytest
@@ -19,7 +20,9 @@ from copydicom_provider.core.record_size import (
     max_record_bytes,
     record_bytes,
 )
+from copydicom_provider.core.record_workers import record_processes
 from copydicom_provider.core.tag_records import event_key, instance_records
+from copydicom_provider.hooks.errors import ConfigurationError
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
@@ -170,3 +173,20 @@ def test_records_are_compact_json_strings_of_the_size_measured():
     for record in build(read(ds)).records:
         text = json.dumps(record, separators=(",", ":"), ensure_ascii=False)
         assert len(text.encode("utf-8")) == record_bytes(record)
+
+
+def test_record_processes_follow_the_run_size_the_cores_and_the_setting(monkeypatch):
+    monkeypatch.delenv("COPYDICOM_RECORD_PROCESSES", raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2})
+    assert record_processes(4, 99) == 0, "a small run: threads"
+    assert record_processes(4, 100) == 3, "one process per core"
+    assert record_processes(2, 5000) == 2, "no more than the connection's max_parallel"
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0})
+    assert record_processes(4, 5000) == 0, "one core: threads"
+    monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", "0")
+    assert record_processes(4, 5000) == 0
+    monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", "3")
+    assert record_processes(4, 10) == 3, "the setting decides"
+    monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", "many")
+    with pytest.raises(ConfigurationError, match="COPYDICOM_RECORD_PROCESSES must be a whole number"):
+        record_processes(4, 5000)

@@ -51,7 +51,7 @@ PROCESSES_VARIABLE = "COPYDICOM_RECORD_PROCESSES"
 
 Outcome = InstanceRecords | OrthancError | RecordError
 
-#: What a forked child reads with (set in the parent just before the pool forks).
+#: What a forked child reads with (set in the child by :func:`_child_start`).
 _CHILD: dict[str, Any] = {}
 
 
@@ -60,7 +60,8 @@ def record_processes(workers: int, candidates: int) -> int:
     setting = os.environ.get(PROCESSES_VARIABLE, "").strip()
     if setting:
         if not setting.isdigit():
-            raise ConfigurationError(f"{PROCESSES_VARIABLE} must be a whole number (0: threads only), not {setting!r}")
+            raise ConfigurationError(
+                f"{PROCESSES_VARIABLE} must be a whole number (0: threads only), not {setting!r}")
         wanted = int(setting)
     else:
         wanted = workers if candidates >= PROCESS_MIN_CANDIDATES else 0
@@ -98,9 +99,10 @@ class RecordWorkers:
 
     def _started(self) -> ProcessPoolExecutor:
         if self._pool is None:
-            _CHILD.update(source=self.source, source_name=self.source_name, parent=os.getpid())
+            # forked, the child inherits these arguments as they are (nothing is pickled)
             self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("fork"),
-                                             initializer=_child_start)
+                                             initializer=_child_start,
+                                             initargs=(self.source, self.source_name, os.getpid()))
         return self._pool
 
     def close(self) -> None:
@@ -108,22 +110,16 @@ class RecordWorkers:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
-        _CHILD.clear()
-
-    def __enter__(self) -> RecordWorkers:
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
 
-def _child_start() -> None:
+def _child_start(source: OrthancHook, source_name: str, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
-    _CHILD["source"].reopen_after_fork()
-    threading.Thread(target=_exit_with_parent, args=(_CHILD["parent"],), daemon=True).start()
+    source.reopen_after_fork()
+    _CHILD.update(source=source, source_name=source_name)
+    threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
 
 
 def _exit_with_parent(parent: int) -> None:
