@@ -92,9 +92,20 @@ def test_what_needs_pydicom_is_left_to_it():
     assert lean_value(_raw("DS", b"1.5")) == "1.5"
 
 
+def test_a_lut_descriptors_first_value_is_left_to_pydicom_which_reads_it_unsigned():
+    raw = RawDataElement(0x00283002, "SS", 6, struct.pack("<hhh", -32768, 0, 16), 0, False, True, True, False)
+    assert lean_value(raw) is NOT_LEAN
+    assert convert_raw_data_element(raw).value[0] == 32768
+
+
 def test_options_that_change_values_turn_the_lean_reader_off(monkeypatch):
     monkeypatch.setattr(config, "datetime_conversion", True)
     assert lean_value(_raw("DA", b"20240314")) is NOT_LEAN
     monkeypatch.setattr(config, "datetime_conversion", False)
     monkeypatch.setattr(config, "use_DS_decimal", True)
     assert lean_value(_raw("DS", b"1.5")) is NOT_LEAN
+    monkeypatch.setattr(config, "use_DS_decimal", False)
+    assert lean_value(_raw("DS", b"1.5")) == "1.5"
+    from pydicom import hooks
+    monkeypatch.setattr(hooks.hooks, "raw_element_value", hooks.raw_element_value_fix_separator)
+    assert lean_value(_raw("DS", b"1.5")) is NOT_LEAN, "a conversion hook of the user's decides"

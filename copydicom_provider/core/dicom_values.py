@@ -4,10 +4,11 @@ Why: a record reads every element of an image and ~700 of a dose SR's content tr
 ``ds.get(keyword)`` costs pydicom 20-30 µs of bookkeeping (keyword lookup, conversion, storing the
 converted element back, validation). Most values are short printable ASCII or a few binary
 numbers, whose conversion is a decode, a strip and a split. :func:`lean_value` does exactly that
-and gives :data:`NOT_LEAN` for everything else -- empty or non-ASCII values, escape sequences,
-implicit VRs, sequences, AT, a DS or IS that is not a plain number, a PN with component groups,
-pydicom options that change values -- which the caller then reads the usual pydicom way. It
-never guesses: ``tests/test_dicom_values.py`` holds it against pydicom's own conversion.
+and gives :data:`NOT_LEAN` for everything else -- empty numbers, non-ASCII values, escape
+sequences, implicit VRs, sequences, AT, a DS or IS that is not a plain number, a PN with component
+groups, LUT Descriptors, pydicom options or hooks that change values -- which the caller then reads
+the usual pydicom way. It never guesses: ``tests/test_dicom_values.py`` holds it against pydicom's
+own conversion.
 
 Values are what the records use: ``str`` for text VRs (a DS or IS as its text, as ``str()`` of
 pydicom's value gives it), ``int``/``float`` for binary numbers, a ``list`` for several values.
@@ -20,6 +21,7 @@ import struct
 from typing import Any
 
 from pydicom import config
+from pydicom import hooks as pydicom_hooks
 from pydicom.dataelem import RawDataElement
 
 __all__ = ["NOT_LEAN", "lean_text", "lean_value"]
@@ -41,10 +43,17 @@ _NULL_PADDED = _STRIP_WHOLE | _STRIP_EACH | _SINGLE - {"UR"} | {"UI", "PN", "DS"
 _TEXT_VRS = _STRIP_WHOLE | _STRIP_EACH | _SINGLE | {"AE", "UI", "PN", "DS", "IS"}
 
 
+#: LUT Descriptors: pydicom reads a negative first value as unsigned (``pydicom.tag._LUT_DESCRIPTOR_TAGS``).
+_LUT_DESCRIPTORS = frozenset({0x00281101, 0x00281102, 0x00281103, 0x00283002})
+
+
 def _options_are_default() -> bool:
-    """pydicom options that change what a value reads as (date objects, Decimal, numpy, strict reads)."""
+    """pydicom as shipped: no option or conversion hook that changes what a value reads as (date
+    objects, Decimal, numpy, strict reads, a replaced ``raw_element_value``/``raw_element_vr``)."""
     return not (config.datetime_conversion or config.use_DS_decimal or config.use_DS_numpy
-                or config.use_IS_numpy or config.settings.reading_validation_mode == config.RAISE)
+                or config.use_IS_numpy or config.settings.reading_validation_mode == config.RAISE
+                or pydicom_hooks.hooks.raw_element_value is not pydicom_hooks.raw_element_value
+                or pydicom_hooks.hooks.raw_element_vr is not pydicom_hooks.raw_element_vr)
 
 
 def lean_value(raw: Any) -> Any:
@@ -52,7 +61,7 @@ def lean_value(raw: Any) -> Any:
     if not isinstance(raw, RawDataElement):
         return NOT_LEAN
     vr, value = raw.VR, raw.value
-    if not vr or not isinstance(value, bytes) or not _options_are_default():
+    if not vr or not isinstance(value, bytes) or raw.tag in _LUT_DESCRIPTORS or not _options_are_default():
         return NOT_LEAN
     number_format = _NUMBER_FORMATS.get(vr)
     if number_format is not None:
