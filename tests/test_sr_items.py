@@ -11,6 +11,7 @@ sequences of undefined length, and a sequence cut short.
 from __future__ import annotations
 
 import io
+import struct
 
 import pytest
 from pydicom import dcmread
@@ -111,3 +112,13 @@ def test_a_sequence_cut_short_is_read_as_pydicom_reads_it():
     cut = data[: len(data) - 40]  # the last item's elements end mid-value
     lean, reference = _both_ways(cut)
     assert lean == reference
+
+
+def test_an_element_running_past_its_item_is_read_as_pydicom_reads_it():
+    ds, _ = make_ct_dose_sr(seed=3)
+    data = bytearray(to_bytes(ds))
+    code_meaning = data.find(b"\x08\x00\x04\x01LO", len(data) // 2)  # a CodeMeaning deep in the tree
+    length = struct.unpack_from("<H", data, code_meaning + 6)[0]
+    struct.pack_into("<H", data, code_meaning + 6, length + 4)  # declared 4 bytes longer than it is
+    lean, reference = _both_ways(bytes(data))
+    assert lean == reference and lean

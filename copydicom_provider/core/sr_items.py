@@ -64,13 +64,19 @@ def _plain_items(element: Any, encoding: Any) -> list[dict[int, Any]] | None:
                 return None  # an item in implicit VR: pydicom's reading decides
             elements = {int(e.tag): e for e in data_element_generator(io.BytesIO(body), False, True,
                                                                         encoding=encoding)}
-            if _CHARSET in elements:
-                return None
+            if _CHARSET in elements or any(_cut_short(e) for e in elements.values()):
+                return None  # pydicom would read on past the item's end: let it
             items.append(elements)
             position += 8 + length
     except Exception:  # noqa: BLE001 - anything odd is read, warned about or refused by pydicom itself
         return None
     return items
+
+
+def _cut_short(element: Any) -> bool:
+    """A value shorter than its declared length (the item ended inside it)."""
+    return (isinstance(element, RawDataElement) and isinstance(element.value, bytes)
+            and element.length != _UNDEFINED and len(element.value) != element.length)
 
 
 class ContentItem:
