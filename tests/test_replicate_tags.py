@@ -268,3 +268,25 @@ def test_a_large_instance_is_read_only_up_to_its_pixel_data(source, splunk):
     assert fields[big]["NumberOfFrames"] == "3" and fields[big]["Rows"] == "1024"
     assert fields[big]["ImageComments"] == item.dataset.ImageComments and "PixelData" not in fields[big]
     assert fields[small]["Rows"] == "64"  # the connection dropped after the large file is not reused broken
+
+
+@pytest.mark.parametrize(("count", "searches"), [(1050, 1), (1099, 1), (1100, 2), (2150, 3), (150, 1)])
+def test_the_duplicate_check_asks_a_page_at_a_time_and_a_small_remainder_joins_the_last_page(count, searches):
+    """Each tstats search is a Splunk search job: 1,050 keys are one job, not 1,000 and then 50."""
+    from copydicom_provider.core.progress import Progress
+    from copydicom_provider.core.tags import CHUNK, TagsSummary, _missing_from_index
+
+    ids = [orthanc_id(f"patient{n}", f"1.2.{n}") for n in range(count)]
+    held = set(ids[::3])
+    with SplunkTestServer() as server:
+        for instance_id in held:
+            server.add_event({"RecordType": "instance"}, time_=1.0e9, index="dicom",
+                             fields={"copydicom_key": f"{instance_id}:instance"})
+        summary = TagsSummary()
+        missing = [i for part in _missing_from_index(SplunkHook.from_url(server.url(index="dicom")), "dicom", ids,
+                                                     CHUNK, summary, Progress(count, label="indexed"))
+                   for i in part]
+        asked = [r for r in server.requests if r.path == "/services/search/jobs/export"]
+    assert missing == [i for i in ids if i not in held]
+    assert (summary.already_indexed, summary.to_send) == (len(held), count - len(held))
+    assert len(asked) == searches

@@ -282,11 +282,16 @@ def _missing_from_index(splunk: SplunkHook, index: str | None, ids: list[str], c
 
     One search per page rather than per chunk: a no-op rerun then costs a few searches (each a
     Splunk search job), while records are still read and sent a chunk at a time, with the check
-    at most one page (seconds of work) ahead of the send.
+    at most one page (seconds of work) ahead of the send. A last page under a tenth of a page joins
+    the one before it: 1,050 instances cost one search job, not two.
     """
-    for page in _chunks(ids, max(chunk, DEDUPE_PAGE)):
+    size = max(chunk, DEDUPE_PAGE)
+    pages = list(_chunks(ids, size))
+    if len(pages) > 1 and len(pages[-1]) < size // 10:
+        pages[-2:] = [pages[-2] + pages[-1]]
+    for page in pages:
         present = indexed_keys(splunk, [record_key(i, "instance") for i in page], index=index,
-                               per_search=max(chunk, DEDUPE_PAGE))
+                               per_search=len(page))
         for part in _chunks(page, chunk):
             missing = [i for i in part if record_key(i, "instance") not in present]
             summary.already_indexed += len(part) - len(missing)
