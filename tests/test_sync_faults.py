@@ -225,6 +225,64 @@ def test_on_kill_cancels_the_push_job_and_removes_the_peer(source, destination):
     assert not states & {"Pending", "Running"}
 
 
+def test_an_interrupt_while_lanes_take_their_next_jobs_ends_the_run(source, destination, monkeypatch):
+    """Ctrl-C cancels the running push jobs; each lane then sees its job fail and takes the next one.
+    Those failures must not hold the lanes waiting for a verdict that the interrupted run never gives."""
+    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 10)
+    slow_ingest(destination, 20)  # jobs still run when the interrupt comes
+    items = seed(source, many(8, 10, size=64))
+    cancel = transfer.ACTIVE_PEER_JOBS.cancel_jobs
+
+    def cancel_then_let_the_lanes_move_on(peer: str) -> None:
+        cancel(peer)
+        time.sleep(2)  # the lanes notice the cancelled jobs and dequeue their next ones before shutdown
+
+    def interrupt(*args, **kwargs):  # Ctrl-C while the other lane's push job runs on the source
+        deadline = time.monotonic() + 30
+        while not running_jobs(source) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(transfer.ACTIVE_PEER_JOBS, "cancel_jobs", cancel_then_let_the_lanes_move_on)
+    monkeypatch.setattr(transfer, "_account_push", interrupt)
+    outcome: list[BaseException] = []
+
+    def run() -> None:
+        try:
+            copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]),
+                            mode="peer")
+        except BaseException as error:  # noqa: BLE001 - the interrupt is the expected outcome
+            outcome.append(error)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(60)
+    assert not thread.is_alive(), "the interrupted peer run hangs"
+    assert [type(e) for e in outcome] == [KeyboardInterrupt]
+    assert temporary_peers(source) == []
+    assert not running_jobs(source)
+
+
+def running_jobs(server) -> list[dict]:
+    jobs = requests.get(f"{server.url}/jobs?expand", auth=server.auth, timeout=10).json()
+    return [job for job in jobs if job["State"] in {"Pending", "Running"}]
+
+
+def test_a_push_job_created_after_the_cancel_is_cancelled_too():
+    """``cancel_jobs`` cannot see a job the source is still creating: its registration says so."""
+    cancelled: list[str] = []
+    source = type("Source", (), {"cancel_job": staticmethod(cancelled.append)})()
+    jobs = transfer._PeerJobs()
+    jobs.set(source, "copydicom-1-x")
+    assert jobs.job("copydicom-1-x", "before")
+    jobs.cancel_jobs("copydicom-1-x")
+    assert cancelled == ["before"]
+    assert not jobs.job("copydicom-1-x", "after")
+    assert jobs.job("copydicom-1-x", "after", running=False)
+    jobs.discard("copydicom-1-x")
+    assert jobs.job("copydicom-1-x", "later")
+
+
 def test_a_hung_source_stops_the_batch_within_about_two_timeouts(source, destination):
     items = seed(source, many(4, 25, size=64))
     os.kill(source.process.pid, signal.SIGSTOP)

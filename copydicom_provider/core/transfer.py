@@ -377,20 +377,25 @@ class _PeerJobs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._active: dict[str, tuple[OrthancHook, set[str]]] = {}  # peer -> (source, its running jobs)
+        self._cancelled: set[str] = set()  # peers whose jobs were cancelled: a job started later is too
 
     def set(self, source: OrthancHook, peer: str) -> None:
         with self._lock:
             self._active.setdefault(peer, (source, set()))
 
-    def job(self, peer: str, job_id: str, running: bool = True) -> None:
+    def job(self, peer: str, job_id: str, running: bool = True) -> bool:
+        """Note a job started (or ended); False when its peer's jobs were cancelled meanwhile: the
+        caller cancels it, since ``cancel_jobs`` could not see a job the source had not yet created."""
         with self._lock:
             if peer in self._active:
                 jobs = self._active[peer][1]
                 jobs.add(job_id) if running else jobs.discard(job_id)
+            return not (running and peer in self._cancelled)
 
     def cancel_jobs(self, peer: str) -> None:
-        """Cancel the peer's running push jobs (the peer stays: its owner removes it)."""
+        """Cancel the peer's running push jobs, and any it starts later (the peer stays: its owner removes it)."""
         with self._lock:
+            self._cancelled.add(peer)
             source, jobs = self._active.get(peer, (None, set()))
             jobs = set(jobs)
         for job_id in jobs:
@@ -400,6 +405,7 @@ class _PeerJobs:
     def discard(self, peer: str) -> None:
         with self._lock:
             self._active.pop(peer, None)
+            self._cancelled.discard(peer)
 
     def cancel_all(self) -> None:
         with self._lock:
@@ -543,13 +549,15 @@ class _FailedJobs:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._pending = 0
+        self._released = False
         self._open = threading.Event()
         self._open.set()
 
     def add(self) -> None:
         with self._lock:
             self._pending += 1
-            self._open.clear()
+            if not self._released:
+                self._open.clear()
 
     def settled(self) -> None:
         with self._lock:
@@ -558,7 +566,11 @@ class _FailedJobs:
                 self._open.set()
 
     def release(self) -> None:
-        self._open.set()
+        """Open for good (the run is interrupted): a job cancelled by the interruption fails, and
+        must not close the gate on a lane that already holds its next job."""
+        with self._lock:
+            self._released = True
+            self._open.set()
 
     def wait(self) -> None:
         self._open.wait()
@@ -595,7 +607,8 @@ def _push_jobs(groups: list[tuple[str, list[str]]], size: int = PEER_JOB_SIZE) -
 def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout: float) -> dict:
     """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled)."""
     job_id = source.store_to_peer(peer, resources)
-    ACTIVE_PEER_JOBS.job(peer, job_id)
+    if not ACTIVE_PEER_JOBS.job(peer, job_id):  # the run was interrupted while the source created it
+        _quietly(source.cancel_job, job_id)
     started = time.monotonic()
     deadline = started + timeout
     try:
