@@ -108,8 +108,9 @@ def test_rest_api_backfill_reprocessing_copies_nothing_twice(airflow, servers, p
     before = instance_ids(destination)
     assert before  # the CLI backfill ran first
     airflow.wait_backfills_completed(DAG_ID)
-    airflow.create_backfill(DAG_ID, past_hours[0].isoformat(), past_hours[-1].isoformat(),
-                            "reprocess_behavior", "completed", "max_active_runs", 2, via="api")
+    with airflow.only_api_server():  # reprocessing rewrites runs: no scheduler writing to SQLite meanwhile
+        airflow.create_backfill(DAG_ID, past_hours[0].isoformat(), past_hours[-1].isoformat(),
+                                "reprocess_behavior", "completed", "max_active_runs", 2, via="api")
     airflow.wait_backfills_completed(DAG_ID, timeout=300)  # the runs were re-run, not merely still there from before
     runs = backfill_runs(airflow, past_hours)
     assert [r["state"] for r in runs] == ["success"] * 3

@@ -7,6 +7,7 @@ three services up (the workers call the api-server's ``/execution/`` API) and th
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -111,6 +112,29 @@ class AirflowServices:
         process = self.processes.pop(name)
         _signal_group(process, signal.SIGKILL)
         process.wait(timeout=30)
+
+    @contextlib.contextmanager
+    def only_api_server(self) -> Iterator[None]:
+        """The scheduler and dag-processor shut down (not killed) meanwhile, then started again.
+
+        For an API call that rewrites runs the scheduler is working on (a backfill that reprocesses
+        them): on SQLite a collision can fail the call after Airflow committed part of it, which a
+        retry cannot undo.
+        """
+        quiet = [name for name in ("scheduler", "dag-processor") if name in self.processes]
+        for name in quiet:
+            process = self.processes.pop(name)
+            _signal_group(process, signal.SIGTERM)
+            try:
+                process.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                _signal_group(process, signal.SIGKILL)
+                process.wait(timeout=30)
+        try:
+            yield
+        finally:
+            for name in reversed(quiet):
+                self.start_service(name)
 
     def _wait_healthy(self, timeout: float) -> None:
         deadline = time.monotonic() + timeout
