@@ -270,14 +270,19 @@ def test_a_large_instance_is_read_only_up_to_its_pixel_data(source, splunk):
     assert fields[small]["Rows"] == "64"  # the connection dropped after the large file is not reused broken
 
 
-@pytest.mark.parametrize(("count", "searches"), [(1050, 1), (1099, 1), (1100, 2), (2150, 3), (150, 1)])
-def test_the_duplicate_check_asks_a_page_at_a_time_and_a_small_remainder_joins_the_last_page(count, searches):
-    """Each tstats search is a Splunk search job: 1,050 keys are one job, not 1,000 and then 50."""
+@pytest.mark.parametrize(("count", "pages"), [(1050, 1), (1099, 1), (1100, 2), (2150, 3), (150, 1)])
+@pytest.mark.parametrize("held_every", [3, 1, 0])
+def test_the_duplicate_check_asks_a_page_at_a_time_and_a_small_remainder_joins_the_last_page(count, pages, held_every):
+    """Each tstats search is a Splunk search job: 1,050 keys are one page, not 1,000 and then 50.
+
+    A page first counts the keys held (one row): none or all (a first run, a rerun) settle it in
+    that one search; only a page partly held asks for its keys' rows in a second search.
+    """
     from copydicom_provider.core.progress import Progress
     from copydicom_provider.core.tags import CHUNK, TagsSummary, _missing_from_index
 
     ids = [orthanc_id(f"patient{n}", f"1.2.{n}") for n in range(count)]
-    held = set(ids[::3])
+    held = set(ids[::held_every]) if held_every else set()
     with SplunkTestServer() as server:
         for instance_id in held:
             server.add_event({"RecordType": "instance"}, time_=1.0e9, index="dicom",
@@ -289,4 +294,4 @@ def test_the_duplicate_check_asks_a_page_at_a_time_and_a_small_remainder_joins_t
         asked = [r for r in server.requests if r.path == "/services/search/jobs/export"]
     assert missing == [i for i in ids if i not in held]
     assert (summary.already_indexed, summary.to_send) == (len(held), count - len(held))
-    assert len(asked) == searches
+    assert len(asked) == pages * (2 if held_every == 3 else 1)

@@ -260,6 +260,30 @@ def test_the_duplicate_check_is_a_tstats_on_the_indexed_field(splunk):
         hook.indexed_values("key) OR (x", ["a"])
 
 
+def test_a_check_of_record_keys_counts_them_first_and_asks_for_rows_only_when_some_are_missing(splunk):
+    """``one_value_per_event``: a one-row ``dc()`` search settles a page held wholly or not at all (a rerun,
+    a first run); a page partly held is then asked key by key. Without it, several values per event
+    (which ``dc()`` would also count) still give the exact answer."""
+    hook = SplunkHook.from_url(splunk.url(index="dicom"), **FAST)
+    hook.send_envelopes([hook.envelope({"n": n}, fields={"copydicom_key": f"id{n}:instance"}) for n in range(4)])
+
+    def searches() -> list[str]:
+        return [parse_qs(r.body.decode())["search"][0] for r in splunk.requests if r.path.endswith("/export")]
+
+    held = [f"id{n}:instance" for n in range(4)]
+    assert hook.indexed_values("copydicom_key", held, indexes=["dicom"], one_value_per_event=True) == set(held)
+    assert hook.indexed_values("copydicom_key", ["no1", "no2"], indexes=["dicom"], one_value_per_event=True) == set()
+    assert [q.split(" where ")[0] for q in searches()] == ["| tstats dc(copydicom_key) AS held"] * 2
+    partly = ["id1:instance", "no3"]
+    assert hook.indexed_values("copydicom_key", partly, indexes=["dicom"], one_value_per_event=True) == {"id1:instance"}
+    assert searches()[-1].endswith(" by copydicom_key")
+
+    hook.send_envelopes([hook.envelope({"n": 9}, fields={"copydicom_key": ["multi:a", "multi:z"]})])
+    assert results(splunk, '| tstats dc(copydicom_key) AS held where index=dicom copydicom_key IN ("multi:a", "b")') == [
+        {"held": "2"}]  # the event's other value counts too
+    assert hook.indexed_values("copydicom_key", ["multi:a", "b"], indexes=["dicom"]) == {"multi:a"}
+
+
 def test_without_an_index_the_check_finds_what_hec_wrote_to_the_tokens_default_index(splunk):
     """The token's default index (here ``dicom``) is not among the role's default indexes (``main``):
     the check searches every index, so it still sees what HEC wrote."""

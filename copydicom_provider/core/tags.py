@@ -119,7 +119,8 @@ def indexed_keys(splunk: SplunkHook, keys: Sequence[str], *, index: str | None, 
     Reads the indexed field ``copydicom_key`` (see :meth:`SplunkHook.indexed_values`): cheap on a large
     index, whatever the sourcetype. ``index`` None means every index, where the token's default one is.
     """
-    return splunk.indexed_values(KEY_FIELD, keys, indexes=[index] if index else None, per_search=per_search)
+    return splunk.indexed_values(KEY_FIELD, keys, indexes=[index] if index else None, per_search=per_search,
+                                 one_value_per_event=True)
 
 
 # --------------------------------------------------------------------------- one run

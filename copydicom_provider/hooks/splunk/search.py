@@ -30,6 +30,7 @@ from copydicom_provider.hooks.splunk.wire import (
     _mgmt_text,
     _spl_quoted,
     _time_param,
+    form_encoded,
     normalize_spl,
 )
 
@@ -70,7 +71,8 @@ class SearchMixin:
         def get_conn(self) -> requests.Session: ...
 
     def indexed_values(
-        self, field_name: str, values: Sequence[str], *, indexes: Iterable[str] | None = None, per_search: int = 200
+        self, field_name: str, values: Sequence[str], *, indexes: Iterable[str] | None = None, per_search: int = 200,
+        one_value_per_event: bool = False,
     ) -> set[str]:
         """Which of ``values`` the index holds in the indexed field ``field_name``, over all time.
 
@@ -81,6 +83,11 @@ class SearchMixin:
         searches ``index=*`` (every index the role may search): HEC then writes to the token's default
         index, which the client cannot name, and the role's default indexes may not include it.
         The range runs to 2038, so events stamped in the future (a modality's wrong clock) are found too.
+
+        ``one_value_per_event`` (each event carries at most one value of the field, as a record key
+        does) first counts the distinct values held, in a one-row ``dc()`` search: when it finds none
+        or all of them, the per-value rows are not needed, and a rerun's check costs one short reply
+        per search. (With several values per event ``dc()`` also counts values outside the list.)
         """
         if not _FIELD_NAME.fullmatch(field_name):
             raise ValueError(f"{field_name!r} is not a plain Splunk field name (letters, digits, _ . -)")
@@ -88,12 +95,26 @@ class SearchMixin:
         wanted = list(dict.fromkeys(values))
         for start in range(0, len(wanted), max(1, per_search)):
             chunk = wanted[start : start + per_search]
-            query = (f"| tstats count where {index_scope(indexes)} "
-                     f"{field_name} IN ({', '.join(_spl_quoted(v) for v in chunk)}) by {field_name}")
-            for row in self.search(query, earliest_time="0", latest_time=LATEST_TIME):
+            where = f"where {index_scope(indexes)} {field_name} IN ({', '.join(_spl_quoted(v) for v in chunk)})"
+            if one_value_per_event:
+                held = self._distinct_count(f"| tstats dc({field_name}) AS held {where}")
+                if held == 0:
+                    continue
+                if held is not None and held >= len(chunk):
+                    found.update(chunk)
+                    continue
+            for row in self.search(f"| tstats count {where} by {field_name}", earliest_time="0",
+                                   latest_time=LATEST_TIME):
                 value = row.get(field_name)
                 found.update(value if isinstance(value, list) else [value] if value else [])
         return found & set(wanted)
+
+    def _distinct_count(self, query: str) -> int | None:
+        """The ``held`` of a one-row ``tstats dc(...) AS held`` search over all time; None when the
+        reply is not one plain count (the caller then asks for the values themselves)."""
+        rows = list(self.search(query, earliest_time="0", latest_time=LATEST_TIME))
+        held = rows[0].get("held") if len(rows) == 1 else None
+        return int(held) if isinstance(held, str) and held.isdigit() else None
 
 
     # ------------------------------------------------------------------ management port
@@ -123,8 +144,13 @@ class SearchMixin:
         self, method: str, path: str, *, auth: dict[str, str] | None = None, stream: bool = False, **kwargs: Any
     ) -> requests.Response:
         """One management call; a 401 with a session key logs in again once; errors quote Splunk's message."""
+        if isinstance(kwargs.get("data"), Mapping):
+            kwargs["data"] = form_encoded(kwargs["data"])
+            form_header = {"Content-Type": "application/x-www-form-urlencoded"}
+        else:
+            form_header = {}
         for attempt in (1, 2):
-            headers = self._mgmt_auth() if auth is None else auth
+            headers = {**(self._mgmt_auth() if auth is None else auth), **form_header}
             try:
                 response = self.get_conn().request(
                     method,

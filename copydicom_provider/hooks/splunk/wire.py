@@ -9,6 +9,7 @@ from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import Any
+from urllib.parse import quote_plus
 from xml.etree import ElementTree
 
 import requests
@@ -65,6 +66,30 @@ def _time_param(value: float | int | str | datetime) -> str:
     if isinstance(value, str):
         return value
     return f"{float(epoch_seconds(value)):.3f}"
+
+
+_FORM_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_.-~")
+_FORM_ESCAPES = str.maketrans({chr(c): "+" if c == 32 else f"%{c:02X}" for c in range(128) if chr(c) not in _FORM_SAFE})
+
+
+def form_encoded(fields: Mapping[str, Any]) -> str:
+    """``application/x-www-form-urlencoded`` exactly as ``urlencode`` (and so requests) writes it.
+
+    Why: a duplicate check's search carries a thousand quoted keys (60 KB), which ``quote_plus``
+    escapes a byte at a time in Python; ASCII text goes through one ``str.translate`` instead.
+    """
+    def escaped(value: Any) -> str:
+        if isinstance(value, bytes):
+            return quote_plus(value)
+        text = str(value)
+        return text.translate(_FORM_ESCAPES) if text.isascii() else quote_plus(text)
+
+    pairs = []
+    for name, values in fields.items():  # as requests: a list is one pair per item, None is left out
+        for value in values if isinstance(values, (list, tuple)) else [values]:
+            if value is not None:
+                pairs.append(f"{escaped(name)}={escaped(value)}")
+    return "&".join(pairs)
 
 
 def _spl_quoted(value: str) -> str:
