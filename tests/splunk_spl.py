@@ -108,7 +108,8 @@ def time_bounds(
 # --------------------------------------------------------------------------- values and terms
 def unquote(value: str) -> str:
     if len(value) >= 2 and value[0] == value[-1] == '"':
-        return re.sub(r"\\(.)", r"\1", value[1:-1])
+        inner = value[1:-1]
+        return re.sub(r"\\(.)", r"\1", inner) if "\\" in inner else inner
     return value
 
 
