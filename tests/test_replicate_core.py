@@ -203,3 +203,16 @@ def test_many_small_studies_are_compared_in_bulk_and_only_differences_copied(sou
     assert instance_ids(destination) == {i.orthanc_id for i in items}
     noop = replicate(source.url_with_credentials, destination.url_with_credentials)
     assert noop.copied == 0 and noop.already_present == len(items)
+
+
+def test_push_jobs_are_of_one_size_so_both_lanes_end_together():
+    """Five studies of 200 on two lanes: jobs of whole studies would leave one lane pushing the fifth
+    alone; a study larger than the job size goes as its instances, small studies stay whole."""
+    from copydicom_provider.core.transfer import _push_jobs
+
+    groups = [(f"study{s}", [f"s{s}i{i}" for i in range(200)]) for s in range(5)] + [("small", ["x1", "x2"])]
+    jobs = list(_push_jobs(groups, 125))
+    assert [len(chunk) for _, chunk in jobs] == [125] * 8 + [2]
+    assert [i for _, chunk in jobs for i in chunk] == [i for _, instances in groups for i in instances]
+    assert jobs[0][0] == jobs[0][1]  # a study larger than a job: its instances are the resources
+    assert jobs[-1][0] == ["small"]  # a study that fits is pushed whole
