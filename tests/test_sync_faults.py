@@ -282,6 +282,12 @@ def test_a_push_job_created_after_the_cancel_is_cancelled_too():
     jobs.discard("copydicom-1-x")
     assert jobs.job("copydicom-1-x", "later")
 
+    jobs.set(source, "copydicom-2-y")  # on_kill: every peer's jobs, and the peer itself
+    source.delete_peer = cancelled.append
+    jobs.cancel_all()
+    assert cancelled[-1] == "copydicom-2-y"
+    assert not jobs.job("copydicom-2-y", "created-meanwhile")
+
 
 def test_a_hung_source_stops_the_batch_within_about_two_timeouts(source, destination):
     items = seed(source, many(4, 25, size=64))

@@ -410,6 +410,7 @@ class _PeerJobs:
     def cancel_all(self) -> None:
         with self._lock:
             active, self._active = dict(self._active), {}
+            self._cancelled.update(active)  # a job the source is creating meanwhile is cancelled when noted
         for peer, (source, jobs) in active.items():
             for job_id in jobs:
                 _quietly(source.cancel_job, job_id)
