@@ -114,7 +114,7 @@ class SearchMixin:
         reply is not one plain count (the caller then asks for the values themselves)."""
         rows = list(self.search(query, earliest_time="0", latest_time=LATEST_TIME))
         held = rows[0].get("held") if len(rows) == 1 else None
-        return int(held) if isinstance(held, str) and held.isdigit() else None
+        return int(held) if isinstance(held, str) and held.isascii() and held.isdigit() else None
 
 
     # ------------------------------------------------------------------ management port
