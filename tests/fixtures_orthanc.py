@@ -118,3 +118,16 @@ def slow_ingest(server: OrthancServer, milliseconds: float = 10) -> OrthancServe
     server.stop(kill=True)
     server.extra_config = {**server.extra_config, "LuaScripts": [str(script)]}
     return server.start()
+
+
+def failing_storage(server: OrthancServer, *, first_try_only: bool) -> OrthancServer:
+    """Restart ``server`` failing uploads inside (HTTP 500, as Orthanc answers when two uploads create
+    the same new storage folder at once): each instance's first upload only, or every upload."""
+    script = server.directory / "failing-storage.lua"
+    fail = "if not seen[uid] then seen[uid] = true; error('storage fault') end" if first_try_only \
+        else "error('storage fault')"
+    script.write_text("seen = {}\nfunction ReceivedInstanceFilter(dicom, origin, info)\n"
+                      f"  local uid = dicom.SOPInstanceUID\n  {fail}\n  return true\nend\n")
+    server.stop(kill=True)
+    server.extra_config = {**server.extra_config, "LuaScripts": [str(script)]}
+    return server.start()

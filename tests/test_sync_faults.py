@@ -22,7 +22,9 @@ from copydicom_provider.core.replication import ReplicationFailed, copy_candidat
 from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies, to_bytes
-from tests.fixtures_orthanc import free_space, full_destination, instance_bytes, instance_ids, seed, slow_ingest
+from tests.fixtures_orthanc import (
+    failing_storage, free_space, full_destination, instance_bytes, instance_ids, seed, slow_ingest,
+)
 
 
 def hook(server, **extra) -> OrthancHook:
@@ -120,6 +122,28 @@ def test_two_runs_at_once_count_each_instance_once(source, destination):
     for result in results:
         assert result.copied + result.already_present == len(items) and result.failed == 0
     assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+def test_an_upload_the_destination_fails_inside_once_is_sent_once_more(source, destination, caplog):
+    """Orthanc answers HTTP 500 when two uploads create the same new storage folder at once (seen in
+    CI with two runs at once): one more send stores it, and nothing is stored twice."""
+    items = seed(source, many(2, 10, size=64))
+    failing_storage(destination, first_try_only=True)
+    summary = copy_candidates(hook(source), hook(destination), Candidates(instances=[i.orthanc_id for i in items]))
+    assert (summary.copied, summary.failed) == (len(items), 0), summary.line()
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+    assert instance_bytes(destination, items[0].orthanc_id) == instance_bytes(source, items[0].orthanc_id)
+    assert "storage fault" in caplog.text and "sending instance" in caplog.text
+
+
+def test_an_upload_the_destination_always_fails_inside_fails_with_its_reason(source, destination):
+    items = seed(source, many(1, 6, size=64))
+    failing_storage(destination, first_try_only=False)
+    with pytest.raises(ReplicationFailed) as raised:
+        replicate(source.url_with_credentials, destination.url_with_credentials)
+    summary = raised.value.summary
+    assert (summary.copied, summary.failed) == (0, len(items)), summary.line()
+    assert "HTTP 500" in summary.failure_text() and "storage fault" in summary.failure_text()
 
 
 def test_destination_killed_mid_copy_rest(source, destination):

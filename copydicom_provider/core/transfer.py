@@ -42,6 +42,8 @@ from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 UNREACHABLE_LIMIT = 8
+#: The pause before an upload the destination failed inside (HTTP 500) is sent once more.
+SERVER_FAULT_PAUSE = 0.2
 PROBE_TIMEOUT = 5.0
 PEER_JOB_SIZE = 500
 #: Push jobs run at once: a job sends one instance at a time, so two keep the destination's ingest
@@ -109,11 +111,19 @@ def send_instance(
     reading the file and sending it: False raises :class:`NotAttempted` (a batch being stopped).
     """
     expected_id = expected_id or instance_id
-    lean = _lean_send(source, destination, instance_id, proceed) if anonymize is None else None
-    if lean is not None:
-        size, reply = lean
-    else:
-        size, reply = _send(source, destination, instance_id, anonymize)
+    for attempt in (1, 2):
+        try:
+            lean = _lean_send(source, destination, instance_id, proceed) if anonymize is None else None
+            if lean is not None:
+                size, reply = lean
+            else:
+                size, reply = _send(source, destination, instance_id, anonymize)
+            break
+        except OrthancError as error:
+            if attempt == 2 or not _server_fault(error, destination):
+                raise
+            log.warning("%s; sending instance %s once more", error, instance_id)
+            time.sleep(SERVER_FAULT_PAUSE)
     status = reply.get("Status")
     if status not in ACCEPTED:
         raise OrthancError(
@@ -126,6 +136,14 @@ def send_instance(
             server=destination.url,
         )
     return size, str(status)
+
+
+def _server_fault(error: OrthancError, destination: OrthancHook) -> bool:
+    """The destination failed inside (HTTP 500) for a reason that is not a full storage: worth one
+    more send. Orthanc 1.10 answers so when two uploads create the same new storage folder at once
+    ("Error while accessing the filesystem"). A resend is safe: an instance stored meanwhile is
+    answered ``AlreadyStored``, never stored twice."""
+    return error.server == destination.url and error.status == 500 and not error.storage_full
 
 
 def _send(source: OrthancHook, destination: OrthancHook, instance_id: str,
