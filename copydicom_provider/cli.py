@@ -28,7 +28,7 @@ with contextlib.redirect_stdout(sys.stderr):
         positive_number,
         study_date_range,
     )
-    from copydicom_provider.core.anonymize import AnonymizationProfile
+    from copydicom_provider.deid import AnonymizationProfile
     from copydicom_provider.core.conditional import conditional_replicate
     from copydicom_provider.core.progress import ReplicationSummary
     from copydicom_provider.core.replication import TRANSFER_MODES, ReplicationFailed, replicate

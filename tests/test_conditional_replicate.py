@@ -9,7 +9,7 @@ import pydicom
 import pytest
 import requests
 
-from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.core.conditional import conditional_replicate, selection_spl
 from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.splunk import SplunkSearchError

@@ -14,7 +14,7 @@ import pydicom
 import pytest
 import requests
 
-from copydicom_provider.core.anonymize import AnonymizationProfile, Identity
+from copydicom_provider.deid import AnonymizationProfile, Identity
 from copydicom_provider.core.replication import copy_candidates
 from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -44,7 +44,11 @@ def copy(source, destination, ids: list[str], profile: AnonymizationProfile | No
 
 def target(profile: AnonymizationProfile, dataset: pydicom.Dataset) -> str:
     return profile.target_id(Identity(dataset.PatientID, dataset.StudyInstanceUID, dataset.SeriesInstanceUID,
-                                      dataset.SOPInstanceUID))
+                                      dataset.SOPInstanceUID, str(dataset.get("IssuerOfPatientID", ""))))
+
+
+def patient_key(dataset: pydicom.Dataset) -> str:
+    return Identity(dataset.PatientID, dataset.StudyInstanceUID, "", "", str(dataset.get("IssuerOfPatientID", ""))).patient_key
 
 
 def numbers(dataset: pydicom.Dataset) -> list[tuple[str, str]]:
@@ -73,9 +77,9 @@ def test_phi_audit_passes_over_every_planted_case(source, destination, charset):
     assert copy_id == target(profile, original)
     deidentified = read_back(destination, copy_id)
     assert audit(deidentified, identifiers) == []
-    assert deidentified.PatientID == profile.pseudonym(case.patient_id)
+    assert deidentified.PatientID == profile.pseudonym(patient_key(original))
     assert numbers(deidentified) == numbers(original)  # CTDIvol, DLP, kVp ... survive at every depth
-    shift = timedelta(days=profile.date_shift_days(case.patient_id))
+    shift = timedelta(days=profile.date_shift_days(patient_key(original)))
     assert deidentified.StudyDate == (case.study_date - shift).strftime("%Y%m%d")
     assert deidentified.PatientIdentityRemoved == "YES"
     scope = next(item for item in deidentified.ContentSequence if item.get("ContentSequence")
@@ -143,7 +147,7 @@ def test_a_rerun_copies_nothing_twice(source, destination):
 
 def test_possible_burned_in_text_is_withheld_unless_allowed(source, destination):
     withheld = {
-        upload(source, to_bytes(make_screenshot())): "Secondary Capture without BurnedInAnnotation=NO",
+        upload(source, to_bytes(make_screenshot())): "Secondary Capture Image without BurnedInAnnotation=NO",
         upload(source, to_bytes(make_screenshot(burned_in="YES", seed=1))): "BurnedInAnnotation=YES",
         upload(source, to_bytes(make_screenshot(burned_in="YES", sop_class=CT_IMAGE))): "BurnedInAnnotation=YES",
     }
@@ -153,7 +157,7 @@ def test_possible_burned_in_text_is_withheld_unless_allowed(source, destination)
     ]
     summary = copy(source, destination, [*withheld, *allowed], AnonymizationProfile(key=KEY))
     assert (summary.copied, summary.withheld, summary.failed) == (2, 3, 0)
-    assert summary.withheld_reasons == {"BurnedInAnnotation=YES": 2, "Secondary Capture without BurnedInAnnotation=NO": 1}
+    assert summary.withheld_reasons == {"BurnedInAnnotation=YES": 2, "Secondary Capture Image without BurnedInAnnotation=NO": 1}
     assert "3 withheld from de-identification" in summary.line()
     assert len(instance_ids(destination)) == 2
 

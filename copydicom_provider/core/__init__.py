@@ -17,7 +17,7 @@ _EXPORTS = {
     "replicate": "copydicom_provider.core.replication",
     "replicate_tags": "copydicom_provider.core.tags",
     "conditional_replicate": "copydicom_provider.core.conditional",
-    "AnonymizationProfile": "copydicom_provider.core.anonymize",
+    "AnonymizationProfile": "copydicom_provider.deid",
 }
 
 __all__ = sorted(_EXPORTS)

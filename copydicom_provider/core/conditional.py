@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.core.progress import ReplicationSummary, log
 from copydicom_provider.core.replication import ReplicationFailed, as_hook, copy_candidates
 from copydicom_provider.core.window import Candidates

@@ -25,7 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from copydicom_provider.core.anonymize import AnonymizationProfile, Identity
+from copydicom_provider.deid import AnonymizationProfile, Identity
 from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook

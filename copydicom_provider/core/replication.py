@@ -13,7 +13,7 @@ import logging
 import time
 from datetime import date, datetime
 
-from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.core.plan import plan_anonymized, plan_copy
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest, remove_stale_peers

@@ -34,7 +34,7 @@ from typing import IO
 
 import urllib3
 
-from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.deid import AnonymizationProfile, CannotDeidentify, deidentify_file
 from copydicom_provider.core.lean_http import lean_http
 from copydicom_provider.core.plan import CopyPlan, copy_threads, parallel_map, workers_for
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
@@ -211,10 +211,17 @@ def replace_instance(source: OrthancHook, destination: OrthancHook, instance_id:
 
 
 def _deidentified(profile: AnonymizationProfile, data: bytes, instance_id: str) -> bytes:
+    """The de-identified file; what had to be replaced for want of a readable value is logged (no values)."""
+    notes: list[str] = []
     try:
-        return profile.deidentify(data)
+        data = deidentify_file(data, profile, notes)
+    except CannotDeidentify:
+        raise  # withheld, with the element named
     except Exception as error:  # an unreadable file fails this instance only; no value is echoed
         raise OrthancError(f"could not de-identify instance {instance_id}: {type(error).__name__}") from None
+    for note in notes:
+        log.warning("instance %s: %s", instance_id, note)
+    return data
 
 
 def storage_full_reason(error: OrthancError) -> str:
@@ -319,6 +326,8 @@ def copy_rest(
                 kind = "vanished"
             except NotAttempted:
                 kind = "skipped"
+            except CannotDeidentify as error:
+                kind, reason = "withheld", str(error)
             except OrthancError as error:
                 breaker.record(error)
                 kind, reason = "failed", str(error)
@@ -328,7 +337,7 @@ def copy_rest(
                 copied.append(plan.targets.get(instance_id, instance_id))
         progress.advance(
             1 if kind.startswith(("copied", "updated", "already")) else 0, size,
-            failed=kind == "failed", skipped=kind in ("skipped", "vanished"),
+            failed=kind == "failed", skipped=kind in ("skipped", "vanished", "withheld"),
         )
 
     for _ in parallel_map(one, [*plan.missing, *plan.updates], copy_threads(source, destination)):
@@ -384,6 +393,8 @@ def _count(summary: ReplicationSummary, instance_id: str, kind: str, size: int, 
         summary.vanished += 1
     elif kind == "skipped":
         summary.not_attempted += 1
+    elif kind == "withheld":
+        summary.record_withheld(reason)
     else:
         summary.record_failure(instance_id, reason)
 

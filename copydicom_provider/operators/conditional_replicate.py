@@ -13,7 +13,7 @@ from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.connection_forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.conversions import as_bool, optional
-from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.core.conditional import IndexWindow, copy_selection
 from copydicom_provider.failures import fail_fast
 from copydicom_provider.hooks.orthanc import OrthancHook
