@@ -174,7 +174,8 @@ def build_parser() -> argparse.ArgumentParser:
     cond.add_argument("--retain-device-identity", action="store_true",
                       help="with --anonymize: keep station name and device serial (dose audits per scanner)")
     cond.add_argument("--allow-burned-in", action="store_true",
-                      help="with --anonymize: also send what may carry burned-in text (secondary captures, PDFs)")
+                      help="with --anonymize: also send what may carry burned-in text (ultrasound, photographs, "
+                           "secondary captures, unknown classes; never encapsulated documents)")
     _connection_options(cond)
     return parser
 

@@ -52,7 +52,7 @@ PARAMS = {
     "retain_device_identity": Param(False, type="boolean", title="Retain device identity",
                                     description="Keep station name and device serial (dose audits per scanner)"),
     "allow_burned_in": Param(False, type="boolean", title="Send possible burned-in text",
-                             description="Also send secondary captures, PDFs, videos and BurnedInAnnotation=YES"),
+                             description="Also send what may show a name in its pixels: ultrasound, photographs, secondary captures, XA/RF, unknown classes and BurnedInAnnotation=YES (encapsulated documents are never sent)"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
