@@ -229,3 +229,18 @@ def test_an_element_that_cannot_be_read_is_removed_and_named_not_quoted():
     assert out.ProtocolName == "REMOVED"
     assert all("\xff" not in note for note in notes)
     assert "StudyDate" not in out or out.StudyDate in ("19000101", "")
+
+
+def test_codes_are_never_date_shifted_but_a_person_written_as_a_code_is_blanked():
+    code = item(CodeValue="19801005", CodingSchemeDesignator="SCT", CodeMeaning="Some finding")
+    person = item(CodeValue="EMP-77812", CodingSchemeDesignator="L", CodeMeaning="Okafor, Ngozi")
+    dataset = instance(AnatomicRegionSequence=Sequence([code]), ContentCreatorName="Okafor^Ngozi",
+                       ContentCreatorIdentificationCodeSequence=Sequence([item(
+                           PersonIdentificationCodeSequence=Sequence([person]))]))
+    dataset.OperatorIdentificationSequence = Sequence([item(PersonIdentificationCodeSequence=Sequence([person]))])
+    out = roundtrip(dataset)
+    assert out.AnatomicRegionSequence[0].CodeValue == "19801005"
+    assert out.AnatomicRegionSequence[0].CodeMeaning == "Some finding"
+    operator_code = out.OperatorIdentificationSequence[0].PersonIdentificationCodeSequence[0]
+    assert (operator_code.CodeValue, operator_code.CodeMeaning) == ("REMOVED", "REMOVED")
+    assert operator_code.CodingSchemeDesignator == "L"

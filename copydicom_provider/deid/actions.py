@@ -39,12 +39,14 @@ RESOLVED = {
 }
 #: Free-text VRs: each value is a possible carrier of a name, an ID or a date.
 TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN", "AE", "UR"})
+#: The parts of a coded entry: never date-shifted (a code may look like a date).
+CODE_PARTS = frozenset({"CodeValue", "CodeMeaning", "LongCodeValue", "URNCodeValue"})
+#: Names of coding schemes: vocabulary, neither shifted nor hunted (``LN`` is LOINC, not a name part).
+SCHEME_PARTS = frozenset({"CodingSchemeDesignator", "CodingSchemeVersion", "CodingSchemeName", "MappingResourceName"})
 #: Text attributes kept (coded or enumerated values, equipment type); the safety net still hunts them.
-KEPT_TEXT = frozenset({
-    "CodeValue", "CodingSchemeDesignator", "CodingSchemeVersion", "CodeMeaning", "LongCodeValue", "URNCodeValue",
-    "CodingSchemeName", "MappingResourceName",
-    "Manufacturer", "ManufacturerModelName", "RescaleType", "ImagedNucleus", "FilterType",
-    "DeidentificationMethod",
+KEPT_TEXT = CODE_PARTS | SCHEME_PARTS | frozenset({
+    "Manufacturer", "ManufacturerModelName", "RescaleType", "ImagedNucleus", "FilterType", "StackID",
+    "TimezoneOffsetFromUTC", "DeidentificationMethod",
 })
 #: UI attributes that name a definition from a registry (a class, a syntax, a coding scheme), not an instance.
 DEFINITION_UIDS = frozenset({

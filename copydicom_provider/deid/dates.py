@@ -44,13 +44,18 @@ def shift_value(value: str, shift: timedelta) -> str | None:
     return _format(moved) + match.group(4)
 
 
-def shift_in_text(text: str, shift: timedelta) -> str:
-    """Free text with each date in it moved back (year-first forms) or replaced by ``[date]``."""
+def shift_in_text(text: str, shift: timedelta | None) -> str:
+    """Free text with each date in it moved back (year-first forms) or replaced by ``[date]``.
+
+    Without a shift (dates not retained) every date in it is replaced.
+    """
 
     def iso(match: re.Match[str]) -> str:
         day = _day(match.group(1), match.group(3), match.group(4))
         if day is None:
             return match.group(0)  # eight digits that are no date (an ID, a number): the hunt decides
+        if shift is None:
+            return REMOVED_DATE
         try:
             moved = day - shift
         except OverflowError:

@@ -18,7 +18,7 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from copydicom_provider.deid.actions import is_well_known_uid
+from copydicom_provider.deid.actions import KEPT_TEXT, is_well_known_uid
 
 #: Keyword endings of attributes that hold identifiers of people, orders, records or devices.
 ID_KEYWORD = re.compile(r"(?:ID|IDs|Identifier|Number|Numbers|Locator)$")
@@ -61,7 +61,7 @@ def collect(dataset: Dataset, retained: frozenset[str] = frozenset()) -> set[str
     found: set[str] = set()
     for element in _elements(dataset):
         keyword = element.keyword or ""
-        if element.tag.is_private or keyword in retained:
+        if element.tag.is_private or keyword in retained or keyword in KEPT_TEXT:
             continue
         if element.VR == "UI":
             found.update(v for v in values(element) if v and not is_well_known_uid(keyword, v))

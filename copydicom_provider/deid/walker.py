@@ -31,7 +31,7 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from copydicom_provider.deid import dates
 from copydicom_provider.deid.actions import (
-    KEPT_TEXT, RETRIEVE_LOCATIONS, TEXT_VRS, Action, annex_e_table, dummy, is_well_known_uid,
+    CODE_PARTS, KEPT_TEXT, RETRIEVE_LOCATIONS, SCHEME_PARTS, TEXT_VRS, Action, annex_e_table, dummy, is_well_known_uid,
 )
 from copydicom_provider.deid.identifiers import collect, holds_identifier, pattern, values
 from copydicom_provider.deid.identity import Identity
@@ -211,6 +211,14 @@ def _sequence(dataset: Dataset, element: DataElement, action: Action | None, wal
     else:
         for index, item in enumerate(element.value or []):
             _clean(item, walk, f"{here}[{index}].")
+            if element.keyword.endswith("IdentificationCodeSequence"):
+                _blank_codes(item)  # a person's or an organisation's ID written as a code
+
+
+def _blank_codes(item: Dataset) -> None:
+    for keyword in CODE_PARTS & set(item.dir()):
+        element = item[keyword]
+        _replace(item, element)
 
 
 def _date(element: DataElement, action: Action | None, walk: _Walk, here: str) -> None:
@@ -258,10 +266,12 @@ def _replace(dataset: Dataset, element: DataElement) -> None:
 
 def _keep_text(element: DataElement, walk: _Walk) -> None:
     """Kept text: dates in it shifted (or removed), and replaced whole if it holds an identifier."""
+    if element.keyword in SCHEME_PARTS:
+        return
+    shift = walk.shift if walk.profile.shift_dates else None
     kept = []
     for value in values(element):
-        text = dates.shift_in_text(value, walk.shift) if walk.profile.shift_dates else dates.OTHER_IN_TEXT.sub(
-            dates.REMOVED_DATE, dates.ISO_IN_TEXT.sub(dates.REMOVED_DATE, value))
+        text = value if element.keyword in CODE_PARTS else dates.shift_in_text(value, shift)
         kept.append(dummy(element.VR) if holds_identifier(text, walk.hunted) else text)
     if kept:
         element.value = kept[0] if len(kept) == 1 else kept
