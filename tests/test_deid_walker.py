@@ -244,3 +244,18 @@ def test_codes_are_never_date_shifted_but_a_person_written_as_a_code_is_blanked(
     operator_code = out.OperatorIdentificationSequence[0].PersonIdentificationCodeSequence[0]
     assert (operator_code.CodeValue, operator_code.CodeMeaning) == ("REMOVED", "REMOVED")
     assert operator_code.CodingSchemeDesignator == "L"
+
+
+def test_a_date_written_into_a_time_is_replaced_and_an_institution_code_is_blanked():
+    notes: list[str] = []
+    dataset = instance(StudyTime="20240312101010", SeriesTime="101010.25", AcquisitionTime="10:10:10",
+                       InstitutionCodeSequence=Sequence([item(CodeValue="HOSP-9", CodingSchemeDesignator="L",
+                                                              CodeMeaning="St Elsewhere")]))
+    out = roundtrip(dataset, notes=notes)
+    assert out.StudyTime == "" or out.StudyTime == "000000"  # Annex E empties StudyTime anyway
+    assert (out.SeriesTime, out.AcquisitionTime) == ("101010.25", "10:10:10")
+    institution = out.InstitutionCodeSequence[0]
+    assert (institution.CodeValue, institution.CodeMeaning) == ("REMOVED", "REMOVED")
+    dataset = instance(ContentTime="2024-03-12 10:10")
+    out = roundtrip(dataset, notes=notes)
+    assert out.ContentTime == "000000" and "ContentTime: a TM value that is not a time of day" in notes[-1]

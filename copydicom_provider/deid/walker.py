@@ -42,6 +42,10 @@ if TYPE_CHECKING:
 DEVICE_IDENTITY = frozenset({"StationName", "DeviceSerialNumber", "DeviceUID", "DetectorID", "GantryID"})
 #: SR TEXT concepts kept with Retain Device Identity: Device Observer Name and Serial Number.
 DEVICE_TEXT_CONCEPTS = ("121013", "121016")
+#: Code sequences whose codes name an organisation (people's end in IdentificationCodeSequence).
+CODED_IDENTITIES = frozenset({"InstitutionCodeSequence"})
+#: A TM value (HHMMSS.FFFFFF, or the old HH:MM:SS): anything else in a TM (a vendor's date-time) is replaced.
+TIME_VALUE = re.compile(r"^\d{2}(?::?\d{2}(?::?\d{2}(?:\.\d{1,6})?)?)?$")
 PATIENT_CHARACTERISTICS = frozenset({"PatientSex", "PatientAge", "PatientSize", "PatientWeight"})
 BINARY_VRS = frozenset({"OB", "OD", "OF", "OL", "OV", "OW", "UN", "AT", "UR"})
 NUMBER_VRS = frozenset({"US", "SS", "UL", "SL", "FL", "FD", "UV", "SV"})
@@ -165,7 +169,8 @@ def _element(dataset: Dataset, element: DataElement, walk: _Walk, here: str, top
         _date(element, action, walk, here)
         return
     if vr == "TM":
-        return  # whole days move: a time of day identifies no one
+        _time(element, walk, here)  # whole days move: a time of day identifies no one, but only a time is one
+        return
     if "ValueType" in dataset and keyword in ("TextValue", "PersonName"):
         _content_text(dataset, element, walk)
         return
@@ -211,7 +216,7 @@ def _sequence(dataset: Dataset, element: DataElement, action: Action | None, wal
     else:
         for index, item in enumerate(element.value or []):
             _clean(item, walk, f"{here}[{index}].")
-            if element.keyword.endswith("IdentificationCodeSequence"):
+            if element.keyword in CODED_IDENTITIES or element.keyword.endswith("IdentificationCodeSequence"):
                 _blank_codes(item)  # a person's or an organisation's ID written as a code
 
 
@@ -233,6 +238,14 @@ def _date(element: DataElement, action: Action | None, walk: _Walk, here: str) -
             moved = dummy(element.VR)
         shifted.append(moved)
     element.value = "" if not shifted else shifted[0] if len(shifted) == 1 else shifted
+
+
+def _time(element: DataElement, walk: _Walk, here: str) -> None:
+    found = values(element)
+    if all(TIME_VALUE.match(value.strip()) or not value.strip() for value in found):
+        return
+    walk.notes.append(f"{here}: a TM value that is not a time of day was replaced by a dummy")
+    element.value = dummy("TM") if len(found) == 1 else [dummy("TM")] * len(found)
 
 
 def _content_text(item: Dataset, element: DataElement, walk: _Walk) -> None:
