@@ -1,6 +1,6 @@
-"""The README's command-line reference is ``copydicom --help`` itself: regenerated here, so the two cannot drift.
+"""The command-line reference (docs/cli.md) is ``copydicom --help`` itself: regenerated here, so the two cannot drift.
 
-``python -m tests.test_readme_cli_help`` rewrites the README's help blocks after a change to the CLI.
+``python -m tests.test_readme_cli_help`` rewrites the reference's help blocks after a change to the CLI.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from pathlib import Path
 
 from copydicom_provider import __version__
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+REFERENCE = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 COPYDICOM = str(Path(sys.executable).with_name("copydicom"))
 COMMANDS = ["", "replicate", "replicate-tags", "conditional-replicate"]
 WIDTH = {"COLUMNS": "100"}
@@ -39,10 +39,10 @@ def blocks(commands: list[str]) -> str:
 
 
 def readme_blocks() -> dict[str, str]:
-    return {m["command"]: m["text"] for m in BLOCK.finditer(README.read_text())}
+    return {m["command"]: m["text"] for m in BLOCK.finditer(REFERENCE.read_text())}
 
 
-def test_the_readme_shows_every_commands_help_exactly_as_the_cli_prints_it():
+def test_the_cli_reference_shows_every_commands_help_exactly_as_the_cli_prints_it():
     documented = readme_blocks()
     expected = {f"copydicom {f'{c} ' if c else ''}--help" for c in COMMANDS}
     assert set(documented) == expected, "regenerate with: python -m tests.test_readme_cli_help"
@@ -65,9 +65,9 @@ def test_help_lists_exit_codes_formats_and_every_option_with_an_example():
 
 
 def regenerate() -> None:
-    text = README.read_text()
+    text = REFERENCE.read_text()
     first = min([m.start() for m in BLOCK.finditer(text)] + [text.index(END)])
-    README.write_text(text[:first] + blocks(COMMANDS) + text[text.index(END):])
+    REFERENCE.write_text(text[:first] + blocks(COMMANDS) + text[text.index(END):])
 
 
 if __name__ == "__main__":
