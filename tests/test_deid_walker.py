@@ -86,7 +86,9 @@ def test_combined_actions_keep_type_1_and_type_2_attributes():
                                                  VerificationDateTime="20240312101500")]),  # D
     )
     out = roundtrip(dataset)
-    assert "ReferencedStudySequence" in out and len(out.ReferencedStudySequence) == 0
+    study = out.ReferencedStudySequence[0]  # X/Z on a sequence: kept, cleaned (an empty one is invalid as Type 3)
+    assert study.ReferencedSOPInstanceUID == AnonymizationProfile(key=KEY).uid(
+        dataset.ReferencedStudySequence[0].ReferencedSOPInstanceUID)
     assert "RequestedProcedureDescription" in out and out.RequestedProcedureDescription == ""
     assert len(out.ReferencedPerformedProcedureStepSequence) == 1  # D: the item stays, its UID remapped
     assert out.InstitutionName == "REMOVED"

@@ -208,11 +208,13 @@ def _remap(element: DataElement, profile: AnonymizationProfile) -> None:
 
 
 def _sequence(dataset: Dataset, element: DataElement, action: Action | None, walk: _Walk, here: str) -> None:
-    """Removed or emptied as the table says; otherwise (kept, D, U) its items are cleaned like the rest."""
+    """Removed where the table says X; otherwise its items are kept, cleaned like the rest.
+
+    Z (and X/Z) keep the items too: an emptied sequence is invalid where the attribute is Type 3
+    (items 1-n), a cleaned item is valid wherever it is, and nothing identifying is left in it.
+    """
     if action is Action.REMOVE:
         del dataset[element.tag]
-    elif action is Action.EMPTY:
-        element.value = Sequence([])
     else:
         for index, item in enumerate(element.value or []):
             _clean(item, walk, f"{here}[{index}].")
