@@ -37,6 +37,9 @@ RESOLVED = {
     "X_Z": Action.EMPTY, "X_D": Action.DUMMY, "X_Z_D": Action.DUMMY, "Z_D": Action.DUMMY,
     "X_Z_U_STAR": Action.REMAP,
 }
+#: X attributes that some IOD makes Type 2 (RequestedProcedureID in a Referenced Request Sequence of an SR
+#: or a KOS): emptied instead, which is as safe and keeps the object valid.
+TYPE_2_SOMEWHERE = {Tag("RequestedProcedureID"): Action.EMPTY}
 #: Free-text VRs: each value is a possible carrier of a name, an ID or a date.
 TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN", "AE", "UR"})
 #: The parts of a coded entry: never date-shifted (a code may look like a date).
@@ -77,7 +80,7 @@ def annex_e_table() -> dict[BaseTag, Action]:
         for tag in tags:
             if len(tag) == 2:
                 actions[Tag(*tag)] = RESOLVED[category.removesuffix("_TAGS")]
-    return actions
+    return actions | TYPE_2_SOMEWHERE
 
 
 def dummy(vr: str) -> str:
