@@ -1,4 +1,4 @@
-"""The de-identification audit corpus: one instance per common clinical kind, identifiers planted where real files hide them.
+"""The de-identification audit corpus: one instance per common clinical kind, identifiers planted where files hide them.
 
 Why: a de-identifier passes whatever its own tests plant. This corpus plants what an audit found
 leaking (issue 22): burned-in names in ultrasound, photographs, XA, screen captures and documents;
@@ -24,10 +24,11 @@ from pydicom.sequence import Sequence
 
 from copydicom_provider.testing.phi_cases import make_planted_dose_sr
 from tests.deid_corpus_base import (
-    ISSUER_A, ISSUER_B, KOWALCZYK, NG, NO_ID_A, NO_ID_B, ODEGARD, ODEGARD_PLAIN, PHYSICIANS, WANG, YAMADA, Patient, STUDY_DATE,
+    ISSUER_A, ISSUER_B, KOWALCZYK, NG, NO_ID_A, NO_ID_B, ODEGARD, ODEGARD_PLAIN, PHYSICIANS, WANG, YAMADA, Patient,
+    STUDY_DATE,
     base, drawn_text, gradient, image_plane, set_ct_pixels, set_pixels, uid,
 )
-from tests.deid_corpus_documents import encapsulated_cda, encapsulated_pdf
+from tests.deid_corpus_documents import encapsulated_cda, encapsulated_pdf, verified_report
 from tests.deid_corpus_objects import enhanced_ct, gsps, kos, rtstruct, seg
 
 SENT, WITHHELD = "sent", "withheld"
@@ -40,6 +41,7 @@ US_MULTIFRAME = "1.2.840.10008.5.1.4.1.1.3.1"
 VL_PHOTOGRAPHIC = "1.2.840.10008.5.1.4.1.1.77.1.4"
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 XA_IMAGE = "1.2.840.10008.5.1.4.1.1.12.1"
+CSA_NON_IMAGE = "1.3.12.2.1107.5.9.1"
 
 
 @dataclass
@@ -168,6 +170,23 @@ def dose_sr(marker: int) -> Dataset:
     return ds
 
 
+def names_in_free_text(marker: int) -> Dataset:
+    """Each identifier the safety net does not hunt, alone in a window explanation (the net blanks a whole element)."""
+    hidden = [f"read {PHYSICIANS['NameOfPhysiciansReadingStudy']}", f"record {PHYSICIANS['PhysiciansOfRecord']}",
+              f"consult {PHYSICIANS['ConsultingPhysicianName']}", f"request {PHYSICIANS['RequestingPhysician']}",
+              f"nee {KOWALCZYK.birth_name.split('^')[0]}", f"prior {KOWALCZYK.other_ids[0][0]}"]
+    return ct_image(marker, key="ct-free-text", WindowCenter=["40"] * len(hidden), WindowWidth=["400"] * len(hidden),
+                    WindowCenterWidthExplanation=[text.replace("^", " ") for text in hidden])
+
+
+def private_class(marker: int) -> Dataset:
+    """A vendor's non-image object (Siemens CSA Non-Image): a class no one can say is clean."""
+    ds = base(CSA_NON_IMAGE, "OT", KOWALCZYK, key="csa", marker=marker)
+    block = ds.private_block(0x0029, "SIEMENS CSA HEADER", create=True)
+    block.add_new(0x10, "OB", f"{KOWALCZYK.name} {KOWALCZYK.patient_id}".encode())
+    return ds
+
+
 def odd_dates(marker: int) -> Dataset:
     """Valid but extreme, malformed, offset and multi-valued dates: none may crash a run, none may survive."""
     return ct_image(marker, key="odd-dates", DateOfLastCalibration=["20240101", "99991231"],
@@ -180,7 +199,9 @@ PHYSICIAN_PATHS = tuple(PHYSICIANS)
 BUILDERS: list[tuple[str, Callable[[int], Dataset], str, str, tuple[str, ...]]] = [
     ("ct", ct_image, SENT, "", ("WindowCenterWidthExplanation", "ConvolutionKernel", "SoftwareVersions",
                                  "RequestedProcedureDescription", *PHYSICIAN_PATHS)),
-    ("mr-overlay-iso-ir-100", mr_with_overlay, SENT, "", ("WindowCenterWidthExplanation", "OverlayDescription", "OverlayLabel")),
+    ("ct-names-in-free-text", names_in_free_text, SENT, "", ("WindowCenterWidthExplanation",)),
+    ("mr-overlay-iso-ir-100", mr_with_overlay, SENT, "",
+     ("WindowCenterWidthExplanation", "OverlayDescription", "OverlayLabel")),
     ("ct-two-letter-names", lambda m: ct_image(m, NG, "ct-ng"), SENT, "", ("ConvolutionKernel", "PatientBirthName")),
     ("ct-iso-2022-ir-87", lambda m: ct_image(m, YAMADA, "ct-yamada"), SENT, "", ("ConvolutionKernel",)),
     ("ct-gb18030", lambda m: ct_image(m, WANG, "ct-wang"), SENT, "", ("ConvolutionKernel",)),
@@ -191,9 +212,12 @@ BUILDERS: list[tuple[str, Callable[[int], Dataset], str, str, tuple[str, ...]]] 
     ("ct-issuer-birch", lambda m: ct_image(m, ISSUER_B, "ct-birch"), SENT, "", ()),
     ("ct-no-patient-id-a", lambda m: ct_image(m, NO_ID_A, "ct-noid-a"), SENT, "", ()),
     ("ct-no-patient-id-b", lambda m: ct_image(m, NO_ID_B, "ct-noid-b"), SENT, "", ()),
-    ("enhanced-ct-concatenation", enhanced_ct, SENT, "", ()),
+    ("enhanced-ct-concatenation", enhanced_ct, SENT, "", ("SOPInstanceUIDOfConcatenationSource",
+                                                         "SharedFunctionalGroupsSequence[0].CTReconstructionSequence")),
     ("dose-sr", dose_sr, SENT, "", ()),
-    ("kos-retrieve-url", kos, SENT, "", ()),
+    ("kos-retrieve-url", kos, SENT, "", ("CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]"
+                                         ".RetrieveURL",)),
+    ("sr-verified-report", verified_report, SENT, "", ()),
     ("gsps", gsps, SENT, "", ()),
     ("seg", seg, SENT, "", ()),
     ("rtstruct", rtstruct, SENT, "", ()),
@@ -207,6 +231,7 @@ BUILDERS: list[tuple[str, Callable[[int], Dataset], str, str, tuple[str, ...]]] 
     ("encapsulated-pdf-declared-clean", lambda m: encapsulated_pdf(m, burned_in_annotation="NO"), WITHHELD,
      DOCUMENT, ()),
     ("encapsulated-cda", encapsulated_cda, WITHHELD, DOCUMENT, ()),
+    ("private-sop-class", private_class, WITHHELD, UNKNOWN_CLASS, ()),
 ]
 
 #: Cases whose copies must be told apart: two people, so two pseudonyms and two date shifts.

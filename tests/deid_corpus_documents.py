@@ -1,14 +1,19 @@
-"""Encapsulated documents of the audit corpus: a PDF and a CDA that spell the patient's name and MRN.
+"""Documents of the audit corpus: a PDF and a CDA that spell the patient's name and MRN, and a verified SR report.
 
-Why: the de-identifier cannot clean a document's content, so these must be withheld (an emptied
-PDF shell counted as copied is a loss dressed as a success). DocumentTitle carries the name too.
+Why: the de-identifier cannot clean an encapsulated document's content, so those must be withheld
+(an emptied PDF shell counted as copied is a loss dressed as a success); DocumentTitle carries the
+name too. A verified report must be sent with its Type 1C VerifyingObserverSequence and its
+Referenced Request's Type 2 attributes still there, cleaned.
 """
 
 from __future__ import annotations
 
 from pydicom.dataset import Dataset
+from pydicom.sequence import Sequence
+from pydicom.sr.coding import Code
 
-from tests.deid_corpus_base import KOWALCZYK, STUDY_DATE, base, code
+from copydicom_provider.testing.dose_sr import BASIC_TEXT_SR, container, text_item
+from tests.deid_corpus_base import KOWALCZYK, PHYSICIANS, STUDY_DATE, base, code
 
 ENCAPSULATED_PDF = "1.2.840.10008.5.1.4.1.1.104.1"
 ENCAPSULATED_CDA = "1.2.840.10008.5.1.4.1.1.104.2"
@@ -67,4 +72,34 @@ def encapsulated_pdf(marker: int, burned_in_annotation: str | None = None) -> Da
 def encapsulated_cda(marker: int) -> Dataset:
     ds = _document(ENCAPSULATED_CDA, marker, "cda", "text/XML", _cda(KOWALCZYK.patient_id, KOWALCZYK.name))
     ds.HL7InstanceIdentifier = f"{KOWALCZYK.patient_id}^2.16.840.1.113883.19.5"
+    return ds
+
+
+def verified_report(marker: int) -> Dataset:
+    """A Basic Text SR, verified: who verified it, for which request, with the finding naming the patient."""
+    ds = base(BASIC_TEXT_SR, "SR", KOWALCZYK, key="sr-verified", study="ct", marker=marker)
+    ds.ReferencedPerformedProcedureStepSequence = Sequence([])
+    ds.ContentDate, ds.ContentTime = STUDY_DATE, "120000"
+    ds.CompletionFlag, ds.VerificationFlag = "COMPLETE", "VERIFIED"
+    observer = Dataset()
+    observer.VerifyingObserverName = PHYSICIANS["NameOfPhysiciansReadingStudy"]
+    observer.VerifyingOrganization = "St Wenceslas General Infirmary"
+    observer.VerificationDateTime = STUDY_DATE + "121500"
+    observer.VerifyingObserverIdentificationCodeSequence = Sequence([])
+    ds.VerifyingObserverSequence = Sequence([observer])
+    request = Dataset()
+    request.StudyInstanceUID = ds.StudyInstanceUID
+    request.ReferencedStudySequence = Sequence([])
+    request.AccessionNumber = ds.AccessionNumber
+    request.PlacerOrderNumberImagingServiceRequest = "PO-55018"
+    request.FillerOrderNumberImagingServiceRequest = "FO-55018"
+    request.RequestedProcedureID = "RP-99121"
+    request.RequestedProcedureDescription = f"CT thorax for {KOWALCZYK.family}"
+    request.RequestedProcedureCodeSequence = Sequence([])
+    ds.ReferencedRequestSequence = Sequence([request])
+    ds.PerformedProcedureCodeSequence = Sequence([])
+    finding = text_item(Code("121071", "DCM", "Finding"), f"Mr {KOWALCZYK.family} ({KOWALCZYK.patient_id}): no nodule")
+    root = container(Code("11528-7", "LN", "Radiology Report"), [finding], relationship=None)
+    for keyword in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent", "ContentSequence"):
+        setattr(ds, keyword, root[keyword].value)
     return ds

@@ -130,7 +130,8 @@ def seg(marker: int) -> Dataset:
     ds.SegmentationType, ds.LossyImageCompression = "BINARY", "00"
     segment = Dataset()
     segment.SegmentNumber, segment.SegmentLabel, segment.SegmentAlgorithmType = 1, "Nodule", "MANUAL"
-    segment.SegmentedPropertyCategoryCodeSequence = Sequence([code("49755003", "SCT", "Morphologically Altered Structure")])
+    segment.SegmentedPropertyCategoryCodeSequence = Sequence(
+        [code("49755003", "SCT", "Morphologically Altered Structure")])
     segment.SegmentedPropertyTypeCodeSequence = Sequence([code("27925004", "SCT", "Nodule")])
     ds.SegmentSequence = Sequence([segment])
     ds.Rows = ds.Columns = 64
@@ -146,7 +147,8 @@ def seg(marker: int) -> Dataset:
     derivation = Dataset()
     derivation.DerivationCodeSequence = Sequence([code("113076", "DCM", "Segmentation")])
     source = _sop()
-    source.PurposeOfReferenceCodeSequence = Sequence([code("121322", "DCM", "Source image for image processing operation")])
+    source.PurposeOfReferenceCodeSequence = Sequence(
+        [code("121322", "DCM", "Source image for image processing operation")])
     derivation.SourceImageSequence = Sequence([source])
     frame.DerivationImageSequence = Sequence([derivation])
     content = Dataset()
