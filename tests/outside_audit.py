@@ -20,6 +20,7 @@ import copy as copying
 import re
 
 from dicognito.anonymizer import Anonymizer
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
@@ -37,16 +38,17 @@ def _elements(dataset: Dataset) -> dict[str, tuple[str, list[str]]]:
     return out
 
 
-def _numeric(path: str, element) -> str:
+def _numeric(path: str, element: DataElement) -> str:
     """The walk's path with the last keyword replaced by the tag, so that keywords never collide."""
-    return f"{path.rsplit('.', 1)[0] if '.' in path else ''}|{element.tag}"
+    return f"{path[:path.rfind('.') + 1]}{element.tag}"
 
 
 def _anonymized(original: Dataset) -> tuple[Dataset, dict[str, str]]:
     """dicognito's result on a copy of ``original``, and what it could not read.
 
-    dicognito stops on a date it cannot parse (``2024-03-12`` in a DA) or shift (``00010102``). It would replace any date,
-    so such an element is taken as identifying, taken out, and dicognito runs again without it.
+    dicognito stops on a date it cannot parse (``2024-03-12`` in a DA) or shift (``00010102``). It
+    would replace any date, so such an element is taken as identifying, taken out, and dicognito
+    runs again without it.
     """
     working = copying.deepcopy(original)
     unreadable: dict[str, str] = {}

@@ -14,12 +14,12 @@ import pytest
 from pydicom.sequence import Sequence
 
 from tests import iod_validator
-from tests.deid_corpus import CASES_BY_NAME, SENT, corpus
+from tests.deid_corpus import CASES_BY_NAME, SENT
 from tests.deid_corpus_base import PACS_HOST
 from tests.outside_audit import second_opinion
 from tests.phi_audit import audit, dates_in, fold, original_identifiers
 
-SENT_CASES = [case for case in corpus() if case.expected == SENT]
+SENT_CASES = [case for case in CASES_BY_NAME.values() if case.expected == SENT]
 
 
 def as_stored(dataset: pydicom.Dataset) -> tuple[bytes, pydicom.Dataset]:

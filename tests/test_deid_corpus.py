@@ -1,4 +1,4 @@
-"""Issue 22, item 7: the audit as tests. The corpus goes through the real conditional replicate, three auditors read it back.
+"""Issue 22 item 7, the audit as tests: the corpus through the real conditional replicate, three auditors on each copy.
 
 One store of the corpus (tests/deid_corpus.py) on a real source Orthanc, its tags indexed in the
 Splunk test server, one ``conditional_replicate(..., anonymize=...)`` run into a research Orthanc;
@@ -27,21 +27,26 @@ from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests import iod_validator
-from tests.deid_corpus import DISTINCT_IDENTITIES, SENT, WITHHELD, CorpusCase, corpus
+from tests.deid_corpus import CASES_BY_NAME, DISTINCT_IDENTITIES, SENT, WITHHELD, CorpusCase
 from tests.fixtures_orthanc import instance_bytes, instance_ids
 from tests.outside_audit import second_opinion
 from tests.phi_audit import audit, original_identifiers
 from tests.splunk_server import SplunkTestServer
 
 PROFILE = AnonymizationProfile(key="corpus-audit-key-3c9d")
-CASES = corpus()
-BY_NAME = {case.name: case for case in CASES}
+CASES = list(CASES_BY_NAME.values())
 #: How a withheld reason must read for each kind (the summary's free-text reasons).
 REASON_KINDS = {"burned-in": r"(?i)burn", "encapsulated document": r"(?i)encapsulated|document",
                 "unknown class": r"(?i)unknown|class"}
 #: Tests that fail on the current de-identifier (by case name or test id), and why (issue 22). Strict xfails:
 #: when a fix lands the test passes, pytest reports XPASS as a failure, and the entry is removed.
 FAILS_TODAY: dict[str, str] = {
+    "ct-names-in-free-text": "reading, record, consulting and requesting physicians, the birth name and the ID in "
+                             "OtherPatientIDsSequence are not hunted in free text",
+    "sr-verified-report": "VerifyingObserverSequence (Type 1C) emptied; Type 2 removed: "
+                          "ReferencedPerformedProcedureStepSequence, ReferencedStudySequence, "
+                          "RequestedProcedureDescription, RequestedProcedureID",
+    "private-sop-class": "a vendor's private SOP class (Siemens CSA Non-Image) is sent",
     "mr-overlay-iso-ir-100": "accent-free name in WindowCenterWidthExplanation and OverlayLabel kept; "
                              "overlay attributes kept without OverlayData (Type 1)",
     "ct-two-letter-names": "two-letter name part (Ng) kept in ConvolutionKernel",
@@ -143,7 +148,7 @@ def test_a_sent_case_arrives_clean_valid_and_with_its_pixels(run, case):
 
 @pytest.mark.parametrize("case", each(WITHHELD))
 def test_a_withheld_case_never_arrives_and_is_counted_with_its_reason(run, case):
-    assert run.copy_of(case) is None, f"{case.name} reached the research store"
+    assert case.marker not in run.copies, f"{case.name} reached the research store"
     tags = OrthancHook.from_url(run.source.url_with_credentials).simplified_tags(run.source_ids[case.name])
     reason = PROFILE.withheld_reason(tags)  # what the planner asks, per instance
     assert reason and re.search(REASON_KINDS[case.reason], reason), f"reason {reason!r}, expected {case.reason}"
@@ -160,7 +165,7 @@ def test_the_counts_add_up(run, _):
 @pytest.mark.parametrize("pair", [pytest.param(pair, id="-vs-".join(pair), marks=known("-vs-".join(pair)))
                                   for pair in DISTINCT_IDENTITIES])
 def test_two_people_keep_two_pseudonyms_and_two_date_shifts(run, pair):
-    first, second = (BY_NAME[name] for name in pair)
+    first, second = (CASES_BY_NAME[name] for name in pair)
     copies = [run.copy_of(case) for case in (first, second)]
     assert None not in copies, "a case of the pair did not arrive"
     a, b = (read(copy) for copy in copies)
