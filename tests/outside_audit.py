@@ -84,11 +84,22 @@ def identifying_values(original: Dataset) -> dict[str, str]:
 
 
 def second_opinion(original: Dataset, copy: Dataset) -> list[str]:
-    """Findings: each value of the copy that holds an original value dicognito judged identifying."""
+    """Findings: each value of the copy that holds an original value dicognito judged identifying.
+
+    A date (DA, DT) of the copy is compared with the original's at the same place only, when there
+    is one: a shifted date may fall on another original date by chance, an unshifted one stays put.
+    """
     identifying = identifying_values(original)
+    before = _elements(original)
     findings = []
     for path, _, element in _walk(copy):
         if element.VR == "SQ" or _is_bulk(element):
+            continue
+        where = _numeric(path, element)
+        if element.VR in ("DA", "DT") and where in before:
+            kept = {fold(v) for v in before[where][1]} & {fold(v) for v in _strings(element)}
+            findings += [f"{path} = {value!r} is the original date, which dicognito shifts" for value in kept
+                         if value in identifying]
             continue
         for text in _strings(element):
             folded = fold(text)

@@ -101,11 +101,23 @@ def hosts_in(text: str) -> set[str]:
 
 
 class Identifiers(dict):
-    """Identifying value (folded) -> where it was found in the original; ``dates``: original dates, YYYYMMDD."""
+    """Identifying value (folded) -> where it was found in the original.
+
+    ``dates``: every original date (YYYYMMDD) -> where; ``dates_at``: the dates of each DA/DT element by
+    path. A DA/DT of the copy is compared with the original's at its own path only: a shifted date may
+    land on another original date by chance (about one pair in 3652), an unshifted one stays put.
+    """
 
     def __init__(self) -> None:
         super().__init__()
         self.dates: dict[str, str] = {}
+        self.dates_at: dict[str, set[str]] = {}
+
+
+def _date_forms(text: str) -> set[str]:
+    """A DA/DT value's date as written (malformed ones too) and as read."""
+    folded = fold(text)
+    return {folded[:8], *dates_in(folded)}
 
 
 def annex_e_tags() -> set[BaseTag]:
@@ -151,6 +163,12 @@ def _is_bulk(element: DataElement) -> bool:
     return element.tag in NOT_TEXT or (0x6000 <= element.tag.group <= 0x60FF and element.tag.element == 0x3000)
 
 
+def _names_a_class(element: DataElement) -> bool:
+    """A SOP class or transfer syntax (a private class too): what the object is, not whose."""
+    keyword = element.keyword or ""
+    return keyword.endswith("ClassUID") or keyword.endswith("TransferSyntaxUID")
+
+
 def original_identifiers(original: Dataset, *, retain_device_identity: bool = False) -> Identifiers:
     """Identifying value (folded: upper case, no accents) -> where it was found in the original."""
     listed = annex_e_tags()
@@ -180,7 +198,7 @@ def original_identifiers(original: Dataset, *, retain_device_identity: bool = Fa
                 for host in hosts_in(text):
                     found.setdefault(host, f"{path} (URL host)")
         if element.VR == "UI":
-            if element.tag not in SOFTWARE_UIDS:
+            if element.tag not in SOFTWARE_UIDS and not _names_a_class(element):
                 for text in texts:
                     if text not in UID_dictionary:
                         add(text, path)
@@ -192,6 +210,7 @@ def original_identifiers(original: Dataset, *, retain_device_identity: bool = Fa
         elif element.VR in ("DA", "DT"):
             for text in texts:
                 add(text[:8], path)
+                found.dates_at.setdefault(path, set()).update(_date_forms(text))
         elif element.keyword == "TextValue" and _concept(parent) not in DEVICE_DESCRIPTION_CONCEPTS:
             for text in texts:
                 add(text, path)
@@ -214,11 +233,17 @@ def audit(copy: Dataset, identifiers: dict[str, str]) -> list[str]:
     """Findings: each private attribute, each value holding an original identifier, each original date in text."""
     findings = []
     dates = getattr(identifiers, "dates", {})
+    dates_at = getattr(identifiers, "dates_at", None)
     for path, _, element in _walk(copy):
         if element.tag.is_private:
             findings.append(f"private attribute {element.tag} at {path}")
             continue
         if _is_bulk(element):
+            continue
+        if dates_at is not None and element.VR in ("DA", "DT"):
+            here = dates_at.get(path, set(dates))
+            findings += [f"{path} = {text!r} is the original date {day} (unshifted)"
+                         for text in _strings(element) for day in sorted(_date_forms(text) & here)]
             continue
         for text in _strings(element):
             folded = fold(text)

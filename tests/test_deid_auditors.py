@@ -87,3 +87,14 @@ def test_dciodvfy_errors_that_only_differ_by_value_are_the_same_error():
     changed = copying.deepcopy(odd)
     changed.AcquisitionDate = "2019-11-02"
     assert iod_validator.new_errors(data, as_stored(changed)[0]) == []
+
+
+def test_an_unshifted_date_is_found_and_a_shift_onto_another_original_date_is_not():
+    _, original = as_stored(CASES_BY_NAME["ct"].dataset)
+    identifiers = original_identifiers(original)
+    kept = copying.deepcopy(original)
+    kept.DateOfLastCalibration = "20240101"  # as it was
+    kept.StudyDate = original.DateOfLastCalibration  # 20240312 shifted by 71 days: another original date
+    for findings in (audit(kept, identifiers), second_opinion(original, kept)):
+        assert any(f.startswith("DateOfLastCalibration") for f in findings)
+        assert not any(f.startswith("StudyDate") for f in findings)
