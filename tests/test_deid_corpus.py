@@ -67,7 +67,8 @@ FAILS_TODAY: dict[str, str] = {
     "xa-without-burned-in-annotation": "XA without BurnedInAnnotation is sent",
     "encapsulated-pdf-declared-clean": "a PDF with BurnedInAnnotation=NO is sent as an emptied shell",
     "encapsulated-cda": "an encapsulated CDA is sent (its class is not in the withheld list)",
-    "counts": "only 2 of the 8 withheld kinds are withheld",
+    "counts": "only 2 of the 9 withheld cases are withheld",
+    "no-failures": "DateOfLastCalibration 00010102 raises OverflowError in the date shift",
     "ct-issuer-alder-vs-ct-issuer-birch": "same PatientID, different issuers: one pseudonym, one date shift",
     "ct-no-patient-id-a-vs-ct-no-patient-id-b": "every empty PatientID gets the same pseudonym",
 }
@@ -160,6 +161,12 @@ def test_the_counts_add_up(run, _):
     withheld = [case for case in CASES if case.expected == WITHHELD]
     assert run.summary.withheld == len(withheld), run.summary.line()
     assert sum(run.summary.withheld_reasons.values()) == len(withheld)
+    assert run.summary.copied == len(CASES) - len(withheld)
+
+
+@pytest.mark.parametrize("_", [pytest.param(None, id="no-failures", marks=known("no-failures"))])
+def test_no_valid_instance_makes_the_run_fail(run, _):
+    assert run.summary.failed == 0, run.summary.failure_text()
 
 
 @pytest.mark.parametrize("pair", [pytest.param(pair, id="-vs-".join(pair), marks=known("-vs-".join(pair)))
