@@ -15,11 +15,13 @@ PYTEST_ARGS ?=
 
 .PHONY: deps venv test test-newest demo demo-ui demo-celery bench bench-replicate bench-monitor screenshots clean splunk-app appinspect-venv appinspect test-airflow-lowest
 
-APT_PACKAGES := orthanc dcmtk faketime chromium postgresql redis-server
+APT_PACKAGES := orthanc dcmtk faketime chromium postgresql redis-server dicom3tools
 
 deps: ## Debian packages: Orthanc 1.10 (the DICOM servers), dcmtk (dsrdump checks SRs), faketime (past intervals),
-      ## PostgreSQL and Redis (Airflow's metadata database and Celery broker in the topology test)
+      ## PostgreSQL and Redis (Airflow's metadata database and Celery broker in the topology test),
+      ## dicom3tools (dciodvfy: the de-identification corpus checks every copy is still valid DICOM)
 	@if command -v Orthanc >/dev/null && command -v dsrdump >/dev/null && command -v faketime >/dev/null && command -v chromium >/dev/null \
+		&& command -v dciodvfy >/dev/null \
 		&& command -v redis-server >/dev/null && ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then :; else \
 		$(SUDO) apt-get update -qq && \
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq $(APT_PACKAGES) >/dev/null; \
