@@ -6,7 +6,7 @@ then every copy is read back from the research Orthanc and judged by the project
 (tests/phi_audit.py), dicognito as an outside second opinion (tests/outside_audit.py) and dciodvfy
 (tests/iod_validator.py, no error beyond the original's). Withheld kinds must not arrive and must
 be counted with a reason of the right kind. Each copy is found by its InstanceNumber, which Annex E
-keeps. Cases that fail on today's de-identifier are strict xfails: the lead removes each as it lands.
+keeps. The suite fails on any residual, any new validity error, any withheld kind that arrives.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import pydicom
 import pytest
 import requests
 
-from copydicom_provider.core.anonymize import AnonymizationProfile
+from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.core.conditional import conditional_replicate
 from copydicom_provider.core.progress import ReplicationSummary
 from copydicom_provider.core.tags import replicate_tags
@@ -38,42 +38,6 @@ CASES = list(CASES_BY_NAME.values())
 #: How a withheld reason must read for each kind (the summary's free-text reasons).
 REASON_KINDS = {"burned-in": r"(?i)burn", "encapsulated document": r"(?i)encapsulated|document",
                 "unknown class": r"(?i)unknown|class"}
-#: Tests that fail on the current de-identifier (by case name or test id), and why (issue 22). Strict xfails:
-#: when a fix lands the test passes, pytest reports XPASS as a failure, and the entry is removed.
-FAILS_TODAY: dict[str, str] = {
-    "ct-names-in-free-text": "reading, record, consulting and requesting physicians, the birth name and the ID in "
-                             "OtherPatientIDsSequence are not hunted in free text",
-    "sr-verified-report": "VerifyingObserverSequence (Type 1C) emptied; Type 2 removed: "
-                          "ReferencedPerformedProcedureStepSequence, ReferencedStudySequence, "
-                          "RequestedProcedureDescription, RequestedProcedureID",
-    "private-sop-class": "a vendor's private SOP class (Siemens CSA Non-Image) is sent",
-    "mr-overlay-iso-ir-100": "accent-free name in WindowCenterWidthExplanation and OverlayLabel kept; "
-                             "overlay attributes kept without OverlayData (Type 1)",
-    "ct-two-letter-names": "two-letter name part (Ng) kept in ConvolutionKernel",
-    "ct-calibrated-year-1": "DateOfLastCalibration 00010102 raises OverflowError: the instance fails",
-    "ct-odd-dates": "dates in free text (12/03/2024, 20240312) kept unshifted",
-    "enhanced-ct-concatenation": "SOPInstanceUIDOfConcatenationSource kept; DeviceSerialNumber (Type 1 in Enhanced "
-                                 "General Equipment) and SourceImageSequence (Type 2) removed",
-    "dose-sr": "ReferencedPerformedProcedureStepSequence (Type 2) removed",
-    "kos-retrieve-url": "RetrieveURL keeps the PACS host and original UIDs, RetrieveLocationUID kept; Type 2 "
-                        "attributes removed (ReferencedPerformedProcedureStepSequence, ReferencedStudySequence, "
-                        "RequestedProcedureDescription, RequestedProcedureID)",
-    "gsps": "GraphicAnnotationSequence emptied and ReferencedImageSequence (Type 1) removed",
-    "seg": "DeviceSerialNumber (Type 1) and SourceImageSequence (Type 2) removed",
-    "rtstruct": "OperatorsName (Type 2 in RT Series) removed",
-    "us-single-frame": "ultrasound without BurnedInAnnotation is sent, name and MRN in its pixels",
-    "us-multi-frame": "ultrasound without BurnedInAnnotation is sent, name and MRN in its pixels",
-    "vl-photographic": "VL photographic image without BurnedInAnnotation is sent",
-    "xa-without-burned-in-annotation": "XA without BurnedInAnnotation is sent",
-    "encapsulated-pdf-declared-clean": "a PDF with BurnedInAnnotation=NO is sent as an emptied shell",
-    "encapsulated-cda": "an encapsulated CDA is sent (its class is not in the withheld list)",
-    "counts": "only 2 of the 9 withheld cases are withheld",
-    "no-failures": "DateOfLastCalibration 00010102 raises OverflowError in the date shift",
-    "ct-issuer-alder-vs-ct-issuer-birch": "same PatientID, different issuers: one pseudonym, one date shift",
-    "ct-no-patient-id-a-vs-ct-no-patient-id-b": "every empty PatientID gets the same pseudonym",
-}
-
-
 @dataclass
 class CorpusRun:
     """What the one replicate run left: the originals as stored, the copies as the research Orthanc serves them."""
@@ -125,14 +89,9 @@ def read(data: bytes) -> pydicom.Dataset:
     return pydicom.dcmread(io.BytesIO(data))
 
 
-def known(test_id: str) -> list[pytest.MarkDecorator]:
-    """A strict xfail where today's de-identifier fails the test, else nothing."""
-    return [pytest.mark.xfail(strict=True, reason=FAILS_TODAY[test_id])] if test_id in FAILS_TODAY else []
-
-
 def each(expected: str) -> list:
     """The cases with that outcome, each its own test id."""
-    return [pytest.param(case, id=case.name, marks=known(case.name)) for case in CASES if case.expected == expected]
+    return [pytest.param(case, id=case.name) for case in CASES if case.expected == expected]
 
 
 @pytest.mark.parametrize("case", each(SENT))
@@ -156,21 +115,18 @@ def test_a_withheld_case_never_arrives_and_is_counted_with_its_reason(run, case)
     assert run.summary.withheld_reasons.get(reason, 0) >= 1  # ... and the summary counts it
 
 
-@pytest.mark.parametrize("_", [pytest.param(None, id="counts", marks=known("counts"))])
-def test_the_counts_add_up(run, _):
+def test_the_counts_add_up(run):
     withheld = [case for case in CASES if case.expected == WITHHELD]
     assert run.summary.withheld == len(withheld), run.summary.line()
     assert sum(run.summary.withheld_reasons.values()) == len(withheld)
     assert run.summary.copied == len(CASES) - len(withheld)
 
 
-@pytest.mark.parametrize("_", [pytest.param(None, id="no-failures", marks=known("no-failures"))])
-def test_no_valid_instance_makes_the_run_fail(run, _):
+def test_no_valid_instance_makes_the_run_fail(run):
     assert run.summary.failed == 0, run.summary.failure_text()
 
 
-@pytest.mark.parametrize("pair", [pytest.param(pair, id="-vs-".join(pair), marks=known("-vs-".join(pair)))
-                                  for pair in DISTINCT_IDENTITIES])
+@pytest.mark.parametrize("pair", [pytest.param(pair, id="-vs-".join(pair)) for pair in DISTINCT_IDENTITIES])
 def test_two_people_keep_two_pseudonyms_and_two_date_shifts(run, pair):
     first, second = (CASES_BY_NAME[name] for name in pair)
     copies = [run.copy_of(case) for case in (first, second)]
