@@ -248,10 +248,8 @@ def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace)
 
 
 def _unreachable(error: OrthancError | SplunkError) -> bool:
-    """No answer at all (refused, timed out, TLS), as opposed to an answer that refused the request."""
-    if isinstance(error, OrthancError):
-        return error.unreachable
-    return error.status is None and "unreachable" in str(error)
+    """No answer at all (refused, timed out, TLS), or Splunk busy or down, as opposed to a refusal."""
+    return error.unreachable
 
 
 def _check_combination(args: argparse.Namespace) -> None:

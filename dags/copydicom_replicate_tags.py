@@ -45,6 +45,10 @@ index which instances it already holds), as sourcetype `_json` records told apar
   updates the asset `copydicom://splunk/tags` (its event's extra holds the counts).
 * One malformed instance fails its batch's task after the rest of the batch is indexed; the task
   names up to ten failures, and a retry sends only what is still missing.
+* `verify` (on by default, so scheduled runs verify): after sending, each batch asks the index for
+  every record it sent, within the Splunk connection's `settle_delay`, sends what is missing once
+  more and fails what is still missing. It catches what HEC's reply cannot show (a proxy answering
+  success without storing) for one search per 1000 records plus the index's lag (seconds).
 """
 
 SCHEDULE = os.environ.get("COPYDICOM_REPLICATE_TAGS_SCHEDULE", "@hourly")
@@ -59,6 +63,9 @@ PARAMS = {
     "sourcetype": Param(None, type=["null", "string"], title="Sourcetype",
                         description="Overrides the connection's sourcetype (default _json)"),
     **window_params("sent"),
+    "verify": Param(True, type="boolean", title="Verify in the index",
+                    description="After sending, ask the index for every record sent and send what it lacks "
+                                "once more (costs one search per 1000 records and the index's lag)"),
 }
 
 with DAG(
@@ -88,6 +95,7 @@ with DAG(
         index="{{ params.index }}",
         sourcetype="{{ params.sourcetype }}",
         dry_run="{{ params.dry_run }}",
+        verify="{{ params.verify }}",
         map_index_template=MAP_INDEX_LABEL,
     ).expand(batch=enumerate_batches())
 

@@ -45,7 +45,12 @@ answers 503 naming ``invalid-event-number`` k, ``drop(n)`` closes the connection
 stored), ``answer_late(n, delay)`` stores a request's events and answers only ``delay`` seconds later (after
 a client's timeout), ``drop_after_store(n)`` stores them and closes the connection without a reply,
 ``error_after_store(n, status)`` stores them and answers a 5xx (500 "Internal server error" code 8, or a
-gateway's HTML page for 502/504), ``export_message(type, text, after_rows)`` puts an in-stream message
+gateway's HTML page for 502/504), ``proxy_answers(n, body, content_type, store)`` has a proxy in front of
+HEC answer 200 with its own body (a login page, a loose ``{"code":0}``) and forward nothing (or, with
+``store``, forward first), ``searches_refused(n)`` answers the next n new searches with Splunk's 503
+"maximum number of concurrent historical searches", ``partial_peers(n, peer, text)`` takes a search peer down for the next n
+searches: they leave out the events that peer holds (events are spread over ``PEERS`` by arrival) and
+carry Splunk's WARN message saying so, ``export_message(type, text, after_rows)`` puts an in-stream message
 into the next export, ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
 Splunk's indexing lag does. Accepted events are kept in memory and, when
 ``persist_path`` is given, appended to a JSON-lines file (reloaded at start, for demos).
@@ -119,6 +124,23 @@ HEC_STATUS: dict[int, tuple[int, str]] = {
     22: (400, "Token disabled"),
 }
 NOT_FOUND_TEXT = "The requested URL was not found on this server."
+#: The indexers (search peers) events are spread over, in turn by arrival, as an indexer cluster's
+#: forwarders spread them; ``partial_peers`` takes one down.
+PEERS = ("idx1", "idx2")
+
+
+def peer_down_text(peer: str) -> str:
+    """What Splunk reports when it cannot reach a search peer (Splunk docs, Troubleshooting Manual,
+    "Intermittent authentication timeouts on search peers"); the search still answers, without that peer's events."""
+    return f'Unable to distribute to peer named {peer} at uri https://{peer}:8089 because peer has status = "Down".'
+
+
+#: Splunk's 503 when a new search would exceed the search concurrency limit (as splunkd words it).
+SEARCHES_FULL_TEXT = (
+    'Search not executed: The maximum number of concurrent historical searches on this instance has been '
+    'reached., concurrency_category="historical", concurrency_context="instance-wide", current_concurrency=6, '
+    'concurrency_limit=6'
+)
 DEFAULT_VERSION = "9.1.2"
 
 
@@ -505,6 +527,7 @@ class SearchJob:
     transforming: bool
     owner: str
     published: float
+    messages: list[dict[str, str]] = field(default_factory=list)
 
 
 class SplunkState:
@@ -557,6 +580,11 @@ class SplunkState:
         self.drop_after_store_remaining = 0
         self.error_after_store_remaining = 0
         self.error_after_store_status = 500
+        self.proxy_remaining = 0
+        self.proxy_reply: tuple[str, str, bool] = ("", "text/html", False)  # body, content type, store first
+        self.partial_remaining = 0
+        self.search_refused_remaining = 0
+        self.partial_peer, self.partial_text = PEERS[-1], ""
         self.requests: list[RecordedRequest] = []
         self._serial = 0
         if persist_path and persist_path.exists():
@@ -746,6 +774,12 @@ class _HecHandler(_Handler):
         if "token" in query:  # query-string auth is off unless an admin enables it per token
             return self._json(400, hec_body(16))
         with state.lock:
+            proxy = state.proxy_remaining > 0 and not state.proxy_reply[2] and not path.endswith("/ack")
+            if proxy:
+                state.proxy_remaining -= 1
+        if proxy:  # a proxy in front of HEC answered by itself: nothing reached Splunk
+            return self._send(200, state.proxy_reply[0], state.proxy_reply[1])
+        with state.lock:
             if state.busy_always or state.busy_remaining > 0:
                 state.busy_remaining = max(0, state.busy_remaining - 1)
                 return self._json(503, hec_body(9))
@@ -813,7 +847,11 @@ class _HecHandler(_Handler):
                 self.state.acks.setdefault(channel, {})[ack_id] = time.monotonic() + self.state.ack_delay
             drop = self.state.drop_after_store_remaining > 0
             error = 0 if drop else self.state.error_after_store_remaining
+            proxied = not drop and not error and self.state.proxy_remaining > 0 and self.state.proxy_reply[2]
             late = 0.0
+            if proxied:  # forwarded and stored, then the proxy put its own body in place of Splunk's
+                self.state.proxy_remaining -= 1
+                body, content_type, _ = self.state.proxy_reply
             if drop:
                 self.state.drop_after_store_remaining -= 1
             elif error:
@@ -824,6 +862,8 @@ class _HecHandler(_Handler):
                 late = self.state.late_delay
         if drop:
             return self._drop()
+        if proxied:
+            return self._send(200, body, content_type)
         if error == 500:
             return self._json(500, hec_body(8))
         if error:
@@ -1098,6 +1138,12 @@ class _MgmtHandler(_Handler):
 
     # -- search
     def _jobs(self, sid: str | None, sub: str | None, params: dict[str, str], user: str) -> None:
+        if sid in {None, "export"} and sub is None:
+            with self.state.lock:
+                refused = self.state.search_refused_remaining > 0
+                self.state.search_refused_remaining -= refused
+            if refused:
+                return self._messages(503, "WARN", SEARCHES_FULL_TEXT)
         if sid == "export" and sub is None:
             if self.command not in {"GET", "POST"}:
                 return self._messages(405, "ERROR", "Method Not Allowed")
@@ -1129,12 +1175,25 @@ class _MgmtHandler(_Handler):
             return self._messages(400, "ERROR", f"Unknown action: {action}")
         return self._messages(404, "ERROR", "Not Found")
 
+    def _peer_down(self) -> str | None:
+        """The search peer ``partial_peers`` took down for this search, if any (each search uses one)."""
+        with self.state.lock:
+            if self.state.partial_remaining <= 0:
+                return None
+            self.state.partial_remaining -= 1
+            return self.state.partial_peer
+
     def _evaluate(self, params: dict[str, str]) -> tuple[ParsedSearch, Iterator[dict[str, Any]]]:
+        """Parse and run a search; ``self.search_messages`` gets what Splunk would say about it."""
         now = time.time()
         query = params.get("search")
+        self.search_messages: list[dict[str, str]] = []
         if query is None or not query.strip():
             raise SearchError("Empty search.")
         parsed = parse_spl(query, now)
+        down = self._peer_down()
+        if down is not None:  # Splunk answers with the other peers' events and says so
+            self.search_messages.append({"type": "WARN", "text": self.state.partial_text or peer_down_text(down)})
         earliest, latest = time_bounds(parsed.filter.earliest, parsed.filter.latest, params, now)
         indexed = []
         for name in ("index_earliest", "index_latest"):  # Splunk's index-time bounds (_indextime)
@@ -1142,7 +1201,8 @@ class _MgmtHandler(_Handler):
                 indexed.append(parse_time_modifier(params.get(name), now))
             except ValueError:
                 raise SearchError(f"Invalid {name}.") from None
-        events = self._matching(parsed.filter, earliest, latest, *indexed, tstats=parsed.tstats is not None)
+        events = self._matching(parsed.filter, earliest, latest, *indexed, tstats=parsed.tstats is not None,
+                                down=down)
         if parsed.tstats is not None:
             rows = run_tstats(parsed.tstats, events, format_number)
         else:
@@ -1152,8 +1212,9 @@ class _MgmtHandler(_Handler):
     def _matching(
         self, search: Filter, earliest: float | None, latest: float,
         index_earliest: float | None = None, index_latest: float | None = None, *, tstats: bool = False,
+        down: str | None = None,
     ) -> Iterator[StoredEvent]:
-        """Events in ``[earliest, latest)``, newest first, that meet the filter.
+        """Events in ``[earliest, latest)``, newest first, that meet the filter, leaving out peer ``down``'s.
 
         A filter naming an indexed field's exact values reads only those values' posting lists, as
         Splunk reads the tsidx lexicon: its cost follows the matches, not the size of the index.
@@ -1178,6 +1239,8 @@ class _MgmtHandler(_Handler):
         for event in events:
             if event.searchable_at > now:  # still being indexed
                 continue
+            if down is not None and PEERS[event.serial % len(PEERS)] == down:
+                continue  # held by a search peer that is down
             if earliest is not None and event.time < earliest:
                 continue
             if event.time >= latest:
@@ -1225,10 +1288,12 @@ class _MgmtHandler(_Handler):
         except SearchError as error:
             return self._search_error(error)
         if exec_mode == "oneshot":
-            return self._results_reply(rows_list, params, default_count=int(params.get("count", 100) or 0))
+            return self._results_reply(rows_list, params, default_count=int(params.get("count", 100) or 0),
+                                       messages=self.search_messages)
         with self.state.lock:
             sid = f"{time.time():.2f}_{len(self.state.jobs) + 1}"
-            self.state.jobs[sid] = SearchJob(sid, params["search"], rows_list, parsed.transforming, user, time.time())
+            self.state.jobs[sid] = SearchJob(sid, params["search"], rows_list, parsed.transforming, user, time.time(),
+                                             self.search_messages)
         if self.output_mode == "json":
             return self._json(201, {"sid": sid})
         self._send(201, f"{XML_HEAD}<response>\n  <sid>{sid}</sid>\n</response>\n", "text/xml; charset=UTF-8")
@@ -1251,9 +1316,10 @@ class _MgmtHandler(_Handler):
         self._entry_reply(job.search, f"/services/search/jobs/{job.sid}", content, feed=False)
 
     def _results(self, job: SearchJob, params: dict[str, str]) -> None:
-        self._results_reply(job.rows, params, default_count=100)
+        self._results_reply(job.rows, params, default_count=100, messages=job.messages)
 
-    def _results_reply(self, rows: list[dict[str, Any]], params: dict[str, str], default_count: int) -> None:
+    def _results_reply(self, rows: list[dict[str, Any]], params: dict[str, str], default_count: int,
+                       messages: list[dict[str, str]] = ()) -> None:
         """``results``: one document, paged by ``offset``/``count`` (default 100 as in Splunk, 0 = all)."""
         offset = int(params.get("offset", 0) or 0)
         count = int(params.get("count", default_count) or 0)
@@ -1262,7 +1328,8 @@ class _MgmtHandler(_Handler):
         for row in page:
             names.extend(k for k in row if k not in names)
         if self.output_mode == "json":
-            payload = {"preview": False, "init_offset": offset, "messages": [], "fields": [{"name": n} for n in names], "results": page}
+            payload = {"preview": False, "init_offset": offset, "messages": list(messages),
+                       "fields": [{"name": n} for n in names], "results": page}
             return self._json(200, payload)
         if self.output_mode in {"xml", "atom"}:
             return self._send(200, "".join(_xml_results(page, names, offset)), "text/xml; charset=UTF-8")
@@ -1282,6 +1349,7 @@ class _MgmtHandler(_Handler):
             return self._search_error(error)
         with self.state.lock:
             messages, self.state.export_messages = self.state.export_messages, []
+        messages += [(0, m["type"], m["text"]) for m in self.search_messages]
         self.send_response(200)
         self.send_header("Content-Type", "application/json; charset=UTF-8" if self.output_mode == "json" else "text/xml; charset=UTF-8")
         self.send_header("Transfer-Encoding", "chunked")
@@ -1568,6 +1636,29 @@ class SplunkTestServer:
         with self.state.lock:
             self.state.error_after_store_remaining, self.state.error_after_store_status = count, status
 
+    def proxy_answers(self, count: int, body: str, content_type: str = "text/html", *, store: bool = False) -> None:
+        """A proxy in front of HEC answers the next ``count`` event requests with 200 and ``body`` itself.
+
+        By default it forwards nothing (a login or error page, a loose imitation such as
+        ``{"code":0}``); with ``store`` it forwards the request to HEC (the events are stored) and
+        puts its own body in place of Splunk's reply.
+        """
+        with self.state.lock:
+            self.state.proxy_remaining, self.state.proxy_reply = count, (body, content_type, store)
+
+    def partial_peers(self, count: int, peer: str = PEERS[-1], text: str | None = None) -> None:
+        """Take search peer ``peer`` down for the next ``count`` searches: they answer without the
+        events it holds and with a WARN message, ``text`` or Splunk's "Unable to distribute to peer"."""
+        if peer not in PEERS:
+            raise ValueError(f"peer must be one of {PEERS}")
+        with self.state.lock:
+            self.state.partial_remaining, self.state.partial_peer, self.state.partial_text = count, peer, text or ""
+
+    def searches_refused(self, count: int) -> None:
+        """Refuse the next ``count`` new searches (export or job) with Splunk's 503: too many searches at once."""
+        with self.state.lock:
+            self.state.search_refused_remaining = count
+
     def slow_hec(self, seconds: float) -> None:
         """Every HEC request from now on is handled ``seconds`` late (0: at once): a slow, healthy index."""
         if not 0 <= seconds <= 5:
@@ -1584,7 +1675,8 @@ class SplunkTestServer:
         with self.state.lock:
             self.state.busy_remaining = self.state.drop_remaining = self.state.busy_after_remaining = 0
             self.state.late_remaining = self.state.drop_after_store_remaining = 0
-            self.state.error_after_store_remaining = 0
+            self.state.error_after_store_remaining = self.state.proxy_remaining = self.state.partial_remaining = 0
+            self.state.search_refused_remaining = 0
             self.state.busy_always = False
 
 

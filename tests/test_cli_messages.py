@@ -150,3 +150,22 @@ def test_insecure_and_ca_bundle_reach_an_https_splunk(source, tmp_path, capsys, 
         assert code == 0 and json.loads(out)["already_indexed"] == len(items), err
         keys = [event.indexed.get("copydicom_key") for event in splunk.events]
         assert sorted(keys) == sorted(f"{i.orthanc_id}:instance" for i in items)
+
+
+@pytest.mark.parametrize(("fault", "said"), [
+    ("busy", "Server is busy"),
+    ("searches_refused", "maximum number of concurrent historical searches"),
+    ("peer_down", "incomplete results"),
+])
+def test_a_busy_or_partly_down_splunk_exits_3_not_2(source, capsys, fault, said):
+    """503 "Server is busy" from HEC, a search API refusing searches (503), a search peer down: Splunk is
+    busy or down, not misconfigured, so the exit code says "try again later" (3), not "fix your input" (2)."""
+    seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    with SplunkTestServer() as splunk:
+        switch = {"busy": splunk.busy_forever, "searches_refused": lambda: splunk.searches_refused(100),
+                  "peer_down": lambda: splunk.partial_peers(100)}
+        switch[fault]()
+        code, out, err = run(["replicate-tags", "--src", source.url_with_credentials,
+                              "--index", splunk.url(index="dicom")], capsys)
+        assert code == 3 and said in err and out == "", err
+        assert splunk.events == [] and splunk.hec_token not in err and splunk.password not in err

@@ -80,6 +80,34 @@ def test_a_query_splunk_rejects_fails_with_splunks_message(source, destination, 
     assert instance_ids(destination) == set()
 
 
+def test_a_selection_splunk_marks_partial_copies_nothing_and_is_left_to_the_retry(source, destination, splunk,
+                                                                                  archive, monkeypatch):
+    """A search peer down: the selection would lack what that peer holds, and an asset-triggered run searches
+    only what was indexed since the last run, so those instances would never be copied."""
+    from copydicom_provider.hooks.splunk import SplunkSearchIncomplete
+    from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
+    from tests.fixtures_orthanc import connection_json
+
+    src, dst, index = source.url_with_credentials, destination.url_with_credentials, splunk.url(index="dicom")
+    splunk.partial_peers(1)
+    with pytest.raises(SplunkSearchIncomplete, match='peer has status = "Down"'):
+        conditional_replicate(src, index, dst, 'SeriesDescription="Dose Record"')
+    assert instance_ids(destination) == set()
+
+    for conn_id, value in {"src_partial": connection_json(source), "dst_partial": connection_json(destination),
+                           "splunk_partial": splunk.connection_json()}.items():
+        monkeypatch.setenv(f"AIRFLOW_CONN_{conn_id.upper()}", value)
+    operator = ConditionalReplicateOperator(task_id="partial", source_conn_id="src_partial",
+                                            destination_conn_id="dst_partial", splunk_conn_id="splunk_partial",
+                                            query='SeriesDescription="Dose Record"', anonymize=False)
+    splunk.partial_peers(1)
+    with pytest.raises(SplunkSearchIncomplete):  # not AirflowFailException: Airflow's retry is what settles it
+        operator.execute({})
+    assert instance_ids(destination) == set()
+    conditional_replicate(src, index, dst, 'SeriesDescription="Dose Record"')  # the peer is back
+    assert len(instance_ids(destination)) == 3
+
+
 def test_ids_the_source_no_longer_has_are_reported_not_fatal(source, destination, splunk, archive):
     _, reports = archive
     gone = reports[0][0]

@@ -53,6 +53,8 @@ def test_dag_loads_with_params_mapping_and_asset(dagbag):
     assert {"enumerate", "index", "summarize"} <= set(dag.task_ids)
     assert dag.params["window"] == "received" and dag.params["splunk_conn_id"] == "splunk_default"
     assert dag.params["source_conn_id"] == "orthanc_source" and dag.params["index"] is None
+    assert dag.params["verify"] is True, "scheduled runs (which take the defaults) verify in the index"
+    assert dag.get_task("index").partial_kwargs["verify"] == "{{ params.verify }}"
     assert "radiology-it" in dag.owner and {"dicom", "splunk"} <= set(dag.tags) and dag.doc_md
     assert dag.timetable.summary in {"@hourly", "0 * * * *"}
     assert [outlet.uri for outlet in dag.get_task("summarize").outlets] == [ASSET_URI]

@@ -22,7 +22,7 @@ from copydicom_provider.core.tag_records import InstanceRecords, read_instance_r
 from copydicom_provider.core.tags import KEY_FIELD, replicate_tags
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.hooks.splunk import SplunkHecError, SplunkHook, SplunkSearchIncomplete
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import seed
 from tests.splunk_server import SplunkTestServer
@@ -61,15 +61,16 @@ def hec_posts(server: SplunkTestServer) -> int:
 
 
 def run_with_fault(source, server: SplunkTestServer, archive: set[str], fault: Callable[[], None],
-                   caplog, capsys) -> tuple[float, str]:
+                   caplog, capsys, **options) -> tuple[float, str]:
     """Replicate with ``fault`` switched on; check once-each, the summary, a silent rerun and no leaked token.
 
-    Returns the run's duration and its log text (Airflow logs hooks to stdout, the core to ``logging``).
+    ``options`` go to the first run's ``replicate_tags`` (``verify``). Returns the run's duration and
+    its log text (Airflow logs hooks to stdout, the core to ``logging``).
     """
     caplog.set_level(logging.DEBUG)
     fault()
     started = time.monotonic()
-    summary = replicate_tags(source.url_with_credentials, hook_for(server))
+    summary = replicate_tags(source.url_with_credentials, hook_for(server), **options)
     elapsed = time.monotonic() - started
 
     keys = Counter(e.fields[KEY_FIELD] for e in server.events)
@@ -102,6 +103,88 @@ def test_a_hec_503_storm_is_ridden_out_with_backoff_in_bounded_time(source, splu
     elapsed, logs = run_with_fault(source, splunk, archive, lambda: splunk.busy(5), caplog, capsys)
     assert logs.count("Server is busy; retry") == 5 and "the index holds" not in logs
     assert elapsed < 30
+
+
+# ------------------------------------------------------------------ replies that are not Splunk's success
+LOGIN_PAGE = "<html><head><title>Sign in</title></head><body><form action='/login'>...</form></body></html>"
+MIMIC = '{"text":"Success","code":0}'  # Splunk's own success body, from something that stored nothing
+
+
+def test_a_proxys_html_200_leaves_exactly_one_event_per_instance(source, splunk, archive, caplog, capsys):
+    """The issue's case: a proxy's login page with status 200 stored nothing, and the run said "sent"."""
+    _, logs = run_with_fault(source, splunk, archive, lambda: splunk.proxy_answers(2, LOGIN_PAGE), caplog, capsys)
+    assert "that is not Splunk's success reply (text/html: \"<html><head><title>Sign in" in logs
+    assert logs.count("the index holds 0 of them, 5 to send again") == 2
+
+
+def test_a_loose_code_0_reply_leaves_exactly_one_event_per_instance(source, splunk, archive, caplog, capsys):
+    fault = lambda: splunk.proxy_answers(3, '{"code":0}', "application/json")  # noqa: E731
+    _, logs = run_with_fault(source, splunk, archive, fault, caplog, capsys)
+    assert logs.count("the index holds 0 of them, 5 to send again") == 3
+
+
+def test_a_proxy_that_always_answers_its_page_fails_the_run_not_each_instance(source, splunk, archive):
+    splunk.proxy_answers(1000, LOGIN_PAGE)
+    with pytest.raises(SplunkHecError, match="not Splunk's success reply") as raised:
+        replicate_tags(source.url_with_credentials, hook_for(splunk))
+    assert raised.value.status == 200 and splunk.events == [] and HEC_TOKEN not in str(raised.value)
+
+
+def test_verify_sends_again_what_a_perfectly_mimicking_proxy_never_stored(source, splunk, archive, caplog, capsys):
+    """No reply can show this one: only asking the index afterwards (``verify``) finds the 10 missing records."""
+    fault = lambda: splunk.proxy_answers(2, MIMIC, "application/json")  # noqa: E731
+    _, logs = run_with_fault(source, splunk, archive, fault, caplog, capsys, verify=True)
+    assert "verify: the index lacks 10 of the 24 records this run sent" in logs
+    assert "verify: 10 of the 10 missing records are in the index after sending them again" in logs
+
+
+def test_verify_fails_what_the_index_still_lacks_and_the_rerun_sends_it_once(source, splunk, archive, caplog):
+    splunk.proxy_answers(1000, MIMIC, "application/json")
+    with pytest.raises(tags.TagsFailed) as raised:
+        replicate_tags(source.url_with_credentials, hook_for(splunk), verify=True)
+    summary = raised.value.summary
+    assert (summary.sent, summary.events_sent, summary.failed) == (0, 0, INSTANCES), "honest counts"
+    assert "is a proxy answering for HEC?" in str(raised.value) and splunk.events == []
+    assert HEC_TOKEN not in str(raised.value) + caplog.text
+
+    splunk.reset_faults()
+    again = replicate_tags(source.url_with_credentials, hook_for(splunk), verify=True)
+    assert (again.sent, again.events_sent, again.failed) == (INSTANCES, INSTANCES, 0)
+    assert Counter(e.fields[KEY_FIELD] for e in splunk.events) == {f"{i}:instance": 1 for i in archive}
+
+
+def test_verify_costs_one_counting_search_per_1000_records_on_a_clean_run(source, splunk, archive, monkeypatch):
+    def searches() -> int:
+        return len([r for r in splunk.requests if r.path.endswith("/search/jobs/export")])
+
+    monkeypatch.setattr(tags, "DEDUPE_PAGE", 10)  # 24 records: 3 pages of the verify check
+    summary = replicate_tags(source.url_with_credentials, hook_for(splunk), verify=True)
+    verified = searches()
+    splunk.clear()
+    summary_plain = replicate_tags(source.url_with_credentials, hook_for(splunk))
+    assert summary.as_dict() | {"seconds": 0, "instances_per_second": 0} == (
+        summary_plain.as_dict() | {"seconds": 0, "instances_per_second": 0})
+    assert verified - searches() == 3, "verify added one dc() search per page of keys, nothing else"
+
+
+# ------------------------------------------------------------------ partial search results
+def test_a_duplicate_check_splunk_marks_partial_sends_nothing_and_the_retry_sends_each_once(
+        source, splunk, archive, caplog):
+    """The issue's case: a search peer down, the check's answer partial; taking it for the truth resent
+    what the down peer holds (118 of 250 indexed twice)."""
+    replicate_tags(source.url_with_credentials, hook_for(splunk))
+    splunk.state.events[:] = splunk.events[: INSTANCES // 2]  # the index holds half the archive
+    posts = hec_posts(splunk)
+    splunk.partial_peers(100)
+
+    with pytest.raises(SplunkSearchIncomplete) as raised:
+        replicate_tags(source.url_with_credentials, hook_for(splunk))
+
+    assert 'because peer has status = "Down"' in str(raised.value) and hec_posts(splunk) == posts, "sent nothing"
+    splunk.reset_faults()
+    again = replicate_tags(source.url_with_credentials, hook_for(splunk))
+    assert (again.already_indexed, again.sent) == (INSTANCES // 2, INSTANCES // 2)
+    assert Counter(e.fields[KEY_FIELD] for e in splunk.events) == {f"{i}:instance": 1 for i in archive}
 
 
 

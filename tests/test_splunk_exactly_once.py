@@ -15,7 +15,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from copydicom_provider.hooks.splunk import SplunkHecError, SplunkHook, SplunkSearchError
+from copydicom_provider.hooks.splunk import SplunkHecError, SplunkHook, SplunkSearchError, SplunkSearchIncomplete
 from tests.splunk_server import SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
@@ -206,3 +206,86 @@ def test_the_settle_delay_comes_from_the_connection_unless_the_hook_is_given_one
     assert SplunkHook.from_url(splunk.url()).settle_delay == 10
     assert SplunkHook.from_url(splunk.url(settle_delay="2.5")).settle_delay == 2.5
     assert SplunkHook.from_url(splunk.url(settle_delay="2.5"), settle_delay=0).settle_delay == 0
+
+
+# ------------------------------------------------------------------ replies that are not Splunk's success
+LOGIN_PAGE = "<html><head><title>Sign in</title></head><body><form action='/login'>...</form></body></html>"
+
+
+def test_a_proxys_html_200_is_an_unknown_outcome_and_what_it_did_not_forward_is_sent_again(splunk):
+    splunk.proxy_answers(1, LOGIN_PAGE)  # the proxy answered by itself: nothing reached HEC
+
+    result = make_hook(splunk).send_envelopes(envelopes(20), dedupe_field=KEY)
+
+    assert stored_keys(splunk) == {f"k{n}": 1 for n in range(20)}
+    assert (result.events, result.reconciled, len(hec_posts(splunk))) == (20, 0, 2)
+
+
+def test_a_proxys_html_200_after_forwarding_is_settled_by_the_index_not_resent(splunk):
+    splunk.proxy_answers(1, LOGIN_PAGE, store=True)  # forwarded and stored, then the proxy's own page
+
+    result = make_hook(splunk).send_envelopes(envelopes(20), dedupe_field=KEY)
+
+    assert stored_keys(splunk) == {f"k{n}": 1 for n in range(20)}
+    assert (result.events, result.reconciled, len(hec_posts(splunk))) == (20, 20, 1)
+
+
+@pytest.mark.parametrize("body", ['{"code":0}', '{"text":"Success"}', '{"text":"Success","code":"0"}', "[]", ""])
+def test_a_200_that_only_looks_like_success_is_not_taken_for_it(splunk, body):
+    """Splunk's success body is exactly ``{"text":"Success","code":0}`` (plus ``ackId`` with acks on)."""
+    splunk.proxy_answers(1, body, "application/json")
+
+    result = make_hook(splunk).send_envelopes(envelopes(10), dedupe_field=KEY)
+
+    assert stored_keys(splunk) == {f"k{n}": 1 for n in range(10)}
+    assert (result.events, len(hec_posts(splunk))) == (10, 2)
+
+
+def test_a_proxy_that_always_answers_its_page_fails_clearly_and_stores_nothing(splunk):
+    splunk.proxy_answers(100, LOGIN_PAGE)
+
+    with pytest.raises(SplunkHecError) as raised:
+        make_hook(splunk, settle_delay=0.05).send_envelopes(envelopes(5), dedupe_field=KEY)
+
+    message = str(raised.value)
+    assert "did not accept events 0-4 after 4 attempts" in message and "not Splunk's success reply" in message
+    assert "text/html" in message and raised.value.status == 200 and not raised.value.unreachable
+    assert splunk.events == []
+
+
+# ------------------------------------------------------------------ partial search results
+#: What Splunk says when a search peer is down or times out (Splunk docs' Troubleshooting Manual; a user's
+#: report in splunk/splunk-connect-for-kubernetes#763); None: the stand-in's default, the first one.
+PARTIAL_TEXTS = [
+    None,
+    "[idx2] Timed out waiting for peer idx2:ingest_pipe=1. Search results might be incomplete! If this occurs "
+    "frequently, receiveTimeout in distsearch.conf might need to be increased.",
+    "[idx2] Search results might be incomplete: the search process on the peer:idx2 ended prematurely.",
+]
+
+
+@pytest.mark.parametrize("text", PARTIAL_TEXTS, ids=["peer-down", "peer-timeout", "peer-ended"])
+def test_a_partial_answer_never_counts_as_not_held(splunk, text):
+    hook = make_hook(splunk)
+    hook.send_envelopes(envelopes(20), dedupe_field=KEY)
+    keys = [f"k{n}" for n in range(20)]
+    splunk.partial_peers(1, text=text)
+
+    with pytest.raises(SplunkSearchIncomplete, match="incomplete results") as raised:
+        hook.indexed_values(KEY, keys, indexes=["dicom"], one_value_per_event=True)
+
+    assert raised.value.unreachable, "a peer down is Splunk partly down, not a mistake"
+    assert hook.indexed_values(KEY, keys, indexes=["dicom"], one_value_per_event=True) == set(keys), "peer back"
+
+
+def test_a_lost_reply_is_never_settled_on_a_partial_answer(splunk):
+    """The issue's case: half the batch lives on the peer that is down; resending it would index it twice."""
+    splunk.answer_late(1, 1.0)
+    splunk.partial_peers(100)
+
+    with pytest.raises(SplunkHecError) as raised:
+        make_hook(splunk).send_envelopes(envelopes(20), dedupe_field=KEY)
+
+    assert "could not be asked" in str(raised.value) and "incomplete results" in str(raised.value)
+    assert "Nothing was resent" in str(raised.value) and raised.value.unreachable
+    assert stored_keys(splunk) == {f"k{n}": 1 for n in range(20)} and len(hec_posts(splunk)) == 1

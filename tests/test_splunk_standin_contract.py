@@ -246,6 +246,35 @@ def test_in_stream_messages_warn_or_fail_the_search(splunk, caplog, capsys):
     assert len(seen) == 2
 
 
+def test_a_search_with_a_peer_down_answers_what_the_other_peers_hold_and_warns(splunk):
+    """Splunk docs, Troubleshooting Manual, "Intermittent authentication timeouts on search peers": a peer
+    with status Down is left out of the search ("Unable to distribute to peer named ... because peer has
+    status = "Down""); the search head still answers, with the other peers' results and that WARN."""
+    for n in range(6):
+        splunk.add_event({"n": n}, time_=1000 + n, index="dicom")
+    splunk.partial_peers(2)
+    lines = export_lines(splunk, "search index=dicom")
+    (warning,) = [m for line in lines for m in line.get("messages", [])]
+    assert warning["type"] == "WARN" and 'because peer has status = "Down"' in warning["text"]
+    assert sorted(int(line["result"]["n"]) for line in lines if "result" in line) == [0, 2, 4]  # idx1's share
+    oneshot = requests.post(f"{splunk.mgmt_url}/services/search/jobs", auth=(splunk.username, splunk.password),
+                            data={"search": "search index=dicom", "exec_mode": "oneshot", "output_mode": "json"},
+                            timeout=10).json()
+    assert len(oneshot["results"]) == 3 and oneshot["messages"][0]["type"] == "WARN"
+    assert len(results(splunk, "search index=dicom")) == 6 and all(
+        "messages" not in line for line in export_lines(splunk, "search index=dicom")), "the peer is back"
+
+
+def test_too_many_searches_at_once_is_a_503_with_splunks_message(splunk):
+    """splunkd refuses a search over its concurrency limit with 503 and "Search not executed: The maximum number
+    of concurrent historical searches ... has been reached." (as quoted in hasadna/open-bus#177)."""
+    splunk.searches_refused(1)
+    response = requests.post(f"{splunk.mgmt_url}/services/search/jobs/export", auth=(splunk.username, splunk.password),
+                             data={"search": "search index=dicom", "output_mode": "json"}, timeout=10)
+    assert response.status_code == 503 and "maximum number of concurrent historical searches" in response.text
+    assert export_lines(splunk, "search index=dicom") == [{"preview": False, "lastrow": True}]
+
+
 # ------------------------------------------------------------------ the hook's duplicate check
 def test_the_duplicate_check_is_a_tstats_on_the_indexed_field(splunk):
     hook = SplunkHook.from_url(splunk.url(index="dicom"), **FAST)

@@ -144,7 +144,7 @@ def select_candidates(
     params = indexed.params() if indexed else None
     if indexed:
         logger.info("selection: only what Splunk indexed %s", indexed.describe())
-    for row in splunk.search(search, earliest, latest, params=params):
+    for row in splunk.search(search, earliest, latest, params=params, complete=True):  # never a partial selection
         rows += 1
         if ids := _values(row.get("OrthancInstanceID")):
             instances.update(dict.fromkeys(ids))
@@ -188,7 +188,9 @@ def copy_selection(
     """Select with the search, copy what the destination lacks; per-instance failures stay in the summary.
 
     A query Splunk rejects raises ``SplunkSearchError`` with Splunk's message; a query that selects
-    nothing gives a summary of nothing copied.
+    nothing gives a summary of nothing copied. An answer Splunk marks partial (a search peer down)
+    raises ``SplunkSearchIncomplete`` before anything is copied: an asset-triggered run searches only
+    what was indexed since the last one, so a partial selection would miss instances for good.
     """
     candidates, missing_series = select_candidates(
         source, splunk, query, earliest, latest, index, logger=logger, spl=spl, indexed=indexed,

@@ -23,7 +23,14 @@ within those seconds can both send.
 Exactly once within a send: every envelope goes with ``dedupe_field=copydicom_key``, so when a HEC
 reply is lost (read timeout, connection dropped, a 5xx other than "busy") the hook asks the index
 which keys of that batch it holds, for up to the connection's ``settle_delay``, and resends only the
-others (see :meth:`SplunkHook.send_envelopes`).
+others (see :meth:`SplunkHook.send_envelopes`). A 200 whose body is not Splunk's success reply
+(a proxy's login page, a loose ``{"code":0}``) is settled the same way.
+
+``verify``: after sending, every record key of the run is asked of the index (within
+``settle_delay``); what it lacks is sent once more, and what it still lacks fails its instance
+(:mod:`.tags_verify`). That catches what no reply can show: something answering success for HEC
+without storing. A duplicate check whose answer Splunk marks partial (a search peer down) fails the
+run without sending: a partial answer would call held records missing and send them twice.
 
 One unreadable instance (a file that is not DICOM, an Orthanc error, an event HEC refuses as
 malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A dose report
@@ -49,6 +56,7 @@ from copydicom_provider.core.record_size import max_record_bytes
 from copydicom_provider.core.replication import as_hook, window_from_options
 from copydicom_provider.core.record_workers import RecordWorkers, record_processes
 from copydicom_provider.core.tag_records import InstanceRecords, RecordError, instances_metadata, record_key
+from copydicom_provider.core.tags_verify import SentRecords, verify_sent
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
@@ -144,11 +152,19 @@ class _Run:
     """State of one :func:`index_candidates` call: hooks, target index, summary, progress."""
 
     def __init__(self, source: OrthancHook, splunk: SplunkHook, index: str | None, sourcetype: str | None,
-                 summary: TagsSummary, logger: logging.Logger) -> None:
+                 summary: TagsSummary, logger: logging.Logger, verify: bool = False) -> None:
         self.source, self.splunk, self.summary, self.logger = source, splunk, summary, logger
         self.index = index or splunk.settings.index
         self.sourcetype = sourcetype or splunk.settings.sourcetype
         self.source_name = ""
+        #: what this run sent, by record key, when it is to be verified afterwards
+        self.sent_records = SentRecords() if verify else None
+
+    def absent(self, keys: Sequence[str]) -> set[str]:
+        """Which of ``keys`` the index lacks once Splunk's indexing lag (``settle_delay``) is waited out."""
+        held = self.splunk.held_within(keys, lambda ks: indexed_keys(self.splunk, ks, index=self.index,
+                                                                   per_search=DEDUPE_PAGE))
+        return set(keys) - held
 
     def skip_indexed_dose_records(self, items: list[InstanceRecords]) -> None:
         """Drop dose records the index already holds, or an earlier instance of this chunk carries.
@@ -197,8 +213,8 @@ class _Run:
                 break
             except SplunkHecError as error:
                 if (error.event_number is None or error.status is None or error.status in RETRYABLE_STATUS
-                        or error.code in GLOBAL_HEC_CODES):
-                    raise
+                        or not 400 <= error.status < 500 or error.code in GLOBAL_HEC_CODES):
+                    raise  # not one record's fault (an outage, a proxy's page): fail the run, send nothing more
                 self.summary.events_sent += error.accepted
                 owner = envelopes[start + error.event_number][0]
                 bad.add(owner)
@@ -209,6 +225,8 @@ class _Run:
                 self.summary.sent += 1
                 self.summary.dose_reports += item.dose_reports
                 self.summary.irradiation_events += item.irradiation_events
+                if self.sent_records is not None:
+                    self.sent_records.add(item.instance_id, item.records)
 
 
 def index_candidates(
@@ -219,6 +237,7 @@ def index_candidates(
     index: str | None = None,
     sourcetype: str | None = None,
     dry_run: bool = False,
+    verify: bool = False,
     chunk: int = CHUNK,
     progress_interval: float = 5.0,
     logger: logging.Logger = log,
@@ -226,11 +245,12 @@ def index_candidates(
     """Index what the index lacks among ``candidates``; never raises for a single instance.
 
     ``index``/``sourcetype`` override the Splunk connection's (default sourcetype ``_json``).
+    ``verify`` asks the index afterwards for every record sent (see :mod:`.tags_verify`).
     """
     started = time.monotonic()
     max_record_bytes()  # a bad COPYDICOM_MAX_RECORD_BYTES fails the run before anything is read
     summary = TagsSummary(dry_run=dry_run)
-    run = _Run(source, splunk, index, sourcetype, summary, logger)
+    run = _Run(source, splunk, index, sourcetype, summary, logger, verify=verify and not dry_run)
     source.with_role("source")  # errors name the server: "source Orthanc at ..."
     workers = workers_for(source)
     ids = _expand(source, candidates, workers, summary)
@@ -251,30 +271,40 @@ def index_candidates(
             if dry_run or not missing:
                 progress.advance(len(missing))
                 continue
-            known = instances_metadata(source, missing)  # one request instead of one per instance
-            outcomes = readers.read(missing, known)
+            outcomes = readers.read(missing, instances_metadata(source, missing))  # metadata: one request
             if sending is not None:
                 sending.result()  # the previous chunk's outcome first: a Splunk outage stops the run there
-            items: list[InstanceRecords] = []
-            for instance_id, outcome in zip(missing, outcomes):
-                if isinstance(outcome, OrthancError) and (outcome.status in (401, 403) or outcome.unreachable):
-                    raise outcome  # not this instance's fault: fail the task, a retry sends what is missing
-                if isinstance(outcome, OrthancError) and outcome.status == 404:
-                    summary.vanished += 1  # deleted from the source since it was listed
-                elif isinstance(outcome, Exception):
-                    summary.record_failure(instance_id, _reason(outcome))
-                    logger.warning("tags: instance %s skipped: %s", instance_id, _reason(outcome))
-                else:
-                    items.append(outcome)
-            sending = sender.submit(run.send_chunk, items, len(missing), progress)
+            sending = sender.submit(run.send_chunk, _readable(missing, outcomes, summary, logger), len(missing),
+                                    progress)
         if sending is not None:
             sending.result()
+        if run.sent_records is not None:
+            verify_sent(run.sent_records, run.absent,
+                        lambda ids: _readable(ids, readers.read(ids, instances_metadata(source, ids)), summary, logger),
+                        run.send, summary, logger)
     finally:
         sender.shutdown(wait=True)  # a send under way finishes (HEC has its own timeouts)
         readers.close()
         progress.close()
     summary.seconds = time.monotonic() - started
     return summary
+
+
+def _readable(instance_ids: list[str], outcomes: list[Any], summary: TagsSummary,
+              logger: logging.Logger) -> list[InstanceRecords]:
+    """The records read; a vanished or unreadable instance is counted, an unreachable source raises."""
+    items: list[InstanceRecords] = []
+    for instance_id, outcome in zip(instance_ids, outcomes):
+        if isinstance(outcome, OrthancError) and (outcome.status in (401, 403) or outcome.unreachable):
+            raise outcome  # not this instance's fault: fail the task, a retry sends what is missing
+        if isinstance(outcome, OrthancError) and outcome.status == 404:
+            summary.vanished += 1  # deleted from the source since it was listed
+        elif isinstance(outcome, Exception):
+            summary.record_failure(instance_id, _reason(outcome))
+            logger.warning("tags: instance %s skipped: %s", instance_id, _reason(outcome))
+        else:
+            items.append(outcome)
+    return items
 
 
 def _missing_from_index(splunk: SplunkHook, index: str | None, ids: list[str], chunk: int, summary: TagsSummary,
@@ -334,13 +364,15 @@ def replicate_tags(
     splunk_index: str | None = None,
     sourcetype: str | None = None,
     raise_on_failure: bool = True,
+    verify: bool = False,
 ) -> TagsSummary:
     """Index every instance of the window that the Splunk index lacks; returns the summary.
 
     ``source`` is an Orthanc hook or URL, ``index`` a Splunk hook or URL (see
     :meth:`SplunkHook.from_url`). Windows as in :func:`~copydicom_provider.core.replication.replicate`.
     Raises :class:`TagsFailed` (with the summary) when an instance failed, unless
-    ``raise_on_failure`` is false.
+    ``raise_on_failure`` is false. ``verify`` asks the index afterwards for every record sent,
+    sends what it lacks once more and fails what it still lacks (see :mod:`.tags_verify`).
     """
     source_hook, splunk = as_hook(source), as_splunk(index)
     window = window or window_from_options(since, until, study_date)
@@ -348,7 +380,7 @@ def replicate_tags(
              splunk.settings and splunk.hec_url)
     candidates = _tags_candidates(source_hook, window)
     summary = index_candidates(source_hook, splunk, candidates, index=splunk_index, sourcetype=sourcetype,
-                               dry_run=dry_run)
+                               dry_run=dry_run, verify=verify)
     log.info("summary: %s", summary.line())
     if summary.failed and not dry_run and raise_on_failure:
         raise TagsFailed(summary)

@@ -151,6 +151,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
                 logger=self.log,
             )
         except (SplunkSearchError, ValueError) as rejected:  # a bad query or setting stays bad: no retry
+            if getattr(rejected, "unreachable", False):
+                raise  # Splunk busy or partly down (a search peer): a retry may well see everything
             raise AirflowFailException(str(rejected)) from None
         return self.finish(summary, context)
 

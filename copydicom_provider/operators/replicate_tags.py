@@ -27,6 +27,10 @@ class ReplicateTagsOperator(WindowedOperator):
     :param splunk_conn_id: ``splunk`` connection (HEC token for sending, login or token for the
         non-duplicate searches).
     :param index: / :param sourcetype: override the connection's index and sourcetype (``_json``).
+    :param verify: after sending, ask the index for every record sent (within the connection's
+        ``settle_delay``), send what it lacks once more and fail the instances it still lacks:
+        catches something answering success for HEC without storing. Costs one search per 1000
+        records and the index's lag; see :mod:`copydicom_provider.core.tags_verify`.
 
     Returns the summary (candidates, already_indexed, sent, dose_reports, irradiation_events,
     events_sent, failed, seconds) as XCom. When instances failed, the task fails naming up to ten
@@ -34,7 +38,9 @@ class ReplicateTagsOperator(WindowedOperator):
     index still lacks.
     """
 
-    template_fields: Sequence[str] = (*WindowedOperator.template_fields, "splunk_conn_id", "index", "sourcetype")
+    template_fields: Sequence[str] = (
+        *WindowedOperator.template_fields, "splunk_conn_id", "index", "sourcetype", "verify",
+    )
     ui_color = "#e5f2d7"
 
     def __init__(
@@ -43,12 +49,14 @@ class ReplicateTagsOperator(WindowedOperator):
         splunk_conn_id: str = "splunk_default",
         index: str | None = None,
         sourcetype: str | None = None,
+        verify: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.splunk_conn_id = splunk_conn_id
         self.index = index
         self.sourcetype = sourcetype
+        self.verify = verify
 
     def execute(self, context: Context) -> dict[str, Any]:
         with fail_fast():  # a mistake no retry can fix fails now, in one line
@@ -63,6 +71,7 @@ class ReplicateTagsOperator(WindowedOperator):
                     index=optional(self.index),
                     sourcetype=optional(self.sourcetype),
                     dry_run=as_bool(self.dry_run),
+                    verify=as_bool(self.verify),
                     progress_interval=self.progress_interval,
                     logger=self.log,
                 )

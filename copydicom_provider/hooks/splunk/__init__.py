@@ -12,7 +12,12 @@ from __future__ import annotations
 
 from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE
 from copydicom_provider.hooks.splunk.batches import HecSendResult
-from copydicom_provider.hooks.splunk.errors import SplunkError, SplunkHecError, SplunkSearchError
+from copydicom_provider.hooks.splunk.errors import (
+    SplunkError,
+    SplunkHecError,
+    SplunkSearchError,
+    SplunkSearchIncomplete,
+)
 from copydicom_provider.hooks.splunk.hook import SplunkHook
 from copydicom_provider.hooks.splunk.settings import SplunkSettings
 from copydicom_provider.hooks.splunk.wire import (
@@ -33,6 +38,7 @@ __all__ = [
     "SplunkHecError",
     "SplunkHook",
     "SplunkSearchError",
+    "SplunkSearchIncomplete",
     "SplunkSettings",
     "epoch_seconds",
     "normalize_spl",

@@ -7,16 +7,27 @@ from typing import Any
 from airflow.exceptions import AirflowException
 
 
+#: Statuses that mean "busy or down, try later": request timeout, throttling, every server-side error.
+RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+
+
 class SplunkError(AirflowException):
-    """A Splunk request failed; the message names the side, the endpoint and Splunk's own text."""
+    """A Splunk request failed; the message names the side, the endpoint and Splunk's own text.
+
+    ``unreachable`` says Splunk is busy or down (no answer, a 5xx, 429, an incomplete search) rather
+    than refusing the request: callers (the CLI's exit codes) read it instead of the message text.
+    It defaults from ``status``; a failure without any answer passes ``unreachable=True``.
+    """
 
     def __init__(
-        self, message: str, *, status: int | None = None, code: int | None = None, text: str | None = None
+        self, message: str, *, status: int | None = None, code: int | None = None, text: str | None = None,
+        unreachable: bool | None = None,
     ) -> None:
         super().__init__(message)
         self.status = status
         self.code = code
         self.text = text
+        self.unreachable = status in RETRYABLE_STATUS if unreachable is None else unreachable
 
 
 class SplunkHecError(SplunkError):
@@ -30,6 +41,17 @@ class SplunkHecError(SplunkError):
 
 class SplunkSearchError(SplunkError):
     """The management port refused a search or a call; carries Splunk's message text."""
+
+
+class SplunkSearchIncomplete(SplunkSearchError):
+    """Splunk answered a search but marked its results partial (a search peer down, results truncated).
+
+    Such an answer cannot say what the index does *not* hold, so a check that would resend on
+    "not found" raises this instead of trusting it. Splunk is partly down: ``unreachable`` is true.
+    """
+
+    def __init__(self, message: str, *, text: str | None = None) -> None:
+        super().__init__(message, text=text, unreachable=True)
 
 
 class _Transient(Exception):

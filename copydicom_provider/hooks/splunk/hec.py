@@ -9,7 +9,8 @@ resends only from ``invalid-event-number``: the events before it were indexed al
 on, "sent" means "indexed": the hook polls ``/services/collector/ack`` for every batch's ``ackId``.
 
 Exactly once: a failure after the body went out (read timeout, connection dropped, a 5xx that is not
-Splunk's own "busy" refusal) leaves it unknown whether Splunk indexed the batch, and a plain resend
+Splunk's own "busy" refusal, a 200 whose body is not Splunk's success reply, such as a proxy's login
+page) leaves it unknown whether Splunk indexed the batch, and a plain resend
 would index it twice. When the caller names a ``dedupe_field`` (an indexed field holding a unique key
 per envelope), the hook then asks the index which keys of the batch it holds, polling for up to
 ``settle_delay`` seconds because Splunk makes events searchable a few seconds after accepting them,
@@ -55,6 +56,7 @@ from copydicom_provider.hooks.splunk.wire import (
     _json_reply,
     _maybe_received,
     epoch_seconds,
+    hec_success,
 )
 
 if TYPE_CHECKING:
@@ -244,6 +246,7 @@ class HecMixin:
                 f"Splunk HEC at {self.hec_url} did not accept {batch.span()} "
                 f"after {self.retry_attempts} attempts: {exc.reason}",
                 accepted=result.events, event_number=batch.first, status=exc.status, code=exc.code, text=exc.text,
+                unreachable=exc.status is None or exc.status in RETRYABLE_STATUS,
             ) from None
         except _TooLarge as exc:
             if len(batch.events) == 1:
@@ -263,32 +266,44 @@ class HecMixin:
         """
         assert batch.keys is not None
         reason, span = batch.unsure, batch.span()
-        deadline = time.monotonic() + max(0.0, self.settle_delay)
-        found = 0
-        while True:
-            try:
-                present = set(checker(batch.keys, batch.indexes))
-            except Exception as exc:  # noqa: BLE001 - any failure to ask means "unknown": resend nothing
-                detail = str(exc) if isinstance(exc, SplunkError) else type(exc).__name__
-                raise SplunkHecError(
-                    f"Splunk HEC at {self.hec_url} may have indexed {span} ({reason}) and the index could "
-                    f"not be asked which it holds: {detail}. Nothing was resent, so nothing is indexed twice; "
-                    f"a rerun that skips indexed keys sends the rest.",
-                    accepted=result.events, event_number=batch.first,
-                ) from None
-            gone = batch.discard(present)
-            found += gone
-            result.events += gone
-            result.reconciled += gone
-            remaining = deadline - time.monotonic()
-            if not batch.events or remaining <= 0:
-                break
-            time.sleep(min(self.settle_poll_interval, remaining))
+        try:
+            present = self.held_within(batch.keys, lambda keys: checker(keys, batch.indexes))
+        except Exception as exc:  # noqa: BLE001 - any failure to ask means "unknown": resend nothing
+            detail = str(exc) if isinstance(exc, SplunkError) else type(exc).__name__
+            raise SplunkHecError(
+                f"Splunk HEC at {self.hec_url} may have indexed {span} ({reason}) and the index could "
+                f"not be asked which it holds: {detail}. Nothing was resent, so nothing is indexed twice; "
+                f"a rerun that skips indexed keys sends the rest.",
+                accepted=result.events, event_number=batch.first, unreachable=getattr(exc, "unreachable", True),
+            ) from None
+        found = batch.discard(present)
+        result.events += found
+        result.reconciled += found
         batch.unsure = None
         self.log.warning(
             "Splunk HEC at %s: no answer for %s (%s); the index holds %d of them, %d to send again",
             self.hec_url, span, reason, found, len(batch.events),
         )
+
+    def held_within(self, keys: Sequence[str], held: Callable[[Sequence[str]], Iterable[str]],
+                    delay: float | None = None) -> set[str]:
+        """Which of ``keys`` the index holds, asking ``held`` until all are found or ``delay`` passes.
+
+        Why the wait: Splunk makes events searchable seconds after accepting them, so "not found
+        yet" is only believed once ``delay`` (default ``settle_delay``) is over. Each poll asks only
+        for the keys still missing. Whatever ``held`` raises (an unsearchable or partial index) is raised.
+        """
+        deadline = time.monotonic() + max(0.0, self.settle_delay if delay is None else delay)
+        missing = list(dict.fromkeys(keys))
+        found: set[str] = set()
+        while missing:
+            found.update(set(held(missing)) & set(missing))
+            missing = [key for key in missing if key not in found]
+            remaining = deadline - time.monotonic()
+            if not missing or remaining <= 0:
+                break
+            time.sleep(min(self.settle_poll_interval, remaining))
+        return found
 
     def _before_retry(self, state: RetryCallState, result: HecSendResult) -> None:
         result.retries += 1
@@ -323,6 +338,11 @@ class HecMixin:
         text, code = _hec_text(response, reply), reply.get("code")
         number = reply.get("invalid-event-number")
         status = response.status_code
+        if status == 200 and not hec_success(reply):  # a proxy's page, or a body Splunk never sends
+            content_type = response.headers.get("Content-Type") or "no content type"
+            reason = f"HTTP 200 that is not Splunk's success reply ({content_type}: {_hec_text(response, reply)[:80]!r})"
+            self._mark_unsure(batch, reason, dedupes)
+            raise _Transient(reason, status, code if isinstance(code, int) else None, text)
         if status == 200:
             result.events += len(batch.events)
             result.batches += 1
@@ -395,7 +415,7 @@ class HecMixin:
                 raise SplunkHecError(
                     f"Splunk HEC at {self.hec_url} acknowledged {result.acknowledged} of {len(result.ack_ids)} batches "
                     f"within {self.ack_timeout:g} s; the others were received but are not confirmed as indexed",
-                    accepted=result.events,
+                    accepted=result.events, unreachable=True,
                 )
             time.sleep(self.ack_poll_interval)
 
@@ -412,6 +432,7 @@ class HecMixin:
                 f"{self.hec_url}/services/collector/health", headers=headers, timeout=self.settings.timeout
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise SplunkHecError(f"Splunk HEC at {self.hec_url} is unreachable: {_first_line(exc)}") from None
+            raise SplunkHecError(f"Splunk HEC at {self.hec_url} is unreachable: {_first_line(exc)}",
+                                 unreachable=True) from None
         reply = _json_reply(response)
         return {"status": response.status_code, "code": reply.get("code"), "text": _hec_text(response, reply)}

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 import requests
 from airflow.sdk.log import mask_secret
 
-from copydicom_provider.hooks.splunk.errors import SplunkSearchError
+from copydicom_provider.hooks.splunk.errors import SplunkSearchError, SplunkSearchIncomplete
 from copydicom_provider.hooks.splunk.wire import (
     _first_line,
     _json_reply,
@@ -31,6 +31,7 @@ from copydicom_provider.hooks.splunk.wire import (
     _spl_quoted,
     _time_param,
     form_encoded,
+    incomplete_reason,
     normalize_spl,
 )
 
@@ -83,6 +84,8 @@ class SearchMixin:
         searches ``index=*`` (every index the role may search): HEC then writes to the token's default
         index, which the client cannot name, and the role's default indexes may not include it.
         The range runs to 2038, so events stamped in the future (a modality's wrong clock) are found too.
+        An answer Splunk marks partial (a search peer down) raises :class:`SplunkSearchIncomplete`:
+        what a partial answer lacks may well be held, and a caller would send it twice.
 
         ``one_value_per_event`` (each event carries at most one value of the field, as a record key
         does) first counts the distinct values held, in a one-row ``dc()`` search: when it finds none
@@ -104,7 +107,7 @@ class SearchMixin:
                     found.update(chunk)
                     continue
             for row in self.search(f"| tstats count {where} by {field_name}", earliest_time="0",
-                                   latest_time=LATEST_TIME):
+                                   latest_time=LATEST_TIME, complete=True):
                 value = row.get(field_name)
                 found.update(value if isinstance(value, list) else [value] if value else [])
         return found & set(wanted)
@@ -112,7 +115,7 @@ class SearchMixin:
     def _distinct_count(self, query: str) -> int | None:
         """The ``held`` of a one-row ``tstats dc(...) AS held`` search over all time; None when the
         reply is not one plain count (the caller then asks for the values themselves)."""
-        rows = list(self.search(query, earliest_time="0", latest_time=LATEST_TIME))
+        rows = list(self.search(query, earliest_time="0", latest_time=LATEST_TIME, complete=True))
         held = rows[0].get("held") if len(rows) == 1 else None
         return int(held) if isinstance(held, str) and held.isascii() and held.isdigit() else None
 
@@ -162,7 +165,7 @@ class SearchMixin:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise SplunkSearchError(
-                    f"Splunk management port at {self.mgmt_url} is unreachable: {_first_line(exc)}"
+                    f"Splunk management port at {self.mgmt_url} is unreachable: {_first_line(exc)}", unreachable=True,
                 ) from None
             if response.status_code == 401 and auth is None and self._session_key and attempt == 1:
                 response.close()
@@ -191,6 +194,7 @@ class SearchMixin:
         latest_time: float | int | str | datetime | None = None,
         *,
         params: Mapping[str, Any] | None = None,
+        complete: bool = False,
     ) -> Iterator[dict[str, Any]]:
         """Run SPL over ``[earliest_time, latest_time)`` and yield each result as a dict, streaming.
 
@@ -198,6 +202,10 @@ class SearchMixin:
         does not start with ``search`` or ``|`` gets ``search `` prefixed. Times may be epoch
         seconds, datetimes or Splunk time strings (``-24h``). Preview rows of transforming searches
         are skipped; only final results are yielded. The request starts on first iteration.
+
+        Splunk answers with what it has when a search peer is down, adding a WARN message. With
+        ``complete`` such a message (see :func:`~.wire.incomplete_reason`) raises
+        :class:`SplunkSearchIncomplete`; without it, it is logged. An ERROR or FATAL message always raises.
         """
         data: dict[str, Any] = {"search": normalize_spl(query), "output_mode": "json", **(params or {})}
         for name, value in (("earliest_time", earliest_time), ("latest_time", latest_time)):
@@ -214,6 +222,13 @@ class SearchMixin:
                 except ValueError:
                     raise SplunkSearchError(f"Splunk at {self.mgmt_url} sent export output that is not JSON") from None
                 for message in row.get("messages") or ():
+                    partial = incomplete_reason(message)
+                    if partial is not None and (complete or message.get("type") != "WARN"):
+                        raise SplunkSearchIncomplete(
+                            f"Splunk search at {self.mgmt_url} answered with incomplete results: {partial} "
+                            f"(after {count} results). Nothing is taken from a partial answer; try again "
+                            "once every search peer is up.", text=partial,
+                        )
                     if message.get("type") in {"FATAL", "ERROR"}:
                         raise SplunkSearchError(
                             f"Splunk search at {self.mgmt_url} failed: {message.get('text')} "

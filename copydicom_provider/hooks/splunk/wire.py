@@ -15,11 +15,9 @@ from xml.etree import ElementTree
 import requests
 from urllib3.exceptions import NewConnectionError
 
-from copydicom_provider.redaction import redact_text
 from copydicom_provider.hooks.network import describe_connection_error
-
-#: Statuses worth another try: request timeout, throttling, and every server-side error.
-RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+from copydicom_provider.hooks.splunk.errors import RETRYABLE_STATUS  # noqa: F401 - re-exported, worth a retry
+from copydicom_provider.redaction import redact_text
 #: HEC codes of Splunk's own "busy" refusals: definite answers, nothing from ``invalid-event-number`` on was taken.
 BUSY_CODES = frozenset({9, 18})
 HEALTHY_CODE = 17
@@ -102,6 +100,32 @@ def _json_reply(response: requests.Response) -> dict[str, Any]:
     except ValueError:
         return {}
     return reply if isinstance(reply, dict) else {}
+
+
+def hec_success(reply: Mapping[str, Any]) -> bool:
+    """Is this Splunk's own success body, ``{"text":"Success","code":0}`` (``ackId`` too with acks on)?
+
+    Why this strict: a 200 is only proof of storage when Splunk wrote it. A proxy's login or error
+    page also answers 200 (HTML, no JSON), and a proxy that mimics HEC loosely answers ``{"code":0}``;
+    both stored nothing. Splunk always sends both keys, so anything else is an unknown outcome,
+    settled through the index like a lost reply. (A perfect mimic is caught only by ``verify``.)
+    """
+    code = reply.get("code")
+    return reply.get("text") == "Success" and isinstance(code, int) and not isinstance(code, bool) and code == 0
+
+
+#: What Splunk's search messages say when results are partial: a peer down, unreachable or timed
+#: out ("Unable to distribute to peer named idx2 ... because peer has status = "Down"", "Timed out
+#: waiting for peer idx2 ... Search results might be incomplete!"), or results truncated.
+_INCOMPLETE = re.compile(r"incomplete|truncat|partial|\bpeers?\b", re.IGNORECASE)
+
+
+def incomplete_reason(message: Mapping[str, Any]) -> str | None:
+    """The text of a search message (``{"type","text"}``) that marks the results partial, else None."""
+    text = str(message.get("text") or "")
+    if str(message.get("type") or "").upper() in {"WARN", "ERROR", "FATAL"} and _INCOMPLETE.search(text):
+        return text
+    return None
 
 
 def _hec_text(response: requests.Response, reply: Mapping[str, Any]) -> str:
