@@ -264,6 +264,29 @@ def test_a_private_concept_with_a_device_code_value_is_not_kept() -> None:
     assert "known HIV, partner attends with her" not in texts
 
 
+@pytest.mark.xfail(strict=True, reason="RetrieveAETitle, RetrieveURI and RetrieveURL are removed by keyword, but the "
+                   "DICOM, WADO and WADO-RS Retrieval Sequences that hold them (an XDS-I.b manifest's KOS) stay with "
+                   "empty items, where each is Type 1 (PS3.3 C.17-3): invalid, and dciodvfy does not report it")
+def test_retrieval_sequences_do_not_keep_empty_items() -> None:
+    from tests.deid_corpus_objects import kos
+
+    ds = kos(1)
+    series = ds.CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+    dicom, wado, wado_rs = Dataset(), Dataset(), Dataset()
+    dicom.RetrieveAETitle = "PACSWEST"
+    wado.RetrieveURI = "https://pacs-west.wenceslas-infirmary.example/wado?requestType=WADO"
+    wado_rs.RetrieveURL = "https://pacs-west.wenceslas-infirmary.example/dicom-web/studies"
+    series.DICOMRetrievalSequence = Sequence([dicom])
+    series.WADORetrievalSequence = Sequence([wado])
+    series.WADORSRetrievalSequence = Sequence([wado_rs])
+    original, copy = deidentified(ds)
+    assert not findings(original, copy)  # clean, and dciodvfy finds nothing new ...
+    kept = read(copy).CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]
+    empty = [keyword for keyword in ("DICOMRetrievalSequence", "WADORetrievalSequence", "WADORSRetrievalSequence")
+             if any(len(item) == 0 for item in kept.get(keyword) or [])]
+    assert not empty, f"items without their Type 1 attribute: {empty}"  # ... yet these items are invalid
+
+
 # --- findings: what crashes or fails ---------------------------------------------------------
 
 
