@@ -52,6 +52,7 @@ def _anonymized(original: Dataset) -> tuple[Dataset, dict[str, str]]:
     """
     working = copying.deepcopy(original)
     unreadable: dict[str, str] = {}
+    _drop_unreadable(working)  # a value pydicom cannot read (a 3-byte US) is the de-identifier's to remove
     for _ in range(50):
         attempt = copying.deepcopy(working)
         try:
@@ -67,6 +68,18 @@ def _anonymized(original: Dataset) -> tuple[Dataset, dict[str, str]]:
                     unreadable.update({fold(v): f"{path} (dicognito cannot read it)" for v in _strings(element)})
                     del parent[tag]
     raise AssertionError("dicognito kept failing on the original")
+
+
+def _drop_unreadable(dataset: Dataset) -> None:
+    for tag in list(dataset.keys()):
+        try:
+            element = dataset[tag]
+        except Exception:  # noqa: BLE001 - pydicom's conversion errors vary by VR
+            del dataset[tag]
+            continue
+        if element.VR == "SQ":
+            for item in element.value or []:
+                _drop_unreadable(item)
 
 
 def identifying_values(original: Dataset) -> dict[str, str]:

@@ -132,7 +132,11 @@ def _walk(dataset: Dataset, path: str = "") -> Iterator[tuple[str, Dataset, Data
     if meta is not None and not path:
         for element in meta:
             yield f"file_meta.{element.keyword or element.tag}", meta, element
-    for element in dataset:
+    for tag in list(dataset.keys()):
+        try:
+            element = dataset[tag]
+        except Exception:  # noqa: BLE001 - a value pydicom cannot read (a 3-byte US): the de-identifier's to remove
+            continue
         here = f"{path}{element.keyword or keyword_for_tag(element.tag) or element.tag}"  # 60xx: repeaters
         yield here, dataset, element
         if element.VR == "SQ":

@@ -42,9 +42,11 @@ RESOLVED = {
 TYPE_2_SOMEWHERE = {Tag("RequestedProcedureID"): Action.EMPTY}
 #: Free-text VRs: each value is a possible carrier of a name, an ID or a date.
 TEXT_VRS = frozenset({"LO", "SH", "ST", "LT", "UT", "UC", "PN", "AE", "UR"})
-#: The parts of a coded entry: never date-shifted (a code may look like a date).
+#: The parts of a coded entry.
 CODE_PARTS = frozenset({"CodeValue", "CodeMeaning", "LongCodeValue", "URNCodeValue"})
-#: Names of coding schemes: vocabulary, neither shifted nor hunted (``LN`` is LOINC, not a name part).
+#: Code values and scheme names: never date-shifted (``19801005`` may be a code), still hunted.
+NOT_DATED = frozenset({"CodeValue", "LongCodeValue", "URNCodeValue", "CodingSchemeDesignator", "CodingSchemeVersion"})
+#: Names of coding schemes.
 SCHEME_PARTS = frozenset({"CodingSchemeDesignator", "CodingSchemeVersion", "CodingSchemeName", "MappingResourceName"})
 #: Text attributes kept (coded or enumerated values, equipment type); the safety net still hunts them.
 KEPT_TEXT = CODE_PARTS | SCHEME_PARTS | frozenset({
@@ -59,7 +61,13 @@ DEFINITION_UIDS = frozenset({
     "RelatedGeneralSOPClassUID", "OriginalSpecializedSOPClassUID", "SOPClassesSupported",
 })
 #: Where an instance is to be fetched from (and often the archive's host name): removed.
-RETRIEVE_LOCATIONS = frozenset({"RetrieveLocationUID", "RetrieveURL", "RetrieveURI", "RetrieveAETitle"})
+RETRIEVE_LOCATIONS = frozenset({
+    "RetrieveLocationUID", "RetrieveURL", "RetrieveURI", "RetrieveAETitle", "DICOMRetrievalSequence",
+    "DICOMMediaRetrievalSequence", "WADORetrievalSequence", "XDSRetrievalSequence", "WADORSRetrievalSequence",
+})
+#: Dates about the patient rather than an event: Annex E's action, never a shift (the shift would keep the
+#: exact age at every exam).
+NOT_SHIFTED = frozenset({"PatientBirthDate", "PatientBirthTime"})
 #: The DICOM registry's root: every UID under it is well known (classes, syntaxes, frames of reference).
 REGISTRY_ROOT = "1.2.840.10008."
 DUMMY_BY_VR = {"DA": "19000101", "DT": "19000101000000", "TM": "000000", "DS": "0", "IS": "0", "AS": "000Y",

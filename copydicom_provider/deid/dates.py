@@ -15,13 +15,17 @@ from datetime import date, timedelta
 DUMMY_DATE = "19000101"
 #: A DA or DT value: its first eight digits are the day, the rest (time, fraction, offset) is kept.
 VALUE = re.compile(r"^(\d{4})[.-]?(\d{2})[.-]?(\d{2})(\d{0,6}(?:\.\d{1,6})?(?:[+-]\d{4})?)$")
-#: Dates written in free text. ISO-like ones (year first) are shifted in their own format; the
-#: others (day/month order unknowable, month names) are removed.
-ISO_IN_TEXT = re.compile(r"(?<!\d)(\d{4})([-./]?)(\d{2})\2(\d{2})(?!\d)")
+#: Dates written in free text. Year-first ones are shifted in their own format: separated
+#: (2024-03-12, 2024/3/12, 2024.03.12) or compact, perhaps with a time after (20240312, 20240312094107);
+#: the others (day/month order unknowable, month names) are removed.
+SEPARATED_IN_TEXT = re.compile(r"(?<!\d)(\d{4})([-./])(\d{1,2})\2(\d{1,2})(?!\d)")
+COMPACT_IN_TEXT = re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(\d{2,6}(?:\.\d{1,6})?)?(?!\d)")
+_MONTH = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?"
 OTHER_IN_TEXT = re.compile(
     r"(?<!\d)\d{1,2}[-./]\d{1,2}[-./]\d{2,4}(?!\d)"
-    r"|(?i:\b\d{1,2}(?:st|nd|rd|th)?[ -]?(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.?,?[ -]?\d{2,4}\b)"
-    r"|(?i:\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\.? \d{1,2}(?:st|nd|rd|th)?,? \d{2,4}\b)"
+    rf"|(?i:\b\d{{1,2}}(?:st|nd|rd|th)?[ -]?{_MONTH},?[ -]?\d{{2,4}}\b)"
+    rf"|(?i:\b{_MONTH} \d{{1,2}}(?:st|nd|rd|th)?,? \d{{2,4}}\b)"
+    rf"|(?i:\b\d{{4}}[-./ ]?{_MONTH}[-./ ]?\d{{1,2}}\b)"
 )
 REMOVED_DATE = "[date]"
 
@@ -50,19 +54,22 @@ def shift_in_text(text: str, shift: timedelta | None) -> str:
     Without a shift (dates not retained) every date in it is replaced.
     """
 
-    def iso(match: re.Match[str]) -> str:
-        day = _day(match.group(1), match.group(3), match.group(4))
-        if day is None:
-            return match.group(0)  # eight digits that are no date (an ID, a number): the hunt decides
+    def moved(match: re.Match[str], month: int, day: int, rest: str, separator: str) -> str:
+        found = _day(match.group(1), match.group(month), match.group(day))
+        if found is None:
+            return match.group(0)  # digits that are no date (an ID, a number): the hunt decides
         if shift is None:
             return REMOVED_DATE
         try:
-            moved = day - shift
+            new = found - shift
         except OverflowError:
             return REMOVED_DATE
-        return _format(moved, match.group(2))
+        width = 2 if separator == "" or len(match.group(month)) == 2 else 1
+        return f"{new.year:04d}{separator}{new.month:0{width}d}{separator}{new.day:0{width}d}" + rest
 
-    return OTHER_IN_TEXT.sub(REMOVED_DATE, ISO_IN_TEXT.sub(iso, text))
+    text = SEPARATED_IN_TEXT.sub(lambda m: moved(m, 3, 4, "", m.group(2)), text)
+    text = COMPACT_IN_TEXT.sub(lambda m: moved(m, 2, 3, m.group(4) or "", ""), text)
+    return OTHER_IN_TEXT.sub(REMOVED_DATE, text)
 
 
 def _day(year: str, month: str, day: str) -> date | None:

@@ -3,8 +3,10 @@
 Why an allow-list: a deny-list of SOP classes lets through whatever it forgot (an ultrasound, a
 photograph, a new class), and those are exactly the images with names drawn into their pixels. An
 instance goes out only when it is known to carry no burned-in text: its ``BurnedInAnnotation`` is
-``NO``, or its SOP class has no burned-in text by construction (cross-sectional images reconstructed
-by the scanner, structured reports, presentation states, segmentations, RT objects). Encapsulated
+``NO`` (and, for camera classes, ``RecognizableVisualFeatures`` is ``NO``), or its SOP class has no
+burned-in text by construction (cross-sectional images the scanner reconstructed, whose ImageType
+does not say a workstation made them; structured reports, presentation states, segmentations, RT
+objects). Encapsulated
 documents never go: their content (a PDF, a CDA, a mesh) cannot be cleaned, and emptying it would
 copy a shell. ``allow_burned_in`` lets the user send the rest, on their word, per run.
 """
@@ -30,6 +32,15 @@ CLEAN_BY_CONSTRUCTION = frozenset(_STORAGE + suffix for suffix in (
 ))
 #: Encapsulated PDF, CDA, STL, OBJ, MTL: a document the profile cannot read, never sent.
 ENCAPSULATED_DOCUMENTS = frozenset(_STORAGE + f"104.{n}" for n in range(1, 6))
+#: Visible-light classes (endoscopy, microscopy, photographs, video, ophthalmic, dermoscopy): a camera may
+#: show a face or a tattoo, so they also need RecognizableVisualFeatures=NO.
+CAMERA_CLASSES = _STORAGE + "77.1."
+#: The image classes among those clean by construction: a workstation can still save a screen
+#: (a dose page, a 3D view with text) under them, which ImageType says is not an acquisition.
+RECONSTRUCTED_IMAGES = frozenset(_STORAGE + suffix for suffix in (
+    "2", "2.1", "2.2", "4", "4.1", "4.3", "4.4", "128", "128.1", "130", "20"))
+#: ImageType values that mark an image a workstation made rather than the scanner reconstructed.
+NOT_ACQUIRED = frozenset({"SECONDARY", "SCREEN SAVE", "SCREENSHOT", "SCREEN_SAVE"})
 
 
 def withheld_reason(tags: dict[str, Any], allow_burned_in: bool = False) -> str | None:
@@ -39,11 +50,20 @@ def withheld_reason(tags: dict[str, Any], allow_burned_in: bool = False) -> str 
         return f"{class_name(sop_class)}: an encapsulated document cannot be de-identified"
     if allow_burned_in:
         return None
-    if _flag(tags, "BurnedInAnnotation") == "YES":
+    burned_in, visual = _flag(tags, "BurnedInAnnotation"), _flag(tags, "RecognizableVisualFeatures")
+    if burned_in == "YES":
         return "BurnedInAnnotation=YES"
-    if _flag(tags, "RecognizableVisualFeatures") == "YES":
+    if visual == "YES":
         return "RecognizableVisualFeatures=YES"
-    if sop_class in CLEAN_BY_CONSTRUCTION or _flag(tags, "BurnedInAnnotation") == "NO":
+    if sop_class.startswith(CAMERA_CLASSES):
+        if burned_in == "NO" and visual == "NO":
+            return None
+        return f"{class_name(sop_class)} without BurnedInAnnotation=NO and RecognizableVisualFeatures=NO"
+    if burned_in == "NO":
+        return None
+    if sop_class in RECONSTRUCTED_IMAGES and (made := _image_type(tags) & NOT_ACQUIRED):
+        return f"{class_name(sop_class)} of ImageType {'/'.join(sorted(made))} without BurnedInAnnotation=NO"
+    if sop_class in CLEAN_BY_CONSTRUCTION:
         return None
     return f"{class_name(sop_class)} without BurnedInAnnotation=NO"
 
@@ -56,6 +76,13 @@ def class_name(sop_class: str) -> str:
     if name == sop_class:
         return f"unknown SOP class {sop_class}"
     return name.removesuffix(" SOP Class").removesuffix(" Storage")
+
+
+def _image_type(tags: dict[str, Any]) -> set[str]:
+    """ImageType's values, from Orthanc's ``A\\B\\C`` string or a list."""
+    value = tags.get("ImageType") or ""
+    parts = value if isinstance(value, (list, tuple)) else str(value).split("\\")
+    return {str(part).strip().upper() for part in parts}
 
 
 def _flag(tags: dict[str, Any], keyword: str) -> str:

@@ -18,13 +18,13 @@ from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from copydicom_provider.deid.actions import KEPT_TEXT, is_well_known_uid
+from copydicom_provider.deid.actions import KEPT_TEXT, annex_e_table, is_well_known_uid
 
 #: Keyword endings of attributes that hold identifiers of people, orders, records or devices.
 ID_KEYWORD = re.compile(r"(?:ID|IDs|Identifier|Number|Numbers|Locator)$")
-#: VRs an ID is written in (CS holds codes, never a person's identifier).
-ID_VRS = frozenset({"LO", "SH", "UC", "LT", "ST"})
-#: Identifying attributes whose keyword does not say so.
+#: VRs a name, an ID, an address or a place is written in.
+STRING_VRS = frozenset({"AE", "LO", "LT", "SH", "ST", "UC", "UT"})
+#: Identifying attributes whose keyword does not say so (Annex E lists most of them too).
 IDENTIFYING = frozenset({
     "InstitutionName", "InstitutionAddress", "InstitutionalDepartmentName", "PatientAddress", "PersonAddress",
     "PatientTelephoneNumbers", "PersonTelephoneNumbers", "ReferringPhysicianAddress",
@@ -32,6 +32,18 @@ IDENTIFYING = frozenset({
     "RegionOfResidence", "PatientInstitutionResidence", "StationName", "IssuerOfPatientID", "StudyID",
     "OrderEnteredBy", "OrderEntererLocation", "CurrentPatientLocation", "RequestingService",
 })
+#: Annex E attributes that describe (a protocol, a reason, a finding) rather than identify: their whole
+#: values are not hunted elsewhere (a StudyDescription "CHEST" would blank every code meaning "Chest"),
+#: though the names in them are, and they are replaced where they stand.
+DESCRIPTIVE = re.compile(r"Description|Comment|Protocol|Reason|Diagnos|History|Label|Text|Notes|Impression"
+                         r"|Finding|Interpretation|Allerg|Alert|Occupation|Religio|Smoking|Ethnic|Trial|Status|DocumentTitle"
+                         r"|Kernel|Method|Technique")
+#: Letters NFKD does not take apart, written without their marks (Ødegård is also Odegard).
+PLAIN_LETTERS = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ł": "L", "ł": "l",
+                               "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th", "Ħ": "H", "ħ": "h",
+                               "ı": "i", "ß": "ss"})
+#: Separators an ID is also written without (MRN-77123 as MRN77123).
+ID_SEPARATORS = re.compile(r"[-_./ ]")
 #: Shortest fragment hunted: two letters (``Li``, ``Ng``); one where the script writes names in
 #: single characters (CJK).
 MIN_FRAGMENT = 2
@@ -39,7 +51,7 @@ MIN_FRAGMENT = 2
 
 def fold(text: str) -> str:
     """Case- and accent-free form used for every comparison."""
-    decomposed = unicodedata.normalize("NFKD", text)
+    decomposed = unicodedata.normalize("NFKD", text.translate(PLAIN_LETTERS))
     return "".join(c for c in decomposed if not unicodedata.combining(c)).casefold().upper()
 
 
@@ -53,28 +65,42 @@ def values(element: DataElement) -> list[str]:
 
 
 def collect(dataset: Dataset, retained: frozenset[str] = frozenset()) -> set[str]:
-    """Folded identifiers of ``dataset`` at every depth: names and their parts, IDs, addresses, UIDs.
+    """Folded identifiers of ``dataset`` at every depth: names and their parts, IDs, places, UIDs.
 
     ``retained`` names attributes the profile keeps on purpose (device identity, patient
-    characteristics, the caller's ``keep``): their values are not hunted.
+    characteristics, the caller's ``keep``): their values are not hunted. An element whose value
+    cannot be read is passed over here; the walker removes it.
     """
+    table = annex_e_table()
     found: set[str] = set()
     for element in _elements(dataset):
         keyword = element.keyword or ""
         if element.tag.is_private or keyword in retained or keyword in KEPT_TEXT:
             continue
-        if element.VR == "UI":
-            found.update(v for v in values(element) if v and not is_well_known_uid(keyword, v))
-        elif element.VR == "PN":
-            for name in values(element):
-                found.update(_name_parts(name))
-        elif keyword in IDENTIFYING or element.VR in ID_VRS and ID_KEYWORD.search(keyword):
-            found.update(v.strip() for v in values(element))
+        try:
+            if element.VR == "UI":
+                found.update(v for v in values(element) if v and not is_well_known_uid(keyword, v))
+            elif element.VR == "PN":
+                for name in values(element):
+                    found.update(_name_parts(name))
+            elif element.VR in STRING_VRS and _identifies(element, keyword, table):
+                for value in values(element):
+                    found.add(value.strip())
+                    found.add(ID_SEPARATORS.sub("", value.strip()))
+        except Exception:  # noqa: BLE001 - an unreadable value is the walker's to remove, not a reason to fail
+            continue
     return {fold(value) for value in found if _long_enough(value)}
 
 
-def pattern(identifiers: set[str]) -> re.Pattern[str] | None:
-    """One expression finding any identifier as a whole word of a folded text."""
+def _identifies(element: DataElement, keyword: str, table: dict) -> bool:
+    if keyword in IDENTIFYING or ID_KEYWORD.search(keyword):
+        return True
+    return element.tag in table and not DESCRIPTIVE.search(keyword)
+
+
+def pattern(identifiers: set[str], shortest: int = MIN_FRAGMENT) -> re.Pattern[str] | None:
+    """One expression finding any identifier (of ``shortest`` characters or more) as a whole word of a folded text."""
+    identifiers = {i for i in identifiers if len(i) >= shortest or shortest <= MIN_FRAGMENT}
     if not identifiers:
         return None
     words = "|".join(re.escape(i) for i in sorted(identifiers, key=len, reverse=True))
@@ -86,21 +112,30 @@ def holds_identifier(text: str, hunted: re.Pattern[str] | None) -> bool:
 
 
 def _elements(dataset: Dataset) -> Iterator[DataElement]:
-    for element in dataset:
+    """Every element at every depth that pydicom can read; one it cannot is skipped."""
+    for tag in list(dataset.keys()):
+        try:
+            element = dataset[tag]
+            items = list(element.value or []) if element.VR == "SQ" else []
+        except Exception:  # noqa: BLE001 - see collect()
+            continue
         yield element
-        if element.VR == "SQ":
-            for item in element.value or []:
-                yield from _elements(item)
+        for item in items:
+            yield from _elements(item)
 
 
 def _name_parts(name: str) -> set[str]:
-    """A person name, its component groups, its components and the words of each."""
+    """A person name, its groups, its family, given and middle names, and each word of them.
+
+    Prefixes and suffixes (``Dr``, ``Mr``, ``III``) are titles, not identifiers: hunting them would
+    blank every ``MR`` modality. Hyphenated and apostrophed names give each half too.
+    """
     parts = {name}
     for group in name.split("="):
         parts.add(group)
-        for component in group.split("^"):
+        for component in group.split("^")[:3]:
             parts.add(component)
-            parts.update(component.replace(",", " ").replace(".", " ").split())
+            parts.update(re.split(r"[\s,.'-]+", component))
     return {part.strip() for part in parts}
 
 

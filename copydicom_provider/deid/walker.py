@@ -25,14 +25,17 @@ from typing import TYPE_CHECKING
 import pydicom
 from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from copydicom_provider.deid import dates
 from copydicom_provider.deid.actions import (
-    CODE_PARTS, KEPT_TEXT, RETRIEVE_LOCATIONS, SCHEME_PARTS, TEXT_VRS, Action, annex_e_table, dummy, is_well_known_uid,
+    CODE_PARTS, KEPT_TEXT, NOT_DATED, NOT_SHIFTED, RETRIEVE_LOCATIONS, TEXT_VRS, Action, annex_e_table, dummy,
+    is_well_known_uid,
 )
+from copydicom_provider.deid.pixels import embedded_text
 from copydicom_provider.deid.identifiers import collect, holds_identifier, pattern, values
 from copydicom_provider.deid.identity import Identity
 
@@ -85,6 +88,10 @@ class _Walk:
     shift: timedelta
     hunted: re.Pattern[str] | None
     retained: frozenset[str]
+    #: The same hunt in code strings (three characters and up) and numbers (five and up): shorter ones
+    #: would blank every ``CT`` and every instance number.
+    hunted_in_codes: re.Pattern[str] | None = None
+    hunted_in_numbers: re.Pattern[str] | None = None
     notes: list[str] = field(default_factory=list)
 
 
@@ -103,14 +110,14 @@ def deidentify_file(data: bytes, profile: AnonymizationProfile, notes: list[str]
 
 def deidentify_dataset(dataset: Dataset, profile: AnonymizationProfile, notes: list[str] | None = None) -> Dataset:
     """De-identify ``dataset`` in place (file meta rebuilt) and return it."""
-    identity = Identity(
-        str(dataset.get("PatientID", "") or ""), str(dataset.get("StudyInstanceUID", "") or ""), "", "",
-        str(dataset.get("IssuerOfPatientID", "") or ""),
-    )
+    identity = Identity(_raw(dataset, "PatientID"), _raw(dataset, "StudyInstanceUID"), "", "",
+                        _raw(dataset, "IssuerOfPatientID"))
     retained = frozenset(profile.keep) | (DEVICE_IDENTITY if profile.retain_device_identity else frozenset()) | (
         PATIENT_CHARACTERISTICS if profile.retain_patient_characteristics else frozenset())
+    identifiers = collect(dataset, retained)
     walk = _Walk(profile, identity, timedelta(days=profile.date_shift_days(identity.patient_key)),
-                 pattern(collect(dataset, retained)), retained)
+                 pattern(identifiers), retained, pattern(identifiers, 3), pattern(identifiers, 5))
+    dataset.preamble = bytes(128)  # a preamble is the writer's, and may hold anything
     transfer_syntax = getattr(getattr(dataset, "file_meta", None), "TransferSyntaxUID", None)
     _clean(dataset, walk, "", top=True)
     _mark(dataset, profile)
@@ -123,6 +130,14 @@ def deidentify_dataset(dataset: Dataset, profile: AnonymizationProfile, notes: l
     if notes is not None:
         notes.extend(walk.notes)
     return dataset
+
+
+def _raw(dataset: Dataset, keyword: str) -> str:
+    """A value as Orthanc reads it: several values joined by backslashes (a PatientID ``MRN\\77123``)."""
+    value = dataset.get(keyword, "")
+    if isinstance(value, (list, MultiValue)):
+        return "\\".join(str(v) for v in value)
+    return str(value or "")
 
 
 def _clean(dataset: Dataset, walk: _Walk, path: str, top: bool = False) -> None:
@@ -148,11 +163,17 @@ def _element(dataset: Dataset, element: DataElement, walk: _Walk, here: str, top
         return
     if keyword == "EncapsulatedDocument":
         raise CannotDeidentify(f"{here}: an encapsulated document cannot be de-identified")
+    if keyword == "PixelData":
+        if found := embedded_text(dataset, element):
+            raise CannotDeidentify(f"{here}: {found}")
+        return
     if keyword in ("PatientID", "PatientName"):
         element.value = _patient_pseudonym(dataset, element, walk, top)
         return
     if keyword in walk.retained:
-        if vr in TEXT_VRS and keyword in profile.keep:
+        if vr == "SQ":
+            _sequence(dataset, element, None, walk, here)  # kept, but its items are cleaned like the rest
+        elif vr in TEXT_VRS and keyword in profile.keep:
             _keep_text(element, walk)
         return
     if keyword in RETRIEVE_LOCATIONS:
@@ -164,6 +185,9 @@ def _element(dataset: Dataset, element: DataElement, walk: _Walk, here: str, top
     action = annex_e_table().get(tag)
     if vr == "SQ":
         _sequence(dataset, element, action, walk, here)
+        return
+    if keyword in NOT_SHIFTED and action is not None:
+        _apply(dataset, element, action, profile)
         return
     if vr in ("DA", "DT"):
         _date(element, action, walk, here)
@@ -181,6 +205,10 @@ def _element(dataset: Dataset, element: DataElement, walk: _Walk, here: str, top
             _keep_text(element, walk)
         elif values(element):
             _replace(dataset, element)
+    elif vr == "CS":
+        _hunt(dataset, element, walk.hunted_in_codes)
+    elif vr in ("IS", "DS"):
+        _hunt(dataset, element, walk.hunted_in_numbers)
 
 
 def _removed_whole(tag: BaseTag) -> bool:
@@ -255,6 +283,7 @@ def _content_text(item: Dataset, element: DataElement, walk: _Walk) -> None:
     profile = walk.profile
     kept = (*profile.keep_text_concepts, *(DEVICE_TEXT_CONCEPTS if profile.retain_device_identity else ()))
     if element.keyword == "TextValue" and profile.clean_structured_content and _concept(item) in kept:
+        # a DCM concept only: a vendor's scheme may give a clinical note the same code value
         _keep_text(element, walk)
     elif values(element):
         _replace(item, element)
@@ -279,14 +308,18 @@ def _replace(dataset: Dataset, element: DataElement) -> None:
         element.value = 0 if element.VR in NUMBER_VRS else dummy(element.VR)
 
 
+def _hunt(dataset: Dataset, element: DataElement, hunted: re.Pattern[str] | None) -> None:
+    """A code or number string is kept, unless one of the instance's identifiers was typed into it."""
+    if any(holds_identifier(value, hunted) for value in values(element)):
+        _replace(dataset, element)
+
+
 def _keep_text(element: DataElement, walk: _Walk) -> None:
     """Kept text: dates in it shifted (or removed), and replaced whole if it holds an identifier."""
-    if element.keyword in SCHEME_PARTS:
-        return
     shift = walk.shift if walk.profile.shift_dates else None
     kept = []
     for value in values(element):
-        text = value if element.keyword in CODE_PARTS else dates.shift_in_text(value, shift)
+        text = value if element.keyword in NOT_DATED else dates.shift_in_text(value, shift)
         kept.append(dummy(element.VR) if holds_identifier(text, walk.hunted) else text)
     if kept:
         element.value = kept[0] if len(kept) == 1 else kept
@@ -301,8 +334,11 @@ def _drop(dataset: Dataset, tag: BaseTag, here: str, walk: _Walk, why: str) -> N
 
 
 def _concept(item: Dataset) -> str:
+    """The item's concept code value, when the concept is one of DICOM's own (scheme DCM)."""
     names = item.get("ConceptNameCodeSequence") or []
-    return str(names[0].get("CodeValue", "")) if names else ""
+    if not names or str(names[0].get("CodingSchemeDesignator", "")).strip() != "DCM":
+        return ""
+    return str(names[0].get("CodeValue", ""))
 
 
 def _mark(dataset: Dataset, profile: AnonymizationProfile) -> None:
