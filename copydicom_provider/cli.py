@@ -36,17 +36,19 @@ with contextlib.redirect_stdout(sys.stderr):
     from copydicom_provider.core.transfer import cancel_active_peer_jobs
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError
+    from copydicom_provider.interrupts import TERMINATED_EXIT, Terminated, sigterm_as_interrupt
     from copydicom_provider.redaction import redact_text
 
 __all__ = ["SEEN_SECRETS", "build_parser", "main", "scrub"]
 
-OK, FAILED, MISTAKE, UNREACHABLE, INTERRUPTED = 0, 1, 2, 3, 130
+OK, FAILED, MISTAKE, UNREACHABLE, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 130, TERMINATED_EXIT
 EXIT_CODES = f"""exit codes:
   {OK}    done (a dry run: counted)
   {FAILED}    some instances failed; the summary says how many, a rerun retries them
   {MISTAKE}    usage or configuration mistake (option, URL, credentials, query): nothing was copied
   {UNREACHABLE}    a server could not be reached (refused, timed out, TLS failure)
-  {INTERRUPTED}  interrupted (Ctrl-C); a rerun of the same command resumes, nothing is copied twice"""
+  {INTERRUPTED}  interrupted (Ctrl-C); a rerun of the same command resumes, nothing is copied twice
+  {TERMINATED}  stopped by SIGTERM (docker stop, Kubernetes, systemd): as 130"""
 CREDENTIALS = """credentials:
   Leave --src, --dest or --index out and set COPYDICOM_SRC, COPYDICOM_DEST or COPYDICOM_INDEX to the
   URL, or give a URL without credentials and set COPYDICOM_<ROLE>_USER and COPYDICOM_<ROLE>_PASSWORD
@@ -209,15 +211,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.getLogger().addHandler(progress)
     stdout = sys.stdout
     try:
-        with contextlib.redirect_stdout(sys.stderr):
+        with contextlib.redirect_stdout(sys.stderr), sigterm_as_interrupt():
             code, summary = _run(COMMANDS[args.command], args)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, or SIGTERM (Terminated)
         with contextlib.suppress(KeyboardInterrupt):
             cancel_active_peer_jobs()  # peer mode: no push job or temporary peer left on the source
+        by = " by SIGTERM" if isinstance(interrupt, Terminated) else ""
         done = f" ({progress.line})" if progress.line else ""
-        print(f"copydicom: interrupted{done}; rerun the same command to resume (what already arrived is skipped)",
+        print(f"copydicom: interrupted{by}{done}; rerun the same command to resume (what already arrived is skipped)",
               file=sys.stderr)
-        return INTERRUPTED
+        return TERMINATED if by else INTERRUPTED
     finally:
         logging.getLogger().removeHandler(progress)
     if summary is not None:

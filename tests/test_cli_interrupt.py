@@ -1,4 +1,5 @@
-"""Ctrl-C on ``copydicom replicate`` copying from a real Orthanc: one line, exit 130, and a rerun completes the copy."""
+"""Ctrl-C (SIGINT) and SIGTERM (``docker stop``, Kubernetes, systemd) on ``copydicom`` copying from a real Orthanc:
+one line, exit 130 or 143, no push job or temporary peer left on the source, and a rerun completes the copy once."""
 
 from __future__ import annotations
 
@@ -18,15 +19,21 @@ from tests.fixtures_orthanc import instance_ids, seed
 
 COPYDICOM = str(Path(sys.executable).with_name("copydicom"))
 INSTANCES = 300
+#: (signal, exit code, what the last line says after "copydicom: interrupted")
+STOPS = {"ctrl-c": (signal.SIGINT, 130, ""), "sigterm": (signal.SIGTERM, 143, " by SIGTERM")}
 
 
 def stored(server) -> int:
     return requests.get(f"{server.url}/statistics", auth=server.auth, timeout=10).json()["CountInstances"]
 
 
+@pytest.mark.parametrize("stop", list(STOPS))
 @pytest.mark.parametrize("mode", ["rest", "peer"])
-def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(source, destination, mode):
-    """In peer mode the source's push jobs are cancelled and the temporary peer removed before the exit."""
+def test_ctrl_c_or_sigterm_ends_with_one_line_and_its_code_and_the_rerun_copies_the_rest_once(
+        source, destination, mode, stop):
+    """In peer mode the source's push jobs are cancelled and the temporary peer removed before the exit.
+    SIGTERM goes to the process alone, as ``docker stop`` and Kubernetes send it."""
+    signal_, code, by = STOPS[stop]
     items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
                                           instances_per_series=INSTANCES // 12, rows=256, columns=256))
     assert len(items) == INSTANCES
@@ -38,16 +45,16 @@ def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(so
         while stored(destination) < 10 and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         assert run.poll() is None, "the copy ended before it could be interrupted"
-        run.send_signal(signal.SIGINT)
+        run.send_signal(signal_)
         out, err = run.communicate(timeout=60)
     finally:
         if run.poll() is None:
             run.kill()
             run.communicate()
-    assert run.returncode == 130, err[-2000:]
+    assert run.returncode == code, err[-2000:]
     assert "Traceback" not in err and out == ""
     last = err.strip().splitlines()[-1]
-    assert last.startswith("copydicom: interrupted (copied ") and "rerun the same command" in last, last
+    assert last.startswith(f"copydicom: interrupted{by} (copied ") and "rerun the same command" in last, last
     landed = stored(destination)
     assert 0 < landed < INSTANCES
     assert not [name for name in requests.get(f"{source.url}/peers", auth=source.auth, timeout=10).json()
@@ -62,10 +69,13 @@ def test_ctrl_c_ends_with_one_line_and_130_and_the_rerun_copies_the_rest_once(so
     assert instance_ids(destination) == {item.orthanc_id for item in items}
 
 
-def test_ctrl_c_on_replicate_tags_with_worker_processes_leaves_no_process_and_the_rerun_indexes_the_rest_once(
-        source):
-    """Ctrl-C from a terminal reaches the whole process group: the forked record workers ignore it and
-    stop with their parent, which ends with one line and 130; the rerun indexes exactly what is missing."""
+@pytest.mark.parametrize("stop", list(STOPS))
+def test_ctrl_c_or_sigterm_on_replicate_tags_with_worker_processes_leaves_no_process_and_the_rerun_indexes_the_rest_once(
+        source, stop):
+    """Ctrl-C from a terminal, and SIGTERM from systemd, reach the whole process group: the forked record
+    workers leave it to their parent and stop with it, which ends with one line and 130 or 143; the rerun
+    indexes exactly what is missing."""
+    signal_, code, by = STOPS[stop]
     from tests.splunk_server import SplunkTestServer
 
     items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
@@ -82,15 +92,15 @@ def test_ctrl_c_on_replicate_tags_with_worker_processes_leaves_no_process_and_th
             while not _hec_posts(splunk) and run.poll() is None and time.monotonic() < deadline:
                 time.sleep(0.02)
             assert run.poll() is None, "the run ended before it could be interrupted"
-            os.killpg(run.pid, signal.SIGINT)  # as a terminal does: parent and workers alike
+            os.killpg(run.pid, signal_)  # as a terminal or systemd does: parent and workers alike
             out, err = run.communicate(timeout=60)
         finally:
             if run.poll() is None:
                 os.killpg(run.pid, signal.SIGKILL)
                 run.communicate()
-        assert run.returncode == 130, err[-2000:]
+        assert run.returncode == code, err[-2000:]
         assert "Traceback" not in err and out == ""
-        assert err.strip().splitlines()[-1].startswith("copydicom: interrupted"), err[-500:]
+        assert err.strip().splitlines()[-1].startswith(f"copydicom: interrupted{by}"), err[-500:]
         deadline = time.monotonic() + 10
         while _group_alive(run.pid):
             assert time.monotonic() < deadline, "a record worker outlived the interrupted run"

@@ -12,8 +12,10 @@ is forked before it starts any thread of its own, and the child
 
 * opens its own connections to the source (:meth:`OrthancHook.reopen_after_fork`; the parent's
   sockets and its channel to Airflow are never used);
-* ignores Ctrl-C and restores the default SIGTERM, so that Airflow's handlers run in the parent
-  only, which stops the pool;
+* takes Ctrl-C and SIGTERM (sent to the whole group by a terminal, systemd or ``kill -- -PGID``) as
+  the parent's to handle: the parent stops the pool, and the child ends through it. SIGINT is
+  ignored; a SIGTERM ends the child ``TERM_GRACE`` seconds later if the pool has not ended it by
+  then (so that a pool ending its workers after one died still ends them);
 * logs nothing: every outcome goes back to the parent, which reports it;
 * exits once the parent is gone.
 
@@ -48,6 +50,8 @@ __all__ = ["PROCESS_MIN_CANDIDATES", "RecordWorkers", "record_processes"]
 #: Fewer candidates than this: threads (a pool is not worth its start).
 PROCESS_MIN_CANDIDATES = 100
 PROCESSES_VARIABLE = "COPYDICOM_RECORD_PROCESSES"
+#: Seconds a forked worker outlives a SIGTERM: its parent, stopped alike, ends the pool well within them.
+TERM_GRACE = 2.0
 
 Outcome = InstanceRecords | OrthancError | RecordError
 
@@ -114,12 +118,22 @@ class RecordWorkers:
 
 def _child_start(source: OrthancHook, source_name: str, parent: int) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    signal.signal(signal.SIGTERM, _exit_soon)
     logging.disable(logging.CRITICAL)
     warnings.simplefilter("ignore")
     source.reopen_after_fork()
     _CHILD.update(source=source, source_name=source_name)
     threading.Thread(target=_exit_with_parent, args=(parent,), daemon=True).start()
+
+
+def _exit_soon(signum: int, frame: object) -> None:
+    """SIGTERM in a child: leave the parent, which got it too, time to stop the pool in order."""
+    threading.Thread(target=_exit_after, args=(TERM_GRACE,), daemon=True).start()
+
+
+def _exit_after(seconds: float) -> None:
+    time.sleep(seconds)
+    os._exit(128 + signal.SIGTERM)
 
 
 def _exit_with_parent(parent: int) -> None:

@@ -9,7 +9,7 @@ from airflow.sdk import Context
 
 from copydicom_provider.conversions import as_bool
 from copydicom_provider.core.replication import copy_candidates
-from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, cancel_active_peer_jobs
+from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT
 from copydicom_provider.failures import fail_fast
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
@@ -72,7 +72,3 @@ class ReplicateOperator(WindowedOperator):
                 peer_job_timeout=float(self.peer_job_timeout),
             )
             return self.finish(summary, context)
-
-    def on_kill(self) -> None:
-        """A killed task leaves no push job running and no temporary peer (with credentials) on the source."""
-        cancel_active_peer_jobs()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
@@ -10,8 +11,10 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
 from copydicom_provider.compat import AirflowFailException
+from copydicom_provider.core.transfer import cancel_active_peer_jobs
 from copydicom_provider.core.window import Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.interrupts import raise_terminated
 
 
 #: Context key a job operator fills with its counts, and the ``map_index_template`` that shows them:
@@ -73,6 +76,24 @@ class WindowedOperator(BaseOperator):
         self.batch = batch
         self.dry_run = dry_run
         self.progress_interval = progress_interval
+        self._task_thread: threading.Thread | None = None
+
+    def pre_execute(self, context: Context) -> None:
+        """Note the thread the task runs in: ``on_kill`` interrupts it there."""
+        super().pre_execute(context)
+        self._task_thread = threading.current_thread()
+
+    def on_kill(self) -> None:
+        """SIGTERM (a pod or container stopped; Airflow calls this from its handler) is an interrupt.
+
+        The push jobs are cancelled and the temporary peers (with credentials) removed at once; then,
+        when called in the task's own thread, the run is interrupted there (:class:`Terminated`, a
+        ``KeyboardInterrupt``) and ends through the clean-up Ctrl-C takes, instead of copying on
+        until the SIGKILL that follows.
+        """
+        cancel_active_peer_jobs()
+        if self._task_thread is threading.current_thread():
+            raise_terminated()
 
     def candidates(self, source: OrthancHook, context: Context, target: str) -> Candidates:
         """The mapped batch, or the window enumerated on the source; logged with ``target``."""
