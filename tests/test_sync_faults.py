@@ -388,3 +388,38 @@ def test_a_full_destination_stops_the_batch_and_says_what_to_do(source, orthanc_
     assert again.copied == len(items) and again.already_present == 0 and not again.incomplete
     assert instance_ids(destination) == {i.orthanc_id for i in items}
     assert instance_bytes(destination, items[-1].orthanc_id) == items[-1].to_bytes()
+
+
+@pytest.mark.parametrize("mode", ["rest", "peer"])
+def test_sigterm_to_a_task_stops_the_copy_there_and_leaves_no_peer_or_job(source, destination, orthanc_connection,
+                                                                          monkeypatch, mode):
+    """Airflow's task runner answers SIGTERM (a pod or container stopped) by calling ``on_kill`` from its
+    signal handler, in the task's thread, and then lets the task go on: ``on_kill`` must end the run
+    there, through the clean-up Ctrl-C takes, rather than copy on until the SIGKILL that follows."""
+    from copydicom_provider.operators.replicate import ReplicateOperator
+
+    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 10)
+    slow_ingest(destination, 10)
+    items = seed(source, many(8, 25, size=64))
+    task = ReplicateOperator(task_id="copy", mode=mode, window="all", source_conn_id=orthanc_connection("src", source),
+                             destination_conn_id=orthanc_connection("dst", destination))
+    task.pre_execute({})
+    previous = signal.signal(signal.SIGTERM, lambda signum, frame: task.on_kill())  # as Airflow's _on_term does
+
+    def terminate_once_copying() -> None:
+        deadline = time.monotonic() + 60
+        while len(instance_ids(destination)) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    xcom = type("TI", (), {"xcom_push": lambda self, **kwargs: None})()
+    threading.Thread(target=terminate_once_copying, daemon=True).start()
+    try:
+        with pytest.raises(KeyboardInterrupt, match="SIGTERM"):  # Terminated, as Ctrl-C
+            task.execute({"ti": xcom})
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    assert temporary_peers(source) == [] and not running_jobs(source)
+    landed = len(instance_ids(destination))
+    time.sleep(0.5)
+    assert 0 < landed == len(instance_ids(destination)) < len(items), "the copy went on after SIGTERM"
