@@ -186,7 +186,9 @@ def test_destination_killed_mid_copy_peer(source, destination, monkeypatch):
     assert instance_ids(destination) == {i.orthanc_id for i in items}
 
 
-def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run(source, destination, monkeypatch):
+def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run_at_once(source, destination):
+    """Its jobs ended, so it is left behind: the rerun right after removes it without waiting out the grace
+    period (a peer whose jobs are still running, or that has none yet, is another run's and is kept)."""
     items = seed(source, many(8, 25))
     script = (
         "import sys; from copydicom_provider.core.replication import replicate; "
@@ -205,11 +207,30 @@ def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run(source, desti
             f"{source.url}/jobs?expand", auth=source.auth, timeout=10).json()) and time.monotonic() < deadline:
         time.sleep(0.1)
 
-    monkeypatch.setattr(transfer, "STALE_PEER_GRACE", 0.0)  # the next run comes right away in this test
+    assert transfer._peer_age(left[0], time.time()) < transfer.STALE_PEER_GRACE
     summary = replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
     assert temporary_peers(source) == []
     assert summary.copied + summary.already_present == len(items)
     assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+def test_a_run_whose_peer_another_run_removed_between_two_jobs_registers_it_again(source, destination, monkeypatch):
+    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 10)
+    items = seed(source, many(4, 10, size=64))
+    src = hook(source)
+    start = src.store_to_peer
+    started: list[str] = []
+
+    def store_after_a_removal(name: str, resources: list[str]) -> str:
+        if len(started) == 1:  # as another run's start does when all of this peer's jobs have ended
+            src.delete_peer(name)
+        started.append(name)
+        return start(name, resources)
+
+    monkeypatch.setattr(src, "store_to_peer", store_after_a_removal)
+    summary = copy_candidates(src, hook(destination), Candidates(instances=[i.orthanc_id for i in items]), mode="peer")
+    assert (summary.copied, summary.failed) == (len(items), 0), summary.line()
+    assert instance_ids(destination) == {i.orthanc_id for i in items} and temporary_peers(source) == []
 
 
 def test_peer_job_wait_is_bounded_and_cleans_up(source, destination):

@@ -7,7 +7,8 @@
 * ``peer``: the source pushes through an Orthanc peers job. The destination is registered on the
   source at run time under a throw-away peer name (``copydicom-<epoch>-<random>``) and removed
   afterwards, also when the job fails, times out or the task is killed; a peer left behind by a
-  worker that died is recognised by its name and removed by the next peer-mode run.
+  worker that died is recognised by its name and its jobs (each names its peer in a header) and
+  removed by the next peer-mode run.
 
 Counting is done from the destination's answers, never from the sender's hopes: an instance the
 destination answers ``AlreadyStored`` for counts as already present (another run stored it), and
@@ -54,7 +55,12 @@ JOB_POLL_MIN, JOB_POLL_MAX = 0.005, 0.2
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
 PEER_PREFIX = "copydicom-"
-#: A copydicom peer with no push job of its own is taken as left behind only after this age.
+#: Header each push of a run's peer carries, with the peer's name: the source's job list (the job's
+#: ``Content.Peer.HttpHeaders``) then tells which peer each push job belongs to.
+PEER_HEADER = "X-Copydicom-Peer"
+ACTIVE_JOB_STATES = {"Pending", "Running", "Paused"}
+#: A copydicom peer the source knows no push job of is taken as left behind only after this age
+#: (a run registers its peer just before its first job).
 STALE_PEER_GRACE = 120.0
 BLOCK = 256 * 1024
 #: Files up to this size are read whole and sent in one request (the lean path); larger ones
@@ -431,6 +437,10 @@ class _PeerJobs:
             if source is not None:
                 _quietly(source.cancel_job, job_id)
 
+    def cancelled(self, peer: str) -> bool:
+        with self._lock:
+            return peer in self._cancelled
+
     def discard(self, peer: str) -> None:
         with self._lock:
             self._active.pop(peer, None)
@@ -474,28 +484,50 @@ def _peer_age(name: str, now: float) -> float | None:
 def remove_stale_peers(source: OrthancHook, max_job_seconds: float, logger: logging.Logger = log) -> list[str]:
     """Remove ``copydicom-*`` peers that a killed worker left on the source; returns their names.
 
-    A peer is stale when it is older than the longest a job may run, or older than a grace period
-    with no push job running towards its URL (a peer of a run in progress always has one).
+    A peer is stale when the source knows push jobs of it and none is still running (its run ended or
+    died: no grace needed), when it is older than a grace period without any job, or when it is older
+    than the longest a job may run. Should a live run lose its peer between two jobs, it registers the
+    peer again (:func:`_start_push_job`).
     """
     now = time.time()
-    busy = {
-        (job.get("Content", {}).get("Peer") or [""])[0]
-        for job in source.jobs()
-        if job.get("Type") == "OrthancPeerStore" and job.get("State") in {"Pending", "Running", "Paused"}
-    }
+    jobs_of, busy_urls = _push_job_states(source)
     removed = []
     for name, peer in source.peers().items():
         age = _peer_age(name, now) if name.startswith(PEER_PREFIX) else None
         if age is None:
             continue
-        idle = str(peer.get("Url", "")) not in busy
-        if age > max_job_seconds + STALE_PEER_GRACE or (idle and age > STALE_PEER_GRACE):
+        states = jobs_of.get(name, set())
+        if states & ACTIVE_JOB_STATES:
+            stale = age > max_job_seconds + STALE_PEER_GRACE
+        elif states:
+            stale = True
+        else:  # no job known (none yet, or forgotten: the source keeps a short job history)
+            stale = age > STALE_PEER_GRACE and str(peer.get("Url", "")) not in busy_urls
+        if stale:
             source.delete_peer(name)
             removed.append(name)
     if removed:
         logger.warning("removed %d temporary peer(s) left on %s by an interrupted run: %s",
                        len(removed), source.url, ", ".join(removed))
     return removed
+
+
+def _push_job_states(source: OrthancHook) -> tuple[dict[str, set[str]], set[str]]:
+    """The states of each peer's push jobs known to the source (by ``PEER_HEADER``), and the URLs that
+    jobs naming no peer (of an older copydicom) are pushing to."""
+    jobs_of: dict[str, set[str]] = {}
+    busy_urls: set[str] = set()
+    for job in source.jobs():
+        if job.get("Type") != "OrthancPeerStore":
+            continue
+        peer = job.get("Content", {}).get("Peer")
+        peer = peer if isinstance(peer, dict) else {}
+        name = (peer.get("HttpHeaders") or {}).get(PEER_HEADER)
+        if name:
+            jobs_of.setdefault(name, set()).add(job.get("State", ""))
+        elif job.get("State") in ACTIVE_JOB_STATES:
+            busy_urls.add(str(peer.get("Url", "")))
+    return jobs_of, busy_urls
 
 
 def copy_peer(
@@ -515,7 +547,12 @@ def copy_peer(
     """
     peer = new_peer_name()
     login, password = destination.credentials
-    source.put_peer(peer, destination.peer_url, login, password)
+    url = destination.peer_url
+
+    def register() -> None:
+        source.put_peer(peer, url, login, password, headers={PEER_HEADER: peer})
+
+    register()
     ACTIVE_PEER_JOBS.set(source, peer)
     # several jobs per lane, so that both lanes stay busy to the end
     size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // (4 * PEER_CONCURRENT_JOBS))))
@@ -534,7 +571,7 @@ def copy_peer(
         except OrthancError as error:
             stop.append(error)
             return chunk, None, 0
-        done = _run_peer_job(source, peer, resources, job_timeout)
+        done = _run_peer_job(source, peer, resources, job_timeout, register)
         if done["State"] != "Success":
             held.add()
         return chunk, done, mark
@@ -637,9 +674,10 @@ def _push_jobs(groups: list[tuple[str, list[str]]], size: int = PEER_JOB_SIZE) -
         yield resources, chunk
 
 
-def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout: float) -> dict:
+def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout: float,
+                  register: Callable[[], None]) -> dict:
     """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled)."""
-    job_id = source.store_to_peer(peer, resources)
+    job_id = _start_push_job(source, peer, resources, register)
     if not ACTIVE_PEER_JOBS.job(peer, job_id):  # the run was interrupted while the source created it
         _quietly(source.cancel_job, job_id)
     started = time.monotonic()
@@ -661,6 +699,19 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
         raise
     finally:
         ACTIVE_PEER_JOBS.job(peer, job_id, running=False)
+
+
+def _start_push_job(source: OrthancHook, peer: str, resources: list[str], register: Callable[[], None]) -> str:
+    """The new job's ID. A peer gone meanwhile (another run took it for a leftover: all its jobs had
+    ended) is registered again, unless this run is being interrupted."""
+    try:
+        return source.store_to_peer(peer, resources)
+    except OrthancError as error:
+        if error.status != 404 or ACTIVE_PEER_JOBS.cancelled(peer):
+            raise
+    log.warning("temporary peer %s was removed from %s by another run; registering it again", peer, source.url)
+    register()
+    return source.store_to_peer(peer, resources)
 
 
 def _poll_pause(job: dict, elapsed: float) -> float:

@@ -441,11 +441,15 @@ class OrthancHook(HttpHook):
         return self.get_json(f"/studies/{study_id}/statistics")
 
     # peers (Orthanc pushes to Orthanc)
-    def put_peer(self, name: str, url: str, username: str | None, password: str | None) -> None:
+    def put_peer(self, name: str, url: str, username: str | None, password: str | None,
+                 headers: dict[str, str] | None = None) -> None:
+        """Register a peer (in memory); ``headers`` go with every push to it, and show in its jobs' content."""
         body: dict[str, Any] = {"Url": url}
         if username:
             body["Username"] = username
             body["Password"] = password or ""
+        if headers:
+            body["HttpHeaders"] = headers
         self.request("PUT", f"/peers/{quote(name)}", data=json.dumps(body))
 
     def delete_peer(self, name: str) -> None:
