@@ -12,9 +12,10 @@ import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
+from airflow.configuration import conf
 from airflow.sdk.log import mask_secret
 
-from copydicom_provider.redaction import redact_text
+from copydicom_provider.redaction import mask_whole, redact_text
 
 log = logging.getLogger("copydicom_provider.cli")
 #: Every credential the CLI has seen, scrubbed from anything it prints.
@@ -25,10 +26,16 @@ SPLUNK_TOKENS = ("hec_token", "token")
 RESERVED = {"#": "%23", "?": "%3F", "/": "%2F", "@": "%40"}
 
 
+def min_masked_length() -> int:
+    """Airflow's rule for what its masker masks: secrets of at least ``[logging] min_length_masked_secret``
+    characters (default 5; ``AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET``). :func:`scrub` follows it."""
+    return conf.getint("logging", "min_length_masked_secret", fallback=5)
+
+
 def remember(secret: str) -> None:
-    """Mask ``secret`` in log lines and scrub it from what the CLI prints."""
+    """Mask ``secret`` in log lines and scrub it from what the CLI prints (when long enough to be masked)."""
     SEEN_SECRETS.add(secret)
-    if len(secret) >= 5:  # Airflow's masker warns about (and skips) shorter ones; scrub() still removes them
+    if len(secret) >= min_masked_length():  # Airflow's masker warns about (and skips) shorter ones
         mask_secret(secret)
 
 
@@ -109,7 +116,6 @@ def with_settings(url: str, settings: dict[str, Any]) -> str:
 
 
 def scrub(text: str) -> str:
-    """What the CLI prints about a failure: no credential it has seen, no URL userinfo."""
-    for secret in sorted(SEEN_SECRETS, key=len, reverse=True):
-        text = text.replace(secret, "***")
-    return redact_text(text)
+    """What the CLI prints about a failure: no credential it has seen (standing whole, and long enough
+    for Airflow's masker: :func:`mask_whole`), no URL userinfo (whatever its length)."""
+    return redact_text(mask_whole(text, SEEN_SECRETS, min_masked_length()))

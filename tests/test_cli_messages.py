@@ -169,3 +169,22 @@ def test_a_busy_or_partly_down_splunk_exits_3_not_2(source, capsys, fault, said)
                               "--index", splunk.url(index="dicom")], capsys)
         assert code == 3 and said in err and out == "", err
         assert splunk.events == [] and splunk.hec_token not in err and splunk.password not in err
+
+
+def test_a_short_password_is_not_spelt_out_by_starring_it_inside_words(capsys):
+    """With the password ``st`` the refusal read ``nothing li***ens on that ho*** and port``: a secret
+    shorter than Airflow's ``min_length_masked_secret`` is not masked (its URL's userinfo still is)."""
+    code, out, err = run(["replicate", "--src", "http://orthanc:st@127.0.0.1:1", "--dest", NOWHERE], capsys)
+    assert code == 3 and out == "", err
+    assert "nothing listens on that host and port" in err and "***" not in err.replace("://***@", ""), err
+    assert "orthanc:st@" not in err
+
+
+def test_a_secret_is_masked_where_it_stands_whole_and_airflows_minimum_length_applies(monkeypatch):
+    from copydicom_provider.cli_urls import SEEN_SECRETS, scrub
+
+    monkeypatch.setattr("copydicom_provider.cli_urls.SEEN_SECRETS", {*SEEN_SECRETS, "hunter22", "Pw-9f8e7d"})
+    text = "refused hunter22, user 'Pw-9f8e7d'; hunter22s and xPw-9f8e7dy are other words"
+    assert scrub(text) == "refused ***, user '***'; hunter22s and xPw-9f8e7dy are other words"
+    monkeypatch.setenv("AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET", "9")
+    assert scrub("refused hunter22 (from Pw-9f8e7d)") == "refused hunter22 (from ***)"
