@@ -57,6 +57,37 @@ def kill_when(server, landed: int, timeout: float = 60) -> threading.Thread:
     return thread
 
 
+def when_holding(server, landed: int, then, timeout: float = 60) -> threading.Thread:
+    """Run ``then(server)`` as soon as ``server`` holds ``landed`` instances (a watcher thread)."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if len(instance_ids(server)) >= landed:
+                then(server)
+                return
+            time.sleep(0.02)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def pause(server, seconds: float = 5) -> None:
+    """Stop answering for ``seconds`` (SIGSTOP), then go on: uploads under way time out, then land."""
+    os.kill(server.process.pid, signal.SIGSTOP)
+    time.sleep(seconds)
+    os.kill(server.process.pid, signal.SIGCONT)
+
+
+def restart(server, down: float = 0.5) -> None:
+    """SIGKILL, then the same storage and port again, as a container restart does."""
+    os.kill(server.process.pid, signal.SIGKILL)
+    server.process.wait(10)
+    time.sleep(down)
+    server.start()
+
+
 def temporary_peers(server) -> list[str]:
     names = requests.get(f"{server.url}/peers", auth=server.auth, timeout=10).json()
     return [name for name in names if name.startswith(transfer.PEER_PREFIX)]
@@ -184,6 +215,25 @@ def test_destination_killed_mid_copy_peer(source, destination, monkeypatch):
     rerun = replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
     assert rerun.copied == len(items) - len(landed)
     assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+
+@pytest.mark.parametrize("mode", ["rest", "peer"])
+def test_after_a_destination_restart_only_what_it_really_lacks_counts_as_failed(source, destination, mode,
+                                                                                 monkeypatch):
+    """Uploads whose reply was lost (rest: the destination stopped answering beyond the timeout, then went
+    on; peer: it was restarted while its jobs were counted) are asked of the destination once it answers."""
+    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 25)
+    slow_ingest(destination, 5)
+    items = seed(source, many(8, 25))
+    watcher = when_holding(destination, 40, pause if mode == "rest" else restart)
+    summary = copy_candidates(hook(source), hook(destination, timeout=1), Candidates(instances=[i.orthanc_id for i in items]),
+                              mode=mode)
+    watcher.join(30)
+    landed = instance_ids(destination)
+    assert summary.copied == len(landed) and 0 < len(landed) < len(items), (summary.line(), summary.failures)
+    assert summary.copied + summary.failed + summary.not_attempted == len(items), summary.line()
+    rerun = copy_candidates(hook(source), hook(destination), Candidates(instances=[i.orthanc_id for i in items]), mode=mode)
+    assert (rerun.copied, rerun.already_present) == (len(items) - len(landed), len(landed)), rerun.line()
 
 
 def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run_at_once(source, destination):

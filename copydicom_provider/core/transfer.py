@@ -35,6 +35,7 @@ from typing import IO
 
 import urllib3
 
+from copydicom_provider.core import arrivals
 from copydicom_provider.deid import AnonymizationProfile, CannotDeidentify, deidentify_file
 from copydicom_provider.core.lean_http import lean_http
 from copydicom_provider.core.plan import CopyPlan, copy_threads, parallel_map, workers_for
@@ -306,6 +307,7 @@ def copy_rest(
     lock = threading.Lock()
     updates = set(plan.updates)
     copied: list[str] = []
+    unanswered: dict[str, str] = {}  # sent, but the destination's reply was lost: asked again at the end
     try:
         mark: int | None = _last_seq(destination)
     except OrthancError:
@@ -337,23 +339,50 @@ def copy_rest(
             except OrthancError as error:
                 breaker.record(error)
                 kind, reason = "failed", str(error)
+                if instance_id not in updates and arrivals.reply_lost(error, destination):
+                    kind = "unanswered"
         with lock:
-            _count(summary, instance_id, kind, size, reason, logger)
+            if kind == "unanswered":
+                unanswered[instance_id] = reason
+            else:
+                _count(summary, instance_id, kind, size, reason, logger)
             if kind.startswith("copied"):
                 copied.append(plan.targets.get(instance_id, instance_id))
         progress.advance(
             1 if kind.startswith(("copied", "updated", "already")) else 0, size,
-            failed=kind == "failed", skipped=kind in ("skipped", "vanished", "withheld"),
+            failed=kind in ("failed", "unanswered"), skipped=kind in ("skipped", "vanished", "withheld"),
         )
 
     for _ in parallel_map(one, [*plan.missing, *plan.updates], copy_threads(source, destination)):
         pass
+    if unanswered:
+        copied += _confirm_unanswered(destination, unanswered, plan.targets, summary, logger)
     if breaker.tripped:
         summary.stopped = breaker.reason
         summary.needs_operator = breaker.needs_operator
         logger.error("stopped early: %s", breaker.reason)
     elif mark is not None and copied:
         _check_kept(destination, copied, mark, summary, logger)
+
+
+def _confirm_unanswered(destination: OrthancHook, unanswered: dict[str, str], targets: dict[str, str],
+                        summary: ReplicationSummary, logger) -> list[str]:
+    """Count uploads whose reply was lost from the destination itself, once it answers again; returns
+    the IDs it holds (copied). What it lacks, or all of them if it stays away, counts as failed."""
+    expected = {instance_id: targets.get(instance_id, instance_id) for instance_id in unanswered}
+    held = arrivals.landed(destination, list(expected.values()))
+    arrived = []
+    for instance_id, reason in unanswered.items():
+        if held is not None and expected[instance_id] in held:
+            summary.copied += 1
+            arrived.append(expected[instance_id])
+        else:
+            summary.record_failure(instance_id, reason if held is not None else f"{reason}; not confirmed: it did "
+                                   f"not answer again within {arrivals.RETURN_WAIT:g} s")
+    if arrived:
+        logger.warning("%d upload(s) whose reply was lost had landed on %s: counted as copied",
+                       len(arrived), destination.url)
+    return arrived
 
 
 def _check_kept(destination: OrthancHook, copied: list[str], mark: int, summary: ReplicationSummary, logger) -> None:
@@ -558,6 +587,7 @@ def copy_peer(
     size = max(1, min(PEER_JOB_SIZE, -(-len(plan.missing) // (4 * PEER_CONCURRENT_JOBS))))
     jobs = list(_push_jobs(plan.groups, size))
     stop: list[OrthancError] = []  # the first reason to start no further job
+    deferred: list[tuple[list[str], dict, int]] = []  # jobs the destination could not be asked about
     held = _FailedJobs()  # no job starts while a failed one awaits its verdict (a full destination?)
 
     def push(job: tuple[list[str], list[str]]) -> tuple[list[str], dict | None, int]:
@@ -585,7 +615,7 @@ def copy_peer(
             if done is None:
                 _give_up(summary, progress, [chunk], stop[0], logger)
                 continue
-            gone = _account_push(source, destination, chunk, done, mark, summary, progress, verify)
+            gone = _account_push(source, destination, chunk, done, mark, summary, progress, verify, deferred)
             if gone is not None and not stop:
                 stop.append(gone)
                 if gone.storage_full:
@@ -601,6 +631,10 @@ def copy_peer(
         pool.shutdown(wait=True, cancel_futures=True)
         ACTIVE_PEER_JOBS.discard(peer)
         _quietly(source.delete_peer, peer)
+    if deferred and arrivals.back(destination):  # a restart: count those jobs from the destination after all
+        logger.warning("%s answers again: counting %d push job(s) from it", destination.url, len(deferred))
+    for chunk, done, mark in deferred:  # (still away: counted as failed, not confirmed)
+        _account_push(source, destination, chunk, done, mark, summary, progress, verify)
     if plan.updates:
         rest_part = CopyPlan(updates=list(plan.updates))
         copy_rest(source, destination, rest_part, summary, progress, verify, logger)
@@ -748,13 +782,16 @@ def _account_push(
     summary: ReplicationSummary,
     progress: Progress,
     verify: bool,
+    deferred: list[tuple[list[str], dict, int]] | None = None,
 ) -> OrthancError | None:
     """Count one push job from the destination: its change log since the job began, then a look-up
     of each instance not in it (stored by another run meanwhile, or filtered out).
 
     A push job reports Success even when the destination filtered instances out, so its word is
-    not taken. Returns the error when the destination cannot be asked (it is away): the job's
-    instances then count as failed ("not confirmed"), and the caller stops.
+    not taken. Returns the error when the destination cannot be asked (it is away), and the caller
+    stops; the job then goes to ``deferred``, to be counted once the destination is back (it may
+    have stored much of it before going away), or without ``deferred`` its instances count as
+    failed ("not confirmed").
     """
     if job["State"] == "Success":
         reason = "the push job succeeded but the destination did not store the instance"
@@ -772,6 +809,9 @@ def _account_push(
     except OrthancError as gone:
         if not gone.unreachable:
             raise
+        if deferred is not None:
+            deferred.append((chunk, job, mark))
+            return gone
         for instance_id in chunk:
             summary.record_failure(instance_id, f"{reason}; not confirmed: {gone}")
         progress.advance(0, failed=len(chunk))
