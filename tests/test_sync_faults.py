@@ -433,6 +433,21 @@ def test_a_destination_that_does_not_keep_what_it_accepted_is_reported(source, o
 
 
 @pytest.mark.parametrize("mode", ["rest", "peer"])
+def test_a_rerun_to_a_recycling_destination_counts_nothing_it_no_longer_holds(source, orthanc_factory, mode):
+    """MaximumPatientCount 3 with recycling: the rerun stores the patients recycled by the first run and
+    pushes the others out. What it then counts as copied or present must be what the destination holds."""
+    destination = orthanc_factory("destination", extra_config={"MaximumPatientCount": 3})
+    items = seed(source, generate_studies(patients=6, studies_per_patient=1, series_per_study=1, instances_per_series=3))
+    for run in ("first", "rerun"):
+        with pytest.raises(ReplicationFailed) as raised:
+            replicate(source.url_with_credentials, destination.url_with_credentials, mode=mode)
+        summary = raised.value.summary
+        held = instance_ids(destination) & {i.orthanc_id for i in items}
+        assert summary.copied + summary.already_present == len(held) == 9, (run, summary.line())
+        assert summary.failed == len(items) - len(held), (run, summary.line())
+
+
+@pytest.mark.parametrize("mode", ["rest", "peer"])
 def test_a_full_destination_stops_the_batch_and_says_what_to_do(source, orthanc_factory, mode, monkeypatch):
     """Orthanc's FullStorage: the batch stops at once (the rest is not sent only to be refused), the
     error says how to make room, and a rerun after room is made copies exactly what is missing.

@@ -13,8 +13,9 @@ import logging
 import time
 from datetime import date, datetime
 
+from copydicom_provider.core import recycling
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.core.plan import plan_anonymized, plan_copy
+from copydicom_provider.core.plan import CopyPlan, plan_anonymized, plan_copy
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest, remove_stale_peers
 from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
@@ -69,10 +70,13 @@ def copy_candidates(
     started = time.monotonic()
     if mode == "peer" and not dry_run:
         remove_stale_peers(source, peer_job_timeout, logger)  # left by a worker that was killed
-    if anonymize is not None:
-        plan = plan_anonymized(source, destination, candidates, anonymize)
-    else:
-        plan = plan_copy(source, destination, candidates, compare_content=verify)
+
+    def make_plan() -> CopyPlan:
+        if anonymize is not None:
+            return plan_anonymized(source, destination, candidates, anonymize)
+        return plan_copy(source, destination, candidates, compare_content=verify)
+
+    plan = make_plan()
     summary = ReplicationSummary(
         mode=mode,
         dry_run=dry_run,
@@ -93,6 +97,7 @@ def copy_candidates(
     work = len(plan.missing) + len(plan.updates)
     if work and not dry_run:
         progress = Progress(work, interval=progress_interval, logger=logger)
+        before = recycling.mark(destination)
         try:
             if mode == "rest":
                 copy_rest(source, destination, plan, summary, progress, verify, logger)
@@ -100,6 +105,7 @@ def copy_candidates(
                 copy_peer(source, destination, plan, summary, progress, verify, logger, peer_job_timeout)
         finally:
             progress.close()
+        recycling.count_recycled(destination, before, plan, make_plan, summary, logger)
     summary.seconds = time.monotonic() - started
     return summary
 

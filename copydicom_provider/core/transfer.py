@@ -309,7 +309,7 @@ def copy_rest(
     copied: list[str] = []
     unanswered: dict[str, str] = {}  # sent, but the destination's reply was lost: asked again at the end
     try:
-        mark: int | None = _last_seq(destination)
+        mark: int | None = last_seq(destination)
     except OrthancError:
         mark = None  # the copy itself will say what is wrong
 
@@ -392,7 +392,7 @@ def _check_kept(destination: OrthancHook, copied: list[str], mark: int, summary:
     began finds them; only instances missing from it are looked up.
     """
     try:
-        landed = _new_instances_since(destination, mark)
+        landed = new_instances_since(destination, mark)
         suspects = [i for i in copied if i not in landed]
         held = parallel_map(destination.instance_exists, suspects, workers_for(destination))
         gone = [i for i, present in zip(suspects, held) if not present]
@@ -588,6 +588,11 @@ def copy_peer(
     jobs = list(_push_jobs(plan.groups, size))
     stop: list[OrthancError] = []  # the first reason to start no further job
     deferred: list[tuple[list[str], dict, int]] = []  # jobs the destination could not be asked about
+    copied: list[str] = []  # what the jobs are counted to have stored
+    try:
+        first_mark: int | None = last_seq(destination)
+    except OrthancError:
+        first_mark = None  # the first job will say what is wrong
     held = _FailedJobs()  # no job starts while a failed one awaits its verdict (a full destination?)
 
     def push(job: tuple[list[str], list[str]]) -> tuple[list[str], dict | None, int]:
@@ -597,7 +602,7 @@ def copy_peer(
         if stop:
             return chunk, None, 0
         try:
-            mark = _last_seq(destination)
+            mark = last_seq(destination)
         except OrthancError as error:
             stop.append(error)
             return chunk, None, 0
@@ -615,7 +620,7 @@ def copy_peer(
             if done is None:
                 _give_up(summary, progress, [chunk], stop[0], logger)
                 continue
-            gone = _account_push(source, destination, chunk, done, mark, summary, progress, verify, deferred)
+            gone = _account_push(source, destination, chunk, done, mark, summary, progress, verify, deferred, copied)
             if gone is not None and not stop:
                 stop.append(gone)
                 if gone.storage_full:
@@ -634,7 +639,9 @@ def copy_peer(
     if deferred and arrivals.back(destination):  # a restart: count those jobs from the destination after all
         logger.warning("%s answers again: counting %d push job(s) from it", destination.url, len(deferred))
     for chunk, done, mark in deferred:  # (still away: counted as failed, not confirmed)
-        _account_push(source, destination, chunk, done, mark, summary, progress, verify)
+        _account_push(source, destination, chunk, done, mark, summary, progress, verify, copied_ids=copied)
+    if copied and first_mark is not None and not stop:  # a later job's copies may push out an earlier one's
+        _check_kept(destination, copied, first_mark, summary, logger)
     if plan.updates:
         rest_part = CopyPlan(updates=list(plan.updates))
         copy_rest(source, destination, rest_part, summary, progress, verify, logger)
@@ -757,12 +764,12 @@ def _poll_pause(job: dict, elapsed: float) -> float:
     return min(max(elapsed * (1 - done) / done / 2, JOB_POLL_MIN), JOB_POLL_MAX)
 
 
-def _last_seq(server: OrthancHook) -> int:
+def last_seq(server: OrthancHook) -> int:
     last = server.last_change()
     return last["Seq"] if last else 0
 
 
-def _new_instances_since(server: OrthancHook, since: int) -> set[str]:
+def new_instances_since(server: OrthancHook, since: int) -> set[str]:
     """IDs the server stored after change ``since``: a page per 1000 changes."""
     landed: set[str] = set()
     while True:
@@ -783,6 +790,7 @@ def _account_push(
     progress: Progress,
     verify: bool,
     deferred: list[tuple[list[str], dict, int]] | None = None,
+    copied_ids: list[str] | None = None,
 ) -> OrthancError | None:
     """Count one push job from the destination: its change log since the job began, then a look-up
     of each instance not in it (stored by another run meanwhile, or filtered out).
@@ -800,11 +808,11 @@ def _account_push(
         reason = f"Orthanc push job {job['ID']} on {source.name} ended {job['State']}: {details}"
     workers = workers_for(source, destination)
     try:
-        landed = _new_instances_since(destination, mark)
+        landed = new_instances_since(destination, mark)
         others = [i for i in chunk if i not in landed]
         already = {i for i, held in zip(others, parallel_map(destination.instance_exists, others, workers)) if held}
         if already:  # stored while the log was read (a cancelled job's last instance): read it again
-            landed |= already & _new_instances_since(destination, mark)
+            landed |= already & new_instances_since(destination, mark)
             already -= landed
     except OrthancError as gone:
         if not gone.unreachable:
@@ -836,7 +844,10 @@ def _account_push(
     for instance_id, problem in problems.items():
         summary.record_failure(instance_id, problem)
     size = int(job.get("Content", {}).get("Size", 0))
-    copied = len([i for i in arrived if i not in problems])
+    counted = [i for i in arrived if i not in problems]
+    if copied_ids is not None:
+        copied_ids += counted
+    copied = len(counted)
     summary.copied += copied
     summary.already_present += len(already)
     summary.bytes += size

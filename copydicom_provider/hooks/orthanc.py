@@ -441,6 +441,10 @@ class OrthancHook(HttpHook):
         return self.get_json(f"/studies/{study_id}/statistics")
 
     # peers (Orthanc pushes to Orthanc)
+    def instance_count(self) -> int:
+        """How many instances the server holds (``/statistics``)."""
+        return int(self.get_json("/statistics")["CountInstances"])
+
     def put_peer(self, name: str, url: str, username: str | None, password: str | None,
                  headers: dict[str, str] | None = None) -> None:
         """Register a peer (in memory); ``headers`` go with every push to it, and show in its jobs' content."""
