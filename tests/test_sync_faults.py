@@ -155,6 +155,26 @@ def test_two_runs_at_once_count_each_instance_once(source, destination):
     assert instance_ids(destination) == {i.orthanc_id for i in items}
 
 
+def test_two_peer_runs_at_once_add_up_to_what_the_destination_stored(source, destination):
+    """Push jobs say nothing per instance: each run counts from the destination's log, where both find
+    what either pushed. A job that another run's earlier job overlaps leaves those instances to it."""
+    slow_ingest(destination, 2)  # both runs' jobs run at once, however fast the machine
+    items = seed(source, many(8, 25, size=64))
+    candidates = Candidates(studies=[items[0].study_orthanc_id])
+    results = []
+    threads = [threading.Thread(target=lambda: results.append(
+        copy_candidates(hook(source), hook(destination), candidates, mode="peer"))) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert len(results) == 2
+    assert sum(r.copied for r in results) == len(instance_ids(destination)) == len(items), [r.line() for r in results]
+    for result in results:
+        assert result.copied + result.already_present == len(items) and result.failed == 0, result.line()
+    assert temporary_peers(source) == []
+
+
 def test_an_upload_the_destination_fails_inside_once_is_sent_once_more(source, destination, caplog):
     """Orthanc answers HTTP 500 when two uploads create the same new storage folder at once (seen in
     CI with two runs at once): one more send stores it, and nothing is stored twice."""

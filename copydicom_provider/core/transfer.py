@@ -38,6 +38,7 @@ import urllib3
 from copydicom_provider.core import arrivals
 from copydicom_provider.deid import AnonymizationProfile, CannotDeidentify, deidentify_file
 from copydicom_provider.core.lean_http import lean_http
+from copydicom_provider.core.peer_overlap import ACTIVE_JOB_STATES, PEER_HEADER, job_peer, left_to_earlier_runs
 from copydicom_provider.core.plan import CopyPlan, copy_threads, parallel_map, workers_for
 from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.hooks.errors import OrthancError
@@ -56,14 +57,12 @@ JOB_POLL_MIN, JOB_POLL_MAX = 0.005, 0.2
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
 PEER_PREFIX = "copydicom-"
-#: Header each push of a run's peer carries, with the peer's name: the source's job list (the job's
-#: ``Content.Peer.HttpHeaders``) then tells which peer each push job belongs to.
-PEER_HEADER = "X-Copydicom-Peer"
-ACTIVE_JOB_STATES = {"Pending", "Running", "Paused"}
 #: A copydicom peer the source knows no push job of is taken as left behind only after this age
 #: (a run registers its peer just before its first job).
 STALE_PEER_GRACE = 120.0
 BLOCK = 256 * 1024
+#: Key of a finished push job (as this module returns it) for its instances another run counts.
+LEFT_TO_OTHERS = "copydicom:left-to-others"
 #: Files up to this size are read whole and sent in one request (the lean path); larger ones
 #: stream in ``BLOCK``s, so the worker's memory stays flat whatever the instance size.
 LEAN_COPY_LIMIT = 4 * 1024 * 1024
@@ -549,13 +548,11 @@ def _push_job_states(source: OrthancHook) -> tuple[dict[str, set[str]], set[str]
     for job in source.jobs():
         if job.get("Type") != "OrthancPeerStore":
             continue
-        peer = job.get("Content", {}).get("Peer")
-        peer = peer if isinstance(peer, dict) else {}
-        name = (peer.get("HttpHeaders") or {}).get(PEER_HEADER)
+        name, url = job_peer(job)
         if name:
             jobs_of.setdefault(name, set()).add(job.get("State", ""))
         elif job.get("State") in ACTIVE_JOB_STATES:
-            busy_urls.add(str(peer.get("Url", "")))
+            busy_urls.add(url)
     return jobs_of, busy_urls
 
 
@@ -606,7 +603,7 @@ def copy_peer(
         except OrthancError as error:
             stop.append(error)
             return chunk, None, 0
-        done = _run_peer_job(source, peer, resources, job_timeout, register)
+        done = _run_peer_job(source, peer, resources, job_timeout, register, (url, chunk))
         if done["State"] != "Success":
             held.add()
         return chunk, done, mark
@@ -716,24 +713,31 @@ def _push_jobs(groups: list[tuple[str, list[str]]], size: int = PEER_JOB_SIZE) -
 
 
 def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout: float,
-                  register: Callable[[], None]) -> dict:
-    """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled)."""
+                  register: Callable[[], None], target: tuple[str, list[str]]) -> dict:
+    """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled). ``target`` is
+    the destination's URL and the job's instances; the finished job carries, under ``LEFT_TO_OTHERS``,
+    those an earlier job of another run pushes too (:mod:`copydicom_provider.core.peer_overlap`)."""
     job_id = _start_push_job(source, peer, resources, register)
     if not ACTIVE_PEER_JOBS.job(peer, job_id):  # the run was interrupted while the source created it
         _quietly(source.cancel_job, job_id)
+    try:
+        others = left_to_earlier_runs(source, job_id, peer, *target)
+    except BaseException:
+        _quietly(source.cancel_job, job_id)
+        raise
     started = time.monotonic()
     deadline = started + timeout
     try:
         while True:
             job = source.job(job_id)
             if job["State"] in {"Success", "Failure", "Paused"}:
-                return job
+                return {**job, LEFT_TO_OTHERS: others}
             if time.monotonic() > deadline:
                 source.cancel_job(job_id)
                 job = source.job(job_id)
                 job["State"] = "Failure"
                 job["ErrorDetails"] = f"cancelled after {timeout:g} s (peer_job_timeout)"
-                return job
+                return {**job, LEFT_TO_OTHERS: others}
             time.sleep(_poll_pause(job, time.monotonic() - started))
     except BaseException:  # a timeout of the task, Ctrl-C, an error while polling: no orphan job
         _quietly(source.cancel_job, job_id)
@@ -814,6 +818,9 @@ def _account_push(
         if already:  # stored while the log was read (a cancelled job's last instance): read it again
             landed |= already & new_instances_since(destination, mark)
             already -= landed
+        theirs = landed & job.get(LEFT_TO_OTHERS, set())  # an earlier job of another run counts these
+        landed -= theirs
+        already |= theirs
     except OrthancError as gone:
         if not gone.unreachable:
             raise
