@@ -509,7 +509,6 @@ def test_sigterm_to_a_task_stops_the_copy_there_and_leaves_no_peer_or_job(source
     items = seed(source, many(8, 25, size=64))
     task = ReplicateOperator(task_id="copy", mode=mode, window="all", source_conn_id=orthanc_connection("src", source),
                              destination_conn_id=orthanc_connection("dst", destination))
-    task.pre_execute({})
     previous = signal.signal(signal.SIGTERM, lambda signum, frame: task.on_kill())  # as Airflow's _on_term does
 
     def terminate_once_copying() -> None:

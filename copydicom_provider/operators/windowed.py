@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import date, datetime
 from typing import Any, Protocol
 
@@ -78,10 +79,11 @@ class WindowedOperator(BaseOperator):
         self.progress_interval = progress_interval
         self._task_thread: threading.Thread | None = None
 
-    def pre_execute(self, context: Context) -> None:
-        """Note the thread the task runs in: ``on_kill`` interrupts it there."""
-        super().pre_execute(context)
-        self._task_thread = threading.current_thread()
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        """Each job operator's ``execute`` notes the thread it runs in, for ``on_kill`` to interrupt."""
+        super().__init_subclass__(**kwargs)
+        if "execute" in cls.__dict__:
+            cls.execute = _interruptible(cls.__dict__["execute"])  # type: ignore[method-assign]
 
     def on_kill(self) -> None:
         """SIGTERM (a pod or container stopped; Airflow calls this from its handler) is an interrupt.
@@ -92,7 +94,7 @@ class WindowedOperator(BaseOperator):
         until the SIGKILL that follows.
         """
         cancel_active_peer_jobs()
-        if self._task_thread is threading.current_thread():
+        if self._task_thread is threading.current_thread():  # only while execute runs, not in Airflow's own code
             raise_terminated()
 
     def candidates(self, source: OrthancHook, context: Context, target: str) -> Candidates:
@@ -128,3 +130,15 @@ class WindowedOperator(BaseOperator):
                 raise AirflowFailException(summary.failure_text())
             raise AirflowException(summary.failure_text())
         return result
+
+
+def _interruptible(execute: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(execute)
+    def run(self: WindowedOperator, *args: Any, **kwargs: Any) -> Any:
+        outer, self._task_thread = self._task_thread, threading.current_thread()
+        try:
+            return execute(self, *args, **kwargs)
+        finally:
+            self._task_thread = outer
+
+    return run
