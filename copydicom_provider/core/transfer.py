@@ -56,6 +56,8 @@ PEER_CONCURRENT_JOBS = 2
 JOB_POLL_MIN, JOB_POLL_MAX = 0.005, 0.2
 #: How long one push job may run before it is cancelled (``peer_job_timeout``; jobs hold ~500 instances).
 DEFAULT_PEER_JOB_TIMEOUT = 1800.0
+#: How long a cancelled push job is given to stop (it ends the instance it is sending).
+CANCEL_WAIT = 10.0
 PEER_PREFIX = "copydicom-"
 #: A copydicom peer the source knows no push job of is taken as left behind only after this age
 #: (a run registers its peer just before its first job).
@@ -734,7 +736,7 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
                 return {**job, LEFT_TO_OTHERS: others}
             if time.monotonic() > deadline:
                 source.cancel_job(job_id)
-                job = source.job(job_id)
+                job = _once_ended(source, job_id)  # the instance it was sending lands (or not) first
                 job["State"] = "Failure"
                 job["ErrorDetails"] = f"cancelled after {timeout:g} s (peer_job_timeout)"
                 return {**job, LEFT_TO_OTHERS: others}
@@ -744,6 +746,17 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
         raise
     finally:
         ACTIVE_PEER_JOBS.job(peer, job_id, running=False)
+
+
+def _once_ended(source: OrthancHook, job_id: str, wait: float = CANCEL_WAIT) -> dict:
+    """A cancelled job once it has stopped: Orthanc ends the instance it is sending before it stops, and
+    counting earlier would call that instance failed when it lands a moment later."""
+    deadline = time.monotonic() + wait
+    job = source.job(job_id)
+    while job.get("State") in ("Pending", "Running") and time.monotonic() < deadline:
+        time.sleep(JOB_POLL_MIN * 4)
+        job = source.job(job_id)
+    return job
 
 
 def _start_push_job(source: OrthancHook, peer: str, resources: list[str], register: Callable[[], None]) -> str:
