@@ -46,7 +46,8 @@ EXIT_CODES = f"""exit codes:
   {OK}    done (a dry run: counted)
   {FAILED}    some instances failed; the summary says how many, a rerun retries them
   {MISTAKE}    usage or configuration mistake (option, URL, credentials, query): nothing was copied
-  {UNREACHABLE}    a server could not be reached (refused, timed out, TLS failure)
+  {UNREACHABLE}    a server could not be reached or is busy or down (refused, timed out, TLS failure,
+       Splunk busy or a search peer down): nothing is wrong with the command, retry later
   {INTERRUPTED}  interrupted (Ctrl-C); a rerun of the same command resumes, nothing is copied twice
   {TERMINATED}  stopped by SIGTERM (docker stop, Kubernetes, systemd): as 130"""
 CREDENTIALS = """credentials:
@@ -146,6 +147,9 @@ def build_parser() -> argparse.ArgumentParser:
     tags.add_argument("--sourcetype", metavar="NAME",
                       help="sourcetype, over the URL's sourcetype=, e.g. copydicom:json (default: _json)")
     tags.add_argument("--dry-run", action="store_true", help="count what would be sent, send nothing")
+    tags.add_argument("--verify", action="store_true",
+                      help="after sending, ask the index for every record sent and send what it lacks once more "
+                           "(catches a proxy answering for HEC without storing)")
     _connection_options(tags)
 
     cond = _subcommand(
@@ -294,7 +298,7 @@ def _replicate(args: argparse.Namespace) -> ReplicationSummary:
 def _replicate_tags(args: argparse.Namespace) -> TagsSummary:
     return replicate_tags(
         args.src, args.index, since=args.since, until=args.until, study_date=args.study_date,
-        dry_run=args.dry_run, splunk_index=args.splunk_index, sourcetype=args.sourcetype,
+        dry_run=args.dry_run, splunk_index=args.splunk_index, sourcetype=args.sourcetype, verify=args.verify,
     )
 
 

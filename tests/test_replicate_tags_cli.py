@@ -76,3 +76,14 @@ def test_cli_reports_a_wrong_hec_token_without_printing_either_token(source, spl
     assert result.returncode == 2, result.stderr
     assert "Invalid token" in result.stderr or "403" in result.stderr
     assert "Wrong-Token-0000-1111" not in result.stdout + result.stderr and splunk.events == []
+
+
+def test_verify_on_the_cli_sends_again_what_a_mimicking_proxy_never_stored(source, splunk):
+    """A proxy answers Splunk's exact success reply for the first batch without storing it: only --verify sees it."""
+    seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=3))
+    splunk.proxy_answers(1, '{"text":"Success","code":0}', "application/json")
+    done = cli("--src", source.url_with_credentials, "--index", splunk.url(index="dicom"), "--verify", "--json")
+    assert done.returncode == 0, done.stderr
+    assert "verify: the index lacks 3 of the 3 records this run sent" in done.stderr
+    assert len(splunk.events) == 3 and json.loads(done.stdout)["sent"] == 3
+    assert splunk.hec_token not in done.stdout + done.stderr
