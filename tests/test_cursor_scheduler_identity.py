@@ -18,7 +18,7 @@ from copydicom_provider.core.cursor import newest_seq
 from copydicom_provider.hooks.orthanc import OrthancHook
 from tests.fixtures_orthanc import seed
 from tests.source_databases import replace_database, restore_backup, take_backup
-from tests.test_cursor_scheduler import airflow, batch, servers, wait_for  # noqa: F401 - the same fixtures, own instances
+from tests.test_cursor_scheduler import INTERVAL, airflow, batch, servers, wait_for  # noqa: F401 - same fixtures, own instances
 
 pytestmark = pytest.mark.integration
 DAG_ID = "copydicom_replicate"
@@ -123,7 +123,8 @@ def test_a_junk_cursor_variable_is_named_and_nothing_is_skipped(airflow, servers
     synced(airflow, source, destination, 40)
     pause(airflow, True)
     airflow.api("PATCH", f"variables/{CURSOR}", json={"key": CURSOR, "value": "not a cursor {"})
-    meanwhile = seed(source, batch(41))  # arrives while the cursor is junk
+    meanwhile = seed(source, batch(41))  # arrives while the cursor is junk...
+    time.sleep(INTERVAL * 2 + 5)  # ...before the interval of the first run after the unpause
     unpaused = time.time()
     pause(airflow, False)
     wait_for(destination, {i.orthanc_id for i in meanwhile}, timeout=150)
