@@ -139,6 +139,7 @@ def test_a_cursor_stored_before_marks_is_read_and_gets_one(source, destination, 
 @pytest.mark.parametrize("text, reason", [
     ("not json {", "it is not JSON"),
     ('{"seq": "abc"}', "its seq is not a whole number"),
+    ('{"seq": -4}', "its seq is negative"),
     ('[1, 2]', "it is a JSON list, not an object"),
     ('{"seq": 3, "retry": {"instances": "x"}}', "its retry is not"),
     ('{"seq": 3, "mark": {"seq": 3}}', "its mark lacks"),

@@ -72,6 +72,8 @@ class CursorState:
         seq = data.get("seq", 0)
         if isinstance(seq, bool) or not (isinstance(seq, int) or (isinstance(seq, str) and seq.isdecimal())):
             raise ValueError("its seq is not a whole number")
+        if int(seq) < 0:
+            raise ValueError("its seq is negative")
         retry = data.get("retry") or {}
         lists = [retry.get(kind) or [] for kind in ("studies", "instances")] if isinstance(retry, dict) else None
         if lists is None or not all(isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in lists):
