@@ -64,7 +64,10 @@ def seed_past(source, seq: int, first_seed: int) -> list:
 
 
 def gaps_since(airflow, started: float, timeout: float = 90) -> list[str]:
-    """The ``gap`` of the successful runs that started after ``started`` (epoch seconds), once one reported one."""
+    """The ``gap`` of the successful runs that started after ``started`` (epoch seconds), once one reported one.
+
+    Only gaps that the run's ``enumerate`` task also logged at level ERROR count.
+    """
     deadline = time.monotonic() + timeout
     while not (found := _gaps_since(airflow, started)) and time.monotonic() < deadline:
         time.sleep(3)  # the run that copied may still be summing up
@@ -82,9 +85,17 @@ def _gaps_since(airflow, started: float) -> list[str]:
             continue
         summary = airflow.xcom(DAG_ID, run["dag_run_id"], "summarize")
         summary = json.loads(summary) if isinstance(summary, str) else summary
-        if summary.get("gap"):
+        if summary.get("gap") and any(summary["gap"] in line for line in errors(airflow, run["dag_run_id"])):
             found.append(summary["gap"])
     return found
+
+
+def errors(airflow, run_id: str) -> list[str]:
+    """The ERROR lines of a run's ``enumerate`` task log, as the REST API serves them."""
+    reply = airflow.api("GET", f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/enumerate/logs/1",
+                        params={"map_index": -1, "full_content": "true"})
+    return [str(line.get("event")) for line in reply.get("content") or []
+            if isinstance(line, dict) and line.get("level") == "error"]
 
 
 def test_a_source_replaced_while_paused_is_reconciled(airflow, servers):
