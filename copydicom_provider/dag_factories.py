@@ -32,7 +32,11 @@ Copies every instance the destination lacks, never twice (Orthanc IDs are the sa
   each takes up at a cursor on the source's change log (kept in the Airflow Variable
   `copydicom_cursor.copydicom_replicate.<source>.<destination>`), so a stopped scheduler, a paused
   DAG or a failed run loses nothing; the first run starts at its data interval. Instances that
-  re-arrive with other content (corrections) replace the destination's copy.
+  re-arrive with other content (corrections) replace the destination's copy. The cursor records
+  the change at its position, so a source whose database was replaced or restored, a cleared
+  change log, or a Variable edited to junk is logged as an ERROR and reconciled (every study).
+* Received windows are read on the **source's clock** (`GET /tools/now` at the start of the run),
+  so a source whose clock is behind or ahead of the workers' still fills each window.
 * **Backfill runs** copy what the source received in their data interval
   `[data_interval_start, data_interval_end)` (UTC):
   `airflow backfill create --dag-id copydicom_replicate --from-date ... --to-date ...`.

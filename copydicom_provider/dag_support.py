@@ -16,7 +16,8 @@ from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
-from copydicom_provider.core.cursor import CursorState, advance, plan_cursor_run
+from copydicom_provider.core.cursor import CURSOR_FORMAT, BadCursor, CursorState, advance, load_cursor, plan_cursor_run
+from copydicom_provider.core.cursor_identity import ChangeMark
 from copydicom_provider.core.progress import JobSummary
 from copydicom_provider.failures import fail_fast
 from copydicom_provider.core.window import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
@@ -102,7 +103,14 @@ def uses_cursor(params: dict[str, Any], context: dict[str, Any]) -> bool:
 
 
 def read_cursor(key: str) -> CursorState | None:
-    return CursorState.from_dict(Variable.get(key, default=None, deserialize_json=True))
+    """The job's cursor, None before its first run; :class:`BadCursor` names the Variable when it holds junk."""
+    return load_cursor(Variable.get(key, default=None), f"the Airflow Variable {key!r}")
+
+
+def bad_cursor_gap(error: BadCursor) -> str:
+    """The gap of a run whose cursor is unreadable: where the job had got to is unknown, so it reconciles."""
+    return (f"{error}: where this job had got to is unknown, so nothing is skipped; this run stores a good cursor "
+            f"when it finishes (to set one by hand: {CURSOR_FORMAT}, which restarts the job at its next interval)")
 
 
 def window_batches(
@@ -128,10 +136,17 @@ def _enumerate(params: dict[str, Any], interval_start: datetime | None, interval
     source = OrthancHook(params["source_conn_id"]).with_role("source")
     if context is not None and uses_cursor(params, context):
         key = cursor_key(context["dag"].dag_id, params["source_conn_id"], target)
-        run = plan_cursor_run(source, read_cursor(key), interval_start)
+        try:
+            state, broken = read_cursor(key), None
+        except BadCursor as error:
+            state, broken = None, bad_cursor_gap(error)
+        run = plan_cursor_run(source, state, interval_start, broken)
         if run.gap:
-            task_log.error("gap in the source's change log: %s; reconciling every study on the source", run.gap)
-        context["ti"].xcom_push(key="cursor", value={"key": key, "after": run.after, "upto": run.upto, "gap": run.gap})
+            task_log.error("gap in what this job can read from the source's change log: %s; reconciling every "
+                           "study on the source (copies only what is missing)", run.gap)
+        mark = run.mark.as_dict() if run.mark else None
+        context["ti"].xcom_push(key="cursor", value={"key": key, "after": run.after, "upto": run.upto, "gap": run.gap,
+                                                     "mark": mark})
         return _batches(run.candidates, run.describe(), source)
     if _run_type(context) == "manual" and not params.get("until"):
         interval_end = None  # a manual run covers up to now: what arrived minutes ago is included
@@ -196,12 +211,17 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
 
 def move_cursor(cursor: dict[str, Any], unfinished: Candidates) -> None:
     """Store the cursor after a run; unfinished work goes to its retry list (or the cursor stays)."""
-    current = read_cursor(cursor["key"])
+    try:
+        current = read_cursor(cursor["key"])
+    except BadCursor as error:  # edited while this run ran: this run's position replaces it
+        task_log.error("%s: replaced by this run's position", error)
+        current = None
     if len(unfinished.instances) + len(unfinished.studies) > MAX_RETRY:
         task_log.warning("cursor %s stays where it was: too much unfinished work to list; the next run re-covers it",
                          cursor["key"])
         return
-    state = advance(current, cursor["after"], cursor["upto"], unfinished)
+    mark = ChangeMark.from_dict(cursor["mark"]) if cursor.get("mark") else None
+    state = advance(current, cursor["after"], cursor["upto"], unfinished, mark)
     Variable.set(cursor["key"], state.as_dict(), serialize_json=True)
     task_log.info("cursor %s: change %d, %d to retry", cursor["key"], state.seq,
                   len(state.retry.instances) + len(state.retry.studies))

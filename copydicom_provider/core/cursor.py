@@ -11,36 +11,90 @@ A gap that the log cannot fill is detected and reported, then filled by reconcil
 on the source (the ``all`` window, which copies only what is missing):
 
 * the newest ``Seq`` is below the cursor: the source's database was reset or restored;
+* the change at the cursor's ``Seq`` (its ``mark``, kept with the cursor) is another one, or gone
+  while its resource is still there: the database was replaced or restored, even if its new log
+  has passed the cursor's number (:mod:`~copydicom_provider.core.cursor_identity`);
 * the oldest ``Seq`` still in the log is past the cursor's next one: the log was cleared
-  (``DELETE /changes``) or every change after the cursor was recycled away.
+  (``DELETE /changes``) or every change after the cursor was recycled away;
+* the stored cursor is not a cursor (edited by hand): :class:`BadCursor` names what is wrong, and
+  the caller reconciles, since nothing tells where the job had got to.
+
+Cursors stored before marks existed (``{"seq", "retry"}``) are read as they are and get a mark
+when the run that read them moves them.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from copydicom_provider.core.cursor_identity import ChangeMark, check_mark
+from copydicom_provider.core.source_clock import on_source_clock
 from copydicom_provider.core.window import CHANGES_PAGE, Candidates, first_seq_before
 from copydicom_provider.hooks.orthanc import OrthancHook
+
+#: How to put a cursor right by hand, for messages about a bad one.
+CURSOR_FORMAT = 'JSON {"seq": N} (N: a Seq of the source\'s /changes), or delete it'
+
+
+class BadCursor(ValueError):
+    """A stored cursor that is not one; the message names where it is kept and what is wrong."""
 
 
 @dataclass
 class CursorState:
-    """What a scheduled job has covered: changes up to ``seq``, except the ``retry`` candidates."""
+    """What a scheduled job has covered: changes up to ``seq``, except the ``retry`` candidates.
+
+    ``mark`` is the change at ``seq`` as the source logged it, so that the next run can tell the
+    same source from a replaced or restored one; None for old cursors and an empty log.
+    """
 
     seq: int = 0
     retry: Candidates = field(default_factory=Candidates)
+    mark: ChangeMark | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        return {"seq": self.seq, "retry": self.retry.as_dict()}
+        data: dict[str, Any] = {"seq": self.seq, "retry": self.retry.as_dict()}
+        if self.mark is not None:
+            data["mark"] = self.mark.as_dict()
+        return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any] | None) -> CursorState | None:
+    def from_dict(cls, data: Any) -> CursorState | None:
+        """Raises ValueError saying what is wrong when ``data`` is not a cursor."""
         if not data:
             return None
-        return cls(seq=int(data.get("seq", 0)), retry=Candidates.from_dict(data.get("retry") or {}))
+        if not isinstance(data, dict):
+            raise ValueError(f"it is a JSON {type(data).__name__}, not an object")
+        seq = data.get("seq", 0)
+        if isinstance(seq, bool) or not (isinstance(seq, int) or (isinstance(seq, str) and seq.isdecimal())):
+            raise ValueError("its seq is not a whole number")
+        if int(seq) < 0:
+            raise ValueError("its seq is negative")
+        retry = data.get("retry") or {}
+        lists = [retry.get(kind) or [] for kind in ("studies", "instances")] if isinstance(retry, dict) else None
+        if lists is None or not all(isinstance(ids, list) and all(isinstance(i, str) for i in ids) for ids in lists):
+            raise ValueError('its retry is not {"studies": [IDs], "instances": [IDs]}')
+        mark = ChangeMark.from_dict(data["mark"]) if data.get("mark") is not None else None
+        if mark is not None and mark.seq != int(seq):
+            mark = None  # a seq edited by hand: its old mark says nothing about the new position
+        return cls(seq=int(seq), retry=Candidates.from_dict(retry), mark=mark)
+
+
+def load_cursor(text: str | None, where: str) -> CursorState | None:
+    """The cursor stored as JSON ``text`` (None: none yet); :class:`BadCursor` names ``where`` and what is wrong."""
+    if text is None or not str(text).strip():
+        return None
+    try:
+        return CursorState.from_dict(json.loads(text))
+    except json.JSONDecodeError:
+        reason = "it is not JSON"
+    except ValueError as error:
+        reason = str(error)
+    raise BadCursor(f"{where} does not hold a cursor ({reason})")
 
 
 @dataclass
@@ -51,6 +105,8 @@ class CursorRun:
     upto: int
     candidates: Candidates
     gap: str | None = None
+    #: the change at ``upto``, for the cursor this run leaves
+    mark: ChangeMark | None = None
 
     def describe(self) -> str:
         if self.gap:
@@ -59,18 +115,31 @@ class CursorRun:
         return f"changes {self.after + 1}..{self.upto} of the source's change log (with the unfinished work of earlier runs: {retry} candidates in all)"
 
 
-def newest_seq(source: OrthancHook) -> int:
-    """The newest change's ``Seq``; Orthanc reports it even when the log was cleared."""
+def newest_change(source: OrthancHook) -> tuple[int, dict[str, Any] | None]:
+    """The newest change's ``Seq`` (Orthanc reports it even when the log was cleared) and the change, if any."""
     page = source.get_json("/changes", params={"last": ""})
     changes = page.get("Changes") or []
-    return int(changes[-1]["Seq"] if changes else page.get("Last", 0))
+    return (int(changes[-1]["Seq"]), changes[-1]) if changes else (int(page.get("Last", 0)), None)
 
 
-def find_gap(source: OrthancHook, after: int, newest: int) -> str | None:
-    """Why changes after ``after`` can no longer be read from the log, or None when they all can."""
+def newest_seq(source: OrthancHook) -> int:
+    return newest_change(source)[0]
+
+
+def find_gap(
+    source: OrthancHook, after: int, newest: int, mark: ChangeMark | None = None, last: dict[str, Any] | None = None
+) -> str | None:
+    """Why changes after ``after`` can no longer be read from the log, or None when they all can.
+
+    ``mark`` is the change the cursor recorded at ``after``; ``last``, the newest change (already read).
+    """
     if newest < after:
         return (f"the source's change log ends at {newest}, before this job's cursor {after}: "
                 "the source's database was reset or restored")
+    if mark is not None and mark.seq == after:
+        identity = check_mark(source, mark, last)
+        if identity.gap or identity.same:
+            return identity.gap
     if newest == after:
         return None
     oldest = source.changes(since=0, limit=1)["Changes"]
@@ -98,31 +167,44 @@ def instances_after(source: OrthancHook, after: int, upto: int) -> Iterator[str]
         since = page["Last"]
 
 
-def plan_cursor_run(source: OrthancHook, state: CursorState | None, start: datetime | None) -> CursorRun:
-    """The candidates of a run that takes up at ``state`` (or, for a job's first run, at ``start``)."""
-    newest = newest_seq(source)
-    if state is None:
-        after, retry, gap = first_seq_before(source, start), Candidates(), None
+def plan_cursor_run(
+    source: OrthancHook, state: CursorState | None, start: datetime | None, broken: str | None = None
+) -> CursorRun:
+    """The candidates of a run that takes up at ``state`` (or, for a job's first run, at ``start``).
+
+    ``broken`` says why the stored cursor could not be read: the run then reconciles, like a gap.
+    """
+    newest, last = newest_change(source)
+    mark = ChangeMark.of(last) if last else None
+    if broken:
+        after, retry, gap = 0, Candidates(), broken
+    elif state is None:
+        after, retry, gap = first_seq_before(source, on_source_clock(source, start, None)[0]), Candidates(), None
     else:
         after, retry = state.seq, state.retry
-        gap = find_gap(source, after, newest)
+        gap = find_gap(source, after, newest, state.mark, last)
     if gap:
         studies = list(dict.fromkeys([*retry.studies, *source.list_ids("studies")]))
-        return CursorRun(after, newest, Candidates(studies=studies, instances=list(retry.instances)), gap)
+        return CursorRun(after, newest, Candidates(studies=studies, instances=list(retry.instances)), gap, mark)
     instances = list(dict.fromkeys([*retry.instances, *instances_after(source, after, newest)]))
-    return CursorRun(after, newest, Candidates(studies=list(retry.studies), instances=instances), None)
+    return CursorRun(after, newest, Candidates(studies=list(retry.studies), instances=instances), None, mark)
 
 
-def advance(current: CursorState | None, run_after: int, run_upto: int, unfinished: Candidates) -> CursorState:
+def advance(
+    current: CursorState | None, run_after: int, run_upto: int, unfinished: Candidates, mark: ChangeMark | None = None
+) -> CursorState:
     """The cursor after a run that covered ``(run_after, run_upto]`` and left ``unfinished`` undone.
 
-    When another run moved the cursor meanwhile (an old run cleared and rerun), nothing it did is
-    undone: the cursor never moves back, and both runs' unfinished work stays to retry.
+    ``mark`` is the change at ``run_upto``. When another run moved the cursor meanwhile (an old run
+    cleared and rerun), nothing it did is undone: the cursor never moves back, and both runs'
+    unfinished work stays to retry.
     """
     if current is None or current.seq <= run_after:
-        return CursorState(seq=run_upto, retry=unfinished)
+        return CursorState(seq=run_upto, retry=unfinished, mark=mark)
     merged = Candidates(
         studies=list(dict.fromkeys([*current.retry.studies, *unfinished.studies])),
         instances=list(dict.fromkeys([*current.retry.instances, *unfinished.instances])),
     )
-    return CursorState(seq=max(current.seq, run_upto), retry=merged)
+    if run_upto > current.seq:
+        return CursorState(seq=run_upto, retry=merged, mark=mark)
+    return CursorState(seq=current.seq, retry=merged, mark=current.mark)

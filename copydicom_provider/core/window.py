@@ -2,9 +2,11 @@
 
 * ``received``: what the source received in ``[start, end)``, read from Orthanc's change log.
   Orthanc writes the log's ``Date`` in UTC at one-second resolution (checked by running Orthanc
-  under another ``TZ``), so bounds are compared in UTC, to the second. The first entry of a window
-  is found by binary search over ``since`` (the log is ordered by ``Seq`` and so by date), then the
-  window is paged forward: a window costs ``log2(changes) + entries/1000`` requests.
+  under another ``TZ``), by its own clock: the bounds are first moved onto that clock
+  (:mod:`~copydicom_provider.core.source_clock`, one request), then compared to the second. The
+  first entry of a window is found by binary search over ``since`` (the log is ordered by ``Seq``
+  and so by date), then the window is paged forward: a window costs ``log2(changes) +
+  entries/1000 + 1`` requests.
 * ``study_date``: studies whose StudyDate lies in ``[from, to]`` (inclusive, like DICOM ranges),
   through ``/tools/find``: for backfilling a historical archive by clinical date.
 * ``all``: every study on the source, the original CopyDICOM's behaviour.
@@ -20,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
+from copydicom_provider.core.source_clock import on_source_clock
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 WindowKind = Literal["received", "study_date", "all"]
@@ -121,7 +124,8 @@ def dicom_date(day: date) -> str:
 
 def enumerate_candidates(source: OrthancHook, window: Window) -> Candidates:
     if window.kind == "received":
-        return Candidates(instances=list(received_instances(source, window.start, window.end)))
+        start, end = on_source_clock(source, window.start, window.end)
+        return Candidates(instances=list(received_instances(source, start, end)))
     if window.kind == "study_date":
         first = dicom_date(window.study_date_from) if window.study_date_from else ""
         last = dicom_date(window.study_date_to) if window.study_date_to else ""
@@ -149,7 +153,12 @@ def first_seq_before(source: OrthancHook, start: datetime | None) -> int:
 
 
 def received_instances(source: OrthancHook, start: datetime | None, end: datetime | None) -> Iterator[str]:
-    """IDs of instances whose NewInstance change lies in ``[start, end)``, in arrival order, once each."""
+    """IDs of instances whose NewInstance change lies in ``[start, end)`` (source's clock), in arrival order, once each.
+
+    A page read is filtered whole and the next is read only while the page ends before ``end``: a
+    source clock stepped back leaves later changes dated before earlier ones, and those within
+    the same page are still found, at no extra request.
+    """
     upper = orthanc_timestamp(end) if end else None
     lower = orthanc_timestamp(start) if start else ""
     since = first_seq_before(source, start)
@@ -157,12 +166,11 @@ def received_instances(source: OrthancHook, start: datetime | None, end: datetim
     while True:
         page = source.changes(since=since, limit=CHANGES_PAGE)
         for change in page["Changes"]:
-            if upper is not None and change["Date"] >= upper:
-                return
-            if change["ChangeType"] == "NewInstance" and change["Date"] >= lower and change["ID"] not in seen:
+            inside = change["Date"] >= lower and (upper is None or change["Date"] < upper)
+            if inside and change["ChangeType"] == "NewInstance" and change["ID"] not in seen:
                 seen.add(change["ID"])
                 yield change["ID"]
-        if page["Done"] or not page["Changes"]:
+        if page["Done"] or not page["Changes"] or (upper is not None and page["Changes"][-1]["Date"] >= upper):
             return
         since = page["Last"]
 

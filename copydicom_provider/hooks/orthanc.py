@@ -331,6 +331,14 @@ class OrthancHook(HttpHook):
         """One page of the change log: ``{"Changes": [...], "Done": bool, "Last": seq}``."""
         return self.get_json("/changes", params={"since": since, "limit": limit})
 
+    def now(self) -> str | None:
+        """The server's own clock in UTC (``GET /tools/now``, ``20261201T231324``), which dates its change log.
+
+        None when the server does not offer it (404).
+        """
+        response = self.request("GET", "/tools/now", ok=(200, 404))
+        return response.text.strip().strip('"') if response.status_code == 200 else None
+
     def last_change(self) -> dict[str, Any] | None:
         """The newest change log entry, or None when the log is empty."""
         page = self.get_json("/changes", params={"last": ""})
