@@ -267,7 +267,13 @@ def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run_at_once(sourc
     worker = subprocess.Popen([sys.executable, "-c", script, source.url_with_credentials,
                                destination.url_with_credentials], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.monotonic() + 60
-    while not temporary_peers(source) and time.monotonic() < deadline and worker.poll() is None:
+
+    def push_jobs() -> list[dict]:
+        jobs = requests.get(f"{source.url}/jobs?expand", auth=source.auth, timeout=10).json()
+        return [j for j in jobs if j.get("Type") == "OrthancPeerStore"]
+
+    # killed once its first push job exists (a peer with no job yet is kept: it may be a live run's)
+    while not (temporary_peers(source) and push_jobs()) and time.monotonic() < deadline and worker.poll() is None:
         time.sleep(0.01)
     worker.send_signal(signal.SIGKILL)
     worker.wait(10)
