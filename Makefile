@@ -13,7 +13,7 @@ VENV_LOWEST ?= .venv-airflow-lowest
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 PYTEST_ARGS ?=
 
-.PHONY: deps venv test test-newest demo demo-ui demo-celery bench bench-replicate bench-monitor screenshots clean splunk-app appinspect-venv appinspect test-airflow-lowest
+.PHONY: deps venv lint test test-newest demo demo-ui demo-celery bench bench-replicate bench-monitor screenshots clean splunk-app appinspect-venv appinspect test-airflow-lowest
 
 APT_PACKAGES := orthanc dcmtk faketime chromium postgresql redis-server dicom3tools
 
@@ -65,7 +65,12 @@ appinspect-venv: $(APPINSPECT_VENV)/.installed
 appinspect: splunk-app appinspect-venv ## Splunk AppInspect (precert) on the packaged app
 	$(APPINSPECT_VENV)/bin/splunk-appinspect inspect $(APP_TGZ) --mode precert
 
-test: test-newest test-airflow-lowest ## the whole test suite: every test on the newest Airflow we claim, then unit and DAG tests on the lowest
+test: lint test-newest test-airflow-lowest ## the whole test suite: style and types, every test on the newest Airflow we claim, then unit and DAG tests on the lowest
+
+LINTED := copydicom_provider dags tests benchmarks splunk_app
+lint: venv ## ruff (the rule families in pyproject.toml) and mypy on the package and the DAGs
+	$(VENV)/bin/ruff check $(LINTED)
+	$(VENV)/bin/mypy
 
 test-newest: deps venv ## every test, against real Orthanc servers and real Airflow (the newest we claim)
 	@$(MAKE) --no-print-directory appinspect-venv || echo "splunk-appinspect could not be installed: tests/test_splunk_app.py will skip its AppInspect test"

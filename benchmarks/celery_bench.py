@@ -98,7 +98,7 @@ def main() -> None:
         keys = list(rows[0])
         print(" ".join(f"{k:>20}" for k in keys))
         for row in rows:
-            print(" ".join(f"{str(row[k]):>20}" for k in keys))
+            print(" ".join(f"{row[k]!s:>20}" for k in keys))
         print(json.dumps(rows))
     finally:
         services.stop()

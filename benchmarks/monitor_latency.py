@@ -85,7 +85,7 @@ class RestartableServices(AirflowServices):
         for name in names:
             if self.closed:
                 raise RuntimeError(f"not starting {name}: the services are being stopped")
-            log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+            log = open(self.home / f"{name}.log", "ab")
             self.processes[name] = subprocess.Popen(
                 [self.airflow, name], env=self.env(), stdout=log, stderr=subprocess.STDOUT, start_new_session=True
             )
@@ -163,7 +163,7 @@ def run_outage(services: RestartableServices, at_s: float, seconds: float, outag
         outage.healthy = utc_now()
         print(f"{outage.healthy:%H:%M:%S} scheduler and dag-processor healthy again "
               f"({(outage.healthy - outage.started).total_seconds():.0f} s after their start)", flush=True)
-    except Exception as error:  # noqa: BLE001 - reported by the main thread
+    except Exception as error:
         outage.error = f"{type(error).__name__}: {error}"
 
 

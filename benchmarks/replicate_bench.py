@@ -51,7 +51,7 @@ from pathlib import Path
 
 import requests
 
-from copydicom_provider.core import replicate
+from copydicom_provider import replicate
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.orthanc_server import OrthancServer
@@ -145,7 +145,7 @@ def post_from_memory(files: list[bytes], threads: int) -> Method:
                     session.headers.update({"Content-Type": "application/dicom", **IDENTITY})
                     for body in part:
                         session.post(f"{destination.url}/instances", data=body, timeout=60).raise_for_status()
-            except BaseException as error:  # noqa: BLE001 - re-raised in the main thread
+            except BaseException as error:
                 errors.append(error)
 
         workers = [threading.Thread(target=worker, args=(files[n::threads],)) for n in range(threads)]
@@ -259,7 +259,7 @@ def cloner_peering(count: int, seeded_at: float, info: ClonerRun) -> Method:
 RSS_CHILD = r"""
 import sys, threading, time
 import requests
-from copydicom_provider.core import replicate
+from copydicom_provider import replicate
 from copydicom_provider.hooks.orthanc import OrthancHook
 
 def rss_mb():

@@ -35,14 +35,13 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tests.splunk_server lives with the tests
 
-from copydicom_provider.core.plan import parallel_map, workers_for  # noqa: E402
-from copydicom_provider.core.tags import KEY_FIELD, replicate_tags  # noqa: E402
-from copydicom_provider.hooks.splunk import SplunkHook  # noqa: E402
+from copydicom_provider.copy.plan import parallel_map, workers_for  # noqa: E402
 from copydicom_provider.hooks.orthanc import OrthancHook  # noqa: E402
+from copydicom_provider.hooks.splunk import SplunkHook  # noqa: E402
+from copydicom_provider.jobs.replicate_tags import KEY_FIELD, replicate_tags  # noqa: E402
 from copydicom_provider.testing.dicom_generator import generate_studies  # noqa: E402
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes  # noqa: E402
 from copydicom_provider.testing.orthanc_server import OrthancServer  # noqa: E402

@@ -1,7 +1,7 @@
 """Provider metadata read by Airflow through the ``apache_airflow_provider`` entry point.
 
 Airflow 3.2+ builds the connection form from ``connection-types`` here (``conn-fields`` and
-``ui-field-behaviour``, defined in :mod:`copydicom_provider.connection_forms`); the hooks'
+``ui-field-behaviour``, defined in :mod:`copydicom_provider.hooks.forms`); the hooks'
 ``get_connection_form_widgets`` are ignored without Flask.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from copydicom_provider import __version__
-from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE
+from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE
 
 
 def get_provider_info() -> dict[str, Any]:
@@ -32,6 +32,6 @@ def get_provider_info() -> dict[str, Any]:
                                                              "copydicom_provider.operators.replicate_tags",
                                                              "copydicom_provider.operators.conditional_replicate"]},
         ],
-        "extra-links": ["copydicom_provider.links.OrthancExplorerLink"],
+        "extra-links": ["copydicom_provider.operators.links.OrthancExplorerLink"],
         "connection-types": [ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE],
     }

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from airflow.sdk import DAG, Param
 
 from copydicom_provider.assets import SPLUNK_TAGS
-from copydicom_provider.dag_support import DEFAULT_ARGS
+from copydicom_provider.dag_building.support import DEFAULT_ARGS
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 
 DOC = """

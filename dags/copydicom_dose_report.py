@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from copydicom_provider.compat import AirflowFailException
 from airflow.sdk import DAG, Param, task
 
-from copydicom_provider.dag_support import DEFAULT_ARGS, interval_timetable
+from copydicom_provider.compat import AirflowFailException
+from copydicom_provider.dag_building.support import DEFAULT_ARGS, interval_timetable
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.reports.quarterly import check_params, compute_step, search_step, write_step
 from copydicom_provider.reports.statistics import OUTLIER_FACTOR

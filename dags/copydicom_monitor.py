@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 
-from copydicom_provider.dag_factories import replicate_dag
+from copydicom_provider.dag_building.factory import replicate_dag
 
 SCHEDULE = os.environ.get("COPYDICOM_MONITOR_SCHEDULE", "30s")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 
-from copydicom_provider.dag_factories import replicate_dag
+from copydicom_provider.dag_building.factory import replicate_dag
 
 #: Overridable for deployments that want another cadence (cron, or ``30s``/``5m``); intervals stay real.
 SCHEDULE = os.environ.get("COPYDICOM_REPLICATE_SCHEDULE", "@hourly")

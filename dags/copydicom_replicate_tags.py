@@ -7,11 +7,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
-from copydicom_provider.compat import AirflowSkipException
 
 from copydicom_provider.assets import SPLUNK_TAGS
-from copydicom_provider.core.tags import TagsSummary
-from copydicom_provider.dag_support import (
+from copydicom_provider.compat import AirflowSkipException
+from copydicom_provider.dag_building.support import (
     DEFAULT_ARGS,
     SUMMARIZE_TASK,
     interval_timetable,
@@ -19,9 +18,9 @@ from copydicom_provider.dag_support import (
     window_batches,
     window_params,
 )
+from copydicom_provider.jobs.replicate_tags import TagsSummary
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
 from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
-
 
 DOC = """
 ### Index DICOM tags in Splunk

@@ -24,9 +24,26 @@ from pydicom.sequence import Sequence
 
 from copydicom_provider.testing.phi_cases import make_planted_dose_sr
 from tests.deid_corpus_base import (
-    ISSUER_A, ISSUER_B, KOWALCZYK, NG, NO_ID_A, NO_ID_B, ODEGARD, ODEGARD_PLAIN, PHYSICIANS, WANG, YAMADA, Patient,
+    ISSUER_A,
+    ISSUER_B,
+    KOWALCZYK,
+    NG,
+    NO_ID_A,
+    NO_ID_B,
+    ODEGARD,
+    ODEGARD_PLAIN,
+    PHYSICIANS,
     STUDY_DATE,
-    base, drawn_text, gradient, image_plane, set_ct_pixels, set_pixels, uid,
+    WANG,
+    YAMADA,
+    Patient,
+    base,
+    drawn_text,
+    gradient,
+    image_plane,
+    set_ct_pixels,
+    set_pixels,
+    uid,
 )
 from tests.deid_corpus_documents import encapsulated_cda, encapsulated_pdf, verified_report
 from tests.deid_corpus_objects import enhanced_ct, gsps, kos, rtstruct, seg

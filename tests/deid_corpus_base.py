@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
 STUDY_DATE = "20240312"
 #: The PACS the original files came from: its host name must never reach the research store.

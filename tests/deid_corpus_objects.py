@@ -13,7 +13,16 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
 from tests.deid_corpus_base import (
-    KOWALCZYK, PACS_HOST, PHYSICIANS, STUDY_DATE, base, code, gradient, image_plane, set_ct_pixels, uid,
+    KOWALCZYK,
+    PACS_HOST,
+    PHYSICIANS,
+    STUDY_DATE,
+    base,
+    code,
+    gradient,
+    image_plane,
+    set_ct_pixels,
+    uid,
 )
 
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"

@@ -15,7 +15,7 @@ import requests
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from copydicom_provider.core.tags import replicate_tags
+from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from tests.fixtures_orthanc import seed

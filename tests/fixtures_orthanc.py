@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pytest
 import requests
 
-from copydicom_provider.core.orthanc_ids import orthanc_id
+from copydicom_provider.dicom.ids import orthanc_id
 from copydicom_provider.testing.dicom_generator import GeneratedInstance, generate_studies
 from copydicom_provider.testing.orthanc_server import OrthancServer
 

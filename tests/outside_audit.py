@@ -74,7 +74,7 @@ def _drop_unreadable(dataset: Dataset) -> None:
     for tag in list(dataset.keys()):
         try:
             element = dataset[tag]
-        except Exception:  # noqa: BLE001 - pydicom's conversion errors vary by VR
+        except Exception:
             del dataset[tag]
             continue
         if element.VR == "SQ":

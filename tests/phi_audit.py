@@ -29,8 +29,8 @@ from datetime import date
 from urllib.parse import urlsplit
 
 from pydicom._uid_dict import UID_dictionary
-from pydicom.dataelem import DataElement
 from pydicom.datadict import keyword_for_tag
+from pydicom.dataelem import DataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
@@ -135,7 +135,7 @@ def _walk(dataset: Dataset, path: str = "") -> Iterator[tuple[str, Dataset, Data
     for tag in list(dataset.keys()):
         try:
             element = dataset[tag]
-        except Exception:  # noqa: BLE001 - a value pydicom cannot read (a 3-byte US): the de-identifier's to remove
+        except Exception:
             continue
         here = f"{path}{element.keyword or keyword_for_tag(element.tag) or element.tag}"  # 60xx: repeaters
         yield here, dataset, element

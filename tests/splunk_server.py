@@ -71,8 +71,8 @@ import uuid
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from functools import cached_property
 from datetime import datetime, timezone
+from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -91,7 +91,11 @@ from tests.splunk_spl import (
     run_tstats,
     terms_of,
     time_bounds,
+)
+from tests.splunk_spl import (
     unquote as _unquote,
+)
+from tests.splunk_spl import (
     wildcard as _wildcard,
 )
 
@@ -666,7 +670,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Headers and body go out in separate writes: without this, Nagle and delayed ACKs add 40 ms a reply.
         self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - keep test output quiet
+    def log_message(self, format: str, *args: Any) -> None:
         return
 
     # -- request plumbing
@@ -725,7 +729,7 @@ class _Handler(BaseHTTPRequestHandler):
             )
         self.handle_request(unquote(parts.path), parse_qs(parts.query, keep_blank_values=True), body, encoding, gzip_error)
 
-    do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = lambda self: self._dispatch()  # noqa: E731
+    do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = lambda self: self._dispatch()
 
     def handle_request(self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool) -> None:
         raise NotImplementedError

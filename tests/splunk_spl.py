@@ -519,7 +519,7 @@ def parse_tstats(args: str, now: float) -> Tstats:
 
 def _tstats_values(event: Event, name: str) -> list[str]:
     if name == "_time":
-        return [str(int(getattr(event, "time")))]
+        return [str(int(event.time))]
     return indexed_values(event, name)
 
 

@@ -19,10 +19,10 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-from copydicom_provider.core.flatten import dose_records, is_dose_report
-from copydicom_provider.core.orthanc_ids import orthanc_ids
-from copydicom_provider.core.record_size import fit_record, max_record_bytes
-from copydicom_provider.core.tag_records import _orthanc_moment, event_keys, event_time, record_key
+from copydicom_provider.dicom.ids import orthanc_ids
+from copydicom_provider.records.flatten import dose_records, is_dose_report
+from copydicom_provider.records.instance import _orthanc_moment, event_keys, event_time, record_key
+from copydicom_provider.records.size import fit_record, max_record_bytes
 
 BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "OB or OW", "US or OW", "US or SS or OW"})
 _PIXEL_DATA = Tag(0x7FE0, 0x0010)
@@ -48,7 +48,7 @@ def reference_instance_record(ds: Dataset, *, content_tree: bool = False) -> dic
                 out[key] = [reference_instance_record(item, content_tree=True) for item in elem.value]
             else:
                 out[key] = _tag_text(elem.value, elem.VR)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             unreadable.append(f"{Tag(tag).group:04x},{Tag(tag).element:04x}: unreadable "
                               f"({type(exc).__name__}); skipped")
     if unreadable:
@@ -78,7 +78,7 @@ def reference_instance_records(ds: Dataset, instance_id: str, ids: dict[str, str
     warnings: list[str] = []
     try:
         dose = dose_records(ds)
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         dose, warnings = [], [f"dose records not built: {type(exc).__name__}: {exc}"[:300]]
     for key, record in event_keys(dose, instance_id):
         out.append(fit_record({"RecordType": record["RecordType"], "RecordKey": key, **common, **record}, limit))

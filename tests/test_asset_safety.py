@@ -14,19 +14,19 @@ from types import SimpleNamespace
 
 import pytest
 import requests
-from copydicom_provider.compat import AirflowFailException
-from copydicom_provider.testing.dagbag import DagBag
 from airflow.utils.state import DagRunState
 
 from copydicom_provider.assets import SPLUNK_TAGS
+from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator, index_window
+from copydicom_provider.testing.dagbag import DagBag
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from tests.conftest import REPO_ROOT
 from tests.fixtures_orthanc import instance_ids
+from tests.splunk_server import SplunkTestServer
 from tests.test_conditional_replicate_dag import connections
 from tests.test_replicate_tags_dag import asset_events
-from tests.splunk_server import SplunkTestServer
 
 KEY = "asset-key-91c2"
 

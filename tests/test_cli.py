@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from copydicom_provider.core import replicate
+from copydicom_provider import replicate
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import instance_ids, seed
 

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from copydicom_provider import cli
+from copydicom_provider.cli import app as cli
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import instance_ids, seed
 from tests.splunk_server import SplunkTestServer
@@ -181,9 +181,9 @@ def test_a_short_password_is_not_spelt_out_by_starring_it_inside_words(capsys):
 
 
 def test_a_secret_is_masked_where_it_stands_whole_and_airflows_minimum_length_applies(monkeypatch):
-    from copydicom_provider.cli_urls import SEEN_SECRETS, scrub
+    from copydicom_provider.cli.urls import SEEN_SECRETS, scrub
 
-    monkeypatch.setattr("copydicom_provider.cli_urls.SEEN_SECRETS", {*SEEN_SECRETS, "hunter22", "Pw-9f8e7d"})
+    monkeypatch.setattr("copydicom_provider.cli.urls.SEEN_SECRETS", {*SEEN_SECRETS, "hunter22", "Pw-9f8e7d"})
     text = "refused hunter22, user 'Pw-9f8e7d'; hunter22s and xPw-9f8e7dy are other words"
     assert scrub(text) == "refused ***, user '***'; hunter22s and xPw-9f8e7dy are other words"
     monkeypatch.setenv("AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET", "9")

@@ -10,9 +10,9 @@ import pytest
 import requests
 
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.core.conditional import conditional_replicate, selection_spl
-from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.splunk import SplunkSearchError
+from copydicom_provider.jobs.conditional_replicate import conditional_replicate, selection_spl
+from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from tests.fixtures_orthanc import instance_bytes, instance_ids, seed

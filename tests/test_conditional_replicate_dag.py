@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 import pytest
 from airflow.utils.state import DagRunState
 
-from copydicom_provider.core.tags import replicate_tags
+from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from tests.fixtures_orthanc import connection_json, instance_ids, seed

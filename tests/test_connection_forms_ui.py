@@ -14,7 +14,7 @@ import sys
 
 import pytest
 
-from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE
+from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE
 
 pytestmark = pytest.mark.timeout(180)
 

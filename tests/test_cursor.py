@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import requests
 
-from copydicom_provider.core.cursor import CursorState, advance, find_gap, newest_seq, plan_cursor_run
-from copydicom_provider.core.replication import copy_candidates
-from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import Candidates
+from copydicom_provider.jobs.cursor import CursorState, advance, find_gap, newest_seq, plan_cursor_run
+from copydicom_provider.jobs.replicate import copy_candidates
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import instance_ids, seed
 

@@ -9,7 +9,10 @@ from __future__ import annotations
 import pytest
 import requests
 
-from copydicom_provider.core.cursor import (
+from copydicom_provider.dag_building.support import bad_cursor_gap
+from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import Candidates
+from copydicom_provider.jobs.cursor import (
     BadCursor,
     CursorState,
     advance,
@@ -17,10 +20,7 @@ from copydicom_provider.core.cursor import (
     newest_seq,
     plan_cursor_run,
 )
-from copydicom_provider.core.replication import copy_candidates
-from copydicom_provider.core.window import Candidates
-from copydicom_provider.dag_support import bad_cursor_gap
-from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.replicate import copy_candidates
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import instance_ids, seed
 from tests.source_databases import replace_database, restore_backup, take_backup

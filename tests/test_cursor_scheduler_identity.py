@@ -14,8 +14,8 @@ from datetime import datetime
 
 import pytest
 
-from copydicom_provider.core.cursor import newest_seq
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.cursor import newest_seq
 from tests.fixtures_orthanc import seed
 from tests.source_databases import replace_database, restore_backup, take_backup
 from tests.test_cursor_scheduler import INTERVAL, airflow, batch, servers, wait_for  # noqa: F401 - same fixtures, own instances

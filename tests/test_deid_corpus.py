@@ -21,10 +21,10 @@ import pytest
 import requests
 
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.core.conditional import conditional_replicate
-from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.conditional_replicate import conditional_replicate
+from copydicom_provider.jobs.replicate_tags import replicate_tags
+from copydicom_provider.jobs.summary import ReplicationSummary
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests import iod_validator
 from tests.deid_corpus import CASES_BY_NAME, DISTINCT_IDENTITIES, SENT, WITHHELD, CorpusCase

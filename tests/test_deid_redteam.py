@@ -26,7 +26,9 @@ from pydicom.sequence import Sequence
 from pydicom.sr.coding import Code
 from pydicom.tag import Tag
 from pydicom.uid import (
-    DeflatedExplicitVRLittleEndian, ExplicitVRBigEndian, ImplicitVRLittleEndian,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ImplicitVRLittleEndian,
     JPEGBaseline8Bit,
 )
 
@@ -35,7 +37,16 @@ from copydicom_provider.testing.dose_sr import container, datetime_item, text_it
 from copydicom_provider.testing.phi_cases import make_planted_dose_sr
 from tests import iod_validator
 from tests.deid_corpus_base import (
-    KOWALCZYK, ODEGARD, YAMADA, Patient, base, code, gradient, image_plane, set_ct_pixels, uid,
+    KOWALCZYK,
+    ODEGARD,
+    YAMADA,
+    Patient,
+    base,
+    code,
+    gradient,
+    image_plane,
+    set_ct_pixels,
+    uid,
 )
 from tests.outside_audit import second_opinion
 from tests.phi_audit import audit, original_identifiers
@@ -638,7 +649,7 @@ def _through_orthanc(source, destination, data: bytes) -> bytes:
     """
     import requests
 
-    from copydicom_provider.core.transfer import send_instance
+    from copydicom_provider.copy.transfer import send_instance
     from copydicom_provider.hooks.orthanc import OrthancHook
     from tests.fixtures_orthanc import instance_bytes
 

@@ -18,9 +18,9 @@ import pytest
 import requests
 from airflow.utils.state import DagRunState
 
-from copydicom_provider import cli
-from copydicom_provider.connection_forms import ORTHANC_CONNECTION_TYPE, PSEUDONYM_FIELD
+from copydicom_provider.cli import app as cli
 from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, PSEUDONYM_FIELD
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 from copydicom_provider.testing.dicom_generator import generate_studies

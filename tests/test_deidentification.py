@@ -15,9 +15,9 @@ import pytest
 import requests
 
 from copydicom_provider.deid import AnonymizationProfile, Identity
-from copydicom_provider.core.replication import copy_candidates
-from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import Candidates
+from copydicom_provider.jobs.replicate import copy_candidates
 from copydicom_provider.testing.dose_sr import to_bytes
 from copydicom_provider.testing.phi_cases import CT_IMAGE, make_planted_dose_sr, make_screenshot
 from tests.fixtures_orthanc import instance_bytes, instance_ids

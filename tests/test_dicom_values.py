@@ -17,7 +17,7 @@ from pydicom import config
 from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.multival import MultiValue
 
-from copydicom_provider.core.dicom_values import NOT_LEAN, lean_text, lean_value
+from copydicom_provider.dicom.values import NOT_LEAN, lean_text, lean_value
 
 TEXT_VRS = ("AE", "AS", "CS", "DA", "DS", "DT", "IS", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT")
 NUMBER_VRS = {"US": "H", "UL": "L", "SS": "h", "SL": "l", "FL": "f", "FD": "d", "SV": "q", "UV": "Q"}
@@ -35,7 +35,7 @@ def _pydicom_text(raw: RawDataElement) -> tuple[str, bool] | None:
     """(text, several values?) as the records write pydicom's value; None when pydicom refuses it."""
     try:
         value = convert_raw_data_element(raw, encoding=["iso8859"]).value
-    except Exception:  # noqa: BLE001 - pydicom refusing a value is one of the outcomes compared
+    except Exception:
         return None
     if isinstance(value, (list, MultiValue)):
         return "\\".join(str(v) for v in value), True

@@ -16,9 +16,9 @@ import pytest
 import requests
 from pydicom.dataset import Dataset
 
-from copydicom_provider.core.record_size import DEFAULT_MAX_RECORD_BYTES
-from copydicom_provider.core.tags import replicate_tags
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.jobs.replicate_tags import replicate_tags
+from copydicom_provider.records.size import DEFAULT_MAX_RECORD_BYTES
 from copydicom_provider.testing.dose_sr import (
     ODD_ITEMS,
     cumulative_ct_reports,
@@ -359,7 +359,7 @@ def test_the_documented_searches_give_correct_per_study_and_per_protocol_totals(
 
     rows = {r["AcquisitionProtocol"]: r for r in search(splunk, by_protocol)}
     expected = {e["acquisition_protocol"]: e for e in final["events"]}
-    assert {p: int(r["count"]) for p, r in rows.items()} == {**{p: 1 for p in expected}, xa_truth["protocol"]: 5}
+    assert {p: int(r["count"]) for p, r in rows.items()} == {**dict.fromkeys(expected, 1), xa_truth["protocol"]: 5}
     for protocol, event in expected.items():
         if event["dlp"] is not None:
             assert float(rows[protocol]["sum(DLP)"]) == pytest.approx(event["dlp"])

@@ -10,12 +10,13 @@ from __future__ import annotations
 import csv
 import json
 import time
-from datetime import date, time as clock
+from datetime import date
+from datetime import time as clock
 
 import pytest
 import requests
 
-from copydicom_provider.core.tags import replicate_tags
+from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.airflow_services import AirflowServices
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer

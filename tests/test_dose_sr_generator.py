@@ -10,7 +10,7 @@ import pytest
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian
 
-from copydicom_provider.core.flatten import dose_records
+from copydicom_provider.records.flatten import dose_records
 from copydicom_provider.testing.dose_sr import (
     BASIC_TEXT_SR,
     ENHANCED_SR,
@@ -122,7 +122,7 @@ def test_deterministic_for_a_seed_and_different_across_seeds():
 
 @pytest.mark.parametrize("charset, encoded", [
     ("ISO_IR 100", "Müller".encode("latin-1")),
-    ("ISO_IR 192", "Müller".encode("utf-8")),
+    ("ISO_IR 192", "Müller".encode()),
 ])
 def test_non_ascii_text_is_encoded_per_charset(charset, encoded):
     ds, truth = make_ct_dose_sr(charset=charset)

@@ -45,7 +45,7 @@ def test_connection_not_orthanc(orthanc_factory, monkeypatch):
     import threading
 
     class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self):  # noqa: N802
+        def do_GET(self):
             body = b'{"hello": "world"}'
             self.send_response(200)
             self.send_header("Content-Type", "application/json")

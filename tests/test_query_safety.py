@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from copydicom_provider.core.conditional import IndexWindow, UnsafeQuery, conditional_replicate, selection_spl
+from copydicom_provider.jobs.conditional_replicate import IndexWindow, UnsafeQuery, conditional_replicate, selection_spl
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import instance_ids, seed
 from tests.splunk_server import SplunkTestServer

@@ -79,7 +79,7 @@ def test_received_window_finds_its_start_by_binary_search(source):
     calls = []
     original = hook.changes
     hook.changes = lambda **kw: calls.append(kw) or original(**kw)  # count requests, answers stay real
-    from copydicom_provider.core.window import received_instances
+    from copydicom_provider.jobs.candidates import received_instances
 
     found = list(received_instances(hook, boundary, None))
     assert found == [i.orthanc_id for i in late]
@@ -187,7 +187,7 @@ def test_peer_push_refused_by_the_destination_reports_each_instance(source, dest
 
 def test_many_small_studies_are_compared_in_bulk_and_only_differences_copied(source, destination):
     """Past BULK_STUDIES candidate studies, series digests settle equal series; differing ones are read."""
-    from copydicom_provider.core import plan as planning
+    from copydicom_provider.copy import plan as planning
 
     items = seed(source, generate_studies(patients=110, studies_per_patient=2, series_per_study=1,
                                           instances_per_series=2, rows=16, columns=16, seed=77))
@@ -208,7 +208,7 @@ def test_many_small_studies_are_compared_in_bulk_and_only_differences_copied(sou
 def test_push_jobs_are_of_one_size_so_both_lanes_end_together():
     """Five studies of 200 on two lanes: jobs of whole studies would leave one lane pushing the fifth
     alone; a study larger than the job size goes as its instances, small studies stay whole."""
-    from copydicom_provider.core.transfer import _push_jobs
+    from copydicom_provider.copy.transfer import _push_jobs
 
     groups = [(f"study{s}", [f"s{s}i{i}" for i in range(200)]) for s in range(5)] + [("small", ["x1", "x2"])]
     jobs = list(_push_jobs(groups, 125))

@@ -11,10 +11,10 @@ import requests
 from pydicom.dataset import Dataset
 from pydicom.uid import generate_uid
 
-from copydicom_provider.core.tags import index_candidates, replicate_tags
-from copydicom_provider.core.window import Candidates, Window
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.jobs.candidates import Candidates, Window
+from copydicom_provider.jobs.replicate_tags import index_candidates, replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies, orthanc_id
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
 from tests.splunk_server import SplunkTestServer
@@ -117,7 +117,7 @@ def test_every_instance_is_indexed_once_and_dose_reports_are_searchable(source, 
     }
     assert len(splunk.events) == events_expected
     counts = search(splunk, "index=dicom RecordType=instance | stats count by OrthancInstanceID")
-    assert {row["OrthancInstanceID"]: row["count"] for row in counts} == {i: "1" for i in everything}
+    assert {row["OrthancInstanceID"]: row["count"] for row in counts} == dict.fromkeys(everything, "1")
     keys = [row["RecordKey"] for row in search(splunk, "index=dicom | table RecordKey")]
     assert len(keys) == len(set(keys)) == events_expected
 
@@ -278,8 +278,8 @@ def test_the_duplicate_check_asks_a_page_at_a_time_and_a_small_remainder_joins_t
     A page first counts the keys held (one row): none or all (a first run, a rerun) settle it in
     that one search; only a page partly held asks for its keys' rows in a second search.
     """
-    from copydicom_provider.core.progress import Progress
-    from copydicom_provider.core.tags import CHUNK, TagsSummary, _missing_from_index
+    from copydicom_provider.jobs.replicate_tags import CHUNK, TagsSummary, _missing_from_index
+    from copydicom_provider.jobs.summary import Progress
 
     ids = [orthanc_id(f"patient{n}", f"1.2.{n}") for n in range(count)]
     held = set(ids[::held_every]) if held_every else set()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from copydicom_provider.core.tags import replicate_tags
+from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr
 from tests.fixtures_orthanc import seed

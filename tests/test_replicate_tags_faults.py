@@ -17,12 +17,12 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from copydicom_provider.core import tags
-from copydicom_provider.core.tag_records import InstanceRecords, read_instance_records
-from copydicom_provider.core.tags import KEY_FIELD, replicate_tags
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHecError, SplunkHook, SplunkSearchIncomplete
+from copydicom_provider.jobs import replicate_tags as tags
+from copydicom_provider.jobs.replicate_tags import KEY_FIELD, replicate_tags
+from copydicom_provider.records.instance import InstanceRecords, read_instance_records
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import seed
 from tests.splunk_server import SplunkTestServer
@@ -224,7 +224,7 @@ def test_an_orthanc_that_stops_answering_fails_the_run_not_each_instance(source,
 def test_a_record_worker_killed_mid_run_costs_nothing(source, splunk, archive, monkeypatch, caplog):
     """A forked record worker that dies (as the kernel's OOM killer would end it): the run goes on
     with threads, every instance indexed exactly once, and the log says what happened."""
-    from copydicom_provider.core import record_workers
+    from copydicom_provider.records import workers as record_workers
 
     monkeypatch.setenv("COPYDICOM_RECORD_PROCESSES", "2")
     monkeypatch.setitem(_VICTIM, "id", sorted(archive)[5])

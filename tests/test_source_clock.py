@@ -13,10 +13,10 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from copydicom_provider.core.cursor import plan_cursor_run
-from copydicom_provider.core.replication import copy_candidates, replicate
-from copydicom_provider.core.source_clock import measure_offset, on_source_clock
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.cursor import plan_cursor_run
+from copydicom_provider.jobs.replicate import copy_candidates, replicate
+from copydicom_provider.jobs.source_clock import measure_offset, on_source_clock
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import instance_ids, seed
 

@@ -9,12 +9,12 @@ import json
 import re
 import subprocess
 import tarfile
-import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+import tomllib
 
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.reports.reference_levels import PACKAGED, packaged_text, parse_reference_table

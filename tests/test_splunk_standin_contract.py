@@ -357,10 +357,10 @@ def test_the_check_reads_posting_lists_so_its_cost_does_not_grow_with_the_index(
 
 # ------------------------------------------------------------------ Splunk's errors are their own
 def test_splunk_failures_are_not_orthanc_errors_and_a_refused_token_fails_at_once(splunk):
-    from copydicom_provider.core.tags import TagsFailed
-    from copydicom_provider.failures import permanent_reason
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError, SplunkHecError
+    from copydicom_provider.jobs.fail_fast import permanent_reason
+    from copydicom_provider.jobs.replicate_tags import TagsFailed
 
     wrong = "99999999-8888-7777-6666-555555555555"
     hook = SplunkHook.from_url(splunk.url(index="dicom", hec_token=wrong), **FAST)

@@ -1,7 +1,7 @@
 """Dose records read through the lean content-item view equal those read wholly through pydicom.
 
 ``dose_records(ds)`` cuts plain sequences itself and reads plain values without pydicom's
-bookkeeping (:mod:`copydicom_provider.core.sr_items`); ``dose_records(ds, lean=False)`` reads every
+bookkeeping (:mod:`copydicom_provider.dicom.sr_items`); ``dose_records(ds, lean=False)`` reads every
 item and value through pydicom, as before the throughput work. The corpus covers what a lean reader
 could get wrong: every odd item the generator knows, quirky and dual-source CT, fluoroscopy with
 long per-pulse series, non-ASCII text in a declared character set, implicit VR, big endian,
@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-from copydicom_provider.core.flatten import dose_records
+from copydicom_provider.records.flatten import dose_records
 from copydicom_provider.testing.dose_sr import ODD_ITEMS, make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
 

@@ -17,13 +17,19 @@ import time
 import pytest
 import requests
 
-from copydicom_provider.core import transfer
-from copydicom_provider.core.replication import ReplicationFailed, copy_candidates, replicate
-from copydicom_provider.core.window import Candidates
+from copydicom_provider.copy import transfer
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import Candidates
+from copydicom_provider.jobs.replicate import ReplicationFailed, copy_candidates, replicate
 from copydicom_provider.testing.dicom_generator import generate_studies, to_bytes
 from tests.fixtures_orthanc import (
-    failing_storage, free_space, full_destination, instance_bytes, instance_ids, seed, slow_ingest,
+    failing_storage,
+    free_space,
+    full_destination,
+    instance_bytes,
+    instance_ids,
+    seed,
+    slow_ingest,
 )
 
 
@@ -261,7 +267,7 @@ def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run_at_once(sourc
     period (a peer whose jobs are still running, or that has none yet, is another run's and is kept)."""
     items = seed(source, many(8, 25))
     script = (
-        "import sys; from copydicom_provider.core.replication import replicate; "
+        "import sys; from copydicom_provider.jobs.replicate import replicate; "
         "replicate(sys.argv[1], sys.argv[2], mode='peer')"
     )
     worker = subprocess.Popen([sys.executable, "-c", script, source.url_with_credentials,
@@ -372,7 +378,7 @@ def test_an_interrupt_while_lanes_take_their_next_jobs_ends_the_run(source, dest
         try:
             copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]),
                             mode="peer")
-        except BaseException as error:  # noqa: BLE001 - the interrupt is the expected outcome
+        except BaseException as error:
             outcome.append(error)
 
     thread = threading.Thread(target=run, daemon=True)

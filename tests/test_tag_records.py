@@ -13,16 +13,16 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from copydicom_provider.core.record_size import (
+from copydicom_provider.hooks.errors import ConfigurationError
+from copydicom_provider.records.instance import event_key, instance_records
+from copydicom_provider.records.size import (
     DEFAULT_MAX_RECORD_BYTES,
     PROTECTED,
     fit_record,
     max_record_bytes,
     record_bytes,
 )
-from copydicom_provider.core.record_workers import record_processes
-from copydicom_provider.core.tag_records import event_key, instance_records
-from copydicom_provider.hooks.errors import ConfigurationError
+from copydicom_provider.records.workers import record_processes
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr

@@ -1,29 +1,18 @@
-"""Plain functions shared by the operators, the CLI and the library: enumerate, dedupe, copy, flatten.
+"""Where the library's functions were before each job got a module: now ``from copydicom_provider import ...``.
 
-Names are loaded on first use, so that ``copydicom_provider.core.flatten`` stays free of Airflow.
+``from copydicom_provider.core import replicate`` keeps working; the code is in :mod:`copydicom_provider.jobs`.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
 from typing import Any
 
-_EXPORTS = {
-    "Candidates": "copydicom_provider.core.window",
-    "Window": "copydicom_provider.core.window",
-    "ReplicationSummary": "copydicom_provider.core.progress",
-    "ReplicationFailed": "copydicom_provider.core.replication",
-    "copy_candidates": "copydicom_provider.core.replication",
-    "replicate": "copydicom_provider.core.replication",
-    "replicate_tags": "copydicom_provider.core.tags",
-    "conditional_replicate": "copydicom_provider.core.conditional",
-    "AnonymizationProfile": "copydicom_provider.deid",
-}
+import copydicom_provider
 
-__all__ = sorted(_EXPORTS)
+__all__ = [name for name in copydicom_provider.__all__ if name != "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name not in _EXPORTS:
+    if name not in __all__:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(import_module(_EXPORTS[name]), name)
+    return getattr(copydicom_provider, name)

@@ -87,7 +87,7 @@ def collect(dataset: Dataset, retained: frozenset[str] = frozenset()) -> set[str
                 for value in values(element):
                     found.add(value.strip())
                     found.add(ID_SEPARATORS.sub("", value.strip()))
-        except Exception:  # noqa: BLE001 - an unreadable value is the walker's to remove, not a reason to fail
+        except Exception:
             continue
     return {fold(value) for value in found if _long_enough(value)}
 
@@ -117,7 +117,7 @@ def _elements(dataset: Dataset) -> Iterator[DataElement]:
         try:
             element = dataset[tag]
             items = list(element.value or []) if element.VR == "SQ" else []
-        except Exception:  # noqa: BLE001 - see collect()
+        except Exception:
             continue
         yield element
         for item in items:

@@ -14,10 +14,10 @@ import hmac
 from dataclasses import dataclass, field
 from typing import Any
 
-from copydicom_provider.core.orthanc_ids import orthanc_id
 from copydicom_provider.deid.gate import withheld_reason
 from copydicom_provider.deid.identity import Identity
 from copydicom_provider.deid.walker import deidentify_file
+from copydicom_provider.dicom.ids import orthanc_id
 
 #: Shifts run from 1 day to about 10 years back, chosen per patient by the key.
 MAX_SHIFT_DAYS = 3652

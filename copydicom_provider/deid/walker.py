@@ -32,12 +32,20 @@ from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
 from copydicom_provider.deid import dates
 from copydicom_provider.deid.actions import (
-    CODE_PARTS, KEPT_TEXT, NOT_DATED, NOT_SHIFTED, RETRIEVE_LOCATIONS, TEXT_VRS, Action, annex_e_table, dummy,
+    CODE_PARTS,
+    KEPT_TEXT,
+    NOT_DATED,
+    NOT_SHIFTED,
+    RETRIEVE_LOCATIONS,
+    TEXT_VRS,
+    Action,
+    annex_e_table,
+    dummy,
     is_well_known_uid,
 )
-from copydicom_provider.deid.pixels import embedded_text
 from copydicom_provider.deid.identifiers import collect, holds_identifier, pattern, values
 from copydicom_provider.deid.identity import Identity
+from copydicom_provider.deid.pixels import embedded_text
 
 if TYPE_CHECKING:
     from copydicom_provider.deid.profile import AnonymizationProfile

@@ -11,14 +11,14 @@ from airflow.sdk.log import mask_secret
 
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.compat import AirflowFailException
-from copydicom_provider.connection_forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.core.conditional import IndexWindow, copy_selection
-from copydicom_provider.failures import fail_fast
+from copydicom_provider.hooks.forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.links import EXPLORER_XCOM_KEY, explorer_url
 from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
+from copydicom_provider.jobs.conditional_replicate import IndexWindow, copy_selection
+from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, explorer_url
 from copydicom_provider.operators.replicate import ReplicateOperator
 
 #: Slack on both ends of an incremental window: Splunk's clock and the workers' may differ.

@@ -8,11 +8,11 @@ from typing import Any
 from airflow.sdk import Context
 
 from copydicom_provider.conversions import as_bool
-from copydicom_provider.core.replication import copy_candidates
-from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT
-from copydicom_provider.failures import fail_fast
+from copydicom_provider.copy.transfer import DEFAULT_PEER_JOB_TIMEOUT
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
+from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.jobs.replicate import copy_candidates
+from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
 from copydicom_provider.operators.windowed import WindowedOperator
 
 

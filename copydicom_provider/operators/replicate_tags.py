@@ -8,10 +8,10 @@ from typing import Any
 from airflow.sdk import Context
 
 from copydicom_provider.conversions import as_bool, optional
-from copydicom_provider.core.tags import index_candidates
-from copydicom_provider.failures import fail_fast
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.jobs.replicate_tags import index_candidates
 from copydicom_provider.operators.windowed import WindowedOperator
 
 
@@ -20,7 +20,7 @@ class ReplicateTagsOperator(WindowedOperator):
 
     Each instance gives a ``RecordType=instance`` record (its tags, full length, Orthanc IDs, source
     name, reception date); each X-ray/CT dose SR also one ``dose_report`` and one
-    ``irradiation_event`` per acquisition, flat. See :mod:`copydicom_provider.core.tags`.
+    ``irradiation_event`` per acquisition, flat. See :mod:`copydicom_provider.jobs.replicate_tags`.
 
     Window, batch, source and dry run as in :class:`WindowedOperator`.
 
@@ -30,7 +30,7 @@ class ReplicateTagsOperator(WindowedOperator):
     :param verify: after sending, ask the index for every record sent (within the connection's
         ``settle_delay``), send what it lacks once more and fail the instances it still lacks:
         catches something answering success for HEC without storing. Costs one search per 1000
-        records and the index's lag; see :mod:`copydicom_provider.core.tags_verify`.
+        records and the index's lag; see :mod:`copydicom_provider.jobs.replicate_tags_verify`.
 
     Returns the summary (candidates, already_indexed, sent, dose_reports, irradiation_events,
     events_sent, failed, seconds) as XCom. When instances failed, the task fails naming up to ten

@@ -12,11 +12,10 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
 from copydicom_provider.compat import AirflowFailException
-from copydicom_provider.core.transfer import cancel_active_peer_jobs
-from copydicom_provider.core.window import Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.copy.transfer import cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
-
+from copydicom_provider.jobs.candidates import Candidates, enumerate_candidates, resolve_window
 
 #: Context key a job operator fills with its counts, and the ``map_index_template`` that shows them:
 #: the Airflow grid then labels each mapped batch "copied 480, 20 present" instead of "0", "1", ...

@@ -10,11 +10,11 @@ from typing import Any
 import matplotlib
 
 matplotlib.use("Agg")  # workers have no display
-from matplotlib import pyplot as plt  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib import pyplot as plt
+from matplotlib.figure import Figure
 
-from copydicom_provider.reports.collect import DoseEvent  # noqa: E402
-from copydicom_provider.reports.fields import QUANTITY_BY_KEY  # noqa: E402
+from copydicom_provider.reports.collect import DoseEvent
+from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 
 #: Box plots and lines show the protocols with the most events; more would not be readable.
 MAX_PROTOCOLS = 20

@@ -13,14 +13,14 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass, field
 from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
-from copydicom_provider.dag_support import ORTHANC_POOL
+from copydicom_provider.dag_building.support import ORTHANC_POOL
 from copydicom_provider.testing.orthanc_server import free_port
 
 SERVICES = ("api-server", "scheduler", "dag-processor")
@@ -92,7 +92,7 @@ class AirflowServices:
 
     def start_service(self, name: str) -> None:
         """Start one service (``scheduler``, ``dag-processor``, ``api-server``) in its own process group."""
-        log = open(self.home / f"{name}.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.home / f"{name}.log", "ab")
         self.processes[name] = subprocess.Popen(
             self.service_command(name), env=self.service_env(name), stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -98,8 +98,9 @@ def _seed(server: OrthancServer) -> int:
 
 
 def _run_dag(dag_id: str, result_task: str, logical_date: datetime, conf: dict | None = None) -> dict:
-    from copydicom_provider.testing.dagbag import DagBag
     from airflow.utils.state import DagRunState
+
+    from copydicom_provider.testing.dagbag import DagBag
 
     with _airflow_output_to(LOG):
         dag = DagBag(dag_folder=str(REPO / "dags")).get_dag(dag_id)

@@ -18,7 +18,7 @@ import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.uid import ExplicitVRLittleEndian, generate_uid
 
-from copydicom_provider.core.orthanc_ids import orthanc_id
+from copydicom_provider.dicom.ids import orthanc_id
 
 SOP_CLASSES = {
     "CT": "1.2.840.10008.5.1.4.1.1.2",  # CT Image Storage

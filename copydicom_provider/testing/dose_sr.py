@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import io
 import random
+from collections.abc import Iterable
 from copy import deepcopy
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
-from collections.abc import Iterable
 from typing import Any
 
 from pydicom.dataelem import RawDataElement
@@ -37,9 +37,9 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.tag import Tag
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
-from copydicom_provider.core.dose_fields import json_number
+from copydicom_provider.records.dose_fields import json_number
 
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
 ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"

@@ -21,10 +21,10 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
-from copydicom_provider.core.dose_fields import json_number
+from copydicom_provider.records.dose_fields import json_number
 from copydicom_provider.testing.dose_sr import (
-    HAS_INTENT,
     DIAGNOSTIC_INTENT,
+    HAS_INTENT,
     NON_ASCII_TEXT,
     XRAY_RADIATION_DOSE_SR,
     _ds_str,

@@ -138,7 +138,7 @@ class OrthancServer:
         env = {**os.environ, "TCP_NODELAY": "1"}
         if self.fake_time:
             env.update(LD_PRELOAD=libfaketime(), FAKETIME=self.fake_time, FAKETIME_DONT_FAKE_MONOTONIC="1")
-        log = open(self.directory / "orthanc.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.directory / "orthanc.log", "ab")
         self.process = subprocess.Popen(
             [orthanc_binary(), str(self.config_path)],
             stdout=log,

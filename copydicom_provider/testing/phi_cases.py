@@ -17,7 +17,7 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.uid import ExplicitVRLittleEndian, PYDICOM_IMPLEMENTATION_UID, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
 from copydicom_provider.testing.dose_sr import _item, datetime_item, make_ct_dose_sr, text_item, to_bytes
 

@@ -80,7 +80,7 @@ class PostgresServer:
         self._run([postgres_bin("initdb"), "-D", str(data), "-U", self.user, f"--pwfile={pwfile}",
                    "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"], drop)
         pwfile.unlink()
-        log = open(self.directory / "postgres.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.directory / "postgres.log", "ab")
         self.process = subprocess.Popen(
             [postgres_bin("postgres"), "-D", str(data), "-p", str(self.port), "-h", "127.0.0.1",
              "-k", str(run), "-c", "fsync=off", "-c", "max_connections=200"],
@@ -127,7 +127,7 @@ class PostgresServer:
             try:
                 self._connect().close()
                 return
-            except Exception:  # noqa: BLE001 - psycopg2.OperationalError while it starts
+            except Exception:
                 time.sleep(0.3)
         raise RuntimeError(f"postgres not ready within {timeout:g} s")
 

@@ -46,7 +46,7 @@ class RedisServer:
             f'save ""\nappendonly no\ndaemonize no\nrequirepass {self.password}\n'
         )
         os.chmod(config, 0o600)
-        log = open(self.directory / "redis.log", "ab")  # noqa: SIM115 - owned by the child
+        log = open(self.directory / "redis.log", "ab")
         self.process = subprocess.Popen(["redis-server", str(config)], stdout=log, stderr=subprocess.STDOUT,
                                         start_new_session=True)
         log.close()

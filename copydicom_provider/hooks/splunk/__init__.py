@@ -10,7 +10,7 @@
 
 from __future__ import annotations
 
-from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE
+from copydicom_provider.hooks.forms import SPLUNK_CONNECTION_TYPE
 from copydicom_provider.hooks.splunk.batches import HecSendResult
 from copydicom_provider.hooks.splunk.errors import (
     SplunkError,

@@ -6,7 +6,6 @@ from typing import Any
 
 from airflow.exceptions import AirflowException
 
-
 #: Statuses that mean "busy or down, try later": request timeout, throttling, every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 

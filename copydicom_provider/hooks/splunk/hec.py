@@ -41,8 +41,8 @@ from tenacity import (
 from copydicom_provider.hooks.splunk.batches import (
     HecSendResult,
     _Batch,
-    _Checker,
     _checked_fields,
+    _Checker,
     _dedupe_key,
     _encode_envelope,
 )
@@ -95,7 +95,7 @@ class HecMixin:
         self,
         event: Any,
         *,
-        time: float | int | str | datetime | None = None,  # noqa: A002 - Splunk's field name
+        time: float | int | str | datetime | None = None,
         host: str | None = None,
         source: str | None = None,
         sourcetype: str | None = None,
@@ -268,7 +268,7 @@ class HecMixin:
         reason, span = batch.unsure, batch.span()
         try:
             present = self.held_within(batch.keys, lambda keys: checker(keys, batch.indexes))
-        except Exception as exc:  # noqa: BLE001 - any failure to ask means "unknown": resend nothing
+        except Exception as exc:
             detail = str(exc) if isinstance(exc, SplunkError) else type(exc).__name__
             raise SplunkHecError(
                 f"Splunk HEC at {self.hec_url} may have indexed {span} ({reason}) and the index could "

@@ -25,7 +25,7 @@ from airflow.sdk.bases.hook import BaseHook
 from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
-from copydicom_provider.connection_forms import SPLUNK_CONNECTION_TYPE, field_behaviour, form_widgets
+from copydicom_provider.hooks.forms import SPLUNK_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.splunk.errors import SplunkError, SplunkHecError
 from copydicom_provider.hooks.splunk.hec import HecMixin
 from copydicom_provider.hooks.splunk.search import SearchMixin

@@ -18,6 +18,7 @@ from urllib3.exceptions import NewConnectionError
 from copydicom_provider.hooks.network import describe_connection_error
 from copydicom_provider.hooks.splunk.errors import RETRYABLE_STATUS  # noqa: F401 - re-exported, worth a retry
 from copydicom_provider.redaction import redact_text
+
 #: HEC codes of Splunk's own "busy" refusals: definite answers, nothing from ``invalid-event-number`` on was taken.
 BUSY_CODES = frozenset({9, 18})
 HEALTHY_CODE = 17

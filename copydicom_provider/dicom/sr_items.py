@@ -17,14 +17,14 @@ import io
 import struct
 from typing import Any
 
-from pydicom.dataelem import RawDataElement
 from pydicom.datadict import tag_for_keyword
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.filereader import data_element_generator
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
-from copydicom_provider.core.dicom_values import NOT_LEAN, lean_value
+from copydicom_provider.dicom.values import NOT_LEAN, lean_value
 
 __all__ = ["ContentItem"]
 
@@ -68,7 +68,7 @@ def _plain_items(element: Any, encoding: Any) -> list[dict[int, Any]] | None:
                 return None  # pydicom would read on past the item's end: let it
             items.append(elements)
             position += 8 + length
-    except Exception:  # noqa: BLE001 - anything odd is read, warned about or refused by pydicom itself
+    except Exception:
         return None
     return items
 
@@ -82,7 +82,7 @@ def _cut_short(element: Any) -> bool:
 class ContentItem:
     """Read-only view of one data set by keyword; a sequence reads as a list of ``ContentItem``."""
 
-    __slots__ = ("_dataset", "_elements", "_encoding", "_values", "_lean")
+    __slots__ = ("_dataset", "_elements", "_encoding", "_lean", "_values")
 
     def __init__(self, dataset: Dataset | None, *, lean: bool = True,
                  elements: dict[int, Any] | None = None, encoding: Any = None) -> None:

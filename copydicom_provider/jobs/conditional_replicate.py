@@ -16,11 +16,11 @@ from datetime import datetime, timezone
 from typing import Any
 
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.core.progress import ReplicationSummary, log
-from copydicom_provider.core.replication import ReplicationFailed, as_hook, copy_candidates
-from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.jobs.candidates import Candidates
+from copydicom_provider.jobs.replicate import ReplicationFailed, as_hook, copy_candidates
+from copydicom_provider.jobs.summary import ReplicationSummary, log
 
 ID_FIELDS = ("OrthancInstanceID", "OrthancSeriesID", "OrthancStudyID")
 

@@ -3,7 +3,7 @@
 The operator, the DAG's mapped tasks and the CLI all call :func:`copy_candidates`; the library call
 :func:`replicate` is enumerate + copy in one process::
 
-    from copydicom_provider.core import replicate
+    from copydicom_provider import replicate
     summary = replicate("http://orthanc:orthanc@pacs:8042", "http://orthanc:orthanc@research:8042")
 """
 
@@ -13,14 +13,14 @@ import logging
 import time
 from datetime import date, datetime
 
-from copydicom_provider.core import recycling
+from copydicom_provider.copy import recycling
+from copydicom_provider.copy.plan import CopyPlan, plan_anonymized, plan_copy
+from copydicom_provider.copy.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest, remove_stale_peers
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.core.plan import CopyPlan, plan_anonymized, plan_copy
-from copydicom_provider.core.progress import Progress, ReplicationSummary, log
-from copydicom_provider.core.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest, remove_stale_peers
-from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_candidates
+from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
 
 TRANSFER_MODES = ("rest", "peer")
 

@@ -13,7 +13,7 @@ on the source (the ``all`` window, which copies only what is missing):
 * the newest ``Seq`` is below the cursor: the source's database was reset or restored;
 * the change at the cursor's ``Seq`` (its ``mark``, kept with the cursor) is another one, or gone
   while its resource is still there: the database was replaced or restored, even if its new log
-  has passed the cursor's number (:mod:`~copydicom_provider.core.cursor_identity`);
+  has passed the cursor's number (:mod:`~copydicom_provider.jobs.cursor_identity`);
 * the oldest ``Seq`` still in the log is past the cursor's next one: the log was cleared
   (``DELETE /changes``) or every change after the cursor was recycled away;
 * the stored cursor is not a cursor (edited by hand): :class:`BadCursor` names what is wrong, and
@@ -31,10 +31,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from copydicom_provider.core.cursor_identity import ChangeMark, check_mark
-from copydicom_provider.core.source_clock import on_source_clock
-from copydicom_provider.core.window import CHANGES_PAGE, Candidates, first_seq_before
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import CHANGES_PAGE, Candidates, first_seq_before
+from copydicom_provider.jobs.cursor_identity import ChangeMark, check_mark
+from copydicom_provider.jobs.source_clock import on_source_clock
 
 #: How to put a cursor right by hand, for messages about a bad one.
 CURSOR_FORMAT = 'JSON {"seq": N} (N: a Seq of the source\'s /changes), or delete it'

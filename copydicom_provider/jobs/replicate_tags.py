@@ -3,7 +3,7 @@
 The operator, the DAG's mapped tasks and the CLI all call :func:`index_candidates`; the library
 call :func:`replicate_tags` is enumerate + index in one process::
 
-    from copydicom_provider.core.tags import replicate_tags
+    from copydicom_provider.jobs.replicate_tags import replicate_tags
     summary = replicate_tags("http://orthanc:orthanc@pacs:8042",
                              "https://admin:pw@splunk:8089?hec_token=T&index=dicom")
 
@@ -50,17 +50,17 @@ from typing import Any, ClassVar
 
 from airflow.exceptions import AirflowException
 
-from copydicom_provider.core.plan import parallel_map, workers_for
-from copydicom_provider.core.progress import JobSummary, Progress, log
-from copydicom_provider.core.record_size import max_record_bytes
-from copydicom_provider.core.replication import as_hook, window_from_options
-from copydicom_provider.core.record_workers import RecordWorkers, record_processes
-from copydicom_provider.core.tag_records import InstanceRecords, RecordError, instances_metadata, record_key
-from copydicom_provider.core.tags_verify import SentRecords, verify_sent
-from copydicom_provider.core.window import Candidates, Window, enumerate_candidates
+from copydicom_provider.copy.plan import parallel_map, workers_for
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, SplunkHook
+from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_candidates
+from copydicom_provider.jobs.replicate import as_hook, window_from_options
+from copydicom_provider.jobs.replicate_tags_verify import SentRecords, verify_sent
+from copydicom_provider.jobs.summary import JobSummary, Progress, log
+from copydicom_provider.records.instance import InstanceRecords, RecordError, instances_metadata, record_key
+from copydicom_provider.records.size import max_record_bytes
+from copydicom_provider.records.workers import RecordWorkers, record_processes
 
 __all__ = ["TagsFailed", "TagsSummary", "index_candidates", "indexed_keys", "replicate_tags"]
 
@@ -369,7 +369,7 @@ def replicate_tags(
     """Index every instance of the window that the Splunk index lacks; returns the summary.
 
     ``source`` is an Orthanc hook or URL, ``index`` a Splunk hook or URL (see
-    :meth:`SplunkHook.from_url`). Windows as in :func:`~copydicom_provider.core.replication.replicate`.
+    :meth:`SplunkHook.from_url`). Windows as in :func:`~copydicom_provider.jobs.replicate.replicate`.
     Raises :class:`TagsFailed` (with the summary) when an instance failed, unless
     ``raise_on_failure`` is false. ``verify`` asks the index afterwards for every record sent,
     sends what it lacks once more and fails what it still lacks (see :mod:`.tags_verify`).

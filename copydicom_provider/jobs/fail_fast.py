@@ -42,7 +42,7 @@ def fail_fast() -> Iterator[None]:
         yield
     except AirflowFailException:
         raise
-    except Exception as error:  # noqa: BLE001 - classified, then re-raised either way
+    except Exception as error:
         reason = permanent_reason(error)
         if reason is None:
             raise

@@ -35,14 +35,14 @@ from typing import IO
 
 import urllib3
 
-from copydicom_provider.core import arrivals
+from copydicom_provider.copy import arrivals
+from copydicom_provider.copy.peer_overlap import ACTIVE_JOB_STATES, PEER_HEADER, job_peer, left_to_earlier_runs
+from copydicom_provider.copy.plan import CopyPlan, copy_threads, parallel_map, workers_for
 from copydicom_provider.deid import AnonymizationProfile, CannotDeidentify, deidentify_file
-from copydicom_provider.core.lean_http import lean_http
-from copydicom_provider.core.peer_overlap import ACTIVE_JOB_STATES, PEER_HEADER, job_peer, left_to_earlier_runs
-from copydicom_provider.core.plan import CopyPlan, copy_threads, parallel_map, workers_for
-from copydicom_provider.core.progress import Progress, ReplicationSummary, log
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.hooks.orthanc_pool import lean_http
+from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
 
 UNREACHABLE_LIMIT = 8
 #: The pause before an upload the destination failed inside (HTTP 500) is sent once more.
@@ -718,7 +718,7 @@ def _run_peer_job(source: OrthancHook, peer: str, resources: list[str], timeout:
                   register: Callable[[], None], target: tuple[str, list[str]]) -> dict:
     """Run one push job to its end, at most ``timeout`` seconds (then it is cancelled). ``target`` is
     the destination's URL and the job's instances; the finished job carries, under ``LEFT_TO_OTHERS``,
-    those an earlier job of another run pushes too (:mod:`copydicom_provider.core.peer_overlap`)."""
+    those an earlier job of another run pushes too (:mod:`copydicom_provider.copy.peer_overlap`)."""
     job_id = _start_push_job(source, peer, resources, register)
     if not ACTIVE_PEER_JOBS.job(peer, job_id):  # the run was interrupted while the source created it
         _quietly(source.cancel_job, job_id)

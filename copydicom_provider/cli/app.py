@@ -1,7 +1,7 @@
 """Command line: the operators' jobs from a shell, on the same core functions.
 
-Credentials come from the environment, out of sight of ``ps`` (see :mod:`copydicom_provider.cli_urls`);
-option values are parsed with messages that show their format (:mod:`copydicom_provider.cli_values`).
+Credentials come from the environment, out of sight of ``ps`` (see :mod:`copydicom_provider.cli.urls`);
+option values are parsed with messages that show their format (:mod:`copydicom_provider.cli.values`).
 Exit codes are part of the interface: scripts and cron jobs branch on them.
 """
 
@@ -20,23 +20,23 @@ from typing import Any
 # Airflow's logging writes to stdout from the moment it is imported; stdout is kept for the summary.
 with contextlib.redirect_stdout(sys.stderr):
     from copydicom_provider import __version__
-    from copydicom_provider.cli_urls import SEEN_SECRETS, URL_ROLES, remember, resolve_url, scrub, with_settings
-    from copydicom_provider.cli_values import (
+    from copydicom_provider.cli.urls import SEEN_SECRETS, URL_ROLES, remember, resolve_url, scrub, with_settings
+    from copydicom_provider.cli.values import (
         join_dash_values,
         moment,
         positive_integer,
         positive_number,
         study_date_range,
     )
+    from copydicom_provider.copy.transfer import cancel_active_peer_jobs
     from copydicom_provider.deid import AnonymizationProfile
-    from copydicom_provider.core.conditional import conditional_replicate
-    from copydicom_provider.core.progress import ReplicationSummary
-    from copydicom_provider.core.replication import TRANSFER_MODES, ReplicationFailed, replicate
-    from copydicom_provider.core.tags import TagsFailed, TagsSummary, replicate_tags
-    from copydicom_provider.core.transfer import cancel_active_peer_jobs
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError
     from copydicom_provider.interrupts import TERMINATED_EXIT, Terminated, sigterm_as_interrupt
+    from copydicom_provider.jobs.conditional_replicate import conditional_replicate
+    from copydicom_provider.jobs.replicate import TRANSFER_MODES, ReplicationFailed, replicate
+    from copydicom_provider.jobs.replicate_tags import TagsFailed, TagsSummary, replicate_tags
+    from copydicom_provider.jobs.summary import ReplicationSummary
     from copydicom_provider.redaction import redact_text
 
 __all__ = ["SEEN_SECRETS", "build_parser", "main", "scrub"]
@@ -202,7 +202,7 @@ class LastProgress(logging.Handler):
 
 def _not_short_secret_noise(record: logging.LogRecord) -> bool:
     """Airflow's masker warns on every run that a short password is not masked: the CLI follows the same
-    rule on purpose (:func:`copydicom_provider.cli_urls.min_masked_length`), and keeps URL userinfo out
+    rule on purpose (:func:`copydicom_provider.cli.urls.min_masked_length`), and keeps URL userinfo out
     of what it prints whatever its length."""
     return not str(record.msg).startswith("Skipping masking for a secret")
 

@@ -11,17 +11,17 @@ import re
 from datetime import datetime, timedelta
 from typing import Any
 
-from copydicom_provider.compat import AirflowFailException
 from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
-from copydicom_provider.core.cursor import CURSOR_FORMAT, BadCursor, CursorState, advance, load_cursor, plan_cursor_run
-from copydicom_provider.core.cursor_identity import ChangeMark
-from copydicom_provider.core.progress import JobSummary
-from copydicom_provider.failures import fail_fast
-from copydicom_provider.core.window import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.jobs.cursor import CURSOR_FORMAT, BadCursor, CursorState, advance, load_cursor, plan_cursor_run
+from copydicom_provider.jobs.cursor_identity import ChangeMark
+from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.jobs.summary import JobSummary
 
 #: The task's own logger: its lines show in the Airflow UI's log view (print() output does not always).
 task_log = logging.getLogger("airflow.task")

@@ -16,11 +16,11 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from copydicom_provider.core.plan import CopyPlan
-from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.core.transfer import last_seq, new_instances_since
+from copydicom_provider.copy.plan import CopyPlan
+from copydicom_provider.copy.transfer import last_seq, new_instances_since
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.summary import ReplicationSummary
 
 RECYCLED = ("the destination deleted it to make room for newer copies (storage recycling: MaximumStorageSize/"
             "MaximumPatientCount): it holds it no more; raise its quota, or protect what it must keep")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from copydicom_provider.core.plan import parallel_map, workers_for
+from copydicom_provider.copy.plan import parallel_map, workers_for
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 

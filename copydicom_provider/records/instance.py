@@ -16,22 +16,21 @@ from __future__ import annotations
 
 import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from collections.abc import Iterator
 from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 
-from copydicom_provider.core.lean_http import LeanHttp, lean_http
-
-from copydicom_provider.core.flatten import dose_records, instance_record, is_dose_report, iso_datetime
-from copydicom_provider.core.orthanc_ids import orthanc_ids
-from copydicom_provider.core.record_size import fit_record, max_record_bytes
-from copydicom_provider.core.sr_items import ContentItem
+from copydicom_provider.dicom.ids import orthanc_ids
+from copydicom_provider.dicom.sr_items import ContentItem
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.hooks.orthanc_pool import LeanHttp, lean_http
+from copydicom_provider.records.flatten import dose_records, instance_record, is_dose_report, iso_datetime
+from copydicom_provider.records.size import fit_record, max_record_bytes
 
 __all__ = ["InstanceRecords", "RecordError", "event_key", "event_keys", "event_time", "fetch_instance_records",
            "instance_records", "instances_metadata", "read_header", "read_instance_records", "record_key"]
@@ -234,7 +233,7 @@ def instance_records(
     warnings: list[str] = []
     try:
         dose = dose_records(ds)
-    except Exception as exc:  # noqa: BLE001 - the instance record goes whatever the report holds
+    except Exception as exc:
         dose, warnings = [], [f"dose records not built: {type(exc).__name__}: {exc}"[:300]]
     for key, record in event_keys(dose, instance_id):
         full = {"RecordType": record["RecordType"], "RecordKey": key, **common, **record}
@@ -331,7 +330,7 @@ def read_instance_records(source: OrthancHook, instance_id: str, source_name: st
         return fetch_instance_records(source, instance_id, source_name, metadata=metadata)
     except OrthancError as error:
         return error
-    except Exception as error:  # noqa: BLE001 - one unreadable instance must not stop the others
+    except Exception as error:
         return RecordError(f"{type(error).__name__}: {str(error).strip() or type(error).__name__}")
 
 

@@ -26,9 +26,9 @@ from dataclasses import dataclass, field
 from typing import TypeVar
 
 from copydicom_provider.deid import AnonymizationProfile, Identity
-from copydicom_provider.core.window import Candidates
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.candidates import Candidates
 
 T = TypeVar("T")
 R = TypeVar("R")

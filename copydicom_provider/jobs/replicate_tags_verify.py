@@ -5,7 +5,7 @@ HEC (a proxy that mimics its reply) can give it without storing anything. Asking
 afterwards is the one check that does not trust the reply. It uses the hook's settling wait
 (:meth:`SplunkHook.held_within`: poll until every key is found or ``settle_delay`` passes, since
 Splunk makes events searchable seconds after accepting them) and the run's own duplicate check
-(:func:`~copydicom_provider.core.tags.indexed_keys`, a one-row count per 1000 keys when all are held).
+(:func:`~copydicom_provider.jobs.replicate_tags.indexed_keys`, a one-row count per 1000 keys when all are held).
 
 What the index lacks is read from the source again and sent once more (only the missing records);
 what it still lacks after a second wait is reported as failed, so the task fails and its retry
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from copydicom_provider.core.tag_records import InstanceRecords
-    from copydicom_provider.core.tags import TagsSummary
+    from copydicom_provider.jobs.replicate_tags import TagsSummary
+    from copydicom_provider.records.instance import InstanceRecords
 
 #: ``absent(keys)``: which of ``keys`` the index still lacks once the settling wait is over.
 Absent = Callable[[Sequence[str]], set[str]]

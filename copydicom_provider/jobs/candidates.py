@@ -3,7 +3,7 @@
 * ``received``: what the source received in ``[start, end)``, read from Orthanc's change log.
   Orthanc writes the log's ``Date`` in UTC at one-second resolution (checked by running Orthanc
   under another ``TZ``), by its own clock: the bounds are first moved onto that clock
-  (:mod:`~copydicom_provider.core.source_clock`, one request), then compared to the second. The
+  (:mod:`~copydicom_provider.jobs.source_clock`, one request), then compared to the second. The
   first entry of a window is found by binary search over ``since`` (the log is ordered by ``Seq``
   and so by date), then the window is paged forward: a window costs ``log2(changes) +
   entries/1000 + 1`` requests.
@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
 
-from copydicom_provider.core.source_clock import on_source_clock
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.source_clock import on_source_clock
 
 WindowKind = Literal["received", "study_date", "all"]
 WINDOW_KINDS: tuple[str, ...] = ("received", "study_date", "all")

@@ -39,11 +39,11 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
-from copydicom_provider.core.plan import parallel_map
-from copydicom_provider.core.progress import log
-from copydicom_provider.core.tag_records import InstanceRecords, RecordError, read_instance_records
+from copydicom_provider.copy.plan import parallel_map
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.jobs.summary import log
+from copydicom_provider.records.instance import InstanceRecords, RecordError, read_instance_records
 
 __all__ = ["PROCESS_MIN_CANDIDATES", "RecordWorkers", "record_processes"]
 

@@ -11,8 +11,7 @@ from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from copydicom_provider.core.progress import ReplicationSummary
-from copydicom_provider.dag_support import (
+from copydicom_provider.dag_building.support import (
     DEFAULT_ARGS,
     SUMMARIZE_TASK,
     interval_timetable,
@@ -20,6 +19,7 @@ from copydicom_provider.dag_support import (
     window_batches,
     window_params,
 )
+from copydicom_provider.jobs.summary import ReplicationSummary
 from copydicom_provider.operators.replicate import ReplicateOperator
 from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from copydicom_provider.core.dose_units import normalise_unit  # noqa: F401 - re-exported
+from copydicom_provider.records.units import normalise_unit  # noqa: F401 - re-exported
 
 # Event containers: each becomes one RecordType=irradiation_event record.
 EVENT_CONTAINERS: dict[tuple[str, str], str] = {

@@ -11,7 +11,7 @@ import hashlib
 
 from pydicom.dataset import Dataset
 
-from copydicom_provider.core.sr_items import ContentItem
+from copydicom_provider.dicom.sr_items import ContentItem
 
 __all__ = ["orthanc_id", "orthanc_ids"]
 

@@ -53,26 +53,26 @@ import re
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.datadict import dictionary_has_tag, dictionary_keyword
+from pydicom.dataelem import RawDataElement, convert_raw_data_element
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
-from copydicom_provider.core.dose_concepts import (
+from copydicom_provider.dicom.sr_items import ContentItem
+from copydicom_provider.dicom.values import lean_text
+from copydicom_provider.records.concepts import (
     DOSE_REPORT_ROOT,
     EVENT_CONTAINER_MEANINGS,
     EVENT_CONTAINERS,
-    HEADER_KEYS,
     GROUP_CONTAINERS,
+    HEADER_KEYS,
     LATERALITY,
     Group,
     concept_key,
 )
-from copydicom_provider.core.dose_fields import GroupLabel, RecordFields
-from copydicom_provider.core.dose_units import UnitError, key_unit
-from copydicom_provider.core.dicom_values import lean_text
-from copydicom_provider.core.sr_items import ContentItem
+from copydicom_provider.records.dose_fields import GroupLabel, RecordFields
+from copydicom_provider.records.units import UnitError, key_unit
 
 __all__ = ["dose_records", "instance_record", "is_dose_report",
            "patient_age_years"]
@@ -130,7 +130,7 @@ def instance_record(ds: Dataset, *, content_tree: bool = False) -> dict[str, Any
                 out[key] = [instance_record(item, content_tree=True) for item in elem.value]
             else:
                 out[key] = _tag_text(elem.value, elem.VR)
-        except Exception as exc:  # noqa: BLE001 - one unreadable tag never costs the record
+        except Exception as exc:
             unreadable.append(f"{Tag(tag).group:04x},{Tag(tag).element:04x}: unreadable "
                               f"({type(exc).__name__}); skipped")
     if unreadable:
@@ -230,7 +230,7 @@ def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:
 def _content(ds: ContentItem, report: RecordFields) -> Any:
     try:
         return ds.get("ContentSequence") or []
-    except Exception as exc:  # noqa: BLE001 - an unreadable tree still gives the header records
+    except Exception as exc:
         report.warn("1", f"content tree unreadable: {type(exc).__name__}: {exc}")
         return []
 
@@ -258,7 +258,7 @@ def _header(ds: ContentItem, report: RecordFields) -> dict[str, Any]:
             value = ds.get(keyword)
             if value not in (None, ""):
                 out[keyword] = _tag_text(value, "")
-        except Exception as exc:  # noqa: BLE001 - e.g. undecodable text: that key only
+        except Exception as exc:
             report.warn(keyword, f"unreadable: {type(exc).__name__}")
     try:
         study_dt = iso_datetime(str(ds.get("StudyDate", "")) + str(ds.get("StudyTime", "")))
@@ -267,7 +267,7 @@ def _header(ds: ContentItem, report: RecordFields) -> dict[str, Any]:
         age = patient_age_years(ds.get("PatientAge"))
         if age is not None:
             out["PatientAgeYears"] = age
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         report.warn("StudyDate", f"unreadable: {type(exc).__name__}")
     return out
 
@@ -289,7 +289,7 @@ class _Walker:
                 self.item(item, fields, where, group)
             except RecursionError:
                 fields.warn(where, "nested too deep; skipped")
-            except Exception as exc:  # noqa: BLE001 - one odd item never costs the report
+            except Exception as exc:
                 fields.warn(where, f"{type(exc).__name__}: {exc}; skipped")
 
     def item(self, item: ContentItem, fields: RecordFields, path: str, group: GroupLabel | None) -> None:

@@ -1,0 +1,1 @@
+"""Moving instances from a source Orthanc to a destination: plan, send, count."""

@@ -1,0 +1,1 @@
+"""What the DAG files are built from: task defaults, trigger forms, the replicate DAG factory."""

@@ -1,0 +1,1 @@
+"""Reading DICOM values: raw elements, SR content items, Orthanc's IDs."""

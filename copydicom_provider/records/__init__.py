@@ -1,0 +1,1 @@
+"""One DICOM instance -> the flat records the index receives (instance, dose report, events)."""
