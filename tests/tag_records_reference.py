@@ -20,7 +20,7 @@ from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
 from copydicom_provider.dicom.ids import orthanc_ids
-from copydicom_provider.records.flatten import dose_records, is_dose_report
+from copydicom_provider.records.dose import dose_records, is_dose_report
 from copydicom_provider.records.instance import _orthanc_moment, event_keys, event_time, record_key
 from copydicom_provider.records.size import fit_record, max_record_bytes
 

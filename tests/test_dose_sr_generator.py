@@ -10,7 +10,7 @@ import pytest
 from pydicom import dcmread
 from pydicom.uid import ExplicitVRLittleEndian
 
-from copydicom_provider.records.flatten import dose_records
+from copydicom_provider.records.dose import dose_records
 from copydicom_provider.testing.dose_sr import (
     BASIC_TEXT_SR,
     ENHANCED_SR,

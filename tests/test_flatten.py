@@ -16,18 +16,15 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 
+from copydicom_provider.dicom.text import iso_datetime
 from copydicom_provider.records import concepts as dose_concepts
-from copydicom_provider.records import dose_fields, flatten
+from copydicom_provider.records import dose as flatten
+from copydicom_provider.records import dose_fields
 from copydicom_provider.records import size as record_size
 from copydicom_provider.records import units as dose_units
 from copydicom_provider.records.concepts import CONCEPT_KEYS, concept_key, normalise_unit
-from copydicom_provider.records.flatten import (
-    dose_records,
-    instance_record,
-    is_dose_report,
-    iso_datetime,
-    patient_age_years,
-)
+from copydicom_provider.records.dose import dose_records, is_dose_report, patient_age_years
+from copydicom_provider.records.tags import instance_record
 from copydicom_provider.records.units import KEY_UNITS, UnitError, key_unit
 from copydicom_provider.testing.dose_sr import (
     ENHANCED_SR,

@@ -22,7 +22,8 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHecError, SplunkHook, SplunkSearchIncomplete
 from copydicom_provider.jobs import replicate_tags as tags
 from copydicom_provider.jobs.replicate_tags import KEY_FIELD, replicate_tags
-from copydicom_provider.records.instance import InstanceRecords, read_instance_records
+from copydicom_provider.records.fetch import read_instance_records
+from copydicom_provider.records.instance import InstanceRecords
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.fixtures_orthanc import seed
 from tests.splunk_server import SplunkTestServer

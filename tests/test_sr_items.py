@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 from pydicom.uid import ExplicitVRBigEndian, ImplicitVRLittleEndian
 
-from copydicom_provider.records.flatten import dose_records
+from copydicom_provider.records.dose import dose_records
 from copydicom_provider.testing.dose_sr import ODD_ITEMS, make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
 

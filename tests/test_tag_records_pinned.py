@@ -20,7 +20,7 @@ from pydicom.uid import ImplicitVRLittleEndian
 
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.replicate_tags import replicate_tags
-from copydicom_provider.records.instance import fetch_instance_records, instances_metadata
+from copydicom_provider.records.fetch import fetch_instance_records, instances_metadata
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dicom_generator import to_bytes as image_bytes
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes

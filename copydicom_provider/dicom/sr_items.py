@@ -1,13 +1,14 @@
-"""A structured report's content items, read by keyword through :mod:`.dicom_values`.
+"""A structured report's content items, read by keyword; the one place that decides how a sequence is read.
 
 Why: flattening a dose report reads ~700 values out of ~230 nested items. pydicom's
 ``item.get(keyword)`` spends 20-30 µs on each, and making a ``Dataset`` of each item costs as much
 again: together most of a dose SR's 20-40 ms. A :class:`ContentItem` answers ``get``/``in`` from
 the item's raw elements. A plain sequence (explicit VR little endian, items of known length, the
 usual encoding) is cut into items here, each item's elements read by pydicom's own element reader;
-any other sequence is parsed by pydicom. Every value the lean reader steps aside for (non-ASCII
-text, odd numbers, ...) is read by pydicom too, so an unreadable value raises exactly what pydicom
-raises. With ``lean=False`` everything is pydicom's: the reference the lean reading is tested against.
+any other sequence is parsed by pydicom. Every other value is read by :func:`.values.read_value`,
+which steps aside for pydicom where the lean reading does not answer (non-ASCII text, odd numbers,
+...), so an unreadable value raises exactly what pydicom raises. With ``lean=False`` everything is
+pydicom's: the reference the lean reading is tested against.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from pydicom.filereader import data_element_generator
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
-from copydicom_provider.dicom.values import NOT_LEAN, lean_value
+from copydicom_provider.dicom.values import read_value
 
 __all__ = ["ContentItem"]
 
@@ -89,7 +90,11 @@ class ContentItem:
         """From a pydicom data set, or (``dataset=None``) from the raw ``elements`` of a plain item."""
         self._dataset = dataset
         # plain int keys: a pydicom tag compares through Python code, a dict lookup by int does not
-        self._elements = elements if elements is not None else {int(t): e for t, e in dataset.items()}
+        if elements is None:
+            if dataset is None:
+                raise ValueError("a content item needs a data set or its elements")
+            elements = {int(t): e for t, e in dataset.items()}
+        self._elements = elements
         self._encoding = encoding if dataset is None else dataset.original_character_set
         self._values: dict[int, Any] = {}
         self._lean = lean
@@ -110,16 +115,19 @@ class ContentItem:
         element = self._elements.get(tag)
         if element is None:
             return default
-        value = lean_value(element) if self._lean else NOT_LEAN
-        if value is NOT_LEAN:
-            items = _plain_items(element, self._encoding) if self._lean else None
-            if items is not None:
-                value = [ContentItem(None, elements=item, encoding=self._encoding) for item in items]
-            else:
-                value = self._pydicom().get(keyword, default)  # pydicom's reading, and its errors
-                if isinstance(value, Sequence):
-                    value = [ContentItem(item, lean=self._lean) for item in value]
+        items = _plain_items(element, self._encoding) if self._lean else None
+        if items is not None:
+            value: Any = [ContentItem(None, elements=item, encoding=self._encoding) for item in items]
+        else:
+            value = read_value(element, lambda: self._read_by_pydicom(keyword, default), lean=self._lean)
         self._values[tag] = value
+        return value
+
+    def _read_by_pydicom(self, keyword: str, default: Any) -> Any:
+        """pydicom's reading of one value, and its errors; a sequence's items as content items."""
+        value = self._pydicom().get(keyword, default)
+        if isinstance(value, Sequence):
+            return [ContentItem(item, lean=self._lean) for item in value]
         return value
 
     def __contains__(self, keyword: str) -> bool:

@@ -1,4 +1,4 @@
-"""Element values read straight from pydicom's raw elements, for the common case only.
+"""The one place that decides how an element's value is read: straight from the raw bytes, or by pydicom.
 
 Why: a record reads every element of an image and ~700 of a dose SR's content tree, and each
 ``ds.get(keyword)`` costs pydicom 20-30 µs of bookkeeping (keyword lookup, conversion, storing the
@@ -10,6 +10,11 @@ groups, LUT Descriptors, pydicom options or hooks that change values -- which th
 the usual pydicom way. It never guesses: ``tests/test_dicom_values.py`` holds it against pydicom's
 own conversion.
 
+The rest of the package reads values only through :func:`read_value` (one value, e.g. of a content
+item) and :func:`dataset_element` (every element of a data set, for the instance record); both take
+the lean reading where it answers and pydicom's otherwise. ``lean=False`` is pydicom's alone, the
+reference the lean reading is tested against.
+
 Values are what the records use: ``str`` for text VRs (a DS or IS as its text, as ``str()`` of
 pydicom's value gives it), ``int``/``float`` for binary numbers, a ``list`` for several values.
 """
@@ -18,13 +23,15 @@ from __future__ import annotations
 
 import re
 import struct
+from collections.abc import Callable
 from typing import Any
 
 from pydicom import config
 from pydicom import hooks as pydicom_hooks
-from pydicom.dataelem import RawDataElement
+from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
+from pydicom.dataset import Dataset
 
-__all__ = ["NOT_LEAN", "lean_text", "lean_value"]
+__all__ = ["BINARY_VRS", "NOT_LEAN", "UNREAD", "dataset_element", "lean_text", "lean_value", "read_value"]
 
 #: Returned where the value must be read the usual pydicom way.
 NOT_LEAN: Any = object()
@@ -109,3 +116,42 @@ def lean_text(raw: Any) -> str | None:
     if value is NOT_LEAN:
         return None
     return "\\".join(map(str, value)) if isinstance(value, list) else str(value)
+
+
+def read_value(raw: Any, full: Callable[[], Any], *, lean: bool = True) -> Any:
+    """The value of ``raw``: the lean reading where it answers (and ``lean``), else ``full()`` (pydicom's)."""
+    value = lean_value(raw) if lean else NOT_LEAN
+    return full() if value is NOT_LEAN else value
+
+
+#: VRs whose values the records leave out (bytes, not text).
+BINARY_VRS = frozenset({"OB", "OW", "OF", "OD", "OL", "OV", "UN", "OB or OW", "US or OW", "US or SS or OW"})
+#: What :func:`dataset_element` gives for a binary element, left out unread.
+UNREAD: Any = object()
+#: Explicit VRs that ``Dataset.__getitem__`` would convert no differently from a bare conversion.
+_LEAN_VRS = frozenset({"AE", "AS", "AT", "CS", "DA", "DS", "DT", "FD", "FL", "IS", "LO", "LT", "PN", "SH", "SL",
+                       "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US", "UT", "UV"})
+_CHARSET_TAG = 0x00080005
+
+
+def dataset_element(ds: Dataset, tag: int, raw: Any, encoding: Any) -> str | DataElement | Any:
+    """One element of ``ds`` (``encoding``: its ``original_character_set``): its text, the element, or :data:`UNREAD`.
+
+    Why not ``ds[tag]`` for every tag: that converts the element *and* stores it back in the data
+    set (tag compares, ``__setitem__``, private-block bookkeeping), most of an instance record's
+    time on a plain image. A raw value that is plain ASCII text or binary numbers is read by
+    :func:`lean_text`; another raw element is converted with pydicom's own
+    :func:`convert_raw_data_element` and the result is not kept; binary elements are not converted
+    at all. Sequences, ambiguous or implicit VRs (pydicom corrects them against the data set),
+    the character set element and deferred values still go through ``ds[tag]``.
+    """
+    text = lean_text(raw) if tag != _CHARSET_TAG else None
+    if text is not None:
+        return text
+    if encoding and isinstance(raw, RawDataElement) and tag != _CHARSET_TAG \
+            and (raw.value is not None or raw.length == 0):
+        if raw.VR in BINARY_VRS and raw.VR != "UN":  # UN may become a known VR on conversion
+            return UNREAD
+        if raw.VR in _LEAN_VRS:
+            return convert_raw_data_element(raw, encoding=encoding)
+    return ds[tag]

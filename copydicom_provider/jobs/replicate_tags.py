@@ -58,7 +58,8 @@ from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_can
 from copydicom_provider.jobs.replicate import as_hook, window_from_options
 from copydicom_provider.jobs.replicate_tags_verify import SentRecords, verify_sent
 from copydicom_provider.jobs.summary import JobSummary, Progress, log
-from copydicom_provider.records.instance import InstanceRecords, RecordError, instances_metadata, record_key
+from copydicom_provider.records.fetch import RecordError, instances_metadata
+from copydicom_provider.records.instance import InstanceRecords, record_key
 from copydicom_provider.records.size import max_record_bytes
 from copydicom_provider.records.workers import RecordWorkers, record_processes
 

@@ -43,7 +43,8 @@ from copydicom_provider.copy.plan import parallel_map
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import log
-from copydicom_provider.records.instance import InstanceRecords, RecordError, read_instance_records
+from copydicom_provider.records.fetch import RecordError, read_instance_records
+from copydicom_provider.records.instance import InstanceRecords
 
 __all__ = ["PROCESS_MIN_CANDIDATES", "RecordWorkers", "record_processes"]
 

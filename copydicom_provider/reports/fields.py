@@ -1,7 +1,7 @@
 """Every record field the reports and the Splunk app read, in one place.
 
 The names follow docs/dose-records.md (the dose records) and the ``instance`` records of
-``core.tag_records``. When the flattener renames a field, this module (and the Splunk app's
+:mod:`copydicom_provider.records.tags`. When the records rename a field, this module (and the Splunk app's
 searches, which a test checks against real records) is what changes.
 """
 
