@@ -1,7 +1,8 @@
 """De-identification on the way to a research store (PS3.15 Annex E; see ``docs/deidentification.md``).
 
-``profile`` holds the options and the keyed pseudonyms, ``gate`` decides which instances may leave
-at all, ``walker`` cleans every element at every depth using ``actions`` (the Annex E table,
+``options`` holds what a profile says to do, ``keying`` its keyed pseudonyms, ``profile`` the public
+:class:`AnonymizationProfile` (the options and what they decide per instance), ``gate`` decides which
+instances may leave at all, ``walker`` cleans every element at every depth using ``actions`` (the Annex E table,
 resolved), ``dates`` and ``identifiers`` (the safety net).
 """
 

@@ -4,8 +4,9 @@ Why a second line: the rules keep some text (codes, equipment names, device desc
 content, what the caller vouches for), and a name or ID typed into one of those would go out. So,
 before anything changes, every person name (each component and each word of it), every ID
 (of the patient, the order, the record, the device) and every address, phone number and
-institution, at any depth, is collected; kept text holding one of them as a word is replaced. Comparison folds case and accents (``Müller`` is also found as ``MULLER``), and UIDs of
-the original are hunted too (one pasted into a kept text would link the copy back).
+institution, at any depth, is collected; kept text holding one of them as a word is replaced.
+Comparison folds case and accents (``Müller`` is also found as ``MULLER``), and UIDs of the original
+are hunted too (one pasted into a kept text would link the copy back).
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ DESCRIPTIVE = re.compile(r"Description|Comment|Protocol|Reason|Diagnos|History|L
 #: Letters NFKD does not take apart, written without their marks (Ødegård is also Odegard).
 PLAIN_LETTERS = str.maketrans({"Ø": "O", "ø": "o", "Æ": "AE", "æ": "ae", "Œ": "OE", "œ": "oe", "Ł": "L", "ł": "l",
                                "Đ": "D", "đ": "d", "Ð": "D", "ð": "d", "Þ": "TH", "þ": "th", "Ħ": "H", "ħ": "h",
-                               "ı": "i", "ß": "ss"})
+                               "\u0131": "i", "ß": "ss"})  # U+0131: the dotless i
 #: Separators an ID is also written without (MRN-77123 as MRN77123).
 ID_SEPARATORS = re.compile(r"[-_./ ]")
 #: Shortest fragment hunted: two letters (``Li``, ``Ng``); one where the script writes names in

@@ -20,7 +20,6 @@ import re
 import warnings
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
 
 import pydicom
 from pydicom.dataelem import DataElement
@@ -30,7 +29,6 @@ from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID
 
-from copydicom_provider.deid import dates
 from copydicom_provider.deid.actions import (
     CODE_PARTS,
     KEPT_TEXT,
@@ -43,12 +41,11 @@ from copydicom_provider.deid.actions import (
     dummy,
     is_well_known_uid,
 )
+from copydicom_provider.deid.dates import shift_in_text, shift_value
 from copydicom_provider.deid.identifiers import collect, holds_identifier, pattern, values
 from copydicom_provider.deid.identity import Identity
+from copydicom_provider.deid.options import DeidOptions
 from copydicom_provider.deid.pixels import embedded_text
-
-if TYPE_CHECKING:
-    from copydicom_provider.deid.profile import AnonymizationProfile
 
 DEVICE_IDENTITY = frozenset({"StationName", "DeviceSerialNumber", "DeviceUID", "DetectorID", "GantryID"})
 #: SR TEXT concepts kept with Retain Device Identity: Device Observer Name and Serial Number.
@@ -91,7 +88,7 @@ class CannotDeidentify(Exception):
 
 @dataclass
 class _Walk:
-    profile: AnonymizationProfile
+    profile: DeidOptions
     identity: Identity
     shift: timedelta
     hunted: re.Pattern[str] | None
@@ -103,7 +100,7 @@ class _Walk:
     notes: list[str] = field(default_factory=list)
 
 
-def deidentify_file(data: bytes, profile: AnonymizationProfile, notes: list[str] | None = None) -> bytes:
+def deidentify_file(data: bytes, profile: DeidOptions, notes: list[str] | None = None) -> bytes:
     """Read a Part 10 file, de-identify it at every depth, write it back (same transfer syntax).
 
     ``notes`` receives one line per element that had to be replaced or removed for want of a
@@ -116,7 +113,7 @@ def deidentify_file(data: bytes, profile: AnonymizationProfile, notes: list[str]
     return buffer.getvalue()
 
 
-def deidentify_dataset(dataset: Dataset, profile: AnonymizationProfile, notes: list[str] | None = None) -> Dataset:
+def deidentify_dataset(dataset: Dataset, profile: DeidOptions, notes: list[str] | None = None) -> Dataset:
     """De-identify ``dataset`` in place (file meta rebuilt) and return it."""
     identity = Identity(_raw(dataset, "PatientID"), _raw(dataset, "StudyInstanceUID"), "", "",
                         _raw(dataset, "IssuerOfPatientID"))
@@ -233,11 +230,12 @@ def _patient_pseudonym(dataset: Dataset, element: DataElement, walk: _Walk, top:
         return ""
     if element.keyword == "PatientName":
         return dummy("PN")
-    nested = Identity(str(element.value), walk.identity.study_uid, "", "", str(dataset.get("IssuerOfPatientID", "") or ""))
+    issuer = str(dataset.get("IssuerOfPatientID", "") or "")
+    nested = Identity(str(element.value), walk.identity.study_uid, "", "", issuer)
     return walk.profile.pseudonym(nested.patient_key)
 
 
-def _remap(element: DataElement, profile: AnonymizationProfile) -> None:
+def _remap(element: DataElement, profile: DeidOptions) -> None:
     keyword = element.keyword
     new = [v if not v or is_well_known_uid(keyword, v) else profile.uid(v) for v in values(element)]
     element.value = new[0] if len(new) == 1 else new
@@ -270,7 +268,7 @@ def _date(element: DataElement, action: Action | None, walk: _Walk, here: str) -
         return
     shifted = []
     for value in values(element):
-        moved = dates.shift_value(value, walk.shift)
+        moved = shift_value(value, walk.shift)
         if moved is None:
             walk.notes.append(f"{here}: a {element.VR} value that cannot be shifted was replaced by a dummy")
             moved = dummy(element.VR)
@@ -297,7 +295,7 @@ def _content_text(item: Dataset, element: DataElement, walk: _Walk) -> None:
         _replace(item, element)
 
 
-def _apply(dataset: Dataset, element: DataElement, action: Action, profile: AnonymizationProfile) -> None:
+def _apply(dataset: Dataset, element: DataElement, action: Action, profile: DeidOptions) -> None:
     if action is Action.REMOVE:
         del dataset[element.tag]
     elif action is Action.EMPTY:
@@ -327,7 +325,7 @@ def _keep_text(element: DataElement, walk: _Walk) -> None:
     shift = walk.shift if walk.profile.shift_dates else None
     kept = []
     for value in values(element):
-        text = value if element.keyword in NOT_DATED else dates.shift_in_text(value, shift)
+        text = value if element.keyword in NOT_DATED else shift_in_text(value, shift)
         kept.append(dummy(element.VR) if holds_identifier(text, walk.hunted) else text)
     if kept:
         element.value = kept[0] if len(kept) == 1 else kept
@@ -349,7 +347,7 @@ def _concept(item: Dataset) -> str:
     return str(names[0].get("CodeValue", ""))
 
 
-def _mark(dataset: Dataset, profile: AnonymizationProfile) -> None:
+def _mark(dataset: Dataset, profile: DeidOptions) -> None:
     """Record what was done (PS3.15 E.1.1, CID 7050)."""
     options = ["basic", "graphics", "descriptors"]
     options += ["structured"] if profile.clean_structured_content else []
