@@ -52,7 +52,8 @@ def replicate(services: CeleryAirflowServices, destination_conn_id: str) -> dict
     start = min(_time(ti["start_date"]) for ti in copies)
     end = max(_time(ti["end_date"]) for ti in copies)
     summary = services.xcom(DAG_ID, run_id, "summarize")
-    queued = [(_time(ti["start_date"]) - _time(ti["queued_when"])).total_seconds() for ti in copies if ti["queued_when"]]
+    queued = [(_time(ti["start_date"]) - _time(ti["queued_when"])).total_seconds()
+              for ti in copies if ti["queued_when"]]
     overhead = []
     for ti in copies:
         part = services.api("GET", f"dags/{DAG_ID}/dagRuns/{run_id}/taskInstances/copy/xcomEntries/summary",

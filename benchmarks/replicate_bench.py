@@ -48,6 +48,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import requests
 
@@ -96,7 +97,8 @@ def orthanc_push(source: OrthancServer, destination: OrthancServer) -> float:
     started = time.perf_counter()
     job = requests.post(f"{source.url}/peers/bench/store", auth=auth, timeout=30,
                         json={"Resources": studies, "Asynchronous": True}).json()["ID"]
-    while (state := requests.get(f"{source.url}/jobs/{job}", auth=auth, timeout=30).json()["State"]) not in {"Success", "Failure"}:
+    while (state := requests.get(f"{source.url}/jobs/{job}", auth=auth, timeout=30).json()["State"]) not in {
+            "Success", "Failure"}:
         time.sleep(0.05)
     elapsed = time.perf_counter() - started
     assert state == "Success", state
@@ -169,7 +171,8 @@ from orthanc_tools import OrthancCloner, ClonerMode
 
 logging.basicConfig(level=logging.WARNING)
 source_url, peer, destination_url, expected, workers = sys.argv[1:6]
-user, password, dest_user, dest_password = (os.environ[k] for k in ("SRC_USER", "SRC_PASSWORD", "DEST_USER", "DEST_PASSWORD"))
+user, password, dest_user, dest_password = (os.environ[k]
+                                           for k in ("SRC_USER", "SRC_PASSWORD", "DEST_USER", "DEST_PASSWORD"))
 cloner = OrthancCloner(source=OrthancApiClient(source_url, user=user, pwd=password), mode=ClonerMode.PEERING,
                        destination_peer=peer, trigs_on_stable_study=True, worker_threads_count=int(workers),
                        max_retries=0)
@@ -183,7 +186,8 @@ runner.start()
 landed = 0
 while True:  # time until every instance is on the destination, not until the cloner's last poll
     finished = not runner.is_alive()
-    landed = requests.get(f"{destination_url}/statistics", auth=(dest_user, dest_password), timeout=30).json()["CountInstances"]
+    reply = requests.get(f"{destination_url}/statistics", auth=(dest_user, dest_password), timeout=30).json()
+    landed = reply["CountInstances"]
     if landed >= int(expected) or finished:
         break
     time.sleep(0.05)
@@ -241,7 +245,7 @@ def cloner_peering(count: int, seeded_at: float, info: ClonerRun) -> Method:
         info.stable_wait_s = wait_stable(source)  # not timed: seeded long before, so normally 0
         info.source_age_s = time.perf_counter() - seeded_at
         credentials = dict(zip(("SRC_USER", "SRC_PASSWORD", "DEST_USER", "DEST_PASSWORD"),
-                               (*source.auth, *destination.auth)))  # in its environment, not its command line
+                               (*source.auth, *destination.auth), strict=True))  # in its environment, not argv
         result = subprocess.run([str(python), "-c", CLONER_DRIVER, source.url, "bench-cloner", destination.url,
                                  str(count), str(CLONER_WORKERS)], env={**os.environ, **credentials},
                                 capture_output=True, text=True, timeout=900)
@@ -419,7 +423,7 @@ def main() -> int:
 
     rates = [{name: count / s for name, s in r.seconds.items()} for r in rounds]
     rate = {name: statistics.median(r[name] for r in rates) for name in rates[0]}
-    figures: dict[str, object] = {"instances": count, "repeat": args.repeat}
+    figures: dict[str, Any] = {"instances": count, "repeat": args.repeat}
     for ratio, (numerator, denominator) in RATIOS.items():
         if denominator in rate:
             figures.update({ratio + suffix: value for suffix, value in

@@ -34,6 +34,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tests.splunk_server lives with the tests
@@ -75,7 +76,8 @@ def fill_index(splunk_url: str, events: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     hook = SplunkHook.from_url(splunk_url, max_batch_events=1000)
     modalities = ("CT", "MR", "CR", "US", "MG", "DX", "PT", "XA")
-    early, late = datetime(2010, 1, 1, tzinfo=timezone.utc).timestamp(), datetime(2021, 1, 1, tzinfo=timezone.utc).timestamp()
+    early = datetime(2010, 1, 1, tzinfo=timezone.utc).timestamp()
+    late = datetime(2021, 1, 1, tzinfo=timezone.utc).timestamp()
 
     def envelopes() -> Iterator[dict]:
         for n in range(events):
@@ -90,7 +92,10 @@ def fill_index(splunk_url: str, events: int, seed: int = 7) -> None:
     hook.send_envelopes(envelopes())
 
 
-def timed(function: Callable[[], object]) -> tuple[float, object]:
+T = TypeVar("T")
+
+
+def timed(function: Callable[[], T]) -> tuple[float, T]:
     started = time.perf_counter()
     result = function()
     return time.perf_counter() - started, result
@@ -120,6 +125,7 @@ def main() -> int:
                             stdout=subprocess.PIPE, text=True)
     source_server = OrthancServer(workdir / "source", name="source").start()
     try:
+        assert sink.stdout is not None  # stdout=PIPE
         splunk_url = json.loads(sink.stdout.readline())["url"]  # carries the HEC token: never printed
         print(f"seeding {args.instances} images of ~132 KB and {args.dose_reports} dose SRs ...", flush=True)
         seed(source_server, args.instances, args.dose_reports)

@@ -20,7 +20,8 @@ _INDEX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
 
 class Searcher(Protocol):
-    def search(self, query: str, earliest_time: Any = None, latest_time: Any = None, **kwargs: Any) -> Iterable[dict]: ...
+    def search(self, query: str, earliest_time: Any = None, latest_time: Any = None,
+               **kwargs: Any) -> Iterable[dict]: ...
 
 
 @dataclass

@@ -15,7 +15,8 @@ def quarter_bounds(label: str) -> tuple[datetime, datetime]:
         raise ValueError(f"quarter {label!r} is not of the form YYYY-Qn (e.g. 2025-Q3)")
     year, quarter = int(match.group(1)), int(match.group(2))
     start = datetime(year, 3 * quarter - 2, 1, tzinfo=timezone.utc)
-    end = datetime(year + 1, 1, 1, tzinfo=timezone.utc) if quarter == 4 else datetime(year, 3 * quarter + 1, 1, tzinfo=timezone.utc)
+    end = datetime(year + 1, 1, 1, tzinfo=timezone.utc) if quarter == 4 else \
+        datetime(year, 3 * quarter + 1, 1, tzinfo=timezone.utc)
     return start, end
 
 

@@ -88,9 +88,11 @@ def parse_reference_table(text: str, origin: str) -> ReferenceTable:
                                       "so that a protocol's level never applies to a whole region")
         quantity = QUANTITY_BY_KEY.get(cells["quantity"])
         if quantity is None:
-            raise ReferenceTableError(f"{where}: quantity {cells['quantity']!r} is not one of {', '.join(QUANTITY_BY_KEY)}")
+            raise ReferenceTableError(f"{where}: quantity {cells['quantity']!r} is not one of "
+                                      f"{', '.join(QUANTITY_BY_KEY)}")
         if cells["unit"] != quantity.unit:
-            raise ReferenceTableError(f"{where}: unit {cells['unit']!r} for {quantity.key}; the records carry {quantity.unit}")
+            raise ReferenceTableError(f"{where}: unit {cells['unit']!r} for {quantity.key}; "
+                                      f"the records carry {quantity.unit}")
         try:
             value = float(cells["national_level"])
         except ValueError:
@@ -99,5 +101,8 @@ def parse_reference_table(text: str, origin: str) -> ReferenceTable:
             raise ReferenceTableError(f"{where}: national_level must be positive, not {cells['national_level']}")
         if not cells["source"]:
             raise ReferenceTableError(f"{where}: the source column is empty; every level names where it comes from")
-        levels.append(ReferenceLevel(**{**cells, "national_level": value}))
+        levels.append(ReferenceLevel(
+            protocol=cells["protocol"], body_region=cells["body_region"], body_region_code=cells["body_region_code"],
+            quantity=cells["quantity"], national_level=value, unit=cells["unit"], examination=cells["examination"],
+            source=cells["source"]))
     return ReferenceTable(levels, origin)

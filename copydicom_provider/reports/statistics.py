@@ -42,10 +42,12 @@ class Distribution:
     @classmethod
     def of(cls, values: Iterable[float]) -> Distribution:
         ordered = sorted(values)
-        return cls(len(ordered), sum(ordered) / len(ordered), percentile(ordered, 50), percentile(ordered, 75), ordered[-1])
+        return cls(len(ordered), sum(ordered) / len(ordered), percentile(ordered, 50), percentile(ordered, 75),
+                   ordered[-1])
 
 
-def group_values(events: Iterable[DoseEvent], key: Callable[[DoseEvent], tuple[str, ...]]) -> dict[tuple, dict[str, list[float]]]:
+def group_values(events: Iterable[DoseEvent],
+                 key: Callable[[DoseEvent], tuple[str, ...]]) -> dict[tuple, dict[str, list[float]]]:
     """group key -> quantity key -> values, for the events that carry each quantity."""
     groups: dict[tuple, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     for event in events:
@@ -64,8 +66,8 @@ def dose_table(events: Iterable[DoseEvent], by: Sequence[str]) -> list[dict[str,
             if not values:
                 continue
             d = Distribution.of(values)
-            rows.append({**dict(zip(by, group)), "quantity": quantity.key, "unit": quantity.unit, "count": d.count,
-                         "mean": d.mean, "median": d.median, "p75": d.p75, "max": d.max})
+            rows.append({**dict(zip(by, group, strict=True)), "quantity": quantity.key, "unit": quantity.unit,
+                         "count": d.count, "mean": d.mean, "median": d.median, "p75": d.p75, "max": d.max})
     return rows
 
 
@@ -105,11 +107,12 @@ def reference_comparison(events: Iterable[DoseEvent], table: ReferenceTable) -> 
     return rows
 
 
-def outliers(events: Sequence[DoseEvent], table: ReferenceTable, factor: float = OUTLIER_FACTOR) -> list[dict[str, Any]]:
+def outliers(events: Sequence[DoseEvent], table: ReferenceTable,
+             factor: float = OUTLIER_FACTOR) -> list[dict[str, Any]]:
     """Events above their protocol's reference level, or above ``factor`` times the protocol's median."""
     medians = {group: {q: percentile(sorted(v), 50) for q, v in per.items()}
                for group, per in group_values(events, lambda e: (e.protocol,)).items()}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for event in events:
         for quantity, value in event.values.items():
             median = medians[(event.protocol,)][quantity]
@@ -121,8 +124,9 @@ def outliers(events: Sequence[DoseEvent], table: ReferenceTable, factor: float =
                 reasons.append(f"above {factor:g} x protocol median")
             if reasons:
                 rows.append({
-                    "irradiation_event_uid": event.uid, "study_instance_uid": event.study_uid, "study_datetime": event.when,
-                    "station": event.station, "protocol": event.protocol, "quantity": quantity,
+                    "irradiation_event_uid": event.uid, "study_instance_uid": event.study_uid,
+                    "study_datetime": event.when, "station": event.station, "protocol": event.protocol,
+                    "quantity": quantity,
                     "unit": QUANTITY_BY_KEY[quantity].unit, "value": value, "protocol_median": median,
                     "national_level": level.national_level if level else None, "reason": "; ".join(reasons),
                 })
@@ -131,4 +135,5 @@ def outliers(events: Sequence[DoseEvent], table: ReferenceTable, factor: float =
 
 
 def studies_per_modality_per_day(studies: dict[tuple[str, str], set[str]]) -> list[dict[str, Any]]:
-    return [{"day": day, "modality": modality, "studies": len(uids)} for (day, modality), uids in sorted(studies.items())]
+    return [{"day": day, "modality": modality, "studies": len(uids)}
+            for (day, modality), uids in sorted(studies.items())]

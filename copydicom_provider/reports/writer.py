@@ -186,7 +186,8 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
     above_html = (f"<table><tr><th>Protocol</th><th>Target region</th><th>Quantity</th><th>Local (median)</th>"
                   f"<th>National</th><th>Events</th><th>Source</th></tr>{above_rows}</table>"
                   if above else "<p>No protocol's local median exceeds its national reference level.</p>")
-    images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>' for p in pictures)
+    images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>'
+                     for p in pictures)
     page = f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:1em auto}}th{{text-align:left}}

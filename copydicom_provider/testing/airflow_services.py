@@ -101,7 +101,8 @@ class AirflowServices:
 
     def service_command(self, name: str) -> list[str]:
         """The command line of one service (a subclass names its own, e.g. Celery workers)."""
-        return [self.airflow, name] + (["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else [])
+        address = ["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else []
+        return [self.airflow, name, *address]
 
     def service_env(self, name: str) -> dict[str, str]:
         """The environment of one service: the same for all here."""
@@ -183,7 +184,7 @@ class AirflowServices:
             try:
                 self.api("GET", f"dags/{dag_id}")
                 return
-            except RuntimeError:
+            except RuntimeError:  # noqa: PERF203 -- polling until the DAG is parsed: the error is the answer "not yet"
                 time.sleep(1)
         raise RuntimeError(f"DAG {dag_id} was not parsed within {timeout:g} s")
 
@@ -195,7 +196,8 @@ class AirflowServices:
         """Wait until every listed run is in a final state; returns them by run id."""
         deadline = time.monotonic() + timeout
         while True:
-            runs = {r["dag_run_id"]: r for r in self.api("GET", f"dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]}
+            listed = self.api("GET", f"dags/{dag_id}/dagRuns", params={"limit": 100})["dag_runs"]
+            runs = {r["dag_run_id"]: r for r in listed}
             wanted = {run_id: runs.get(run_id) for run_id in run_ids}
             if all(run and run["state"] in TERMINAL_STATES for run in wanted.values()):
                 return wanted  # type: ignore[return-value]
@@ -217,13 +219,14 @@ class AirflowServices:
                     self.cli("backfill", "create", "--dag-id", dag_id, "--from-date", first, "--to-date", last, *extra)
                 else:
                     self.api("POST", "backfills", json={"dag_id": dag_id, "from_date": first, "to_date": last,
-                                                         **dict(zip(extra[::2], extra[1::2]))})
+                                                         **dict(zip(extra[::2], extra[1::2], strict=False))})
                 return
-            except RuntimeError as error:
+            except RuntimeError as error:  # noqa: PERF203 -- a retry loop: the error decides whether to retry
                 text = str(error).lower()
                 if ("database is locked" not in text and "database error" not in text) or attempt == 5:
                     raise
-                if any(not b.get("completed_at") for b in self.api("GET", "backfills", params={"dag_id": dag_id})["backfills"]):
+                backfills = self.api("GET", "backfills", params={"dag_id": dag_id})["backfills"]
+                if any(not b.get("completed_at") for b in backfills):
                     return  # it was committed before the error
                 time.sleep(2)
 

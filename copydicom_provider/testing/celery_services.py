@@ -44,6 +44,8 @@ class CeleryAirflowServices(AirflowServices):
     _owned: list = field(default_factory=list, repr=False)
 
     def env(self) -> dict[str, str]:
+        if self.database is None or self.broker is None:
+            raise RuntimeError("start() first: the environment names the database and the broker it starts")
         env = super().env()
         env.pop("AIRFLOW__DATABASE__SQL_ALCHEMY_CONNECT_ARGS", None)  # SQLite's busy timeout only
         return {

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 
 import numpy as np
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from copydicom_provider.dicom.ids import orthanc_id
 
@@ -132,8 +132,8 @@ def _image(
 ) -> Dataset:
     sop_class = SOP_CLASSES[modality]
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
 
     ds = Dataset()

@@ -37,7 +37,7 @@ from pydicom.sequence import Sequence
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.tag import Tag
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
 
 from copydicom_provider.records.dose_fields import json_number
 
@@ -63,7 +63,7 @@ PROCEDURE_CONTEXT = Code("408730004", "SCT", "Procedure Context")
 NON_ASCII_TEXT = {
     # Latin-1 only: ISO_IR 100 cannot carry anything else.
     "ISO_IR 100": ("Müller^Jürgen", "Thorax Übersicht ÄÖÜ ß é"),
-    "ISO_IR 192": ("Müller^Jürgen", "Thorax Übersicht – 胸部 ✓ Ωμέγα"),
+    "ISO_IR 192": ("Müller^Jürgen", "Thorax Übersicht \u2013 胸部 ✓ Ωμέγα"),
 }
 
 
@@ -505,8 +505,8 @@ def _sr_document(root: Dataset, *, sop_class: str, sop_uid: str, series_uid: str
     """Wrap a root content item into an SR document with file meta (Explicit VR Little Endian)."""
     ds = Dataset()
     meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = sop_class
-    meta.MediaStorageSOPInstanceUID = sop_uid
+    meta.MediaStorageSOPClassUID = UID(sop_class)
+    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
     ds.file_meta = meta

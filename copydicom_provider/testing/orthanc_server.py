@@ -52,9 +52,8 @@ def orthanc_binary() -> str:
 
 def libfaketime() -> str:
     """Debian's libfaketime (package ``faketime``), wherever the architecture puts it."""
-    for candidate in sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")) + [
-        Path("/usr/lib/faketime/libfaketime.so.1")
-    ]:
+    for candidate in [*sorted(Path("/usr/lib").glob("*/faketime/libfaketime.so.1")),
+                      Path("/usr/lib/faketime/libfaketime.so.1")]:
         if candidate.exists():
             return str(candidate)
     raise RuntimeError("libfaketime is not installed: run `make deps` (apt-get install faketime)")
@@ -122,7 +121,7 @@ class OrthancServer:
         for attempt in range(3):
             try:
                 return self._start(timeout)
-            except RuntimeError as error:
+            except RuntimeError as error:  # noqa: PERF203 -- a retry loop: the error decides whether to retry
                 if attempt == 2 or not (chose_http or chose_dicom) or "exited at start-up" not in str(error):
                     raise
                 self.http_port = 0 if chose_http else self.http_port

@@ -120,10 +120,13 @@ class PostgresServer:
                                 dbname=database, connect_timeout=5)
 
     def _wait_ready(self, timeout: float) -> None:
+        process, directory = self.process, self.directory
+        if process is None or directory is None:
+            raise RuntimeError("postgres was not started")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"postgres exited; see {self.directory / 'postgres.log'}")
+            if process.poll() is not None:
+                raise RuntimeError(f"postgres exited; see {directory / 'postgres.log'}")
             try:
                 self._connect().close()
                 return

@@ -68,10 +68,13 @@ class RedisServer:
             return False
 
     def _wait_ready(self, timeout: float) -> None:
+        process, directory = self.process, self.directory
+        if process is None or directory is None:
+            raise RuntimeError("redis-server was not started")
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"redis-server exited; see {self.directory / 'redis.log'}")
+            if process.poll() is not None:
+                raise RuntimeError(f"redis-server exited; see {directory / 'redis.log'}")
             if self.ping():
                 return
             time.sleep(0.2)
