@@ -208,7 +208,7 @@ HEADER_KEYS = (*JOIN_KEYS[:2], "SeriesInstanceUID", "SOPClassUID", *JOIN_KEYS[2:
                "SeriesDescription")
 # Derived header keys.
 DERIVED_KEYS = ("StudyDateTime", "PatientAgeYears")
-# Keys the flattener and the record builder write themselves.
+# Keys the dose records (records.dose) and the record builder (records.instance) write themselves.
 RECORD_KEYS = ("RecordType", "RecordKey", "EventIndex", "EventCount", "FirstIrradiationEventUID",
                "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted")
 RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | frozenset(RECORD_KEYS)

@@ -75,7 +75,7 @@ def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:
 
     Never raises for a readable data set: an item that cannot be read is skipped and named in the
     ``ParseWarnings`` of the record it belongs to. ``lean=False`` reads every value through
-    pydicom (the reference :mod:`.sr_items` is tested against); the records are the same.
+    pydicom (the reference :mod:`copydicom_provider.dicom.sr_items` is tested against); the records are the same.
     """
     root = ContentItem(ds, lean=lean)
     if not is_dose_report(root):

@@ -1,6 +1,6 @@
 """Who reads instances and builds their records for a tags run: threads, or forked worker processes.
 
-Why processes: reading a header and building its records is Python work (pydicom, the flattener),
+Why processes: reading a header and building its records is Python work (pydicom, the record builders),
 so with threads a run is bound to one core by the interpreter lock, at about half the rate the
 source serves its files. With more than one core at hand and a run of at least
 ``PROCESS_MIN_CANDIDATES`` instances, records are built by up to ``max_parallel`` worker

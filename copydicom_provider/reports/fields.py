@@ -58,7 +58,7 @@ class Quantity:
         return self.key + LIST_SUFFIX
 
 
-#: The quantities the reports describe, in display order. Units are those the flattener scales to.
+#: The quantities the reports describe, in display order. Units are those the dose records scale to (records.units).
 QUANTITIES: tuple[Quantity, ...] = (
     Quantity("CTDIvol", "CTDIvol", "mGy", "CT"),
     Quantity("DLP", "DLP", "mGy.cm", "CT"),
