@@ -23,7 +23,6 @@ assemble odd trees by hand.
 
 from __future__ import annotations
 
-import io
 import random
 from collections.abc import Iterable
 from copy import deepcopy
@@ -31,28 +30,35 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pydicom.dataelem import RawDataElement
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.sequence import Sequence
+from pydicom.dataset import Dataset
 from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
-from pydicom.tag import Tag
-from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
-from copydicom_provider.records.dose_fields import json_number
+from copydicom_provider.testing.dose_sr_quirks import ODD_ITEMS as ODD_ITEMS  # the names make_ct_dose_sr takes
+from copydicom_provider.testing.dose_sr_quirks import add_odd_items
+from copydicom_provider.testing.sr_content import (
+    UNIT_EVENTS,
+    UNIT_MA,
+    UNIT_MGY,
+    UNIT_MGY_CM,
+    UNIT_MGYCM_QUIRK,
+    UNIT_SOURCES,
+    code_item,
+    container,
+    datetime_item,
+    decimal_mean,
+    ds_str,
+    num_item,
+    sr_document,
+    text_item,
+    uid_item,
+)
+from copydicom_provider.testing.sr_content import to_bytes as to_bytes  # what every caller writes reports with
 
 XRAY_RADIATION_DOSE_SR = "1.2.840.10008.5.1.4.1.1.88.67"
 ENHANCED_SR = "1.2.840.10008.5.1.4.1.1.88.22"
 BASIC_TEXT_SR = "1.2.840.10008.5.1.4.1.1.88.11"
-
-# Units pydicom's UCUM dictionary lacks; the others come from codes.UCUM.
-UNIT_MGY = Code("mGy", "UCUM", "mGy")
-UNIT_MGY_CM = Code("mGy.cm", "UCUM", "mGy.cm")
-UNIT_MA = Code("mA", "UCUM", "mA")
-UNIT_EVENTS = Code("{events}", "UCUM", "events")
-UNIT_SOURCES = Code("{X-Ray sources}", "UCUM", "X-Ray sources")
-# Vendor quirk: the DLP unit spelt without the dot (seen on several CT scanners).
-UNIT_MGYCM_QUIRK = Code("mGycm", "UCUM", "mGycm")
 
 # Codes pydicom's dictionaries do not carry under a usable keyword.
 CT_XRAY_PROCEDURE = Code("77477000", "SCT", "Computed Tomography X-Ray")
@@ -65,106 +71,6 @@ NON_ASCII_TEXT = {
     "ISO_IR 100": ("Müller^Jürgen", "Thorax Übersicht ÄÖÜ ß é"),
     "ISO_IR 192": ("Müller^Jürgen", "Thorax Übersicht \u2013 胸部 ✓ Ωμέγα"),
 }
-
-
-# --- content item builders -------------------------------------------------------------------
-
-
-def code_seq(code: Code) -> Sequence:
-    """A one-item code sequence (concept name, concept code or units)."""
-    item = Dataset()
-    item.CodeValue = code.value
-    item.CodingSchemeDesignator = code.scheme_designator
-    item.CodeMeaning = code.meaning
-    return Sequence([item])
-
-
-def _item(relationship: str | None, value_type: str, concept: Code | None) -> Dataset:
-    ds = Dataset()
-    if relationship is not None:
-        ds.RelationshipType = relationship
-    ds.ValueType = value_type
-    if concept is not None:
-        ds.ConceptNameCodeSequence = code_seq(concept)
-    return ds
-
-
-def container(concept: Code, children: list[Dataset], relationship: str | None = "CONTAINS",
-              template: str | None = None) -> Dataset:
-    """A CONTAINER content item holding ``children`` (``relationship=None`` for the root)."""
-    ds = _item(relationship, "CONTAINER", concept)
-    ds.ContinuityOfContent = "SEPARATE"
-    if template is not None:
-        tpl = Dataset()
-        tpl.MappingResource = "DCMR"
-        tpl.TemplateIdentifier = template
-        ds.ContentTemplateSequence = Sequence([tpl])
-    if children:
-        ds.ContentSequence = Sequence(children)
-    return ds
-
-
-def num_item(concept: Code, value: float | str | None, unit: Code,
-             relationship: str = "CONTAINS") -> Dataset:
-    """A NUM item; ``value=None`` writes the "no value" form (empty measured value + qualifier)."""
-    ds = _item(relationship, "NUM", concept)
-    if value is None:
-        ds.MeasuredValueSequence = Sequence([])
-        ds.NumericValueQualifierCodeSequence = code_seq(
-            Code("114006", "DCM", "Measurement failure"))
-        return ds
-    mv = Dataset()
-    mv.NumericValue = value if isinstance(value, str) else _ds_str(value)
-    mv.MeasurementUnitsCodeSequence = code_seq(unit)
-    ds.MeasuredValueSequence = Sequence([mv])
-    return ds
-
-
-def code_item(concept: Code, value: Code, relationship: str = "CONTAINS",
-              children: list[Dataset] | None = None) -> Dataset:
-    ds = _item(relationship, "CODE", concept)
-    ds.ConceptCodeSequence = code_seq(value)
-    if children:
-        ds.ContentSequence = Sequence(children)
-    return ds
-
-
-def text_item(concept: Code, value: str, relationship: str = "CONTAINS") -> Dataset:
-    ds = _item(relationship, "TEXT", concept)
-    ds.TextValue = value
-    return ds
-
-
-def uid_item(concept: Code, value: str, relationship: str = "CONTAINS") -> Dataset:
-    ds = _item(relationship, "UIDREF", concept)
-    ds.UID = value
-    return ds
-
-
-def datetime_item(concept: Code, value: datetime, relationship: str = "CONTAINS") -> Dataset:
-    ds = _item(relationship, "DATETIME", concept)
-    ds.DateTime = value.strftime("%Y%m%d%H%M%S")
-    return ds
-
-
-def _ds_str(value: float) -> str:
-    """A DS string of at most 16 characters, the way a scanner would write it."""
-    return format(value, ".10g")
-
-
-def raw_value(item: Dataset, keyword: str, vr: str, text: str) -> None:
-    """Write ``text`` as the element's bytes unchecked: how a scanner writes ``10.50/ 15.00`` in a DS."""
-    tag = Tag(keyword)
-    data = text.encode("ascii")
-    if len(data) % 2:
-        data += b" "
-    item[tag] = RawDataElement(tag, vr, len(data), data, 0, False, True)
-
-
-def decimal_mean(values: list[float]) -> float:
-    """The mean the flattener computes (exact decimal arithmetic on the DS strings)."""
-    numbers = [Decimal(_ds_str(v)) for v in values]
-    return json_number(sum(numbers, Decimal(0)) / len(numbers))
 
 
 # --- the dose report -------------------------------------------------------------------------
@@ -246,7 +152,7 @@ def make_ct_dose_sr(
         for event in events[1:]:
             event["missing_kvp"] = "B"
     dlp_unit = UNIT_MGYCM_QUIRK if quirks else UNIT_MGY_CM
-    dlp_total = float(sum((Decimal(_ds_str(e["dlp"])) for e in events if e["dlp"] is not None),
+    dlp_total = float(sum((Decimal(ds_str(e["dlp"])) for e in events if e["dlp"] is not None),
                           Decimal(0)))
     comment = _long_text(rng) if long_comment else None
     end = start + timedelta(minutes=6)
@@ -279,13 +185,13 @@ def make_ct_dose_sr(
     if odd - set(ODD_ITEMS):
         raise ValueError(f"odd_items must be among {ODD_ITEMS}, not {sorted(odd - set(ODD_ITEMS))}")
     if odd:
-        warnings = _add_odd_items(root_children, end, odd)
+        warnings = add_odd_items(root_children, end, odd)
     root_concept = codes.DCM.XRayRadiationDoseReport
     if quirks:
         root_concept = Code(root_concept.value, "DCM", "X-ray Radiation Dose Report")
     root = container(root_concept, root_children, relationship=None, template="10011")
 
-    ds = _sr_document(
+    ds = sr_document(
         root, sop_class=ENHANCED_SR if enhanced_sr else XRAY_RADIATION_DOSE_SR,
         sop_uid=sop_uid, series_uid=series_uid, study_uid=study_uid, charset=charset,
         patient_id=patient_id, patient_name=patient_name, patient_sex=patient_sex,
@@ -324,47 +230,6 @@ def make_ct_dose_sr(
         "warnings": warnings,
     }
     return ds, truth
-
-
-ODD_NUM_TEXT = "10.50/ 15.00"
-
-
-ODD_ITEMS = ("no-concept-code", "empty-concept-code", "text-in-num", "empty-measured-value",
-             "multi-valued-num", "bad-datetime")
-
-
-def _add_odd_items(root_children: list[Dataset], end: datetime, odd: set[str]) -> dict[str, list[str]]:
-    """Vendor oddities seen in real reports, in items the flattener does not need (see make_ct_dose_sr)."""
-    warnings: dict[str, list[str]] = {"report": [], "event": []}
-    spiral = [i for i in root_children if i.ValueType == "CONTAINER"
-              and i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.CTAcquisition.value][1]
-    if "bad-datetime" in odd:
-        end_item = next(i for i in root_children
-                        if i.ConceptNameCodeSequence[0].CodeValue == codes.DCM.EndOfXRayIrradiation.value)
-        raw_value(end_item, "DateTime", "DT", end.strftime("%Y-%m-%d %H:%M"))
-        warnings["report"].append("DATETIME item EndOfXRayIrradiation has unreadable value")
-    if "no-concept-code" in odd:
-        root_children.insert(-1, _item("CONTAINS", "CODE", Code("D1", "99ACME", "Dose Check Status")))
-        warnings["report"].append("CODE item DoseCheckStatus has no ConceptCodeSequence")
-    if "empty-concept-code" in odd:
-        empty_code = code_item(Code("D2", "99ACME", "Scan Options"), Code("X", "99ACME", "x"))
-        empty_code.ConceptCodeSequence = Sequence([])
-        spiral.ContentSequence.append(empty_code)
-        warnings["event"].append("CODE item ScanOptions has no ConceptCodeSequence")
-    if "text-in-num" in odd:
-        noise = num_item(Code("D3", "99ACME", "Noise Index"), "10.5", Code("1", "UCUM", "no units"))
-        raw_value(noise.MeasuredValueSequence[0], "NumericValue", "DS", ODD_NUM_TEXT)
-        spiral.ContentSequence.append(noise)
-        warnings["event"].append(f"NUM item NoiseIndex has non-numeric value {ODD_NUM_TEXT!r}")
-    if "empty-measured-value" in odd:
-        empty_range = num_item(codes.DCM.ExposedRange, 1.0, codes.UCUM.Millimeter)
-        empty_range.MeasuredValueSequence = Sequence([])  # no value and no qualifier
-        spiral.ContentSequence.append(empty_range)
-    if "multi-valued-num" in odd:
-        per_rotation = num_item(Code("D4", "99ACME", "Tube Current per Rotation"), 1.0, UNIT_MA)
-        per_rotation.MeasuredValueSequence[0].NumericValue = ["200", "210", "220", "230", "240"]
-        spiral.ContentSequence.append(per_rotation)
-    return warnings
 
 
 def cumulative_ct_reports(versions: int = 3, **options: Any) -> list[tuple[Dataset, dict[str, Any]]]:
@@ -494,54 +359,6 @@ def _long_text(rng: random.Random) -> str:
     return text
 
 
-# --- the document around a content tree ------------------------------------------------------
-
-
-def _sr_document(root: Dataset, *, sop_class: str, sop_uid: str, series_uid: str,
-                 study_uid: str, charset: str | None, patient_id: str, patient_name: str,
-                 patient_sex: str, patient_age: str | None, study_date: date, study_time: time,
-                 accession_number: str, study_description: str, series_description: str,
-                 series_number: int, manufacturer: str, station_name: str) -> Dataset:
-    """Wrap a root content item into an SR document with file meta (Explicit VR Little Endian)."""
-    ds = Dataset()
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(sop_class)
-    meta.MediaStorageSOPInstanceUID = UID(sop_uid)
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID
-    ds.file_meta = meta
-    if charset is not None:
-        ds.SpecificCharacterSet = charset
-    ds.SOPClassUID, ds.SOPInstanceUID = sop_class, sop_uid
-    ds.StudyDate = ds.ContentDate = study_date.strftime("%Y%m%d")
-    ds.StudyTime = ds.ContentTime = study_time.strftime("%H%M%S")
-    ds.AccessionNumber = accession_number
-    ds.Modality = "SR"
-    ds.Manufacturer = manufacturer
-    ds.ReferringPhysicianName = ""
-    ds.StationName = station_name
-    ds.StudyDescription = study_description
-    ds.SeriesDescription = series_description
-    ds.PatientName, ds.PatientID = patient_name, patient_id
-    ds.PatientBirthDate = ""
-    ds.PatientSex = patient_sex
-    if patient_age is not None:
-        ds.PatientAge = patient_age
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = study_uid, series_uid
-    ds.StudyID = "1"
-    ds.SeriesNumber = series_number
-    ds.InstanceNumber = 1
-    ds.ReferencedPerformedProcedureStepSequence = Sequence([])
-    ds.CompletionFlag = "COMPLETE"
-    ds.VerificationFlag = "UNVERIFIED"
-    ds.PerformedProcedureCodeSequence = Sequence([])
-    for keyword in ("ValueType", "ConceptNameCodeSequence", "ContinuityOfContent",
-                    "ContentTemplateSequence", "ContentSequence"):
-        if keyword in root:
-            setattr(ds, keyword, root[keyword].value)
-    return ds
-
-
 def make_plain_sr(*, seed: int = 0, patient_id: str = "TEXT0001", text: str = "No findings.",
                   study_uid: str | None = None,
                   series_description: str = "Report") -> Dataset:
@@ -550,7 +367,7 @@ def make_plain_sr(*, seed: int = 0, patient_id: str = "TEXT0001", text: str = "N
     uid = lambda tag: generate_uid(entropy_srcs=[*entropy, tag])  # noqa: E731
     root = container(Code("11528-7", "LN", "Radiology Report"),
                      [text_item(Code("121071", "DCM", "Finding"), text)], relationship=None)
-    return _sr_document(
+    return sr_document(
         root, sop_class=BASIC_TEXT_SR, sop_uid=uid("sop"), series_uid=uid("series"),
         study_uid=study_uid or uid("study"), charset=None, patient_id=patient_id,
         patient_name="Text^Report", patient_sex="M", patient_age="060Y",
@@ -558,10 +375,3 @@ def make_plain_sr(*, seed: int = 0, patient_id: str = "TEXT0001", text: str = "N
         study_description="Report", series_description=series_description, series_number=1,
         manufacturer="ACME Medical", station_name="RIS",
     )
-
-
-def to_bytes(ds: Dataset) -> bytes:
-    """The dataset as a DICOM Part 10 file (preamble, file meta, Explicit VR Little Endian)."""
-    buf = io.BytesIO()
-    ds.save_as(buf, enforce_file_format=True)
-    return buf.getvalue()

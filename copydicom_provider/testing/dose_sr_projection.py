@@ -22,17 +22,15 @@ from pydicom.sr.coding import Code
 from pydicom.uid import generate_uid
 
 from copydicom_provider.records.dose_fields import json_number
-from copydicom_provider.testing.dose_sr import (
-    DIAGNOSTIC_INTENT,
-    HAS_INTENT,
-    NON_ASCII_TEXT,
-    XRAY_RADIATION_DOSE_SR,
-    _ds_str,
-    _sr_document,
+from copydicom_provider.testing.dose_sr import DIAGNOSTIC_INTENT, HAS_INTENT, NON_ASCII_TEXT, XRAY_RADIATION_DOSE_SR
+from copydicom_provider.testing.sr_content import (
+    UNIT_MA,
     code_item,
     container,
     datetime_item,
+    ds_str,
     num_item,
+    sr_document,
     text_item,
     uid_item,
 )
@@ -49,12 +47,11 @@ VENDOR_UAS = Code("uAs", "UCUM", "uAs")
 VENDOR_PULSE_RATE = Code("pulse/s", "UCUM", "pulse/s")
 UNIT_GY_M2 = Code("Gy.m2", "UCUM", "Gy.m2")
 UNIT_GY = Code("Gy", "UCUM", "Gy")
-UNIT_MA = Code("mA", "UCUM", "mA")
 UNIT_PULSES = Code("{pulses}", "UCUM", "pulses")
 
 
 def _d(value: float) -> Decimal:
-    return Decimal(_ds_str(value))
+    return Decimal(ds_str(value))
 
 
 def make_fluoro_dose_sr(
@@ -124,7 +121,7 @@ def make_fluoro_dose_sr(
     root = container(codes.DCM.XRayRadiationDoseReport, root_children, relationship=None,
                      template="10001")
     sop_uid, series_uid = uid("sop"), uid("series")
-    ds = _sr_document(
+    ds = sr_document(
         root, sop_class=XRAY_RADIATION_DOSE_SR, sop_uid=sop_uid, series_uid=series_uid,
         study_uid=study_uid, charset=charset, patient_id=patient_id, patient_name=patient_name,
         patient_sex="M", patient_age="067Y", study_date=study_date, study_time=study_time,
@@ -171,7 +168,7 @@ def _plan_event(rng: random.Random, n: int, uid, start: datetime, pulses: tuple[
 def _multi(concept: Code, values: list[float], unit: Code) -> Dataset:
     item = num_item(concept, values[0], unit)
     if len(values) > 1:
-        item.MeasuredValueSequence[0].NumericValue = [_ds_str(v) for v in values]
+        item.MeasuredValueSequence[0].NumericValue = [ds_str(v) for v in values]
     return item
 
 

@@ -19,7 +19,8 @@ from pydicom.sr.codedict import codes
 from pydicom.sr.coding import Code
 from pydicom.uid import PYDICOM_IMPLEMENTATION_UID, ExplicitVRLittleEndian, generate_uid
 
-from copydicom_provider.testing.dose_sr import _item, datetime_item, make_ct_dose_sr, text_item, to_bytes
+from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
+from copydicom_provider.testing.sr_content import content_item, datetime_item, text_item
 
 SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 CT_IMAGE = "1.2.840.10008.5.1.4.1.1.2"
@@ -101,7 +102,7 @@ def make_planted_dose_sr(
                        and item.ConceptNameCodeSequence[0].CodeValue == codes.DCM.CTAcquisition.value)
     dose = acquisition.ContentSequence[-1]
     note = text_item(codes.DCM.Comment, f"Scan of {family}, MRN {patient_id}, born 23.07.1961, {accession_number}")
-    person = _item("HAS OBS CONTEXT", "PNAME", codes.DCM.PersonObserverName)
+    person = content_item("HAS OBS CONTEXT", "PNAME", codes.DCM.PersonObserverName)
     person.PersonName = patient_name
     when = datetime_item(Code("111526", "DCM", "DateTime Started"),
                          datetime.combine(study_date, time(9, 41, 7)))
