@@ -39,7 +39,7 @@ from typing import TypeVar
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))  # tests.splunk_server lives with the tests
 
-from copydicom_provider.copy.plan import parallel_map, workers_for  # noqa: E402
+from copydicom_provider.copy.parallel import parallel_map, workers_for  # noqa: E402
 from copydicom_provider.hooks.orthanc import OrthancHook  # noqa: E402
 from copydicom_provider.hooks.splunk import SplunkHook  # noqa: E402
 from copydicom_provider.jobs.replicate_tags import KEY_FIELD, replicate_tags  # noqa: E402

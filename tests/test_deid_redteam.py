@@ -649,7 +649,7 @@ def _through_orthanc(source, destination, data: bytes) -> bytes:
     """
     import requests
 
-    from copydicom_provider.copy.transfer import send_instance
+    from copydicom_provider.copy.send import send_instance
     from copydicom_provider.hooks.orthanc import OrthancHook
     from tests.fixtures_orthanc import instance_bytes
 

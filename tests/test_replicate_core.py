@@ -208,7 +208,7 @@ def test_many_small_studies_are_compared_in_bulk_and_only_differences_copied(sou
 def test_push_jobs_are_of_one_size_so_both_lanes_end_together():
     """Five studies of 200 on two lanes: jobs of whole studies would leave one lane pushing the fifth
     alone; a study larger than the job size goes as its instances, small studies stay whole."""
-    from copydicom_provider.copy.transfer import _push_jobs
+    from copydicom_provider.copy.peer import _push_jobs
 
     groups = [(f"study{s}", [f"s{s}i{i}" for i in range(200)]) for s in range(5)] + [("small", ["x1", "x2"])]
     jobs = list(_push_jobs(groups, 125))

@@ -17,7 +17,7 @@ import time
 import pytest
 import requests
 
-from copydicom_provider.copy import transfer
+from copydicom_provider.copy import peer, peer_jobs, temporary_peer
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import Candidates
 from copydicom_provider.jobs.replicate import ReplicationFailed, copy_candidates, replicate
@@ -96,7 +96,7 @@ def restart(server, down: float = 0.5) -> None:
 
 def temporary_peers(server) -> list[str]:
     names = requests.get(f"{server.url}/peers", auth=server.auth, timeout=10).json()
-    return [name for name in names if name.startswith(transfer.PEER_PREFIX)]
+    return [name for name in names if name.startswith(temporary_peer.PEER_PREFIX)]
 
 
 def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory):
@@ -223,7 +223,7 @@ def test_destination_killed_mid_copy_rest(source, destination):
 
 
 def test_destination_killed_mid_copy_peer(source, destination, monkeypatch):
-    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 25)
+    monkeypatch.setattr(peer, "PEER_JOB_SIZE", 25)
     slow_ingest(destination, 5)  # the kill lands mid-copy however fast the machine
     items = seed(source, many(12, 25))
     watcher = kill_when(destination, 60)
@@ -248,7 +248,7 @@ def test_after_a_destination_restart_only_what_it_really_lacks_counts_as_failed(
                                                                                  monkeypatch):
     """Uploads whose reply was lost (rest: the destination stopped answering beyond the timeout, then went
     on; peer: it was restarted while its jobs were counted) are asked of the destination once it answers."""
-    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 25)
+    monkeypatch.setattr(peer, "PEER_JOB_SIZE", 25)
     slow_ingest(destination, 5)
     items = seed(source, many(8, 25))
     watcher = when_holding(destination, 40, pause if mode == "rest" else restart)
@@ -289,7 +289,7 @@ def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run_at_once(sourc
             f"{source.url}/jobs?expand", auth=source.auth, timeout=10).json()) and time.monotonic() < deadline:
         time.sleep(0.1)
 
-    assert transfer._peer_age(left[0], time.time()) < transfer.STALE_PEER_GRACE
+    assert temporary_peer._peer_age(left[0], time.time()) < temporary_peer.STALE_PEER_GRACE
     summary = replicate(source.url_with_credentials, destination.url_with_credentials, mode="peer")
     assert temporary_peers(source) == []
     assert summary.copied + summary.already_present == len(items)
@@ -297,7 +297,7 @@ def test_a_peer_left_by_a_killed_worker_is_removed_by_the_next_run_at_once(sourc
 
 
 def test_a_run_whose_peer_another_run_removed_between_two_jobs_registers_it_again(source, destination, monkeypatch):
-    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 10)
+    monkeypatch.setattr(peer, "PEER_JOB_SIZE", 10)
     items = seed(source, many(4, 10, size=64))
     src = hook(source)
     start = src.store_to_peer
@@ -355,10 +355,10 @@ def test_on_kill_cancels_the_push_job_and_removes_the_peer(source, destination):
 def test_an_interrupt_while_lanes_take_their_next_jobs_ends_the_run(source, destination, monkeypatch):
     """Ctrl-C cancels the running push jobs; each lane then sees its job fail and takes the next one.
     Those failures must not hold the lanes waiting for a verdict that the interrupted run never gives."""
-    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 10)
+    monkeypatch.setattr(peer, "PEER_JOB_SIZE", 10)
     slow_ingest(destination, 20)  # jobs still run when the interrupt comes
     items = seed(source, many(8, 10, size=64))
-    cancel = transfer.ACTIVE_PEER_JOBS.cancel_jobs
+    cancel = peer_jobs.ACTIVE_PEER_JOBS.cancel_jobs
 
     def cancel_then_let_the_lanes_move_on(peer: str) -> None:
         cancel(peer)
@@ -370,8 +370,8 @@ def test_an_interrupt_while_lanes_take_their_next_jobs_ends_the_run(source, dest
             time.sleep(0.005)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(transfer.ACTIVE_PEER_JOBS, "cancel_jobs", cancel_then_let_the_lanes_move_on)
-    monkeypatch.setattr(transfer, "_account_push", interrupt)
+    monkeypatch.setattr(peer_jobs.ACTIVE_PEER_JOBS, "cancel_jobs", cancel_then_let_the_lanes_move_on)
+    monkeypatch.setattr(peer, "account_push", interrupt)
     outcome: list[BaseException] = []
 
     def run() -> None:
@@ -399,7 +399,7 @@ def test_a_push_job_created_after_the_cancel_is_cancelled_too():
     """``cancel_jobs`` cannot see a job the source is still creating: its registration says so."""
     cancelled: list[str] = []
     source = type("Source", (), {"cancel_job": staticmethod(cancelled.append)})()
-    jobs = transfer._PeerJobs()
+    jobs = peer_jobs._PeerJobs()
     jobs.set(source, "copydicom-1-x")
     assert jobs.job("copydicom-1-x", "before")
     jobs.cancel_jobs("copydicom-1-x")
@@ -487,7 +487,7 @@ def test_a_full_destination_stops_the_batch_and_says_what_to_do(source, orthanc_
     error says how to make room, and a rerun after room is made copies exactly what is missing.
     In peer mode the source only says "Error in the network protocol": the worker asks the
     destination itself with one instance, and the jobs after it are not started."""
-    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 8)
+    monkeypatch.setattr(peer, "PEER_JOB_SIZE", 8)
     destination = full_destination(orthanc_factory)
     items = seed(source, many(2, 10))
     workers = 4
@@ -496,7 +496,7 @@ def test_a_full_destination_stops_the_batch_and_says_what_to_do(source, orthanc_
     summary = raised.value.summary
     assert summary.needs_operator and summary.copied == 0
     # at most one round of uploads (a thread per copy slot of both servers), or of push jobs
-    tried = 2 * workers if mode == "rest" else transfer.PEER_JOB_SIZE * transfer.PEER_CONCURRENT_JOBS
+    tried = 2 * workers if mode == "rest" else peer.PEER_JOB_SIZE * peer.PEER_CONCURRENT_JOBS
     assert 1 <= summary.failed <= tried and summary.failed + summary.not_attempted == len(items), summary.line()
     message = str(raised.value)
     assert "The file storage is full" in message and "cannot store more" in message
@@ -518,7 +518,7 @@ def test_sigterm_to_a_task_stops_the_copy_there_and_leaves_no_peer_or_job(source
     there, through the clean-up Ctrl-C takes, rather than copy on until the SIGKILL that follows."""
     from copydicom_provider.operators.replicate import ReplicateOperator
 
-    monkeypatch.setattr(transfer, "PEER_JOB_SIZE", 10)
+    monkeypatch.setattr(peer, "PEER_JOB_SIZE", 10)
     slow_ingest(destination, 10)
     items = seed(source, many(8, 25, size=64))
     task = ReplicateOperator(task_id="copy", mode=mode, window="all", source_conn_id=orthanc_connection("src", source),

@@ -28,7 +28,7 @@ with contextlib.redirect_stdout(sys.stderr):
         positive_number,
         study_date_range,
     )
-    from copydicom_provider.copy.transfer import cancel_active_peer_jobs
+    from copydicom_provider.copy.peer_jobs import cancel_active_peer_jobs
     from copydicom_provider.deid import AnonymizationProfile
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from copydicom_provider.copy.plan import parallel_map, workers_for
+from copydicom_provider.copy.parallel import held_by
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
@@ -45,17 +45,13 @@ def landed(destination: OrthancHook, instance_ids: list[str]) -> set[str] | None
     if not instance_ids or not back(destination):
         return None if instance_ids else set()
     try:
-        held = _held(destination, instance_ids)
+        held = held_by(destination, instance_ids)
         if len(held) < len(instance_ids):
             time.sleep(SETTLE)
-            held |= _held(destination, [i for i in instance_ids if i not in held])
+            held |= held_by(destination, [i for i in instance_ids if i not in held])
         return held
     except OrthancError as error:
         if error.unreachable:
             return None
         raise
 
-
-def _held(destination: OrthancHook, instance_ids: list[str]) -> set[str]:
-    present = parallel_map(destination.instance_exists, instance_ids, workers_for(destination))
-    return {i for i, held in zip(instance_ids, present) if held}

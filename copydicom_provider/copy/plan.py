@@ -20,41 +20,23 @@ requests per side instead of 10,000, and memory holds a digest per series, not e
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Protocol
 
+from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.deid import AnonymizationProfile, Identity
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.jobs.candidates import Candidates
-
-T = TypeVar("T")
-R = TypeVar("R")
 
 
-def parallel_map(function: Callable[[T], R], items: Iterable[T], workers: int) -> Iterator[R]:
-    """``map`` over a bounded thread pool, results in input order."""
-    items = list(items)
-    if workers <= 1 or len(items) <= 1:
-        yield from map(function, items)
-        return
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="copydicom") as pool:
-        yield from pool.map(function, items)
+class CandidateIds(Protocol):
+    """What a plan is made from: whole studies and loose instances (``jobs.candidates.Candidates``).
 
+    A protocol, so that copying does not depend on how a job enumerates its candidates.
+    """
 
-def workers_for(*hooks: OrthancHook) -> int:
-    """The tightest ``max_parallel`` of the servers involved."""
-    for hook in hooks:
-        hook.get_conn()
-    return min(hook.settings.max_parallel for hook in hooks)
-
-
-def copy_threads(source: OrthancHook, destination: OrthancHook) -> int:
-    """A thread per copy slot of both servers: while some read from the source, others send to the
-    destination, so each server is kept at its ``max_parallel`` requests (``OrthancHook.slots``)."""
-    return workers_for(source) + workers_for(destination)
+    studies: list[str]
+    instances: list[str]
 
 
 @dataclass
@@ -97,7 +79,7 @@ def series_digests(server: OrthancHook, studies: set[str]) -> dict[str, tuple[st
 
 
 def plan_copy(
-    source: OrthancHook, destination: OrthancHook, candidates: Candidates, *, compare_content: bool = False
+    source: OrthancHook, destination: OrthancHook, candidates: CandidateIds, *, compare_content: bool = False
 ) -> CopyPlan:
     plan = CopyPlan()
     workers = workers_for(source, destination)
@@ -138,7 +120,8 @@ def _plan_studies(source: OrthancHook, destination: OrthancHook, studies: list[s
         if compare_content:
             held += [i for i in on_source if i in on_destination]
 
-    for instance_id, state in zip(held, parallel_map(lambda i: _compare(source, destination, i), held, workers)):
+    compared = parallel_map(lambda i: _compare(source, destination, i), held, workers)
+    for instance_id, state in zip(held, compared, strict=True):
         if state == "differs":
             plan.updates.append(instance_id)
             plan.already_present -= 1
@@ -171,15 +154,16 @@ def _plan_studies_in_bulk(source: OrthancHook, destination: OrthancHook, studies
                 held.update(destination.series_instance_ids(series_id) or ())
         return study, ids, held
 
-    for study, ids, held in parallel_map(read, list(differing), workers):
-        _account_study(plan, study, ids, held, study in studies_on_destination)
+    for study, ids, held_ids in parallel_map(read, list(differing), workers):
+        _account_study(plan, study, ids, held_ids, study in studies_on_destination)
 
 
 def _plan_instances(source: OrthancHook, destination: OrthancHook, instances: list[str], plan: CopyPlan,
                     workers: int) -> None:
     planned = set(plan.missing)
     unique = [i for i in dict.fromkeys(instances) if i not in planned]
-    for instance_id, state in zip(unique, parallel_map(lambda i: _compare(source, destination, i), unique, workers)):
+    compared = parallel_map(lambda i: _compare(source, destination, i), unique, workers)
+    for instance_id, state in zip(unique, compared, strict=True):
         plan.candidates += 1
         if state == "same":
             plan.already_present += 1
@@ -203,7 +187,7 @@ def _compare(source: OrthancHook, destination: OrthancHook, instance_id: str) ->
 
 
 def plan_anonymized(
-    source: OrthancHook, destination: OrthancHook, candidates: Candidates, profile: AnonymizationProfile
+    source: OrthancHook, destination: OrthancHook, candidates: CandidateIds, profile: AnonymizationProfile
 ) -> CopyPlan:
     """Like :func:`plan_copy`, for de-identified copies: the destination holds them under other IDs.
 
@@ -213,7 +197,8 @@ def plan_anonymized(
     plan = CopyPlan()
     workers = workers_for(source, destination)
     instances = list(dict.fromkeys(candidates.instances))
-    for study_id, on_source in zip(candidates.studies, parallel_map(source.study_instance_ids, candidates.studies, workers)):
+    listed = parallel_map(source.study_instance_ids, candidates.studies, workers)
+    for study_id, on_source in zip(candidates.studies, listed, strict=True):
         if on_source is None:
             plan.vanished.append(study_id)
         else:

@@ -8,6 +8,9 @@ notes the destination's instance count and change-log position first; afterwards
 ``before + new instances still logged - after`` is how many older instances it deleted meanwhile
 (Orthanc drops a deleted instance's changes from its log). Only when that is above zero is the plan's
 "already present" asked again, and what is gone is counted as failed with the reason.
+
+The batch's own copies are checked alike (:func:`check_kept`): what the destination accepted and no
+longer holds at the end (recycled, or dropped by a filter) counts as failed, not as copied.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from copydicom_provider.copy.change_log import last_seq, new_instances_since
+from copydicom_provider.copy.parallel import held_by
 from copydicom_provider.copy.plan import CopyPlan
-from copydicom_provider.copy.transfer import last_seq, new_instances_since
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import ReplicationSummary
 
 RECYCLED = ("the destination deleted it to make room for newer copies (storage recycling: MaximumStorageSize/"
             "MaximumPatientCount): it holds it no more; raise its quota, or protect what it must keep")
+NOT_KEPT = ("the destination accepted it but no longer holds it: its storage recycles "
+            "(MaximumStorageSize/MaximumPatientCount) or a filter drops it")
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,8 @@ def count_recycled(destination: OrthancHook, before: StorageMark | None, plan: C
         planned = set(plan.missing) | set(plan.updates)
         gone = [i for i in replan().missing if i not in planned]
     except OrthancError as error:
-        logger.warning("could not check whether %s deleted what it held (storage recycling): %s", destination.url, error)
+        logger.warning("could not check whether %s deleted what it held (storage recycling): %s",
+                       destination.url, error)
         return
     for instance_id in gone:
         summary.already_present -= 1
@@ -67,3 +74,27 @@ def count_recycled(destination: OrthancHook, before: StorageMark | None, plan: C
     if gone:
         logger.warning("%d instance(s) %s held before this batch were deleted to make room for its copies "
                        "(storage recycling): counted as failed, not as present", len(gone), destination.url)
+
+
+def check_kept(destination: OrthancHook, copied: list[str], mark: int, summary: ReplicationSummary,
+               logger: logging.Logger) -> None:
+    """Count as failed what the destination accepted but no longer holds (storage recycling, a filter).
+
+    Orthanc drops a deleted instance's changes from its log, so one read of the log since the batch
+    began finds them; only instances missing from it are looked up.
+    """
+    try:
+        landed = new_instances_since(destination, mark)
+        suspects = [i for i in copied if i not in landed]
+        held = held_by(destination, suspects)
+        gone = [i for i in suspects if i not in held]
+    except OrthancError as error:
+        logger.warning("could not check that the destination kept what it accepted: %s", error)
+        return
+    for instance_id in gone:
+        summary.copied -= 1
+        summary.record_failure(instance_id, NOT_KEPT)
+    if gone:
+        logger.warning("%d instance(s) accepted by %s were no longer there at the end of the batch: the destination "
+                       "does not keep what it receives (storage recycling or a filter); a rerun will send them again",
+                       len(gone), destination.url)

@@ -14,8 +14,11 @@ import time
 from datetime import date, datetime
 
 from copydicom_provider.copy import recycling
+from copydicom_provider.copy.peer import copy_peer
 from copydicom_provider.copy.plan import CopyPlan, plan_anonymized, plan_copy
-from copydicom_provider.copy.transfer import DEFAULT_PEER_JOB_TIMEOUT, copy_peer, copy_rest, remove_stale_peers
+from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
+from copydicom_provider.copy.rest import copy_rest
+from copydicom_provider.copy.temporary_peer import remove_stale_peers
 from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook

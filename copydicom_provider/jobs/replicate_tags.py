@@ -50,7 +50,7 @@ from typing import Any, ClassVar
 
 from airflow.exceptions import AirflowException
 
-from copydicom_provider.copy.plan import parallel_map, workers_for
+from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, SplunkHook

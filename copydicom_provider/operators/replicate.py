@@ -8,7 +8,7 @@ from typing import Any
 from airflow.sdk import Context
 
 from copydicom_provider.conversions import as_bool
-from copydicom_provider.copy.transfer import DEFAULT_PEER_JOB_TIMEOUT
+from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.fail_fast import fail_fast
 from copydicom_provider.jobs.replicate import copy_candidates

@@ -12,7 +12,7 @@ from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
 from copydicom_provider.compat import AirflowFailException
-from copydicom_provider.copy.transfer import cancel_active_peer_jobs
+from copydicom_provider.copy.peer_jobs import cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
 from copydicom_provider.jobs.candidates import Candidates, enumerate_candidates, resolve_window
