@@ -1,4 +1,4 @@
-"""A Splunk-compatible HTTP server that stands in for Splunk in tests.
+"""A Splunk-compatible test server, not Splunk: it stands in for Splunk in the tests and in the demo.
 
 Real Splunk cannot run on the machines this project is tested on, so this module plays its part on
 127.0.0.1. It is a test double, not Splunk: it follows Splunk's published wire formats (the HTTP
@@ -24,11 +24,11 @@ Management (``mgmt_url``), also under ``/servicesNS/{owner}/{app}/``:
     ``events``, ``control``, ``DELETE``, and ``export`` (streamed JSON lines or XML). Auth
     ``Authorization: Splunk <sessionKey>``, Basic, ``Bearer`` (configured tokens) or the cookie.
 
-SPL subset (nothing beyond it is pretended; the language itself lives in ``copydicom_provider/testing/splunk_spl.py``): a
-leading ``search`` filter with Splunk's boolean semantics (``AND``/``OR``/``NOT``, parentheses,
-``= != < <= > >=``, ``::``, ``IN (...)``, ``*`` wildcards, keywords, ``earliest=``/``latest=``), or a
-leading ``| tstats`` over indexed fields; then ``| fields``, ``| table``, ``| dedup``, ``| head``,
-``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``. Any other command gets Splunk's
+SPL subset (nothing beyond it is pretended; the language itself lives in
+:mod:`copydicom_provider.testing.splunk_spl`): a leading ``search`` filter with Splunk's boolean semantics
+(``AND``/``OR``/``NOT``, parentheses, ``= != < <= > >=``, ``::``, ``IN (...)``, ``*`` wildcards, keywords,
+``earliest=``/``latest=``), or a leading ``| tstats`` over indexed fields; then ``| fields``, ``| table``,
+``| dedup``, ``| head``, ``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``. Any other command gets Splunk's
 ``Unknown search command 'x'.``; anything else unimplemented gets a FATAL message naming what this
 server lacks. Indexed fields (HEC ``fields``) are kept apart from search-time ones: ``field=value``
 on a field not declared in ``indexed_fields`` (fields.conf ``INDEXED``) also needs the value's terms
@@ -48,8 +48,8 @@ a client's timeout), ``drop_after_store(n)`` stores them and closes the connecti
 gateway's HTML page for 502/504), ``proxy_answers(n, body, content_type, store)`` has a proxy in front of
 HEC answer 200 with its own body (a login page, a loose ``{"code":0}``) and forward nothing (or, with
 ``store``, forward first), ``searches_refused(n)`` answers the next n new searches with Splunk's 503
-"maximum number of concurrent historical searches", ``partial_peers(n, peer, text)`` takes a search peer down for the next n
-searches: they leave out the events that peer holds (events are spread over ``PEERS`` by arrival) and
+"maximum number of concurrent historical searches", ``partial_peers(n, peer, text)`` takes a search peer down
+for the next n searches: they leave out the events that peer holds (events are spread over ``PEERS`` by arrival) and
 carry Splunk's WARN message saying so, ``export_message(type, text, after_rows)`` puts an in-stream message
 into the next export, ``reset_faults()``. ``search_lag`` makes stored events searchable only that many seconds later, as
 Splunk's indexing lag does. Accepted events are kept in memory and, when
@@ -69,13 +69,13 @@ import threading
 import time
 import uuid
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, unquote, urlsplit
 from xml.sax.saxutils import escape, quoteattr
 
@@ -86,8 +86,8 @@ from copydicom_provider.testing.splunk_spl import (
     Tstats,
     lookup_keys,
     parse_filter,
-    parse_time_modifier,
     parse_tstats,
+    request_time,
     run_tstats,
     terms_of,
     time_bounds,
@@ -261,7 +261,8 @@ _PIPE_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\\?$)|\\.?|[^"\\|]+|\|', re.DOT
 
 def _split_pipes(query: str) -> list[str]:
     """Split on ``|`` outside double quotes (a backslash escapes the next character)."""
-    parts, current = [], []
+    parts: list[str] = []
+    current: list[str] = []
     for token in _PIPE_TOKENS.findall(query):
         if token == "|":
             parts.append("".join(current))
@@ -410,12 +411,12 @@ def _apply(rows: Iterable[dict[str, Any]], name: str, args: str) -> Iterator[dic
         return ({k: row[k] for k in _select(row, names)} for row in rows)
     if name == "dedup":
         names = _field_list(args)
-        keep = 1
+        count = 1
         if names and names[0].isdigit():
-            keep, names = int(names[0]), names[1:]
+            count, names = int(names[0]), names[1:]
         if not names or any("=" in n for n in names):
             raise SearchError("Error in 'dedup' command: the Splunk test server implements only 'dedup [N] field...'.")
-        return _dedup(rows, names, keep)
+        return _dedup(rows, names, count)
     if name == "stats":
         stats, by = parse_stats(args)
         return _stats(rows, stats, by)
@@ -448,7 +449,7 @@ def _stats(rows: Iterable[dict[str, Any]], stats: list[Stat], by: list[str]) -> 
     if not by and not groups:
         groups[()] = []
     for key in sorted(groups):
-        out: dict[str, Any] = dict(zip(by, key))
+        out: dict[str, Any] = dict(zip(by, key, strict=True))
         for stat in stats:
             value = stat.compute(groups[key])
             if value is not None:
@@ -661,6 +662,11 @@ class _Handler(BaseHTTPRequestHandler):
     sys_version = ""
     role = "mgmt"
 
+    def _address(self) -> tuple[str, int]:
+        """The host and port this server listens on (the socket server types its address loosely)."""
+        host, port = cast("tuple[str, int]", self.server.server_address)[:2]
+        return host, port
+
     @property
     def state(self) -> SplunkState:
         return self.server.state  # type: ignore[attr-defined]
@@ -725,20 +731,26 @@ class _Handler(BaseHTTPRequestHandler):
                 gzip_error = True
         with self.state.lock:
             self.state.requests.append(
-                RecordedRequest("hec" if parts.path.startswith("/services/collector") else "mgmt", self.command, unquote(parts.path), parts.query, dict(self.headers.items()), raw_body, body)
+                RecordedRequest("hec" if parts.path.startswith("/services/collector") else "mgmt", self.command,
+                                unquote(parts.path), parts.query, dict(self.headers.items()), raw_body, body)
             )
-        self.handle_request(unquote(parts.path), parse_qs(parts.query, keep_blank_values=True), body, encoding, gzip_error)
+        self.handle_request(unquote(parts.path), parse_qs(parts.query, keep_blank_values=True), body, encoding,
+                            gzip_error)
 
     do_GET = do_POST = do_DELETE = do_HEAD = do_PUT = lambda self: self._dispatch()
 
-    def handle_request(self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool) -> None:
+    def handle_request(
+        self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool
+    ) -> None:
         raise NotImplementedError
 
 
 class _HecHandler(_Handler):
     role = "hec"
 
-    def handle_request(self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool) -> None:
+    def handle_request(
+        self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool
+    ) -> None:
         path = path.rstrip("/")
         state = self.state
         with state.lock:
@@ -838,7 +850,8 @@ class _HecHandler(_Handler):
         return token
 
     def _channel(self, query: dict[str, list[str]]) -> str | None:
-        return self.headers.get("X-Splunk-Request-Channel") or (query.get("channel") or [None])[0]
+        channels = query.get("channel")
+        return self.headers.get("X-Splunk-Request-Channel") or (channels[0] if channels else None)
 
     def _success(self, token: HecToken, channel: str | None) -> None:
         """Answer a stored request, unless a fault switch says to drop the reply or send it late."""
@@ -884,7 +897,8 @@ class _HecHandler(_Handler):
     def _events(self, token: HecToken, channel: str | None, query: dict[str, list[str]], body: bytes) -> None:
         text = body.decode("utf-8", errors="replace")
         decoder = json.JSONDecoder()
-        position, number, accepted = 0, 0, []
+        position, number = 0, 0
+        accepted: list[StoredEvent] = []
         now = time.time()
         while True:
             while position < len(text) and text[position].isspace():
@@ -945,7 +959,8 @@ class _HecHandler(_Handler):
             stamp = parsed
         fields: dict[str, str | list[str]] = {}
         for key, value in (envelope.get("fields") or {}).items():
-            if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool) for v in value):
+            if isinstance(value, list) and all(isinstance(v, (str, int, float)) and not isinstance(v, bool)
+                                               for v in value):
                 fields[key] = [splunk_str(v) for v in value]
             elif isinstance(value, (str, int, float)) and not isinstance(value, bool):
                 fields[key] = splunk_str(value)
@@ -956,7 +971,7 @@ class _HecHandler(_Handler):
         return None, StoredEvent(
             time=round(stamp, 6),
             index=index,
-            host=str(envelope.get("host") or f"{self.server.server_address[0]}:{self.server.server_address[1]}"),
+            host=str(envelope.get("host") or "{}:{}".format(*self._address())),
             source=str(envelope.get("source") or "http:test"),
             sourcetype=sourcetype,
             raw=raw,
@@ -1019,7 +1034,8 @@ ATOM_NS = 'xmlns="http://www.w3.org/2005/Atom" xmlns:s="http://dev.splunk.com/ns
 
 def _xml_value(value: Any) -> str:
     if isinstance(value, dict):
-        return "<s:dict>" + "".join(f"<s:key name={quoteattr(k)}>{_xml_value(v)}</s:key>" for k, v in value.items()) + "</s:dict>"
+        keys = "".join(f"<s:key name={quoteattr(k)}>{_xml_value(v)}</s:key>" for k, v in value.items())
+        return f"<s:dict>{keys}</s:dict>"
     if isinstance(value, list):
         return "<s:list>" + "".join(f"<s:item>{_xml_value(v)}</s:item>" for v in value) + "</s:list>"
     return escape(str(value))
@@ -1032,10 +1048,13 @@ def _atom_updated(epoch: float | None = None) -> str:
 class _MgmtHandler(_Handler):
     role = "mgmt"
 
-    def handle_request(self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool) -> None:
+    def handle_request(
+        self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool
+    ) -> None:
         params = {k: v[-1] for k, v in query.items()}
         if body and "x-www-form-urlencoded" in self.headers.get("Content-Type", "x-www-form-urlencoded"):
-            params.update({k: v[-1] for k, v in parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True).items()})
+            form = parse_qs(body.decode("utf-8", errors="replace"), keep_blank_values=True)
+            params.update({k: v[-1] for k, v in form.items()})
         path = _NS.sub("/services/", path).rstrip("/")
         self.output_mode = params.get("output_mode", "xml").lower()
         if path == "/services/auth/login" and self.command == "POST":
@@ -1055,15 +1074,18 @@ class _MgmtHandler(_Handler):
         username, password = params.get("username", ""), params.get("password", "")
         if not username or self.state.users.get(username) != password:
             if self.output_mode == "json":
-                return self._json(401, {"messages": [{"type": "WARN", "code": "incorrect_username_or_password", "text": "Login failed"}]})
-            body = f'{XML_HEAD}<response>\n  <messages>\n    <msg type="WARN" code="incorrect_username_or_password">Login failed</msg>\n  </messages>\n</response>\n'
+                return self._json(401, {"messages": [{"type": "WARN", "code": "incorrect_username_or_password",
+                                                      "text": "Login failed"}]})
+            body = (f'{XML_HEAD}<response>\n  <messages>\n'
+                    '    <msg type="WARN" code="incorrect_username_or_password">Login failed</msg>\n'
+                    '  </messages>\n</response>\n')
             return self._send(401, body, "text/xml; charset=UTF-8")
         key = secrets.token_urlsafe(24)
         with self.state.lock:
             self.state.sessions[key] = username
         headers = {}
         if params.get("cookie") == "1":
-            headers["Set-Cookie"] = f"splunkd_{self.server.server_address[1]}={key}; Path=/; HttpOnly; Max-Age=3600"
+            headers["Set-Cookie"] = f"splunkd_{self._address()[1]}={key}; Path=/; HttpOnly; Max-Age=3600"
         if self.output_mode == "json":
             return self._json(200, {"sessionKey": key}, headers)
         body = f"{XML_HEAD}<response>\n  <sessionKey>{key}</sessionKey>\n</response>\n"
@@ -1096,7 +1118,8 @@ class _MgmtHandler(_Handler):
     def _messages(self, status: int, msg_type: str, text: str) -> None:
         if self.output_mode == "json":
             return self._json(status, {"messages": [{"type": msg_type, "text": text}]})
-        body = f'{XML_HEAD}<response>\n  <messages>\n    <msg type="{msg_type}">{escape(text)}</msg>\n  </messages>\n</response>\n'
+        body = (f'{XML_HEAD}<response>\n  <messages>\n    <msg type="{msg_type}">{escape(text)}</msg>\n'
+                '  </messages>\n</response>\n')
         self._send(status, body, "text/xml; charset=UTF-8")
 
     def _entry_reply(self, name: str, href: str, content: dict[str, Any], *, feed: bool) -> None:
@@ -1105,13 +1128,14 @@ class _MgmtHandler(_Handler):
             payload = {
                 "links": {}, "origin": f"{self._origin()}{href}", "updated": updated,
                 "generator": {"build": "test", "version": self.state.version},
-                "entry": [{"name": name, "id": f"{self._origin()}{href}", "updated": updated, "links": {"alternate": href},
-                           "author": "system", "acl": {}, "content": content}],
+                "entry": [{"name": name, "id": f"{self._origin()}{href}", "updated": updated,
+                           "links": {"alternate": href}, "author": "system", "acl": {}, "content": content}],
                 "paging": {"total": 1, "perPage": 30, "offset": 0}, "messages": [],
             }
             return self._json(200, payload)
         entry = (
-            f"<entry>\n  <title>{escape(name)}</title>\n  <id>{self._origin()}{href}</id>\n  <updated>{updated}</updated>\n"
+            f"<entry>\n  <title>{escape(name)}</title>\n  <id>{self._origin()}{href}</id>\n"
+            f"  <updated>{updated}</updated>\n"
             f'  <link href="{href}" rel="alternate"/>\n  <author>\n    <name>system</name>\n  </author>\n'
             f'  <content type="text/xml">\n    {_xml_value(content)}\n  </content>\n</entry>\n'
         )
@@ -1128,7 +1152,7 @@ class _MgmtHandler(_Handler):
         self._send(200, body, "text/xml; charset=UTF-8")
 
     def _origin(self) -> str:
-        host, port = self.server.server_address[:2]
+        host, port = self._address()
         return f"http://{host}:{port}"
 
     def _server_info(self) -> None:
@@ -1175,7 +1199,8 @@ class _MgmtHandler(_Handler):
                     self.state.jobs.pop(sid, None)
                 return self._messages(200, "INFO", "Search job cancelled.")
             if action in {"finalize", "pause", "unpause", "touch", "enablepreview", "disablepreview"}:
-                return self._messages(200, "INFO", f"Search job {action}d." if action.endswith("e") else f"Search job {action}ed.")
+                done = f"Search job {action}d." if action.endswith("e") else f"Search job {action}ed."
+                return self._messages(200, "INFO", done)
             return self._messages(400, "ERROR", f"Unknown action: {action}")
         return self._messages(404, "ERROR", "Not Found")
 
@@ -1199,12 +1224,8 @@ class _MgmtHandler(_Handler):
         if down is not None:  # Splunk answers with the other peers' events and says so
             self.search_messages.append({"type": "WARN", "text": self.state.partial_text or peer_down_text(down)})
         earliest, latest = time_bounds(parsed.filter.earliest, parsed.filter.latest, params, now)
-        indexed = []
-        for name in ("index_earliest", "index_latest"):  # Splunk's index-time bounds (_indextime)
-            try:
-                indexed.append(parse_time_modifier(params.get(name), now))
-            except ValueError:
-                raise SearchError(f"Invalid {name}.") from None
+        # Splunk's index-time bounds (_indextime)
+        indexed = [request_time(params, name, now) for name in ("index_earliest", "index_latest")]
         events = self._matching(parsed.filter, earliest, latest, *indexed, tstats=parsed.tstats is not None,
                                 down=down)
         if parsed.tstats is not None:
@@ -1323,7 +1344,7 @@ class _MgmtHandler(_Handler):
         self._results_reply(job.rows, params, default_count=100, messages=job.messages)
 
     def _results_reply(self, rows: list[dict[str, Any]], params: dict[str, str], default_count: int,
-                       messages: list[dict[str, str]] = ()) -> None:
+                       messages: Sequence[dict[str, str]] = ()) -> None:
         """``results``: one document, paged by ``offset``/``count`` (default 100 as in Splunk, 0 = all)."""
         offset = int(params.get("offset", 0) or 0)
         count = int(params.get("count", default_count) or 0)
@@ -1337,12 +1358,14 @@ class _MgmtHandler(_Handler):
             return self._json(200, payload)
         if self.output_mode in {"xml", "atom"}:
             return self._send(200, "".join(_xml_results(page, names, offset)), "text/xml; charset=UTF-8")
-        return self._messages(400, "ERROR", f"output_mode={self.output_mode} is not implemented by the Splunk test server")
+        return self._messages(400, "ERROR",
+                                  f"output_mode={self.output_mode} is not implemented by the Splunk test server")
 
     def _export(self, params: dict[str, str]) -> None:
         """Streamed results: JSON lines ``{"preview":false,"offset":N,"result":{...}}``, last with ``lastrow``."""
         if self.output_mode not in {"json", "xml"}:
-            return self._messages(400, "ERROR", f"output_mode={self.output_mode} is not implemented by the Splunk test server")
+            return self._messages(400, "ERROR",
+                                  f"output_mode={self.output_mode} is not implemented by the Splunk test server")
         try:
             parsed, rows = self._evaluate(params)
             if parsed.transforming:  # Splunk streams preview rows of a transforming search before the final ones
@@ -1355,7 +1378,8 @@ class _MgmtHandler(_Handler):
             messages, self.state.export_messages = self.state.export_messages, []
         messages += [(0, m["type"], m["text"]) for m in self.search_messages]
         self.send_response(200)
-        self.send_header("Content-Type", "application/json; charset=UTF-8" if self.output_mode == "json" else "text/xml; charset=UTF-8")
+        self.send_header("Content-Type", "application/json; charset=UTF-8" if self.output_mode == "json"
+                         else "text/xml; charset=UTF-8")
         self.send_header("Transfer-Encoding", "chunked")
         self.send_header("Connection", "Keep-Alive")
         self.end_headers()
@@ -1385,7 +1409,7 @@ class _MgmtHandler(_Handler):
 
 
 def _json_lines(first: dict[str, Any] | None, rows: Iterator[dict[str, Any]],
-                preview: list[dict[str, Any]] = ()) -> Iterator[str]:
+                preview: Sequence[dict[str, Any]] = ()) -> Iterator[str]:
     """Export JSON lines: ``preview`` rows first (``"preview":true``), then the results, the last with ``lastrow``."""
     for offset, row in enumerate(preview):
         yield json.dumps({"preview": True, "offset": offset, "result": row}, separators=(",", ":")) + "\n"
@@ -1396,7 +1420,13 @@ def _json_lines(first: dict[str, Any] | None, rows: Iterator[dict[str, Any]],
     for following in rows:
         yield json.dumps({"preview": False, "offset": offset, "result": current}, separators=(",", ":")) + "\n"
         offset, current = offset + 1, following
-    yield json.dumps({"preview": False, "offset": offset, "lastrow": True, "result": current}, separators=(",", ":")) + "\n"
+    yield json.dumps({"preview": False, "offset": offset, "lastrow": True, "result": current},
+                     separators=(",", ":")) + "\n"
+
+
+def _message_line(msg_type: str, text: str) -> str:
+    """One in-stream message of an export, as Splunk writes it between result lines."""
+    return json.dumps({"preview": False, "messages": [{"type": msg_type, "text": text}]}, separators=(",", ":")) + "\n"
 
 
 def _with_messages(lines: Iterator[str], messages: list[tuple[int, str, str]]) -> Iterator[str]:
@@ -1407,7 +1437,7 @@ def _with_messages(lines: Iterator[str], messages: list[tuple[int, str, str]]) -
     def due() -> Iterator[str]:
         while pending and pending[0][0] <= results:
             _, msg_type, text = pending.pop(0)
-            yield json.dumps({"preview": False, "messages": [{"type": msg_type, "text": text}]}, separators=(",", ":")) + "\n"
+            yield _message_line(msg_type, text)
 
     yield from due()
     for line in lines:
@@ -1418,7 +1448,7 @@ def _with_messages(lines: Iterator[str], messages: list[tuple[int, str, str]]) -
         else:
             yield line
     for _, msg_type, text in pending:
-        yield json.dumps({"preview": False, "messages": [{"type": msg_type, "text": text}]}, separators=(",", ":")) + "\n"
+        yield _message_line(msg_type, text)
 
 
 def _xml_result(row: dict[str, Any], offset: int) -> str:
@@ -1565,7 +1595,8 @@ class SplunkTestServer:
 
     def url(self, index: str = "main", **extra: Any) -> str:
         """A ``SplunkHook.from_url`` URL for this server (it carries credentials: never log it)."""
-        query = "&".join(f"{k}={v}" for k, v in {"hec_port": self.hec_port, "hec_token": self.hec_token, "index": index, **extra}.items())
+        fields = {"hec_port": self.hec_port, "hec_token": self.hec_token, "index": index, **extra}
+        query = "&".join(f"{k}={v}" for k, v in fields.items())
         return f"http://{self.username}:{self.password}@127.0.0.1:{self.mgmt_port}?{query}"
 
     # -- inspection
@@ -1687,6 +1718,8 @@ class SplunkTestServer:
 class _CombinedHandler(_MgmtHandler, _HecHandler):
     """One port for both APIs (real Splunk uses two): HEC paths go to the HEC logic."""
 
-    def handle_request(self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool) -> None:
+    def handle_request(
+        self, path: str, query: dict[str, list[str]], body: bytes, encoding: str, gzip_error: bool
+    ) -> None:
         handler = _HecHandler if path.startswith("/services/collector") else _MgmtHandler
         handler.handle_request(self, path, query, body, encoding, gzip_error)

@@ -1,7 +1,8 @@
-"""The SPL the Splunk test server evaluates: boolean search filters, ``::`` and ``tstats``, with Splunk's semantics.
+"""The SPL subset that the Splunk-compatible test server (not Splunk) evaluates, with Splunk's semantics.
 
-Split from ``copydicom_provider/testing/splunk_server.py`` (which keeps the HTTP side and the pipe commands) so that the
-search language can grow without touching the wire formats. What follows Splunk's documentation:
+Boolean search filters, ``::`` and ``tstats``. Split from :mod:`copydicom_provider.testing.splunk_server`
+(which keeps the HTTP side and the pipe commands) so that the search language can grow without touching
+the wire formats. What follows Splunk's documentation:
 
 * Boolean filters (Search Manual, "Boolean expressions"): ``NOT``, ``OR``, ``AND`` (or a space) and
   parentheses, evaluated in the order parentheses, ``NOT``, ``OR``, ``AND``: ``a b OR c`` is
@@ -24,10 +25,11 @@ Anything outside this is refused with a FATAL message naming what the test serve
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any, Protocol
 
@@ -95,14 +97,17 @@ def time_bounds(
     """``[earliest, latest)``: in-search terms replace the REST range as a whole; latest defaults to now."""
     if search_earliest is not None or search_latest is not None:
         return search_earliest, now if search_latest is None else search_latest
-    bounds = {}
-    for name in ("earliest_time", "latest_time"):
-        try:
-            bounds[name] = parse_time_modifier(rest.get(name), now)
-        except ValueError:
-            raise SearchError(f"Invalid {name}.") from None
+    bounds = {name: request_time(rest, name, now) for name in ("earliest_time", "latest_time")}
     latest = bounds["latest_time"]
     return bounds["earliest_time"], now if latest is None else latest
+
+
+def request_time(params: Mapping[str, str | None], name: str, now: float) -> float | None:
+    """The time modifier a request carries under ``name``; refused as Splunk refuses it, naming the parameter."""
+    try:
+        return parse_time_modifier(params.get(name), now)
+    except ValueError:
+        raise SearchError(f"Invalid {name}.") from None
 
 
 # --------------------------------------------------------------------------- values and terms
@@ -157,6 +162,7 @@ class Event(Protocol):
     sourcetype: str
     raw: str
     indexed: dict[str, str | list[str]]  # indexed fields (HEC ``fields``)
+    time: float  # epoch seconds (``_time``)
 
     @property
     def extracted(self) -> Mapping[str, str | list[str]]: ...  # search-time fields
@@ -195,15 +201,16 @@ class Term:
     field: str
     op: str
     values: tuple[str, ...]
-    patterns: tuple[re.Pattern[str] | Exact, ...] = field(compare=False, default=())
+    # dataclasses.field by its module: the attribute ``field`` above shadows the name in this class
+    patterns: tuple[re.Pattern[str] | Exact, ...] = dataclasses.field(compare=False, default=())
     #: the wildcard-free values, lower-cased: ``IN`` lists of thousands of keys are looked up, not scanned
-    exact: frozenset[str] = field(compare=False, init=False, repr=False)
+    exact: frozenset[str] = dataclasses.field(compare=False, init=False, repr=False)
     #: the patterns of the values with wildcards
-    wild: tuple[re.Pattern[str] | Exact, ...] = field(compare=False, init=False, repr=False)
+    wild: tuple[re.Pattern[str] | Exact, ...] = dataclasses.field(compare=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "exact", frozenset(v.lower() for v in self.values if "*" not in v))
-        object.__setattr__(self, "wild", tuple(p for p, v in zip(self.patterns, self.values) if "*" in v))
+        object.__setattr__(self, "wild", tuple(p for p, v in zip(self.patterns, self.values, strict=True) if "*" in v))
 
 
 @dataclass(frozen=True)
@@ -271,7 +278,8 @@ class _Parser:
                 tokens.append(("term", (match["in_field"], "=", items)))
             elif match["field"]:
                 if match["value"] == "":
-                    raise SearchError(f"Error in 'search' command: Missing a value after '{match['field']}{match['op']}'.")
+                    raise SearchError(
+                        f"Error in 'search' command: Missing a value after '{match['field']}{match['op']}'.")
                 tokens.append(("term", (match["field"], match["op"], [unquote(match["value"])])))
             elif match["bare"] in {"AND", "OR", "NOT"}:
                 tokens.append((match["bare"], None))
@@ -412,7 +420,8 @@ class Matcher:
             return True
         # a field that is not declared indexed: Splunk finds the event by the value's terms first
         return any(value.strip("*") == "" or all(term_present(t, event.terms) for t in terms_of(value))
-                   for value, pattern in zip(term.values, term.patterns) if any(pattern.match(v) for v in values))
+                   for value, pattern in zip(term.values, term.patterns, strict=True)
+                   if any(pattern.match(v) for v in values))
 
     def keyword_free(self, expr: Expr) -> bool:
         if isinstance(expr, Keyword):
@@ -489,7 +498,8 @@ def parse_tstats(args: str, now: float) -> Tstats:
     while words and "=" in words[0] and not words[0].lower().startswith(("count", "dc", "values")):
         option = words.pop(0).split("=", 1)[0].lower()
         if option not in _TSTATS_OPTIONS:
-            raise SearchError(f"Error in 'tstats' command: the Splunk test server does not implement the option '{option}'.")
+            raise SearchError(
+                f"Error in 'tstats' command: the Splunk test server does not implement the option '{option}'.")
     text = " ".join(words)
     funcs: list[tuple[str, str | None, str]] = []
     position = 0
@@ -510,7 +520,8 @@ def parse_tstats(args: str, now: float) -> Tstats:
         raise SearchError("Error in 'tstats' command: The argument '' is invalid.")
     by_fields = [name for name in re.split(r"[\s,]+", (by or "").strip()) if name]
     if any("=" in name for name in by_fields):
-        raise SearchError("Error in 'tstats' command: the Splunk test server does not implement 'span' or other by-options.")
+        raise SearchError(
+            "Error in 'tstats' command: the Splunk test server does not implement 'span' or other by-options.")
     parsed = parse_filter(where or "", now)
     if not Matcher().keyword_free(parsed.expr):
         raise SearchError("Error in 'tstats' command: the Splunk test server does not implement raw terms in 'where'.")
@@ -523,7 +534,9 @@ def _tstats_values(event: Event, name: str) -> list[str]:
     return indexed_values(event, name)
 
 
-def run_tstats(spec: Tstats, events: Iterable[Event], format_number: Callable[[float], str]) -> Iterator[dict[str, Any]]:
+def run_tstats(
+    spec: Tstats, events: Iterable[Event], format_number: Callable[[float], str]
+) -> Iterator[dict[str, Any]]:
     """Aggregate ``events`` (already filtered) by the ``by`` fields, from indexed values only."""
     groups: dict[tuple[str, ...], list[Event]] = {}
     for event in events:
@@ -535,7 +548,7 @@ def run_tstats(spec: Tstats, events: Iterable[Event], format_number: Callable[[f
     if not spec.by and not groups:
         groups[()] = []
     for key in sorted(groups):
-        row: dict[str, Any] = dict(zip(spec.by, key))
+        row: dict[str, Any] = dict(zip(spec.by, key, strict=True))
         members = groups[key]
         for func, arg, name in spec.funcs:
             if func == "count" and arg is None:
@@ -553,7 +566,8 @@ def run_tstats(spec: Tstats, events: Iterable[Event], format_number: Callable[[f
             else:
                 numbers = [n for n in (_number(v) for v in values) if n is not None]
                 if numbers:
-                    result = {"min": min, "max": max, "sum": math.fsum}[func](numbers)
+                    reducers: dict[str, Callable[[list[float]], float]] = {"min": min, "max": max, "sum": math.fsum}
+                    result = reducers[func](numbers)
                     row[name] = format_number(result)
         yield row
 

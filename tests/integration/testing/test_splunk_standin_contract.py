@@ -334,7 +334,7 @@ def test_the_check_finds_events_stamped_in_the_future(splunk):
 def test_the_check_reads_posting_lists_so_its_cost_does_not_grow_with_the_index(splunk, monkeypatch):
     """Like Splunk's tsidx lookup, the stand-in's tstats on exact indexed values looks only at the events
     holding them: the other 20,000 events of the index (other instances, other years) are never examined."""
-    from tests import splunk_spl
+    from copydicom_provider.testing import splunk_spl
     from copydicom_provider.testing.splunk_server import StoredEvent
 
     splunk.state.store([StoredEvent(1.3e9 + n, "dicom", "h", "s", "_json", f'{{"n":{n}}}', 0, 0,
