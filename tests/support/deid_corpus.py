@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from pydicom.dataset import Dataset
 from pydicom.sequence import Sequence
 
-from tests.support.phi_cases import make_planted_dose_sr
 from tests.support.deid_corpus_base import (
     ISSUER_A,
     ISSUER_B,
@@ -47,6 +46,7 @@ from tests.support.deid_corpus_base import (
 )
 from tests.support.deid_corpus_documents import encapsulated_cda, encapsulated_pdf, verified_report
 from tests.support.deid_corpus_objects import enhanced_ct, gsps, kos, rtstruct, seg
+from tests.support.phi_cases import make_planted_dose_sr
 
 SENT, WITHHELD = "sent", "withheld"
 BURNED_IN, UNKNOWN_CLASS, DOCUMENT = "burned-in", "unknown class", "encapsulated document"
@@ -232,8 +232,8 @@ BUILDERS: list[tuple[str, Callable[[int], Dataset], str, str, tuple[str, ...]]] 
     ("enhanced-ct-concatenation", enhanced_ct, SENT, "", ("SOPInstanceUIDOfConcatenationSource",
                                                          "SharedFunctionalGroupsSequence[0].CTReconstructionSequence")),
     ("dose-sr", dose_sr, SENT, "", ()),
-    ("kos-retrieve-url", kos, SENT, "", ("CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]"
-                                         ".RetrieveURL",)),
+    ("kos-retrieve-url", kos, SENT, "", (("CurrentRequestedProcedureEvidenceSequence[0].ReferencedSeriesSequence[0]"
+                                         ".RetrieveURL"),)),
     ("sr-verified-report", verified_report, SENT, "", ()),
     ("gsps", gsps, SENT, "", ()),
     ("seg", seg, SENT, "", ()),

@@ -31,7 +31,9 @@ def _upload(server, ds: Dataset) -> None:
 def _resent(ds: Dataset) -> Dataset:
     copy = Dataset(ds)
     copy.file_meta = ds.file_meta
-    copy.SOPInstanceUID = copy.file_meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[ds.SOPInstanceUID, "resent"])
+    copy.SOPInstanceUID = copy.file_meta.MediaStorageSOPInstanceUID = generate_uid(
+        entropy_srcs=[ds.SOPInstanceUID, "resent"]
+    )
     return copy
 
 
@@ -70,7 +72,10 @@ def quarter_events(truths: list[dict]) -> list[dict]:
         if not "2025-01-01" <= truth["study_date"] < "2025-04-01":
             continue
         for event in truth["events"]:
-            events[event["irradiation_event_uid"]] = event | {"station": truth["station"], "month": truth["study_date"][:7]}
+            events[event["irradiation_event_uid"]] = event | {
+                "station": truth["station"],
+                "month": truth["study_date"][:7],
+            }
     return list(events.values())
 
 

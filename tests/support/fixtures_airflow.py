@@ -13,7 +13,6 @@ def airflow_db():
     from airflow.utils import db
 
     db.resetdb()
-    yield
 
 
 @pytest.fixture

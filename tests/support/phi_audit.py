@@ -46,7 +46,7 @@ NOT_TEXT = {Tag("PixelData"), Tag("FloatPixelData"), Tag("DoubleFloatPixelData")
 SOFTWARE_UIDS = {Tag("ImplementationClassUID")}
 #: Letters NFKD does not take apart (Ø, ß, Æ ...), spelt as people write them without accents.
 LETTERS = str.maketrans({"ø": "o", "Ø": "O", "æ": "ae", "Æ": "AE", "œ": "oe", "Œ": "OE", "ß": "ss", "đ": "d",
-                         "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "ı": "i"})
+                         "Đ": "D", "ł": "l", "Ł": "L", "þ": "th", "Þ": "TH", "\u0131": "i"})  # \u0131: dotless i
 MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
 DATE_FORMS = [  # (pattern, order of year/month/day groups)
     (re.compile(r"(?<!\d)(\d{4})(\d{2})(\d{2})(?!\d)"), "ymd"),

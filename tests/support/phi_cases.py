@@ -126,7 +126,11 @@ def make_screenshot(
     ds.SOPClassUID, ds.SOPInstanceUID = sop_class, uid("sop")
     ds.StudyInstanceUID, ds.SeriesInstanceUID = uid("study"), uid("series")
     ds.PatientID, ds.PatientName = patient_id, NAMES[None]
-    ds.StudyDate, ds.Modality, ds.SeriesDescription = "20240314", "OT" if sop_class == SECONDARY_CAPTURE else "CT", "Dose Info"
+    ds.StudyDate, ds.Modality, ds.SeriesDescription = (
+        "20240314",
+        "OT" if sop_class == SECONDARY_CAPTURE else "CT",
+        "Dose Info",
+    )
     if burned_in is not None:
         ds.BurnedInAnnotation = burned_in
     ds.Rows = ds.Columns = 4

@@ -8,6 +8,7 @@ proxy stops when the context exits.
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import ipaddress
 import socket
@@ -93,7 +94,5 @@ def _pipe(source: socket.socket, sink: socket.socket) -> None:
         pass
     finally:
         for end in (source, sink):
-            try:
+            with contextlib.suppress(OSError):
                 end.close()
-            except OSError:
-                pass

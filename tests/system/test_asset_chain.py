@@ -15,9 +15,9 @@ from copydicom_provider.testing.airflow_services import AirflowServices
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer
+from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
-from copydicom_provider.testing.splunk_server import SplunkTestServer
 
 pytestmark = pytest.mark.integration
 TAGS, CONDITIONAL = "copydicom_replicate_tags", "copydicom_conditional_replicate"
@@ -27,7 +27,9 @@ TAGS, CONDITIONAL = "copydicom_replicate_tags", "copydicom_conditional_replicate
 def world(tmp_path_factory):
     source = OrthancServer(tmp_path_factory.mktemp("chain-source"), name="source").start()
     research = OrthancServer(tmp_path_factory.mktemp("chain-research"), name="research").start()
-    images = seed(source, generate_studies(patients=1, studies_per_patient=2, series_per_study=1, instances_per_series=3))
+    images = seed(
+        source, generate_studies(patients=1, studies_per_patient=2, series_per_study=1, instances_per_series=3)
+    )
     reports = []
     for n in range(2):
         dataset, _ = make_ct_dose_sr(seed=40 + n, patient_id=f"CHAIN{n}")
@@ -77,7 +79,7 @@ def wait_for_asset_run_that_copied(services, dag_id, count, timeout=240):
 
 
 def test_tags_run_triggers_conditional_replicate_of_the_dose_reports(world):
-    services, source, research, _, reports = world
+    services, _source, research, _, reports = world
     tags_run = trigger(services, TAGS, {"window": "all"})
     finished = services.wait_for_runs(TAGS, [tags_run])[tags_run]
     assert finished["state"] == "success"
@@ -97,7 +99,7 @@ def test_tags_run_triggers_conditional_replicate_of_the_dose_reports(world):
 
 
 def test_rest_trigger_with_conf_as_the_form_sends_it(world):
-    services, source, research, images, reports = world
+    services, source, research, images, _reports = world
     conf = {"query": "Modality=CT RecordType=instance", "dry_run": False, "anonymize": False}  # a person's choice
     run_id = trigger(services, CONDITIONAL, conf)
     assert services.wait_for_runs(CONDITIONAL, [run_id])[run_id]["state"] == "success"

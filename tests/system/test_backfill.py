@@ -85,7 +85,7 @@ def test_cli_backfill_copies_each_interval_exactly(airflow, servers, past_hours)
     airflow.create_backfill(DAG_ID, first.isoformat(), last.isoformat())
     runs = backfill_runs(airflow, past_hours)
     assert [r["state"] for r in runs] == ["success"] * 3, runs
-    for run, hour, batch in zip(runs, past_hours, batches):
+    for run, hour, batch in zip(runs, past_hours, batches, strict=False):
         assert run["data_interval_start"].startswith(hour.strftime("%Y-%m-%dT%H:00:00"))
         summary = airflow.xcom(DAG_ID, run["dag_run_id"], "summarize")
         summary = json.loads(summary) if isinstance(summary, str) else summary
@@ -114,7 +114,7 @@ def test_rest_api_backfill_reprocessing_copies_nothing_twice(airflow, servers, p
     airflow.wait_backfills_completed(DAG_ID, timeout=300)  # the runs were re-run, not merely still there from before
     runs = backfill_runs(airflow, past_hours)
     assert [r["state"] for r in runs] == ["success"] * 3
-    for run, batch in zip(runs, batches):
+    for run, batch in zip(runs, batches, strict=False):
         summary = airflow.xcom(DAG_ID, run["dag_run_id"], "summarize")
         summary = json.loads(summary) if isinstance(summary, str) else summary
         assert summary["copied"] == 0 and summary["already_present"] == len(batch)

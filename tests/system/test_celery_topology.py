@@ -20,9 +20,9 @@ from copydicom_provider.testing import postgres_server, redis_server
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer
+from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
-from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.system.test_asset_chain import trigger, wait_for_asset_run_that_copied
 from tests.system.test_backfill import backfill_runs
 
@@ -127,7 +127,9 @@ def wait_for_scheduled_run(airflow, dag_id: str, timeout: float = 300) -> dict:
 def copy_instances(airflow, dag_id: str, run_id: str, task_id: str = "copy") -> list[dict]:
     """The run's mapped task instances of ``task_id``, one entry per map index."""
     instances = airflow.api("GET", f"dags/{dag_id}/dagRuns/{run_id}/taskInstances", params={"limit": 200})
-    return sorted((ti for ti in instances["task_instances"] if ti["task_id"] == task_id), key=lambda ti: ti["map_index"])
+    return sorted(
+        (ti for ti in instances["task_instances"] if ti["task_id"] == task_id), key=lambda ti: ti["map_index"]
+    )
 
 
 def summary_of(airflow, dag_id: str, run_id: str) -> dict:
@@ -191,7 +193,7 @@ def test_backfill_of_three_intervals(airflow, orthancs, past_hours):
     airflow.create_backfill(REPLICATE, past_hours[0].isoformat(), past_hours[-1].isoformat(), "--dag-run-conf", conf)
     runs = backfill_runs(airflow, past_hours)
     assert [r["state"] for r in runs] == ["success"] * 3, runs
-    for run, batch in zip(runs, past_batches):
+    for run, batch in zip(runs, past_batches, strict=False):
         summary = summary_of(airflow, REPLICATE, run["dag_run_id"])
         assert summary["candidates"] == summary["copied"] == len(batch), summary
     assert instance_ids(servers["past_copy"]) == {i.orthanc_id for batch in past_batches for i in batch}
@@ -207,7 +209,9 @@ def test_worker_killed_mid_batch_is_retried_on_the_other_worker(airflow, orthanc
     deadline = time.monotonic() + 240
     while victim is None:  # bounded: the copy starts within minutes or the test fails
         assert time.monotonic() < deadline, "the copy batch never got under way"
-        running = [ti for ti in copy_instances(airflow, REPLICATE, run_id) if ti["state"] == "running" and ti["hostname"]]
+        running = [
+            ti for ti in copy_instances(airflow, REPLICATE, run_id) if ti["state"] == "running" and ti["hostname"]
+        ]
         landed = len(instance_ids(destination))
         assert landed < total, "the batch finished before its worker could be killed"
         if running and landed >= 40:

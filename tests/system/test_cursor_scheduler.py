@@ -92,7 +92,7 @@ def test_paused_then_unpaused_loses_nothing(airflow, servers):
     source, destination = servers
     airflow.api("PATCH", f"dags/{DAG_ID}", json={"is_paused": True})
     time.sleep(5)  # a run already queued may still finish
-    held = seed(source, batch(20)) + []
+    held = [*seed(source, batch(20))]
     time.sleep(INTERVAL * 2)
     held += seed(source, batch(21))
     airflow.api("PATCH", f"dags/{DAG_ID}", json={"is_paused": False})

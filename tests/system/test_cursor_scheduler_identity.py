@@ -1,9 +1,10 @@
 """The source replaced, restored from a backup, or the cursor Variable edited to junk, while the DAG was paused.
 
 Airflow's own scheduler (api-server + scheduler + dag-processor, SQLite) runs ``copydicom_replicate``
-every 20 s, with the fixtures of ``test_cursor_scheduler.py`` (this module gets its own servers). Each time the source's new change log has passed the
-old cursor's number before the DAG is unpaused, so "newest change < cursor" shows nothing: the
-cursor's mark (the change at its Seq) must, and the run after the unpause reconciles.
+every 20 s, with the fixtures of ``test_cursor_scheduler.py`` (this module gets its own servers). Each time
+the source's new change log has passed the old cursor's number before the DAG is unpaused, so "newest
+change < cursor" shows nothing: the cursor's mark (the change at its Seq) must, and the run after the
+unpause reconciles.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.cursor import newest_seq
 from tests.support.fixtures_orthanc import seed
 from tests.support.source_databases import replace_database, restore_backup, take_backup
-from tests.system.test_cursor_scheduler import INTERVAL, airflow, batch, servers, wait_for  # noqa: F401 - same fixtures, own instances
+from tests.system import test_cursor_scheduler
+from tests.system.test_cursor_scheduler import INTERVAL, batch, wait_for
 
 pytestmark = pytest.mark.integration
+#: the same module-scoped fixtures as test_cursor_scheduler.py: this module gets its own servers and Airflow
+servers = test_cursor_scheduler.servers
+airflow = test_cursor_scheduler.airflow
 DAG_ID = "copydicom_replicate"
 CURSOR = f"copydicom_cursor.{DAG_ID}.orthanc_source.orthanc_destination"
 

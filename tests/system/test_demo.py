@@ -126,7 +126,7 @@ def wait_for_http(url: str, timeout: float) -> requests.Response:
     while True:
         try:
             return requests.get(url, timeout=5)
-        except requests.RequestException:
+        except requests.RequestException:  # noqa: PERF203 - a retry loop: the refusal is the signal to wait
             if time.monotonic() > deadline:
                 raise
             time.sleep(1)

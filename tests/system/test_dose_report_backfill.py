@@ -20,8 +20,8 @@ from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.airflow_services import AirflowServices
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer
-from tests.conftest import REPO_ROOT
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.conftest import REPO_ROOT
 
 pytestmark = pytest.mark.integration
 DAG_ID = "copydicom_dose_report"

@@ -15,9 +15,9 @@ from pathlib import Path
 
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr
-from tests.support.fixtures_orthanc import instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.integration.jobs.test_replicate_tags import upload
+from tests.support.fixtures_orthanc import instance_ids, seed
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 FENCE = re.compile(r"^```bash\n(.*?)^```", re.M | re.S)
@@ -58,7 +58,9 @@ def local(command: str, source, destination, splunk) -> str:
 
 
 def test_the_readmes_commands_work_as_written_in_order(source, destination, tmp_path):
-    items = seed(source, generate_studies(patients=1, studies_per_patient=2, series_per_study=1, instances_per_series=2))
+    items = seed(
+        source, generate_studies(patients=1, studies_per_patient=2, series_per_study=1, instances_per_series=2)
+    )
     upload(source, make_ct_dose_sr(seed=3, spiral_count=1)[0])
     commands = readme_commands()
     programs = " | ".join(commands)
@@ -73,7 +75,8 @@ def test_the_readmes_commands_work_as_written_in_order(source, destination, tmp_
         runs = [line for line in lines if not line.startswith("export ")]
         assert not [line for line in runs if EXAMPLE_HOSTS.search(line)], "an example host the test cannot map"
         script = "set -euo pipefail\n" + "".join(
-            f"echo '### {n}' >&2\n{line}\n" if not line.startswith("export ") else f"{line}\n" for n, line in enumerate(lines)
+            f"echo '### {n}' >&2\n{line}\n" if not line.startswith("export ") else f"{line}\n"
+            for n, line in enumerate(lines)
         )
         result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=600)
         failed_at = re.findall(r"^### (\d+)$", result.stderr, re.M)

@@ -37,7 +37,11 @@ def test_ctrl_c_or_sigterm_ends_with_one_line_and_its_code_and_the_rerun_copies_
     items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
                                           instances_per_series=INSTANCES // 12, rows=256, columns=256))
     assert len(items) == INSTANCES
-    env = {**os.environ, "COPYDICOM_SRC": source.url_with_credentials, "COPYDICOM_DEST": destination.url_with_credentials}
+    env = {
+        **os.environ,
+        "COPYDICOM_SRC": source.url_with_credentials,
+        "COPYDICOM_DEST": destination.url_with_credentials,
+    }
     command = [COPYDICOM, "replicate", "--max-parallel", "2", "--mode", mode, "--json"]
     run = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
@@ -70,8 +74,9 @@ def test_ctrl_c_or_sigterm_ends_with_one_line_and_its_code_and_the_rerun_copies_
 
 
 @pytest.mark.parametrize("stop", list(STOPS))
-def test_ctrl_c_or_sigterm_on_replicate_tags_with_worker_processes_leaves_no_process_and_the_rerun_indexes_the_rest_once(
-        source, stop):
+def test_ctrl_c_or_sigterm_on_replicate_tags_with_worker_processes_leaves_no_process_and_the_rerun_indexes_the_rest_once(  # noqa: E501 - docs/guarantees.md cites this name
+    source, stop
+):
     """Ctrl-C from a terminal, and SIGTERM from systemd, reach the whole process group: the forked record
     workers leave it to their parent and stop with it, which ends with one line and 130 or 143; the rerun
     indexes exactly what is missing."""
@@ -118,7 +123,9 @@ def test_ctrl_c_or_sigterm_on_replicate_tags_with_worker_processes_leaves_no_pro
 
 
 def _hec_posts(splunk) -> int:
-    return len([r for r in splunk.requests if r.path.rstrip("/") in ("/services/collector", "/services/collector/event")])
+    return len(
+        [r for r in splunk.requests if r.path.rstrip("/") in ("/services/collector", "/services/collector/event")]
+    )
 
 
 def _group_alive(group: int) -> bool:

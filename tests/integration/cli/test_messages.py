@@ -8,8 +8,8 @@ import pytest
 
 from copydicom_provider.cli import app as cli
 from copydicom_provider.testing.dicom_generator import generate_studies
-from tests.support.fixtures_orthanc import instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.fixtures_orthanc import instance_ids, seed
 
 NOWHERE = "http://127.0.0.1:1"  # nothing listens: a request there would end in exit 3, not 2
 
@@ -52,7 +52,9 @@ def test_a_study_date_range_in_iso_form_is_accepted(source, destination, capsys)
 
 
 def test_the_same_server_twice_is_a_mistake_not_a_green_run(source, capsys):
-    code, out, err = run(["replicate", "--src", source.url_with_credentials, "--dest", source.url_with_credentials], capsys)
+    code, out, err = run(
+        ["replicate", "--src", source.url_with_credentials, "--dest", source.url_with_credentials], capsys
+    )
     assert code == 2 and out == "" and "same server" in err
 
 
@@ -65,7 +67,7 @@ def test_anonymize_with_peer_mode_is_refused_before_any_request(capsys, monkeypa
     monkeypatch.setenv("COPYDICOM_PSEUDONYM_KEY", "a-long-random-pseudonym-key")
     with SplunkTestServer() as splunk:
         before = len(splunk.requests)
-        code, out, err = run(["conditional-replicate", "--src", NOWHERE, "--dest", "http://127.0.0.1:2",
+        code, _out, err = run(["conditional-replicate", "--src", NOWHERE, "--dest", "http://127.0.0.1:2",
                               "--index", splunk.url(index="dicom"), "--query", "Modality=SR",
                               "--anonymize", "--mode", "peer"], capsys)
         assert code == 2 and "--anonymize" in err and "--mode rest" in err
@@ -103,7 +105,7 @@ def test_insecure_and_ca_bundle_reach_an_https_orthanc(source, destination, tmp_
 def test_the_splunk_hook_never_echoes_part_of_a_password_a_url_parser_misreads(url):
     from copydicom_provider.hooks.splunk import SplunkHook
 
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match="Splunk URL") as raised:
         SplunkHook.from_url(url)
     message = str(raised.value)
     assert "Splunk URL" in message and "cret" not in message and "Se" not in message.replace("Splunk", ""), message
@@ -130,7 +132,9 @@ def test_insecure_and_ca_bundle_reach_an_https_splunk(source, tmp_path, capsys, 
 
     for variable in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
         monkeypatch.delenv(variable, raising=False)
-    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    items = seed(
+        source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2)
+    )
     (tmp_path / "mgmt").mkdir()
     (tmp_path / "hec").mkdir()
     with SplunkTestServer() as splunk, TLSProxy(splunk.mgmt_port, tmp_path / "mgmt") as mgmt, \

@@ -19,7 +19,9 @@ def cli(*args: str) -> subprocess.CompletedProcess:
 
 
 def test_cli_and_library_print_and_return_the_same_summary(source, destination):
-    items = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=1, instances_per_series=4))
+    items = seed(
+        source, generate_studies(patients=2, studies_per_patient=1, series_per_study=1, instances_per_series=4)
+    )
     src, dst = source.url_with_credentials, destination.url_with_credentials
 
     dry = cli("replicate", "--src", src, "--dest", dst, "--dry-run", "--json")

@@ -13,9 +13,9 @@ import pytest
 from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr
-from tests.support.fixtures_orthanc import seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.integration.jobs.test_replicate_tags import upload
+from tests.support.fixtures_orthanc import seed
 
 COPYDICOM = str(Path(sys.executable).with_name("copydicom"))
 VOLATILE = {"seconds", "instances_per_second"}
@@ -63,7 +63,11 @@ def test_cli_and_library_give_the_same_summary_and_never_print_secrets(source, s
     assert stable(fresh_cli) == stable(fresh_lib) and fresh_lib["sent"] == 5
 
     text = cli("--src", src, "--index", idx, "--study-date", "20000101-20001231")
-    assert text.returncode == 0 and text.stdout.startswith("replicate-tags: sent 0 instances") and "of 0 candidates" in text.stdout
+    assert (
+        text.returncode == 0
+        and text.stdout.startswith("replicate-tags: sent 0 instances")
+        and "of 0 candidates" in text.stdout
+    )
     for result in (dry, done, text):
         for secret in (splunk.hec_token, splunk.password, source.password):
             assert secret not in result.stdout + result.stderr

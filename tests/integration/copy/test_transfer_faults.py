@@ -50,7 +50,9 @@ def kill_when(server, landed: int, timeout: float = 60) -> threading.Thread:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             try:
-                count = int(requests.get(f"{server.url}/statistics", auth=server.auth, timeout=2).json()["CountInstances"])
+                count = int(
+                    requests.get(f"{server.url}/statistics", auth=server.auth, timeout=2).json()["CountInstances"]
+                )
             except requests.RequestException:
                 return
             if count >= landed:
@@ -102,7 +104,9 @@ def temporary_peers(server) -> list[str]:
 def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory):
     source = orthanc_factory("source", extra_config={"OverwriteInstances": True})
     destination = orthanc_factory("destination")  # default: does not overwrite
-    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=3))
+    items = seed(
+        source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=3)
+    )
     first = replicate(source.url_with_credentials, destination.url_with_credentials, since=None, until=None)
     assert first.copied == 3
 
@@ -128,7 +132,9 @@ def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory):
 def test_verify_finds_corrections_in_study_windows_and_says_what_it_verified(orthanc_factory):
     source = orthanc_factory("source", extra_config={"OverwriteInstances": True})
     destination = orthanc_factory("destination")
-    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    items = seed(
+        source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2)
+    )
     replicate(source.url_with_credentials, destination.url_with_credentials)  # window all
     corrected = items[0].dataset
     corrected.PatientName = "Fixed^Name"
@@ -252,13 +258,16 @@ def test_after_a_destination_restart_only_what_it_really_lacks_counts_as_failed(
     slow_ingest(destination, 5)
     items = seed(source, many(8, 25))
     watcher = when_holding(destination, 40, pause if mode == "rest" else restart)
-    summary = copy_candidates(hook(source), hook(destination, timeout=1), Candidates(instances=[i.orthanc_id for i in items]),
-                              mode=mode)
+    summary = copy_candidates(
+        hook(source), hook(destination, timeout=1), Candidates(instances=[i.orthanc_id for i in items]), mode=mode
+    )
     watcher.join(30)
     landed = instance_ids(destination)
     assert summary.copied == len(landed) and 0 < len(landed) < len(items), (summary.line(), summary.failures)
     assert summary.copied + summary.failed + summary.not_attempted == len(items), summary.line()
-    rerun = copy_candidates(hook(source), hook(destination), Candidates(instances=[i.orthanc_id for i in items]), mode=mode)
+    rerun = copy_candidates(
+        hook(source), hook(destination), Candidates(instances=[i.orthanc_id for i in items]), mode=mode
+    )
     assert (rerun.copied, rerun.already_present) == (len(items) - len(landed), len(landed)), rerun.line()
 
 
@@ -324,7 +333,9 @@ def test_peer_job_wait_is_bounded_and_cleans_up(source, destination):
     # whatever the cancelled job delivered is counted from the destination, and a rerun finishes
     landed = instance_ids(destination)
     assert summary.copied == len(landed)
-    rerun = copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]), mode="peer")
+    rerun = copy_candidates(
+        hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]), mode="peer"
+    )
     assert rerun.copied == len(items) - len(landed)
 
 
@@ -334,7 +345,9 @@ def test_on_kill_cancels_the_push_job_and_removes_the_peer(source, destination):
 
     def run() -> None:
         try:
-            copy_candidates(hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]), mode="peer")
+            copy_candidates(
+                hook(source), hook(destination), Candidates(studies=[items[0].study_orthanc_id]), mode="peer"
+            )
         except ReplicationFailed as error:
             errors.append(error)
 
@@ -421,7 +434,9 @@ def test_a_hung_source_stops_the_batch_within_about_two_timeouts(source, destina
     os.kill(source.process.pid, signal.SIGSTOP)
     try:
         started = time.monotonic()
-        summary = copy_candidates(hook(source, timeout=2), hook(destination), Candidates(instances=[i.orthanc_id for i in items]))
+        summary = copy_candidates(
+            hook(source, timeout=2), hook(destination), Candidates(instances=[i.orthanc_id for i in items])
+        )
         elapsed = time.monotonic() - started
     finally:
         os.kill(source.process.pid, signal.SIGCONT)
@@ -454,7 +469,9 @@ def test_destination_equal_to_source_is_refused(source):
 def test_a_destination_that_does_not_keep_what_it_accepted_is_reported(source, orthanc_factory):
     """Storage recycling (MaximumPatientCount) drops earlier patients: not counted as copied, reported."""
     destination = orthanc_factory("destination", extra_config={"MaximumPatientCount": 1})
-    items = seed(source, generate_studies(patients=3, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    items = seed(
+        source, generate_studies(patients=3, studies_per_patient=1, series_per_study=1, instances_per_series=2)
+    )
     with pytest.raises(ReplicationFailed) as raised:
         replicate(source.url_with_credentials, destination.url_with_credentials)
     summary = raised.value.summary
@@ -469,7 +486,9 @@ def test_a_rerun_to_a_recycling_destination_counts_nothing_it_no_longer_holds(so
     """MaximumPatientCount 3 with recycling: the rerun stores the patients recycled by the first run and
     pushes the others out. What it then counts as copied or present must be what the destination holds."""
     destination = orthanc_factory("destination", extra_config={"MaximumPatientCount": 3})
-    items = seed(source, generate_studies(patients=6, studies_per_patient=1, series_per_study=1, instances_per_series=3))
+    items = seed(
+        source, generate_studies(patients=6, studies_per_patient=1, series_per_study=1, instances_per_series=3)
+    )
     for run in ("first", "rerun"):
         with pytest.raises(ReplicationFailed) as raised:
             replicate(source.url_with_credentials, destination.url_with_credentials, mode=mode)

@@ -22,11 +22,11 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator, index_window
 from copydicom_provider.testing.dagbag import DagBag
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from tests.conftest import REPO_ROOT
-from tests.support.fixtures_orthanc import instance_ids
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.conftest import REPO_ROOT
 from tests.integration.dags.test_copydicom_conditional_replicate import connections
 from tests.integration.dags.test_copydicom_replicate_tags import asset_events
+from tests.support.fixtures_orthanc import instance_ids
 
 KEY = "asset-key-91c2"
 
@@ -42,7 +42,9 @@ def reports(source):
     with SplunkTestServer() as splunk:
         for n, instance_id in enumerate(ids):
             record = {"RecordType": "instance", "SeriesDescription": "Dose Record", "OrthancInstanceID": instance_id}
-            splunk.add_event(record, time_=1_700_000_000, index="dicom", indextime=time.time() - (7200 if n == 0 else 0))
+            splunk.add_event(
+                record, time_=1_700_000_000, index="dicom", indextime=time.time() - (7200 if n == 0 else 0)
+            )
         yield ids, splunk
 
 
@@ -53,7 +55,10 @@ def asset_context(since: datetime, until: datetime, extra: dict | None = None) -
         timestamp=until,
     )
     # keyed by the asset's URI: Airflow 3.1's Asset cannot be a dict key outside Airflow (its hash fails)
-    return {"dag_run": SimpleNamespace(run_type="asset_triggered"), "triggering_asset_events": {SPLUNK_TAGS.uri: [event]}}
+    return {
+        "dag_run": SimpleNamespace(run_type="asset_triggered"),
+        "triggering_asset_events": {SPLUNK_TAGS.uri: [event]},
+    }
 
 
 def operator(conf: dict, **kwargs) -> ConditionalReplicateOperator:
@@ -77,8 +82,10 @@ def test_an_asset_triggered_run_is_deidentified_and_searches_only_what_was_just_
     assert patients[0]["MainDicomTags"]["PatientID"].startswith("ANON-")
 
 
-def test_device_identity_follows_the_destinations_policy_and_a_persons_choice(source, destination, reports, monkeypatch):
-    ids, splunk = reports
+def test_device_identity_follows_the_destinations_policy_and_a_persons_choice(
+    source, destination, reports, monkeypatch
+):
+    _ids, splunk = reports
     now = datetime.now(timezone.utc)
     conf = connections(monkeypatch, source, destination, splunk.connection_json(),
                        pseudonym_secret=KEY, retain_device_identity=True)
@@ -187,7 +194,9 @@ def test_a_dry_run_tags_run_emits_no_asset_event_and_a_real_one_says_when_it_ind
         summary = next(ti for ti in dry.get_task_instances() if ti.task_id == "summarize")
         assert summary.xcom_pull(task_ids="summarize")["sent"] == 0
         assert len(asset_events()) == before and splunk.events == []
-        fresh = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag("copydicom_replicate_tags")  # dag.test renders onto tasks
+        fresh = DagBag(dag_folder=str(REPO_ROOT / "dags")).get_dag(
+            "copydicom_replicate_tags"
+        )  # dag.test renders onto tasks
         # dag.test starts the run at its logical date; the scheduler starts it when it starts
         real = fresh.test(logical_date=datetime.now(timezone.utc) - timedelta(minutes=1), run_conf={"window": "all"})
         assert real.state == DagRunState.SUCCESS

@@ -11,8 +11,8 @@ from airflow.utils.state import DagRunState
 from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 
 DAG_ID = "copydicom_conditional_replicate"
 
@@ -20,9 +20,15 @@ DAG_ID = "copydicom_conditional_replicate"
 def connections(monkeypatch, source, destination, splunk_json: str, **destination_extra) -> dict[str, str]:
     """Fresh connection ids per test: Airflow caches connections by id within one process."""
     suffix = uuid.uuid4().hex[:8]
-    ids = {"source_conn_id": f"src_{suffix}", "destination_conn_id": f"research_{suffix}", "splunk_conn_id": f"splunk_{suffix}"}
+    ids = {
+        "source_conn_id": f"src_{suffix}",
+        "destination_conn_id": f"research_{suffix}",
+        "splunk_conn_id": f"splunk_{suffix}",
+    }
     monkeypatch.setenv(f"AIRFLOW_CONN_{ids['source_conn_id'].upper()}", connection_json(source))
-    monkeypatch.setenv(f"AIRFLOW_CONN_{ids['destination_conn_id'].upper()}", connection_json(destination, **destination_extra))
+    monkeypatch.setenv(
+        f"AIRFLOW_CONN_{ids['destination_conn_id'].upper()}", connection_json(destination, **destination_extra)
+    )
     monkeypatch.setenv(f"AIRFLOW_CONN_{ids['splunk_conn_id'].upper()}", splunk_json)
     return ids
 
@@ -62,7 +68,9 @@ def test_manual_run_copies_the_selection_then_nothing(dagbag, source, destinatio
     assert instance_ids(destination) == set(reports)
 
 
-def test_manual_run_with_anonymize_uses_the_connections_pseudonym_key(dagbag, source, destination, indexed, monkeypatch):
+def test_manual_run_with_anonymize_uses_the_connections_pseudonym_key(
+    dagbag, source, destination, indexed, monkeypatch
+):
     reports, splunk_json = indexed
     conf = connections(monkeypatch, source, destination, splunk_json, pseudonym_secret="k-123456")
     run = dagbag.get_dag(DAG_ID).test(logical_date=datetime.now(timezone.utc), run_conf={**conf, "anonymize": True})

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 from airflow.utils.state import DagRunState
 
-from tests.support.dose_report_data import INDEX, expected_by_protocol, quarter_events, seed_quarter
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.dose_report_data import INDEX, expected_by_protocol, quarter_events, seed_quarter
 
 DAG_ID = "copydicom_dose_report"
 Q1_START = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -35,7 +35,7 @@ def splunk(monkeypatch) -> Iterator[SplunkTestServer]:
 def run(dag, logical_date, conf):
     dag_run = dag.test(logical_date=logical_date, run_conf=conf)
     assert dag_run.state == DagRunState.SUCCESS, dag_run.state
-    write = [ti for ti in dag_run.get_task_instances() if ti.task_id == "write"][0]
+    write = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "write")
     return write.xcom_pull(task_ids="write")
 
 
@@ -50,7 +50,10 @@ def test_dag_has_a_quarterly_interval_and_a_params_form(dagbag):
     assert dag.timetable.summary == "0 0 1 */3 *"
     interval = dag.timetable.infer_manual_data_interval(run_after=datetime(2025, 5, 10, tzinfo=timezone.utc))
     # a run triggered in May reports the last complete quarter
-    assert (interval.start, interval.end) == (datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 4, 1, tzinfo=timezone.utc))
+    assert (interval.start, interval.end) == (
+        datetime(2025, 1, 1, tzinfo=timezone.utc),
+        datetime(2025, 4, 1, tzinfo=timezone.utc),
+    )
     assert {"splunk_conn_id", "index", "quarter", "output_dir", "reference_levels", "outlier_factor"} <= set(dag.params)
     assert "pool" not in dag.default_args or dag.default_args["pool"] != "orthanc"
 
@@ -81,7 +84,9 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
             assert int(row["count"]) == stats["count"]
             for name in ("mean", "median", "p75", "max"):
                 assert float(row[name]) == pytest.approx(stats[name], rel=1e-5), (protocol, quantity, name)
-    scanners = {(r["protocol"], r["station"], r["quantity"]): r for r in read_csv(folder / "dose_by_protocol_and_scanner.csv")}
+    scanners = {
+        (r["protocol"], r["station"], r["quantity"]): r for r in read_csv(folder / "dose_by_protocol_and_scanner.csv")
+    }
     for protocol, stats in expected_by_protocol(events, "DLP", station="CT2").items():
         assert float(scanners[(protocol, "CT2", "DLP")]["median"]) == pytest.approx(stats["median"], rel=1e-5)
         assert int(scanners[(protocol, "CT2", "DLP")]["count"]) == stats["count"]
@@ -114,7 +119,9 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
     # outliers: every row names a reason, and is above its level or factor x median
     for row in read_csv(folder / "outliers.csv"):
         value = float(row["value"])
-        assert (row["national_level"] and value > float(row["national_level"])) or value > 2 * float(row["protocol_median"])
+        assert (row["national_level"] and value > float(row["national_level"])) or value > 2 * float(
+            row["protocol_median"]
+        )
 
     for chart in result["charts"]:
         assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -28,7 +28,9 @@ def test_dag_loads_with_params_and_mapping(dagbag):
 def test_a_manual_run_copies_its_interval_up_to_now(dagbag, source, destination, orthanc_connection):
     orthanc_connection("orthanc_source", source)
     orthanc_connection("orthanc_destination", destination)
-    items = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=2, instances_per_series=2))
+    items = seed(
+        source, generate_studies(patients=2, studies_per_patient=1, series_per_study=2, instances_per_series=2)
+    )
     dag = dagbag.get_dag("copydicom_replicate")
     hour_end = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
 
@@ -37,7 +39,9 @@ def test_a_manual_run_copies_its_interval_up_to_now(dagbag, source, destination,
                                      "until": earlier_end.isoformat()})
     assert earlier["candidates"] == 0 and instance_ids(destination) == set()
 
-    summary = run(dag, hour_end - timedelta(hours=1), {"since": None, "until": None})  # last complete hour's start to now
+    summary = run(
+        dag, hour_end - timedelta(hours=1), {"since": None, "until": None}
+    )  # last complete hour's start to now
     assert summary["copied"] == len(items) and summary["failed"] == 0
     assert instance_ids(destination) == {i.orthanc_id for i in items}
     assert instance_bytes(destination, items[0].orthanc_id) == items[0].to_bytes()
@@ -56,7 +60,9 @@ def test_manual_run_with_study_date_params(dagbag, source, destination, orthanc_
     dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime(2026, 2, 1, tzinfo=timezone.utc),
                                                          run_conf=conf)
     assert dag_run.state == DagRunState.SUCCESS
-    summary = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize").xcom_pull(task_ids="summarize")
+    summary = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize").xcom_pull(
+        task_ids="summarize"
+    )
     expected = {i.orthanc_id for i in items if i.study_date >= date(2018, 6, 1)}
     assert summary["copied"] == len(expected) > 0
     assert instance_ids(destination) == expected
@@ -144,7 +150,9 @@ def test_a_full_destination_fails_the_batch_at_once_and_summarize_says_what_to_d
     from tests.support.fixtures_orthanc import free_space, full_destination
 
     destination = full_destination(orthanc_factory)
-    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=2, instances_per_series=5))
+    items = seed(
+        source, generate_studies(patients=1, studies_per_patient=1, series_per_study=2, instances_per_series=5)
+    )
     conf = {"source_conn_id": orthanc_connection("full_src", source),
             "destination_conn_id": orthanc_connection("full_dst", destination), "window": "all"}
     dag = dagbag.get_dag("copydicom_replicate")

@@ -12,8 +12,8 @@ from airflow.utils.state import DagRunState
 
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from tests.support.fixtures_orthanc import instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.fixtures_orthanc import instance_ids, seed
 
 ASSET_URI = "copydicom://splunk/tags"
 
@@ -33,7 +33,7 @@ def splunk(monkeypatch) -> Iterator[SplunkTestServer]:
 def run(dag, logical_date, conf=None):
     dag_run = dag.test(logical_date=logical_date, run_conf=conf or {})
     assert dag_run.state == DagRunState.SUCCESS, dag_run.state
-    summarize = [ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize"][0]
+    summarize = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "summarize")
     return summarize.xcom_pull(task_ids="summarize")
 
 
@@ -64,7 +64,9 @@ def test_dag_loads_with_params_mapping_and_asset(dagbag):
 def test_a_run_indexes_exactly_its_interval_and_updates_the_asset(dagbag, source, splunk, orthanc_connection,
                                                                  capfd):
     orthanc_connection("orthanc_source", source)
-    items = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    items = seed(
+        source, generate_studies(patients=2, studies_per_patient=1, series_per_study=1, instances_per_series=2)
+    )
     ds, truth = make_ct_dose_sr(seed=3)
     requests.post(f"{source.url}/instances", data=to_bytes(ds), auth=source.auth, timeout=30).raise_for_status()
     dag = dagbag.get_dag("copydicom_replicate_tags")

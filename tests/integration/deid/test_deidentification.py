@@ -19,9 +19,9 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import Candidates
 from copydicom_provider.jobs.replicate import copy_candidates
 from copydicom_provider.testing.dose_sr import to_bytes
-from tests.support.phi_cases import CT_IMAGE, make_planted_dose_sr, make_screenshot
 from tests.support.fixtures_orthanc import instance_bytes, instance_ids
 from tests.support.phi_audit import audit, original_identifiers
+from tests.support.phi_cases import CT_IMAGE, make_planted_dose_sr, make_screenshot
 
 KEY = "audit-key-5b1e"
 
@@ -48,7 +48,9 @@ def target(profile: AnonymizationProfile, dataset: pydicom.Dataset) -> str:
 
 
 def patient_key(dataset: pydicom.Dataset) -> str:
-    return Identity(dataset.PatientID, dataset.StudyInstanceUID, "", "", str(dataset.get("IssuerOfPatientID", ""))).patient_key
+    return Identity(
+        dataset.PatientID, dataset.StudyInstanceUID, "", "", str(dataset.get("IssuerOfPatientID", ""))
+    ).patient_key
 
 
 def numbers(dataset: pydicom.Dataset) -> list[tuple[str, str]]:
@@ -157,7 +159,10 @@ def test_possible_burned_in_text_is_withheld_unless_allowed(source, destination)
     ]
     summary = copy(source, destination, [*withheld, *allowed], AnonymizationProfile(key=KEY))
     assert (summary.copied, summary.withheld, summary.failed) == (2, 3, 0)
-    assert summary.withheld_reasons == {"BurnedInAnnotation=YES": 2, "Secondary Capture Image without BurnedInAnnotation=NO": 1}
+    assert summary.withheld_reasons == {
+        "BurnedInAnnotation=YES": 2,
+        "Secondary Capture Image without BurnedInAnnotation=NO": 1,
+    }
     assert "3 withheld from de-identification" in summary.line()
     assert len(instance_ids(destination)) == 2
 

@@ -1,4 +1,7 @@
-"""The red team's files through real Orthanc: the worker's own path (source file, de-identified, uploaded, planned ID)."""
+"""The red team's files through real Orthanc.
+
+The worker's own path: a source file, de-identified, uploaded, stored under the ID the planner expects.
+"""
 
 from __future__ import annotations
 

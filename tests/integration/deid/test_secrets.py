@@ -25,9 +25,9 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.integration.dags.test_copydicom_conditional_replicate import connections
+from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 from tests.support.tls_proxy import TLSProxy
 
 KEY = "pseudonym-key-c0ffee-5150"
@@ -71,13 +71,17 @@ def test_a_deidentifying_run_keeps_the_key_out_of_rendered_fields_logs_and_xcom(
         splunk.add_event({"RecordType": "instance", "SeriesDescription": "Dose Record", "OrthancInstanceID": report},
                          time_=1_700_000_000, index="dicom")
         conf = connections(monkeypatch, source, destination, splunk.connection_json(), pseudonym_secret=KEY)
-        run = dagbag.get_dag("copydicom_conditional_replicate").test(logical_date=datetime.now(timezone.utc), run_conf=conf)
+        run = dagbag.get_dag("copydicom_conditional_replicate").test(
+            logical_date=datetime.now(timezone.utc), run_conf=conf
+        )
     assert run.state == DagRunState.SUCCESS and len(instance_ids(destination)) == 1
     from airflow.models.renderedtifields import RenderedTaskInstanceFields
     from airflow.utils.session import create_session
 
     with create_session() as session:
-        rendered = [row.rendered_fields for row in session.query(RenderedTaskInstanceFields).filter_by(run_id=run.run_id)]
+        rendered = [
+            row.rendered_fields for row in session.query(RenderedTaskInstanceFields).filter_by(run_id=run.run_id)
+        ]
     copy = next(ti for ti in run.get_task_instances() if ti.task_id == "copy")
     output = capfd.readouterr()
     in_rendered = KEY in json.dumps(rendered)
@@ -100,7 +104,9 @@ def test_the_cli_takes_credentials_from_the_environment_and_url_credentials_stil
     code, out, err = copydicom(["replicate", "--json"], env)
     leaked = [secret for secret in (source.password, destination.password) if secret in out + err]
     assert code == 0 and not leaked and json.loads(out)["copied"] == 2, scrub_for_report(err)
-    code, out, err = copydicom(["replicate", "--src", source.url_with_credentials, "--dest", destination.url_with_credentials], {})
+    code, out, err = copydicom(
+        ["replicate", "--src", source.url_with_credentials, "--dest", destination.url_with_credentials], {}
+    )
     leaked = source.password in out + err
     assert code == 0 and "process list" in err and not leaked  # works, with a warning
     code, _, err = copydicom(["replicate", "--json"], {**env, "COPYDICOM_DEST_USER": ""})
@@ -124,7 +130,9 @@ MALFORMED = [
 ]
 
 
-@pytest.mark.parametrize("url", MALFORMED, ids=[f"malformed-{n}" for n in range(len(MALFORMED))])  # ids show no password
+@pytest.mark.parametrize(
+    "url", MALFORMED, ids=[f"malformed-{n}" for n in range(len(MALFORMED))]
+)  # ids show no password
 def test_no_error_quotes_a_password_whatever_the_malformation(url, capsys):
     for args in (["replicate", "--src", url, "--dest", "http://127.0.0.1:1"],
                  ["conditional-replicate", "--src", "http://127.0.0.1:1", "--dest", "http://127.0.0.1:1",
@@ -145,14 +153,14 @@ def test_verify_takes_a_ca_bundle_and_uses_it(source, tmp_path, monkeypatch):
         monkeypatch.delenv(variable, raising=False)
     with TLSProxy(source.http_port, tmp_path) as proxy:
         https = f"https://{source.username}:{source.password}@127.0.0.1:{proxy.port}"
-        with pytest.raises(OrthancError, match="(?i)certificate"):
+        with pytest.raises(OrthancError, match=r"(?i)certificate"):
             OrthancHook.from_url(https).system()  # self-signed: refused by default
         assert OrthancHook.from_url(f"{https}?verify={proxy.cert}").system()["Version"]
         import certifi
 
         monkeypatch.setenv("REQUESTS_CA_BUNDLE", certifi.where())  # the machine's bundle must not override ours
         assert OrthancHook.from_url(f"{https}?verify={proxy.cert}").system()["Version"]
-        with pytest.raises(OrthancError, match="(?i)certificate"):
+        with pytest.raises(OrthancError, match=r"(?i)certificate"):
             OrthancHook.from_url(f"{https}?verify=true").system()
-        with pytest.raises(ValueError, match="CA bundle .* not a readable file"):
+        with pytest.raises(ValueError, match=r"CA bundle .* not a readable file"):
             OrthancHook.from_url(f"{https}?verify={tmp_path / 'missing.pem'}").system()

@@ -15,8 +15,8 @@ from copydicom_provider.jobs.conditional_replicate import conditional_replicate,
 from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from tests.support.fixtures_orthanc import instance_bytes, instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.fixtures_orthanc import instance_bytes, instance_ids, seed
 
 KEY = "research-project-key-7f3a"
 
@@ -30,9 +30,13 @@ def splunk():
 @pytest.fixture
 def archive(source, splunk):
     """A source with image studies and dose reports of two patients, its tags indexed in Splunk."""
-    images = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=1, instances_per_series=3))
+    images = seed(
+        source, generate_studies(patients=2, studies_per_patient=1, series_per_study=1, instances_per_series=3)
+    )
     reports = []
-    for n, (patient, study_date) in enumerate([("PAT-A", date(2024, 1, 5)), ("PAT-A", date(2024, 2, 9)), ("PAT-B", date(2024, 3, 1))]):
+    for n, (patient, study_date) in enumerate(
+        [("PAT-A", date(2024, 1, 5)), ("PAT-A", date(2024, 2, 9)), ("PAT-B", date(2024, 3, 1))]
+    ):
         dataset, truth = make_ct_dose_sr(seed=n, patient_id=patient, patient_name=f"Doe^{patient}",
                                           accession_number=f"ACC-{n}", study_date=study_date,
                                           study_uid=pydicom.uid.generate_uid(entropy_srcs=[patient, str(n)]))
@@ -44,7 +48,8 @@ def archive(source, splunk):
 
 def test_bare_filters_are_scoped_and_full_spl_runs_as_given():
     assert selection_spl('SeriesDescription="Dose Record"', "dicom") == (
-        'search index="dicom" (SeriesDescription="Dose Record") | fields OrthancInstanceID, OrthancSeriesID, OrthancStudyID'
+        'search index="dicom" (SeriesDescription="Dose Record") '
+        "| fields OrthancInstanceID, OrthancSeriesID, OrthancStudyID"
     )
     assert selection_spl(None, "dicom", spl="| search Modality=CT") == "| search Modality=CT"
     with pytest.raises(ValueError, match="empty"):
@@ -52,7 +57,7 @@ def test_bare_filters_are_scoped_and_full_spl_runs_as_given():
 
 
 def test_dose_records_only_byte_identical_and_a_rerun_copies_nothing(source, destination, splunk, archive):
-    images, reports = archive
+    _images, reports = archive
     src, dst, index = source.url_with_credentials, destination.url_with_credentials, splunk.url(index="dicom")
     summary = conditional_replicate(src, index, dst, 'SeriesDescription="Dose Record"')
     assert instance_ids(destination) == {r[0] for r in reports}
@@ -74,7 +79,7 @@ def test_selection_by_other_fields_and_empty_selection(source, destination, splu
 
 
 def test_a_query_splunk_rejects_fails_with_splunks_message(source, destination, splunk, archive):
-    with pytest.raises(SplunkSearchError, match="(?i)unknown search command"):
+    with pytest.raises(SplunkSearchError, match=r"(?i)unknown search command"):
         conditional_replicate(source.url_with_credentials, splunk.url(index="dicom"), destination.url_with_credentials,
                               spl='search SeriesDescription="Dose Record" | frobnicate')
     assert instance_ids(destination) == set()
@@ -166,7 +171,7 @@ def test_cli_conditional_replicate_matches_the_library(source, destination, splu
                "--src", source.url_with_credentials, "--index", splunk.url(index="dicom"),
                "--dest", destination.url_with_credentials, "--query", 'SeriesDescription="Dose Record"', "--json"]
     env = {**os.environ, "COPYDICOM_PSEUDONYM_KEY": KEY}
-    result = subprocess.run(command + ["--anonymize"], capture_output=True, text=True, env=env, timeout=120)
+    result = subprocess.run([*command, "--anonymize"], capture_output=True, text=True, env=env, timeout=120)
     assert result.returncode == 0, result.stderr
     printed = json.loads(result.stdout)
     assert printed["copied"] == len(reports)
@@ -175,6 +180,6 @@ def test_cli_conditional_replicate_matches_the_library(source, destination, splu
                                     destination.url_with_credentials, 'SeriesDescription="Dose Record"',
                                     anonymize=AnonymizationProfile(key=KEY))
     assert library.copied == 0 and library.already_present == printed["copied"]
-    missing_key = subprocess.run(command + ["--anonymize"], capture_output=True, text=True, timeout=120,
+    missing_key = subprocess.run([*command, "--anonymize"], capture_output=True, text=True, timeout=120,
                                  env={k: v for k, v in os.environ.items() if k != "COPYDICOM_PSEUDONYM_KEY"})
     assert missing_key.returncode == 2 and "COPYDICOM_PSEUDONYM_KEY" in missing_key.stderr

@@ -136,7 +136,7 @@ def test_a_cursor_stored_before_marks_is_read_and_gets_one(source, destination, 
     assert not ids(first) & instance_ids(destination)  # the old cursor's position was honoured
 
 
-@pytest.mark.parametrize("text, reason", [
+@pytest.mark.parametrize(("text", "reason"), [
     ("not json {", "it is not JSON"),
     ('{"seq": "abc"}', "its seq is not a whole number"),
     ('{"seq": -4}', "its seq is negative"),

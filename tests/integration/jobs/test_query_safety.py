@@ -12,8 +12,8 @@ import pytest
 
 from copydicom_provider.jobs.conditional_replicate import IndexWindow, UnsafeQuery, conditional_replicate, selection_spl
 from copydicom_provider.testing.dicom_generator import generate_studies
-from tests.support.fixtures_orthanc import instance_ids, seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.fixtures_orthanc import instance_ids, seed
 
 INJECTIONS = {
     "x | collect index=summary_public": "pipe",
@@ -50,7 +50,9 @@ def test_quoted_values_may_hold_any_character_and_the_index_is_quoted():
 @pytest.fixture
 def two_indexes(source):
     """CT instances indexed in 'dicom'; records in 'hr_payroll' that point at the same instances."""
-    images = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2))
+    images = seed(
+        source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=2)
+    )
     with SplunkTestServer() as splunk:
         for n, image in enumerate(images):
             record = {"RecordType": "instance", "Modality": image.modality, "OrthancInstanceID": image.orthanc_id}
@@ -78,6 +80,10 @@ def test_full_spl_runs_as_written_and_the_index_window_limits_by_index_time(sour
     recent = IndexWindow(time.time() - 600, time.time())  # the 'dicom' records were indexed two hours ago
     assert conditional_replicate(src, index, dst, "RecordType=instance", indexed=recent).candidates == 0
     earlier = IndexWindow(time.time() - 3 * 3600, time.time() - 3600)
-    assert conditional_replicate(src, index, dst, "RecordType=instance", indexed=earlier, dry_run=True).to_copy == len(images)
-    summary = conditional_replicate(src, index, dst, spl="search index=hr_payroll Modality=PAYROLL | fields OrthancInstanceID")
+    assert conditional_replicate(src, index, dst, "RecordType=instance", indexed=earlier, dry_run=True).to_copy == len(
+        images
+    )
+    summary = conditional_replicate(
+        src, index, dst, spl="search index=hr_payroll Modality=PAYROLL | fields OrthancInstanceID"
+    )
     assert summary.copied == len(images)  # trusted SPL may search any index the connection can read

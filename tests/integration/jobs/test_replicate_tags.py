@@ -46,7 +46,9 @@ def resent(ds: Dataset) -> Dataset:
     """The same report sent again by the scanner: a new SOP instance, the same irradiation events."""
     copy = Dataset(ds)
     copy.file_meta = ds.file_meta
-    copy.SOPInstanceUID = copy.file_meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[ds.SOPInstanceUID, "resent"])
+    copy.SOPInstanceUID = copy.file_meta.MediaStorageSOPInstanceUID = generate_uid(
+        entropy_srcs=[ds.SOPInstanceUID, "resent"]
+    )
     return copy
 
 
@@ -130,7 +132,9 @@ def test_every_instance_is_indexed_once_and_dose_reports_are_searchable(source, 
     assert len([r for r in splunk.requests if r.path == "/services/collector/event"]) == posts
 
     # SeriesDescription="Dose Record" finds exactly the dose reports written with it
-    dose_record = search(splunk, 'index=dicom SeriesDescription="Dose Record" RecordType=dose_report | table OrthancInstanceID')
+    dose_record = search(
+        splunk, 'index=dicom SeriesDescription="Dose Record" RecordType=dose_report | table OrthancInstanceID'
+    )
     assert sorted(r["OrthancInstanceID"] for r in dose_record) == sorted(ids["dose_record"])
     as_instances = search(splunk, 'index=dicom SeriesDescription="Dose Record" RecordType=instance | table SOPClassUID')
     assert len(as_instances) == len(ids["dose_record"])
@@ -142,14 +146,16 @@ def test_every_instance_is_indexed_once_and_dose_reports_are_searchable(source, 
                           "| stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol")
     got = {r["AcquisitionProtocol"]: r for r in rows}
     expected = expected_dose_by_protocol(truths)
-    assert set(got) == set(expected) and "Thorax Übersicht – 胸部 ✓ Ωμέγα" in got
+    assert set(got) == set(expected) and "Thorax Übersicht \u2013 胸部 ✓ Ωμέγα" in got
     for protocol, want in expected.items():
         assert int(got[protocol]["count"]) == want["count"], protocol
         assert float(got[protocol]["avg(CTDIvol)"]) == pytest.approx(want["avg"]), protocol
         assert float(got[protocol]["median(DLP)"]) == pytest.approx(want["median"]), protocol
 
     # dose report header values and units, straight from the SR
-    report = search(splunk, 'index=dicom RecordType=dose_report AccessionNumber="A3" | table DLPTotal DLPTotal_unit NumberOfEvents')
+    report = search(
+        splunk, 'index=dicom RecordType=dose_report AccessionNumber="A3" | table DLPTotal DLPTotal_unit NumberOfEvents'
+    )
     assert report == [{"DLPTotal": str(truths[2]["dlp_total"]), "DLPTotal_unit": "mGy.cm",
                        "NumberOfEvents": str(truths[2]["number_of_events"])}]
 
@@ -200,13 +206,24 @@ def test_a_report_with_a_broken_item_is_indexed_whole_with_its_warning(source, s
     summary = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"))
 
     assert (summary.candidates, summary.sent, summary.failed, summary.dose_reports) == (5, 5, 0, 2)
-    indexed = {r["OrthancInstanceID"] for r in search(splunk, "index=dicom | dedup OrthancInstanceID | table OrthancInstanceID")}
+    indexed = {
+        r["OrthancInstanceID"]
+        for r in search(splunk, "index=dicom | dedup OrthancInstanceID | table OrthancInstanceID")
+    }
     assert indexed == {good_id, bad_id, *images}
-    rows = search(splunk, f"index=dicom OrthancInstanceID={bad_id} RecordType=irradiation_event | table IrradiationEventUID ParseWarnings")
-    assert sorted(r["IrradiationEventUID"] for r in rows) == sorted(e["irradiation_event_uid"] for e in bad_truth["events"])
+    rows = search(
+        splunk,
+        f"index=dicom OrthancInstanceID={bad_id} RecordType=irradiation_event "
+        "| table IrradiationEventUID ParseWarnings",
+    )
+    assert sorted(r["IrradiationEventUID"] for r in rows) == sorted(
+        e["irradiation_event_uid"] for e in bad_truth["events"]
+    )
     (warned,) = [r for r in rows if "ParseWarnings" in r]
     assert warned["ParseWarnings"] == "1.13.1: has no ValueType; skipped"
-    (report,) = search(splunk, f"index=dicom OrthancInstanceID={bad_id} RecordType=dose_report | table ParseWarningCount")
+    (report,) = search(
+        splunk, f"index=dicom OrthancInstanceID={bad_id} RecordType=dose_report | table ParseWarningCount"
+    )
     assert report["ParseWarningCount"] == "1"
 
     again = replicate_tags(source.url_with_credentials, splunk.url(index="dicom"), raise_on_failure=False)

@@ -168,7 +168,9 @@ def test_a_400_event_fluoroscopy_report_indexes_completely_under_the_size_cap(so
     shed = long_event["OmittedForSize"].split(", ")
     assert shed and all(key.endswith("_series") for key in shed)  # the series go first, summaries stay
     short_uid = truth["events"][0]["irradiation_event_uid"]
-    (short_event,) = search(splunk, f'index=dicom IrradiationEventUID="{short_uid}" | table KVP_series{{}} OmittedForSize')
+    (short_event,) = search(
+        splunk, f'index=dicom IrradiationEventUID="{short_uid}" | table KVP_series{{}} OmittedForSize'
+    )
     assert "OmittedForSize" not in short_event and len(short_event["KVP_series{}"]) == truth["events"][0]["pulses"]
 
 
@@ -288,7 +290,7 @@ def test_dual_source_with_a_missing_value_keeps_every_event_in_averages(source, 
 
 
 def test_one_unit_per_key_across_ct_and_fluoroscopy(source, splunk):
-    ct, ct_truth = make_ct_dose_sr(seed=38, patient_id="UNITS", accession_number="U1")
+    ct, _ct_truth = make_ct_dose_sr(seed=38, patient_id="UNITS", accession_number="U1")
     xa, xa_truth = make_fluoro_dose_sr(seed=38, events=6, accession_number="U2")
     upload(source, ct)
     upload(source, xa)
@@ -348,7 +350,11 @@ def test_the_documented_searches_give_correct_per_study_and_per_protocol_totals(
     xa, xa_truth = make_fluoro_dose_sr(seed=40, events=5, patient_id="DOCXA")
     upload(source, xa)
     index(source, splunk)
-    ct_study, other_study, xa_study = final["study_instance_uid"], other.StudyInstanceUID, xa_truth["study_instance_uid"]
+    ct_study, other_study, xa_study = (
+        final["study_instance_uid"],
+        other.StudyInstanceUID,
+        xa_truth["study_instance_uid"],
+    )
     ct_dlp = dsum(e["dlp"] for e in final["events"] if e["dlp"] is not None)
     by_events, by_protocol, by_report, overall, most_complete = documented_searches()
 
@@ -374,7 +380,10 @@ def test_the_documented_searches_give_correct_per_study_and_per_protocol_totals(
 
     # "sort 0 - EventCount | dedup ..." is beyond the stand-in's SPL; the fields it needs are there
     assert "sort 0 - EventCount" in most_complete
-    reports = search(splunk, "index=dicom RecordType=dose_report | table StudyInstanceUID FirstIrradiationEventUID EventCount DLPTotal")
+    reports = search(
+        splunk,
+        "index=dicom RecordType=dose_report | table StudyInstanceUID FirstIrradiationEventUID EventCount DLPTotal",
+    )
     best: dict[tuple, dict] = {}
     for report in sorted(reports, key=lambda r: -int(r["EventCount"])):
         best.setdefault((report["StudyInstanceUID"], report["FirstIrradiationEventUID"]), report)

@@ -24,8 +24,8 @@ from copydicom_provider.jobs import replicate_tags as tags
 from copydicom_provider.jobs.replicate_tags import KEY_FIELD, replicate_tags
 from copydicom_provider.records.instance import InstanceRecords, read_instance_records
 from copydicom_provider.testing.dicom_generator import generate_studies
-from tests.support.fixtures_orthanc import seed
 from copydicom_provider.testing.splunk_server import SplunkTestServer
+from tests.support.fixtures_orthanc import seed
 
 pytestmark = pytest.mark.timeout(120)
 

@@ -53,7 +53,7 @@ def test_adjacent_windows_copy_their_instances_on_a_skewed_source(orthanc_factor
     source = orthanc_factory("source", fake_time=skew)
     destination = orthanc_factory("destination")
     bounds, arrivals = windows_with_arrivals(source, 2, 1)
-    for start, end, arrived in zip(bounds, bounds[1:], arrivals):
+    for start, end, arrived in zip(bounds, bounds[1:], arrivals, strict=False):
         summary = replicate(source.url_with_credentials, destination.url_with_credentials, since=start, until=end)
         assert summary.candidates == summary.copied == len(arrived) == 5
     assert instance_ids(destination) == ids(arrivals[0] + arrivals[1])
@@ -67,7 +67,7 @@ def test_adjacent_windows_after_the_source_clock_was_stepped_back(orthanc_factor
     source.fake_time = "-10m"
     source.start()
     bounds, arrivals = windows_with_arrivals(source, 2, 11)
-    for start, end, arrived in zip(bounds, bounds[1:], arrivals):
+    for start, end, arrived in zip(bounds, bounds[1:], arrivals, strict=False):
         summary = replicate(source.url_with_credentials, destination.url_with_credentials, since=start, until=end)
         assert summary.candidates == summary.copied == len(arrived) == 5
     assert instance_ids(destination) == ids(arrivals[0] + arrivals[1])

@@ -19,9 +19,9 @@ import tomllib
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.reports.reference_levels import PACKAGED, packaged_text, parse_reference_table
 from copydicom_provider.testing.orthanc_server import OrthancServer
+from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.dose_report_data import INDEX, quarter_events, seed_quarter
-from copydicom_provider.testing.splunk_server import SplunkTestServer
 
 APP = REPO_ROOT / "splunk_app" / "copydicom"
 APPINSPECT = REPO_ROOT / ".venv-appinspect" / "bin" / "splunk-appinspect"
@@ -73,14 +73,19 @@ def expand(spl: str, defined: dict[str, str]) -> str:
 def searches() -> dict[str, str]:
     """Every search of the app, expanded: saved searches, dashboard queries, event types."""
     defined = macros()
-    found = {f"saved: {name}": body["search"] for name, body in read_conf(APP / "default" / "savedsearches.conf").items()
-             if "search" in body}
+    found = {
+        f"saved: {name}": body["search"]
+        for name, body in read_conf(APP / "default" / "savedsearches.conf").items()
+        if "search" in body
+    }
     for view in sorted((APP / "default" / "data" / "ui" / "views").glob("*.xml")):
         for number, query in enumerate(re.findall(r"<query>(.*?)</query>", view.read_text(encoding="utf-8"), re.S)):
             found[f"{view.stem} query {number}"] = query.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     for name, body in read_conf(APP / "default" / "eventtypes.conf").items():
         if "search" in body:
-            found[f"eventtype: {name}"] = f"`copydicom_index` {body['search']}"  # an event type filters the index's events
+            found[f"eventtype: {name}"] = (
+                f"`copydicom_index` {body['search']}"  # an event type filters the index's events
+            )
     return {name: expand(spl, defined) for name, spl in found.items()}
 
 
@@ -100,7 +105,11 @@ def field_names(spl: str) -> set[str]:
 def stand_in_can_run(spl: str) -> bool:
     parts = [p.strip() for p in re.split(r'\|(?=(?:[^"]*"[^"]*")*[^"]*$)', spl)]
     commands = [p.split(None, 1)[0].lower() for p in parts[1:] if p]
-    if parts[0].startswith("|") or not set(commands) <= STAND_IN_COMMANDS or re.search(r"[()<>!]|\bOR\b|\bNOT\b", parts[0]):
+    if (
+        parts[0].startswith("|")
+        or not set(commands) <= STAND_IN_COMMANDS
+        or re.search(r"[()<>!]|\bOR\b|\bNOT\b", parts[0])
+    ):
         return False
     for part in parts[1:]:
         if part.lower().startswith("stats"):
@@ -162,15 +171,21 @@ def test_every_search_reads_only_fields_the_records_carry(indexed):
         if record_type(spl) == "irradiation_event" and not name.startswith("eventtype"):
             assert "| dedup IrradiationEventUID" in spl, name
     # the check can fail: a misspelt field is caught
-    assert field_names(expand("`copydicom_dose_events` | stats avg(CTDIVol)", macros())) - carried["irradiation_event"] == {"CTDIVol"}
+    assert field_names(expand("`copydicom_dose_events` | stats avg(CTDIVol)", macros())) - carried[
+        "irradiation_event"
+    ] == {"CTDIVol"}
 
 
 def test_the_searches_the_stand_in_implements_run_against_it(indexed):
     splunk, seeded = indexed
     hook = SplunkHook.from_url(splunk.url(index=INDEX))
     runnable = {name: spl for name, spl in searches().items() if stand_in_can_run(spl)}
-    assert {"saved: copydicom - CT dose by protocol", "saved: copydicom - CT dose by protocol and scanner",
-            "saved: copydicom - Irradiation events per scanner", "saved: copydicom - Studies per modality"} <= set(runnable)
+    assert {
+        "saved: copydicom - CT dose by protocol",
+        "saved: copydicom - CT dose by protocol and scanner",
+        "saved: copydicom - Irradiation events per scanner",
+        "saved: copydicom - Studies per modality",
+    } <= set(runnable)
     results = {name: list(hook.search(spl, earliest_time="0")) for name, spl in runnable.items()}
     assert all(results.values()), [name for name, rows in results.items() if not rows]
 
@@ -180,14 +195,20 @@ def test_the_searches_the_stand_in_implements_run_against_it(indexed):
         events[event["irradiation_event_uid"]] = event | {"station": april["station"]}
     by_protocol = {row["AcquisitionProtocol"]: row for row in results["saved: copydicom - CT dose by protocol"]}
     for protocol in {e["acquisition_protocol"] for e in events.values()}:
-        ctdi = sorted(e["ctdivol"] for e in events.values() if e["acquisition_protocol"] == protocol and e["ctdivol"] is not None)
-        dlp = sorted(e["dlp"] for e in events.values() if e["acquisition_protocol"] == protocol and e["dlp"] is not None)
+        ctdi = sorted(
+            e["ctdivol"] for e in events.values() if e["acquisition_protocol"] == protocol and e["ctdivol"] is not None
+        )
+        dlp = sorted(
+            e["dlp"] for e in events.values() if e["acquisition_protocol"] == protocol and e["dlp"] is not None
+        )
         row = by_protocol[protocol]
         assert int(row["events"]) == len(ctdi)
         assert float(row["mean_ctdivol"]) == pytest.approx(np.mean(ctdi))
         assert float(row["max_dlp"]) == pytest.approx(max(dlp))
         assert float(row["median_dlp"]) == pytest.approx(dlp[len(dlp) // 2])  # Splunk: the upper middle value
-    per_scanner = {row["StationName"]: int(row["events"]) for row in results["saved: copydicom - Irradiation events per scanner"]}
+    per_scanner = {
+        row["StationName"]: int(row["events"]) for row in results["saved: copydicom - Irradiation events per scanner"]
+    }
     assert per_scanner == {s: sum(1 for e in events.values() if e["station"] == s) for s in ("CT1", "CT2")}
     modalities = {row["Modality"]: int(row["studies"]) for row in results["saved: copydicom - Studies per modality"]}
     images = {(i.dataset.Modality, i.dataset.StudyInstanceUID) for i in seeded["images"]}

@@ -47,13 +47,23 @@ SPLUNK_HEC_CODES = {
 
 @pytest.fixture
 def splunk() -> Iterator[SplunkTestServer]:
-    tokens = [HecToken("disabled-token", disabled=True), HecToken("ack-token", ack=True), HecToken("main-only", indexes=("main",))]
+    tokens = [
+        HecToken("disabled-token", disabled=True),
+        HecToken("ack-token", ack=True),
+        HecToken("main-only", indexes=("main",)),
+    ]
     with SplunkTestServer(hec_token="B5A79AAD-D822-46CC-80D1-819F80D7BFB0", tokens=tokens) as server:
         yield server
 
 
-def post(server: SplunkTestServer, body: bytes | str, *, token: str | None = None, path: str = "/services/collector/event",
-         headers: dict[str, str] | None = None) -> requests.Response:
+def post(
+    server: SplunkTestServer,
+    body: bytes | str,
+    *,
+    token: str | None = None,
+    path: str = "/services/collector/event",
+    headers: dict[str, str] | None = None,
+) -> requests.Response:
     all_headers = dict(headers or {})
     if token is not None:
         all_headers.setdefault("Authorization", f"Splunk {token}")
@@ -64,7 +74,12 @@ def post(server: SplunkTestServer, body: bytes | str, *, token: str | None = Non
 def test_hook_sends_splunks_documented_envelope_and_headers(splunk):
     hook = SplunkHook.from_url(splunk.url(index="main"))
     envelope = hook.envelope(
-        "Hello world!", time=1426279439, host="localhost", source="random-data-generator", sourcetype="my_sample_data", index="main"
+        "Hello world!",
+        time=1426279439,
+        host="localhost",
+        source="random-data-generator",
+        sourcetype="my_sample_data",
+        index="main",
     )
 
     hook.send_envelopes([envelope])
@@ -116,7 +131,11 @@ def test_hook_search_logs_in_and_posts_an_export_form(splunk):
     login, export = [r for r in splunk.requests if r.port == "mgmt"]
     assert (login.method, login.path) == ("POST", "/services/auth/login")
     assert login.headers["Content-Type"] == "application/x-www-form-urlencoded"
-    assert parse_qs(login.body.decode()) == {"username": ["admin"], "password": [splunk.password], "output_mode": ["json"]}
+    assert parse_qs(login.body.decode()) == {
+        "username": ["admin"],
+        "password": [splunk.password],
+        "output_mode": ["json"],
+    }
     assert "Authorization" not in login.headers
     (session_key,) = splunk.state.sessions
     assert (export.method, export.path) == ("POST", "/services/search/jobs/export")
@@ -142,9 +161,21 @@ HEC_ERROR_CASES = {
     "bad scheme": (3, lambda s: post(s, '{"event":"x"}', headers={"Authorization": f"Token {s.hec_token}"})),
     "unknown token": (4, lambda s: post(s, '{"event":"x"}', token="00000000-0000-0000-0000-000000000000")),
     "no data": (5, lambda s: post(s, "", token=s.hec_token)),
-    "bad channel": (11, lambda s: post(s, '{"event":"x"}', token="ack-token", headers={"X-Splunk-Request-Channel": "nope"})),
+    "bad channel": (
+        11,
+        lambda s: post(s, '{"event":"x"}', token="ack-token", headers={"X-Splunk-Request-Channel": "nope"}),
+    ),
     "missing channel": (10, lambda s: post(s, '{"event":"x"}', token="ack-token")),
-    "ack disabled": (14, lambda s: post(s, '{"acks":[0]}', token=s.hec_token, path="/services/collector/ack", headers={"X-Splunk-Request-Channel": CHANNEL})),
+    "ack disabled": (
+        14,
+        lambda s: post(
+            s,
+            '{"acks":[0]}',
+            token=s.hec_token,
+            path="/services/collector/ack",
+            headers={"X-Splunk-Request-Channel": CHANNEL},
+        ),
+    ),
 }
 
 
@@ -203,13 +234,23 @@ def test_health_and_unknown_paths(splunk):
     health = requests.get(f"{splunk.hec_url}/services/collector/health", timeout=10)
     assert (health.status_code, health.content) == (200, b'{"text":"HEC is healthy","code":17}')
     missing = requests.post(f"{splunk.hec_url}/services/collector/nothing", timeout=10)
-    assert (missing.status_code, missing.json()) == (404, {"text": "The requested URL was not found on this server.", "code": 404})
+    assert (missing.status_code, missing.json()) == (
+        404,
+        {"text": "The requested URL was not found on this server.", "code": 404},
+    )
 
 
 def test_ack_ids_count_per_channel_and_are_forgotten_once_true(splunk):
     other = str(uuid.uuid4())
-    ids = [post(splunk, '{"event":"x"}', token="ack-token", headers={"X-Splunk-Request-Channel": ch}).json() for ch in (CHANNEL, CHANNEL, other)]
-    assert ids == [{"text": "Success", "code": 0, "ackId": 0}, {"text": "Success", "code": 0, "ackId": 1}, {"text": "Success", "code": 0, "ackId": 0}]
+    ids = [
+        post(splunk, '{"event":"x"}', token="ack-token", headers={"X-Splunk-Request-Channel": ch}).json()
+        for ch in (CHANNEL, CHANNEL, other)
+    ]
+    assert ids == [
+        {"text": "Success", "code": 0, "ackId": 0},
+        {"text": "Success", "code": 0, "ackId": 1},
+        {"text": "Success", "code": 0, "ackId": 0},
+    ]
 
     def poll(acks: list[int]) -> dict:
         response = requests.post(
@@ -224,8 +265,12 @@ def test_ack_ids_count_per_channel_and_are_forgotten_once_true(splunk):
 
 
 def test_raw_endpoint_needs_a_channel(splunk):
-    assert post(splunk, "line one\nline two", token=splunk.hec_token, path="/services/collector/raw").json()["code"] == 10
-    response = post(splunk, "line one\nline two", token=splunk.hec_token, path=f"/services/collector/raw?channel={CHANNEL}")
+    assert (
+        post(splunk, "line one\nline two", token=splunk.hec_token, path="/services/collector/raw").json()["code"] == 10
+    )
+    response = post(
+        splunk, "line one\nline two", token=splunk.hec_token, path=f"/services/collector/raw?channel={CHANNEL}"
+    )
     assert response.status_code == 200 and [e.raw for e in splunk.events] == ["line one", "line two"]
 
 
@@ -238,19 +283,33 @@ def login(server: SplunkTestServer, **form: str) -> requests.Response:
 def test_login_reply_is_splunks_xml(splunk):
     response = login(splunk)
     assert response.status_code == 200
-    match = re.fullmatch(r'<\?xml version="1.0" encoding="UTF-8"\?>\n<response>\n  <sessionKey>([^<]+)</sessionKey>\n</response>\n', response.text)
+    match = re.fullmatch(
+        r'<\?xml version="1.0" encoding="UTF-8"\?>\n<response>\n  <sessionKey>([^<]+)</sessionKey>\n</response>\n',
+        response.text,
+    )
     assert match and match.group(1) in splunk.state.sessions
     assert login(splunk, output_mode="json").json().keys() == {"sessionKey"}
     refused = login(splunk, password="wrong")
-    assert refused.status_code == 401 and "<msg type=\"WARN\" code=\"incorrect_username_or_password\">Login failed</msg>" in refused.text
+    assert (
+        refused.status_code == 401
+        and '<msg type="WARN" code="incorrect_username_or_password">Login failed</msg>' in refused.text
+    )
 
 
 def test_management_calls_need_authentication(splunk):
     response = requests.get(f"{splunk.mgmt_url}/services/server/info", params={"output_mode": "json"}, timeout=10)
-    assert (response.status_code, response.json()) == (401, {"messages": [{"type": "WARN", "text": "call not properly authenticated"}]})
+    assert (response.status_code, response.json()) == (
+        401,
+        {"messages": [{"type": "WARN", "text": "call not properly authenticated"}]},
+    )
     key = login(splunk, output_mode="json").json()["sessionKey"]
     for headers in ({"Authorization": f"Splunk {key}"}, {"Cookie": f"splunkd_{splunk.mgmt_port}={key}"}):
-        info = requests.get(f"{splunk.mgmt_url}/servicesNS/nobody/search/server/info", params={"output_mode": "json"}, headers=headers, timeout=10)
+        info = requests.get(
+            f"{splunk.mgmt_url}/servicesNS/nobody/search/server/info",
+            params={"output_mode": "json"},
+            headers=headers,
+            timeout=10,
+        )
         assert info.status_code == 200 and info.json()["entry"][0]["content"]["version"] == "9.1.2"
     basic = requests.get(f"{splunk.mgmt_url}/services/server/info", auth=(splunk.username, splunk.password), timeout=10)
     assert basic.status_code == 200 and basic.text.startswith('<?xml version="1.0" encoding="UTF-8"?>\n<feed xmlns="http://www.w3.org/2005/Atom"')
@@ -259,14 +318,18 @@ def test_management_calls_need_authentication(splunk):
 def test_server_info_atom_parses_like_splunks_sample(splunk):
     from splunklib import data
 
-    response = requests.get(f"{splunk.mgmt_url}/services/server/info", auth=(splunk.username, splunk.password), timeout=10)
+    response = requests.get(
+        f"{splunk.mgmt_url}/services/server/info", auth=(splunk.username, splunk.password), timeout=10
+    )
     content = data.load(response.text, "{http://www.w3.org/2005/Atom}entry/{http://www.w3.org/2005/Atom}content/*")
     assert content["version"] == "9.1.2" and content["serverName"] == "splunk-test"
 
 
 def export(server: SplunkTestServer, search: str, **form: str) -> requests.Response:
     data = {"search": search, "output_mode": "json", **form}
-    return requests.post(f"{server.mgmt_url}/services/search/jobs/export", data=data, auth=(server.username, server.password), timeout=10)
+    return requests.post(
+        f"{server.mgmt_url}/services/search/jobs/export", data=data, auth=(server.username, server.password), timeout=10
+    )
 
 
 def test_export_streams_json_lines_like_splunks_example(splunk):
@@ -284,7 +347,9 @@ def test_export_streams_json_lines_like_splunks_example(splunk):
 
 
 def test_export_event_rows_have_splunks_default_fields(splunk):
-    splunk.add_event({"PatientID": "P1", "series": [{"n": 1}, {"n": 2}], "ok": True}, time_=1378940272.28, host="TESTBOX")
+    splunk.add_event(
+        {"PatientID": "P1", "series": [{"n": 1}, {"n": 2}], "ok": True}, time_=1378940272.28, host="TESTBOX"
+    )
     (line,) = export(splunk, "search *").text.splitlines()
     row = json.loads(line)["result"]
     assert row["_time"] == "2013-09-11T22:57:52.280+00:00"
@@ -297,7 +362,10 @@ def test_export_event_rows_have_splunks_default_fields(splunk):
 
 def test_search_errors_are_splunks_messages(splunk):
     response = export(splunk, "search * | eval x=1")
-    assert (response.status_code, response.json()) == (400, {"messages": [{"type": "FATAL", "text": "Unknown search command 'eval'."}]})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"messages": [{"type": "FATAL", "text": "Unknown search command 'eval'."}]},
+    )
     bare = export(splunk, "index=main")  # the REST API does not add "search" for you
     assert bare.json() == {"messages": [{"type": "FATAL", "text": "Unknown search command 'index'."}]}
     xml = export(splunk, "search * | rex field=x", output_mode="xml")
@@ -307,13 +375,24 @@ def test_search_errors_are_splunks_messages(splunk):
 def test_jobs_create_status_and_results(splunk):
     splunk.add_event({"n": 1}, time_=1)
     auth = (splunk.username, splunk.password)
-    created = requests.post(f"{splunk.mgmt_url}/services/search/jobs", data={"search": "search *"}, auth=auth, timeout=10)
+    created = requests.post(
+        f"{splunk.mgmt_url}/services/search/jobs", data={"search": "search *"}, auth=auth, timeout=10
+    )
     assert created.status_code == 201
-    sid = re.fullmatch(r'<\?xml version="1.0" encoding="UTF-8"\?>\n<response>\n  <sid>([^<]+)</sid>\n</response>\n', created.text).group(1)
-    status = requests.get(f"{splunk.mgmt_url}/services/search/jobs/{sid}", params={"output_mode": "json"}, auth=auth, timeout=10)
+    sid = re.fullmatch(
+        r'<\?xml version="1.0" encoding="UTF-8"\?>\n<response>\n  <sid>([^<]+)</sid>\n</response>\n', created.text
+    ).group(1)
+    status = requests.get(
+        f"{splunk.mgmt_url}/services/search/jobs/{sid}", params={"output_mode": "json"}, auth=auth, timeout=10
+    )
     content = status.json()["entry"][0]["content"]
     assert (content["dispatchState"], content["isDone"], content["resultCount"]) == ("DONE", "1", "1")
-    results = requests.get(f"{splunk.mgmt_url}/services/search/v2/jobs/{sid}/results", params={"output_mode": "json"}, auth=auth, timeout=10)
+    results = requests.get(
+        f"{splunk.mgmt_url}/services/search/v2/jobs/{sid}/results",
+        params={"output_mode": "json"},
+        auth=auth,
+        timeout=10,
+    )
     body = results.json()
     assert (body["preview"], body["init_offset"], body["messages"]) == (False, 0, [])
     assert {"name": "_time"} in body["fields"] and body["results"][0]["n"] == "1"

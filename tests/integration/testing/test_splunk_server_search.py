@@ -106,11 +106,39 @@ def test_fields_and_table(splunk):
 
 
 def test_stats(splunk):
-    rows = run(splunk, "search index=dicom sourcetype=_json | stats count avg(DLP) as mean max(DLP) min(DLP) sum(DLP) median(DLP) by PatientID")
+    rows = run(
+        splunk,
+        "search index=dicom sourcetype=_json "
+        "| stats count avg(DLP) as mean max(DLP) min(DLP) sum(DLP) median(DLP) by PatientID",
+    )
     assert rows == [
-        {"PatientID": "P1", "count": "2", "mean": "200", "max(DLP)": "300", "min(DLP)": "100", "sum(DLP)": "400", "median(DLP)": "300"},
-        {"PatientID": "P2", "count": "1", "mean": "0", "max(DLP)": "0", "min(DLP)": "0", "sum(DLP)": "0", "median(DLP)": "0"},
-        {"PatientID": "P3", "count": "1", "mean": "250", "max(DLP)": "250", "min(DLP)": "250", "sum(DLP)": "250", "median(DLP)": "250"},
+        {
+            "PatientID": "P1",
+            "count": "2",
+            "mean": "200",
+            "max(DLP)": "300",
+            "min(DLP)": "100",
+            "sum(DLP)": "400",
+            "median(DLP)": "300",
+        },
+        {
+            "PatientID": "P2",
+            "count": "1",
+            "mean": "0",
+            "max(DLP)": "0",
+            "min(DLP)": "0",
+            "sum(DLP)": "0",
+            "median(DLP)": "0",
+        },
+        {
+            "PatientID": "P3",
+            "count": "1",
+            "mean": "250",
+            "max(DLP)": "250",
+            "min(DLP)": "250",
+            "sum(DLP)": "250",
+            "median(DLP)": "250",
+        },
     ]
     assert run(splunk, "search index=nothing | stats count") == [{"count": "0"}]
     assert run(splunk, "search index=dicom sourcetype=_json | stats avg(DLP)") == [{"avg(DLP)": "162.5"}]
@@ -118,7 +146,9 @@ def test_stats(splunk):
         {"Site": "East", "Modality": "CT", "count": "1"}, {"Site": "East", "Modality": "CTA", "count": "1"}]
 
 
-@pytest.mark.parametrize("command", ["eval x=1", "sort - _time", "where DLP>1", "spath", "timechart count", "rex field=x \"(?<y>.)\""])
+@pytest.mark.parametrize(
+    "command", ["eval x=1", "sort - _time", "where DLP>1", "spath", "timechart count", 'rex field=x "(?<y>.)"']
+)
 def test_other_commands_get_splunks_unknown_command_error(splunk, command):
     name = command.split()[0]
     assert error(splunk, f"search index=dicom | {command}") == f"Unknown search command '{name}'."
@@ -127,10 +157,14 @@ def test_other_commands_get_splunks_unknown_command_error(splunk, command):
 @pytest.mark.parametrize("search", ["| tstats count where index=dicom error", "| tstats count by _time span=1h",
                                     "| tstats prestats=t count", "search index=dicom | tstats count"])
 def test_unimplemented_search_terms_are_refused_not_guessed(splunk, search):
-    assert "the Splunk test server does not implement" in error(splunk, search) or "first command" in error(splunk, search)
+    assert "the Splunk test server does not implement" in error(splunk, search) or "first command" in error(
+        splunk, search
+    )
 
 
-@pytest.mark.parametrize("search", ["search Modality=CT OR", "search (Modality=CT", "search NOT", "search Modality=CT)"])
+@pytest.mark.parametrize(
+    "search", ["search Modality=CT OR", "search (Modality=CT", "search NOT", "search Modality=CT)"]
+)
 def test_malformed_boolean_searches_are_refused(splunk, search):
     assert "Error in 'search' command" in error(splunk, search)
 
@@ -169,12 +203,20 @@ def test_splunk_sdk_runs_oneshot_export_and_jobs_unchanged(version):
                                  username=server.username, password=server.password, app="search", owner="admin")
         assert service.splunk_version == tuple(int(p) for p in version.split("."))
 
-        oneshot = results.JSONResultsReader(service.jobs.oneshot("search index=dicom Modality=CT | table Study", output_mode="json"))
+        oneshot = results.JSONResultsReader(
+            service.jobs.oneshot("search index=dicom Modality=CT | table Study", output_mode="json")
+        )
         assert [r["Study"] for r in oneshot if isinstance(r, dict)] == ["S5", "S3", "S1"]
 
-        exported = results.JSONResultsReader(service.jobs.export("search index=dicom | stats count by Modality", output_mode="json"))
+        exported = results.JSONResultsReader(
+            service.jobs.export("search index=dicom | stats count by Modality", output_mode="json")
+        )
         final = [dict(r) for r in exported if isinstance(r, dict) and not exported.is_preview]
-        assert final == [{"Modality": "CT", "count": "3"}, {"Modality": "CTA", "count": "1"}, {"Modality": "MR", "count": "1"}]
+        assert final == [
+            {"Modality": "CT", "count": "3"},
+            {"Modality": "CTA", "count": "1"},
+            {"Modality": "MR", "count": "1"},
+        ]
 
         job = service.jobs.create("search index=dicom | head 3", earliest_time="0", latest_time="now")
         deadline = time.monotonic() + 10

@@ -107,7 +107,9 @@ def test_tstats_must_come_first_and_unimplemented_parts_are_refused(splunk):
 # ------------------------------------------------------------------ boolean filters
 @pytest.fixture
 def studies(splunk: SplunkTestServer) -> SplunkTestServer:
-    for n, (modality, site, dlp) in enumerate([("CT", "A", 50), ("MR", "A", None), ("CT", "B", 300), ("US", "B", None)]):
+    for n, (modality, site, dlp) in enumerate(
+        [("CT", "A", 50), ("MR", "A", None), ("CT", "B", 300), ("US", "B", None)]
+    ):
         event = {"Study": f"S{n}", "Modality": modality, "Site": site}
         if dlp is not None:
             event["DLP"] = dlp
@@ -188,7 +190,10 @@ def test_a_token_in_the_query_string_is_refused_with_code_16(splunk):
     """"Troubleshoot HTTP Event Collector": query-string authorization is off by default (code 16, HTTP 400)."""
     response = requests.post(f"{splunk.hec_url}/services/collector/event?token={splunk.hec_token}",
                              data='{"event":"x"}', timeout=10)
-    assert (response.status_code, response.json()) == (400, {"text": "Query string authorization is not enabled", "code": 16})
+    assert (response.status_code, response.json()) == (
+        400,
+        {"text": "Query string authorization is not enabled", "code": 16},
+    )
     health = requests.get(f"{splunk.hec_url}/services/collector/health?token={splunk.hec_token}", timeout=10)
     assert (health.status_code, health.json()["code"]) == (400, 16)
     assert splunk.events == []
@@ -241,8 +246,7 @@ def test_in_stream_messages_warn_or_fail_the_search(splunk, caplog, capsys):
     splunk.export_message("ERROR", "Search auto-canceled", after_rows=2)
     seen = []
     with pytest.raises(SplunkSearchError, match=r"Search auto-canceled \(after 2 results\)"):
-        for row in hook.search("index=dicom"):
-            seen.append(row)
+        seen.extend(hook.search("index=dicom"))  # keeps the rows the search yielded before it raised
     assert len(seen) == 2
 
 
@@ -280,11 +284,14 @@ def test_the_duplicate_check_is_a_tstats_on_the_indexed_field(splunk):
     hook = SplunkHook.from_url(splunk.url(index="dicom"), **FAST)
     envelopes = [hook.envelope({"n": n}, fields={"copydicom_key": f"id{n}:instance"}) for n in range(3)]
     hook.send_envelopes(envelopes)
-    assert hook.indexed_values("copydicom_key", ["id0:instance", "id2:instance", "id9:instance"], indexes=["dicom"]) == {
-        "id0:instance", "id2:instance"}
+    assert hook.indexed_values(
+        "copydicom_key", ["id0:instance", "id2:instance", "id9:instance"], indexes=["dicom"]
+    ) == {"id0:instance", "id2:instance"}
     (query,) = [r for r in splunk.requests if r.path.endswith("/export")]
     search = parse_qs(query.body.decode())["search"][0]
-    assert search.startswith('| tstats count where index="dicom" copydicom_key IN (') and search.endswith(" by copydicom_key")
+    assert search.startswith('| tstats count where index="dicom" copydicom_key IN (') and search.endswith(
+        " by copydicom_key"
+    )
     with pytest.raises(ValueError, match="not a plain Splunk field name"):
         hook.indexed_values("key) OR (x", ["a"])
 
@@ -308,8 +315,9 @@ def test_a_check_of_record_keys_counts_them_first_and_asks_for_rows_only_when_so
     assert searches()[-1].endswith(" by copydicom_key")
 
     hook.send_envelopes([hook.envelope({"n": 9}, fields={"copydicom_key": ["multi:a", "multi:z"]})])
-    assert results(splunk, '| tstats dc(copydicom_key) AS held where index=dicom copydicom_key IN ("multi:a", "b")') == [
-        {"held": "2"}]  # the event's other value counts too
+    assert results(
+        splunk, '| tstats dc(copydicom_key) AS held where index=dicom copydicom_key IN ("multi:a", "b")'
+    ) == [{"held": "2"}]  # the event's other value counts too
     assert hook.indexed_values("copydicom_key", ["multi:a", "b"], indexes=["dicom"]) == {"multi:a"}
 
 
@@ -327,7 +335,9 @@ def test_without_an_index_the_check_finds_what_hec_wrote_to_the_tokens_default_i
 def test_the_check_finds_events_stamped_in_the_future(splunk):
     """A modality with a wrong clock stamps instances ahead of now: the all-time check must still see them."""
     hook = SplunkHook.from_url(splunk.url(index="dicom"), **FAST)
-    hook.send_envelopes([hook.envelope({"n": 1}, time=time.time() + 86400 * 30, fields={"copydicom_key": "late:instance"})])
+    hook.send_envelopes(
+        [hook.envelope({"n": 1}, time=time.time() + 86400 * 30, fields={"copydicom_key": "late:instance"})]
+    )
     assert hook.indexed_values("copydicom_key", ["late:instance"], indexes=["dicom"]) == {"late:instance"}
 
 
@@ -352,7 +362,9 @@ def test_the_check_reads_posting_lists_so_its_cost_does_not_grow_with_the_index(
     wanted = [f"new{n}:instance" for n in range(5)] + [f"absent{n}:instance" for n in range(195)]
     assert hook.indexed_values("copydicom_key", wanted, indexes=["dicom"]) == set(wanted[:5])
     assert len(examined) == 5
-    assert len(results(splunk, "| tstats count where index=dicom")) == 1 and len(examined) == 20_005  # a scan examines all
+    assert (
+        len(results(splunk, "| tstats count where index=dicom")) == 1 and len(examined) == 20_005
+    )  # a scan examines all
 
 
 # ------------------------------------------------------------------ Splunk's errors are their own

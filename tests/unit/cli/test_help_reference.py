@@ -34,7 +34,8 @@ def help_text(command: str) -> str:
 
 def blocks(commands: list[str]) -> str:
     return "".join(
-        f"<!-- copydicom-help: copydicom {f'{c} ' if c else ''}--help -->\n```text\n{help_text(c)}```\n\n" for c in commands
+        f"<!-- copydicom-help: copydicom {f'{c} ' if c else ''}--help -->\n```text\n{help_text(c)}```\n\n"
+        for c in commands
     )
 
 

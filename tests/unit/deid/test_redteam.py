@@ -55,7 +55,7 @@ def test_birth_date_is_emptied_not_shifted() -> None:
     """No auditor sees it (the shifted date differs from the original), yet the age to the day goes out."""
     ds = ct_image()
     ds.PatientBirthTime = "061500"  # Annex E X; kept too, as every TM is, before the table is asked
-    original, copy = deidentified(ds)
+    _original, copy = deidentified(ds)
     out = read(copy)
     assert "PatientAge" not in out  # the profile removes the age ...
     assert not out.get("PatientBirthDate"), (  # ... and must not leave it computable
@@ -191,7 +191,9 @@ def test_retrieval_sequences_do_not_keep_empty_items() -> None:
 
 
 def _siemens_private_in_implicit_vr() -> bytes:
-    """An implicit VR file whose Siemens private SlicePosition_PCS holds 3 floats; pydicom's private dictionary says FD."""
+    """An implicit VR file whose Siemens private SlicePosition_PCS holds 3 floats.
+
+    pydicom's private dictionary says FD."""
     ds = ct_image(key="redteam-wrong-length-private")
     ds.file_meta.TransferSyntaxUID = ImplicitVRLittleEndian
     ds.private_block(0x0019, "SIEMENS MR HEADER", create=True).add_new(0x15, "OB", bytes(12))

@@ -34,9 +34,9 @@ def item(**attributes: object) -> Dataset:
 
 
 def instance(sop_class: str = CT, **attributes: object) -> Dataset:
-    defaults = dict(SOPClassUID=sop_class, SOPInstanceUID=generate_uid(), StudyInstanceUID=generate_uid(),
-                    SeriesInstanceUID=generate_uid(), PatientID="MRN-4411", PatientName="Müller^Jo",
-                    StudyDate="20240312", Modality="CT")
+    defaults = {"SOPClassUID": sop_class, "SOPInstanceUID": generate_uid(), "StudyInstanceUID": generate_uid(),
+                    "SeriesInstanceUID": generate_uid(), "PatientID": "MRN-4411", "PatientName": "Müller^Jo",
+                    "StudyDate": "20240312", "Modality": "CT"}
     dataset = item(**{**defaults, **attributes})
     dataset.file_meta = FileMetaDataset()
     dataset.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
@@ -142,7 +142,9 @@ def test_identifiers_in_other_patient_ids_and_physician_names_are_hunted_in_kept
     assert out.ContentSequence[0].TextValue == "REMOVED"
 
 
-@pytest.mark.parametrize("value", ["00010102", "00010101", "99991231", "2024", "20240101-20240131", "2024XX01", "20241301"])
+@pytest.mark.parametrize(
+    "value", ["00010102", "00010101", "99991231", "2024", "20240101-20240131", "2024XX01", "20241301"]
+)
 def test_a_valid_or_odd_date_never_fails_the_instance(value):
     notes: list[str] = []
     dataset = instance(DateOfLastCalibration=value, AcquisitionDateTime="20240312101010.5+0100",
@@ -187,11 +189,30 @@ def test_patients_are_told_apart_by_issuer_and_an_empty_id_is_its_own_patient_pe
 
 def test_presentation_state_keeps_its_references_and_graphics_lose_their_text():
     image = generate_uid()
-    dataset = instance(GSPS, Modality="PR", ContentLabel="MEASURE", PresentationCreationDate="20240312",
-                       ReferencedSeriesSequence=Sequence([item(SeriesInstanceUID=generate_uid(), ReferencedImageSequence=Sequence(
-                           [item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID=image)]))]),
-                       GraphicAnnotationSequence=Sequence([item(GraphicLayer="LAYER1", TextObjectSequence=Sequence([
-                           item(UnformattedTextValue="Müller Jo MRN-4411", AnchorPointAnnotationUnits="PIXEL")]))]))
+    dataset = instance(
+        GSPS,
+        Modality="PR",
+        ContentLabel="MEASURE",
+        PresentationCreationDate="20240312",
+        ReferencedSeriesSequence=Sequence(
+            [
+                item(
+                    SeriesInstanceUID=generate_uid(),
+                    ReferencedImageSequence=Sequence([item(ReferencedSOPClassUID=CT, ReferencedSOPInstanceUID=image)]),
+                )
+            ]
+        ),
+        GraphicAnnotationSequence=Sequence(
+            [
+                item(
+                    GraphicLayer="LAYER1",
+                    TextObjectSequence=Sequence(
+                        [item(UnformattedTextValue="Müller Jo MRN-4411", AnchorPointAnnotationUnits="PIXEL")]
+                    ),
+                )
+            ]
+        ),
+    )
     profile = AnonymizationProfile(key=KEY)
     out = roundtrip(dataset, profile)
     assert out.ReferencedSeriesSequence[0].ReferencedImageSequence[0].ReferencedSOPInstanceUID == profile.uid(image)

@@ -46,8 +46,7 @@ def _values(rng: random.Random, vr: str) -> list[bytes]:
     out = [b"", b" ", b"\\", b"1", b"1.50", b" 1.5 ", b"+5\\-0\\007", b"1.5e3\\.5", b"Doe^John", b"Doe^John=",
            b"Doe^John=\xe9", b"A \\B ", b"  AE  \\ X", b"1\\\\2", b"nan", b"inf"]
     alphabet = NUMERIC_ALPHABET if vr in ("DS", "IS") else ALPHABET
-    for _ in range(3000):
-        out.append("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))).encode("latin-1"))
+    out.extend("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))).encode("latin-1") for _ in range(3000))
     return out
 
 

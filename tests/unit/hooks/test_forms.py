@@ -21,7 +21,9 @@ def test_connection_type_dict_has_airflows_shape():
     assert set(SPLUNK_CONNECTION_TYPE["ui-field-behaviour"]) == {"hidden-fields", "relabeling", "placeholders"}
     for name, field in SPLUNK_CONNECTION_TYPE["conn-fields"].items():
         assert field["label"] and "null" in field["schema"]["type"], name
-    sensitive = {name for name, f in SPLUNK_CONNECTION_TYPE["conn-fields"].items() if f["schema"].get("format") == "password"}
+    sensitive = {
+        name for name, f in SPLUNK_CONNECTION_TYPE["conn-fields"].items() if f["schema"].get("format") == "password"
+    }
     assert sensitive == {"hec_token", "token"}
     assert SPLUNK_CONNECTION_TYPE["conn-fields"]["hec_port"]["schema"]["default"] == 8088
     assert SPLUNK_CONNECTION_TYPE["conn-fields"]["sourcetype"]["schema"]["default"] == "_json"

@@ -28,7 +28,7 @@ def _spiral(ds: Dataset) -> Dataset:
 
 
 @pytest.mark.filterwarnings("ignore:Invalid value for VR DT")
-@pytest.mark.parametrize("mutate, where, problem, lost", [
+@pytest.mark.parametrize(("mutate", "where", "problem", "lost"), [
     (lambda ds: delattr(_spiral(ds).ContentSequence[0], "ValueType"), "1.13.1", "no ValueType",
      "AcquisitionProtocol"),
     (lambda ds: delattr(_spiral(ds).ContentSequence[1], "ConceptCodeSequence"), "1.13.2",
@@ -46,7 +46,7 @@ def _spiral(ds: Dataset) -> Dataset:
 ])
 def test_an_unreadable_item_is_skipped_and_named_and_the_rest_is_flattened(mutate, where, problem, lost):
     ds = _broken(mutate)
-    good, truth = make_ct_dose_sr()
+    good, _truth = make_ct_dose_sr()
     records, expected = dose_records(ds), dose_records(good)
     assert [r["RecordType"] for r in records] == [r["RecordType"] for r in expected]
     warned = [r for r in records if "ParseWarnings" in r]

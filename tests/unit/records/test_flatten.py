@@ -192,7 +192,7 @@ def test_datetime_date_time_and_references():
     assert event["LocalizerImage"] == "9.8.7"
 
 
-@pytest.mark.parametrize("raw, iso", [
+@pytest.mark.parametrize(("raw", "iso"), [
     ("20240314093000", "2024-03-14T09:30:00"), ("20240314", "2024-03-14"), ("2024", "2024"),
     ("202403140930", "2024-03-14T09:30"), ("20240314093000.123456", "2024-03-14T09:30:00.123456"),
     ("20240314093000-0500", "2024-03-14T09:30:00-05:00"), ("yesterday", None), ("", None),
@@ -201,7 +201,7 @@ def test_iso_datetime(raw, iso):
     assert iso_datetime(raw) == iso
 
 
-@pytest.mark.parametrize("age, years", [
+@pytest.mark.parametrize(("age", "years"), [
     ("045Y", 45), ("000Y", 0), ("006M", 0.5), ("010W", 0.19), ("003D", 0.01), ("018M", 1.5),
     ("", None), (None, None), ("45", None), ("abcY", None),
 ])
@@ -272,7 +272,9 @@ def test_accumulated_glandular_dose_is_kept_per_breast():
     laterality = Code("272741003", "SCT", "Laterality")
     doses = [num_item(Code("111637", "DCM", "Accumulated Average Glandular Dose"), dose, UCUM("mGy"))
              for dose in ("1.2", "1.6")]
-    for item, side in zip(doses, (Code("80248007", "SCT", "Left breast"), Code("73056007", "SCT", "Right breast"))):
+    for item, side in zip(
+        doses, (Code("80248007", "SCT", "Left breast"), Code("73056007", "SCT", "Right breast")), strict=True
+    ):
         item.ContentSequence = Sequence([code_item(laterality, side, "HAS CONCEPT MOD")])
     (report_record,) = dose_records(report([container(Code("113702", "DCM", "Accumulated X-Ray Dose Data"), doses)]))
     assert report_record["AccumulatedAverageGlandularDose_LeftBreast"] == 1.2

@@ -101,7 +101,7 @@ def test_a_dose_sr_with_damaged_content_bytes_still_gives_its_records_and_names_
 
 
 def test_every_record_of_a_long_fluoroscopy_report_fits_the_default_cap():
-    ds, truth = make_fluoro_dose_sr(seed=5, events=60, long_series_event=4, long_series_pulses=3000)
+    ds, _truth = make_fluoro_dose_sr(seed=5, events=60, long_series_event=4, long_series_pulses=3000)
     item = build(read(ds))
     assert item.irradiation_events == 60
     assert max(record_bytes(r) for r in item.records) <= DEFAULT_MAX_RECORD_BYTES

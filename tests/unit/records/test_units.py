@@ -18,7 +18,7 @@ from tests.support.sr_trees import UCUM, ct_event, events_of, report
 REPO = Path(__file__).resolve().parents[3]
 
 
-@pytest.mark.parametrize("unit, value, expected, expected_unit", [
+@pytest.mark.parametrize(("unit", "value", "expected", "expected_unit"), [
     ("mGycm", "512.5", 512.5, "mGy.cm"),
     ("mGy.cm", "512.5", 512.5, "mGy.cm"),
     ("mGy*cm", "10", 10, "mGy.cm"),
@@ -32,7 +32,7 @@ def test_dlp_units_are_normalised_and_scaled(unit, value, expected, expected_uni
     assert event["DLP"] == expected and event["DLP_unit"] == expected_unit
 
 
-@pytest.mark.parametrize("unit, expected, factor", [
+@pytest.mark.parametrize(("unit", "expected", "factor"), [
     ("mGy", "mGy", Decimal(1)), ("Gy", "mGy", Decimal(1000)), ("cGy", "mGy", Decimal(10)),
     ("uGy", "mGy", Decimal("0.001")), ("µGy", "mGy", Decimal("0.001")),
     ("mGy cm", "mGy.cm", Decimal(1)), ("Gy.m2", "Gy.m2", Decimal(1)),
@@ -57,7 +57,7 @@ def test_docs_units_table_matches_key_units():
     assert set(KEY_UNITS) <= set(CONCEPT_KEYS.values())  # every unit row is a key of the table
 
 
-@pytest.mark.parametrize("key, unit, value, expected, expected_unit", [
+@pytest.mark.parametrize(("key", "unit", "value", "expected", "expected_unit"), [
     ("ExposureTime", "ms", "500", 0.5, "s"),  # projection X-ray
     ("ExposureTime", "s", "6.5", 6.5, "s"),  # CT
     ("Exposure", "uAs", "2500", 2.5, "mA.s"),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import itertools
 import shutil
 import subprocess
 
@@ -120,7 +121,7 @@ def test_deterministic_for_a_seed_and_different_across_seeds():
     assert given["study_instance_uid"] == "1.2.3.4"
 
 
-@pytest.mark.parametrize("charset, encoded", [
+@pytest.mark.parametrize(("charset", "encoded"), [
     ("ISO_IR 100", "Müller".encode("latin-1")),
     ("ISO_IR 192", "Müller".encode()),
 ])
@@ -160,7 +161,7 @@ def test_cumulative_reports_repeat_earlier_events_with_the_same_values():
     assert [t["number_of_events"] for t in truths] == [2, 3, 4]
     assert len({t["sop_instance_uid"] for t in truths}) == 3
     assert len({t["study_instance_uid"] for t in truths}) == 1
-    for earlier, later in zip(truths, truths[1:]):
+    for earlier, later in itertools.pairwise(truths):
         assert later["events"][: len(earlier["events"])] == earlier["events"]
         assert later["dlp_total"] > earlier["dlp_total"]
 

@@ -258,8 +258,8 @@ def test_a_proxy_that_always_answers_its_page_fails_clearly_and_stores_nothing(s
 #: report in splunk/splunk-connect-for-kubernetes#763); None: the stand-in's default, the first one.
 PARTIAL_TEXTS = [
     None,
-    "[idx2] Timed out waiting for peer idx2:ingest_pipe=1. Search results might be incomplete! If this occurs "
-    "frequently, receiveTimeout in distsearch.conf might need to be increased.",
+    ("[idx2] Timed out waiting for peer idx2:ingest_pipe=1. Search results might be incomplete! If this occurs "
+    "frequently, receiveTimeout in distsearch.conf might need to be increased."),
     "[idx2] Search results might be incomplete: the search process on the peer:idx2 ended prematurely.",
 ]
 

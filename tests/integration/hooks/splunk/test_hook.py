@@ -146,7 +146,9 @@ def test_a_retry_resends_only_from_invalid_event_number(splunk):
 
     first, second = hec_posts(splunk)
     assert first.body.count(b'{"sourcetype"') == 100
-    assert second.body.count(b'{"sourcetype"') == 70 and second.body.startswith(b'{"sourcetype":"_json","index":"dicom","event":{"seq":30}}')
+    assert second.body.count(b'{"sourcetype"') == 70 and second.body.startswith(
+        b'{"sourcetype":"_json","index":"dicom","event":{"seq":30}}'
+    )
     assert sorted(json.loads(e.raw)["seq"] for e in splunk.events) == list(range(100)), "no duplicates, none lost"
     assert (result.events, result.retries) == (100, 1)
 
@@ -258,7 +260,10 @@ def test_search_window_is_earliest_inclusive_latest_exclusive(indexed):
 def test_search_results_are_strings_and_stats_work(indexed):
     hook = make_hook(indexed)
     rows = list(hook.search("search index=dicom modality IN (CT, US) | stats count max(t) by modality"))
-    assert rows == [{"modality": "CT", "count": "2", "max(t)": "300"}, {"modality": "US", "count": "1", "max(t)": "400"}]
+    assert rows == [
+        {"modality": "CT", "count": "2", "max(t)": "300"},
+        {"modality": "US", "count": "1", "max(t)": "400"},
+    ]
 
 
 def test_search_is_lazy_and_streams(indexed):
@@ -291,7 +296,7 @@ def test_search_with_a_bearer_token():
             f"http://127.0.0.1:{server.mgmt_port}?hec_port={server.hec_port}&token=bearer-token-abc", **FAST
         )
         assert [row["a"] for row in hook.search("index=main")] == ["1"]
-        export = [r for r in server.requests if r.path.endswith("/export")][0]
+        export = next(r for r in server.requests if r.path.endswith("/export"))
         assert export.headers["Authorization"] == "Bearer bearer-token-abc"
         assert not [r for r in server.requests if r.path == "/services/auth/login"]
 
@@ -345,7 +350,13 @@ def test_hook_reads_an_airflow_connection_from_the_environment(splunk, monkeypat
         login=splunk.username,
         password=splunk.password,
         extra=json.dumps(
-            {"hec_port": splunk.hec_port, "hec_token": splunk.hec_token, "scheme": "http", "index": "dicom", "verify": False}
+            {
+                "hec_port": splunk.hec_port,
+                "hec_token": splunk.hec_token,
+                "scheme": "http",
+                "index": "dicom",
+                "verify": False,
+            }
         ),
     )
     monkeypatch.setenv("AIRFLOW_CONN_SPLUNK_TEST", conn.as_json())
@@ -368,6 +379,6 @@ def test_from_url_reads_ports_scheme_and_extras():
 
 
 def test_from_url_refuses_a_non_splunk_url_without_echoing_secrets():
-    with pytest.raises(ValueError) as raised:
+    with pytest.raises(ValueError, match="Splunk URL") as raised:
         SplunkHook.from_url("ftp://admin:secret-pw-1@host:21?hec_token=secret-token-1")
     assert "secret-pw-1" not in str(raised.value) and "secret-token-1" not in str(raised.value)

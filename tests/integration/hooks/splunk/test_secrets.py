@@ -22,7 +22,13 @@ pytestmark = pytest.mark.timeout(60)
 HEC_TOKEN = "3f1c9a4e-hec-secret-7d2b"
 PASSWORD = "pw-secret-81cd5e"
 BEARER = "bearer-secret-4a9f0c"
-FAST = {"backoff_initial": 0.01, "backoff_max": 0.02, "retry_attempts": 2, "ack_timeout": 0.2, "ack_poll_interval": 0.05}
+FAST = {
+    "backoff_initial": 0.01,
+    "backoff_max": 0.02,
+    "retry_attempts": 2,
+    "ack_timeout": 0.2,
+    "ack_poll_interval": 0.05,
+}
 
 
 def test_secrets_appear_in_no_log_exception_or_return_value(caplog, capsys):
@@ -42,7 +48,9 @@ def test_secrets_appear_in_no_log_exception_or_return_value(caplog, capsys):
 
     with SplunkTestServer(hec_token=HEC_TOKEN, password=PASSWORD, bearer_tokens=[BEARER]) as server:
         hook = SplunkHook.from_url(server.url(index="dicom"), **FAST)
-        bearer_hook = SplunkHook.from_url(f"http://127.0.0.1:{server.mgmt_port}?hec_port={server.hec_port}&token={BEARER}", **FAST)
+        bearer_hook = SplunkHook.from_url(
+            f"http://127.0.0.1:{server.mgmt_port}?hec_port={server.hec_port}&token={BEARER}", **FAST
+        )
         wrong_password = SplunkHook.from_url(server.url().replace(PASSWORD, PASSWORD + "x"), **FAST)
         wrong_token = SplunkHook.from_url(server.url().replace(HEC_TOKEN, HEC_TOKEN + "x"), **FAST)
 
@@ -76,7 +84,12 @@ def test_secrets_appear_in_no_log_exception_or_return_value(caplog, capsys):
         session_keys += list(server.state.sessions)
 
     captured = capsys.readouterr()
-    haystacks = {"caplog": caplog.text, "stdout": captured.out, "stderr": captured.err, "values and errors": "\n".join(seen)}
+    haystacks = {
+        "caplog": caplog.text,
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "values and errors": "\n".join(seen),
+    }
     assert len(session_keys) >= 2 and "Invalid token" in haystacks["values and errors"], "the failure paths really ran"
     for secret in (HEC_TOKEN, PASSWORD, BEARER, *session_keys):
         for where, text in haystacks.items():
@@ -110,7 +123,12 @@ def test_lost_replies_and_their_settle_checks_leak_no_secret(caplog, capsys):
         assert len(server.events) == 3 + 3 + 3 + 3 + 3, "each fault stored its batch once"
 
     captured = capsys.readouterr()
-    haystacks = {"caplog": caplog.text, "stdout": captured.out, "stderr": captured.err, "values and errors": "\n".join(seen)}
+    haystacks = {
+        "caplog": caplog.text,
+        "stdout": captured.out,
+        "stderr": captured.err,
+        "values and errors": "\n".join(seen),
+    }
     assert "could not be asked" in haystacks["values and errors"] and "the index holds 3 of them" in captured.out
     for secret in (HEC_TOKEN, PASSWORD):
         for where, text in haystacks.items():
