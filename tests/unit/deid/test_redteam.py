@@ -6,9 +6,9 @@ de-identified with ``AnonymizationProfile.deidentify`` (and the gate's ``withhel
 judged by the project's three auditors (the walk, dicognito, dciodvfy) or, where none of them can
 see the leak (a preamble, a JPEG comment, an exact age), by a direct check.
 
-The "findings" sections are what the red team found leaking, crashing or invalid before the
-profile was mended (each failed then); the others are what was tried and already held. All of
-them guard against regressions now.
+This module's "findings" sections are what the red team found leaking, crashing or invalid before the
+profile was mended (each failed then); what was tried and already held is test_redteam_holds.py, and the
+pass through real Orthanc tests/integration/deid/test_redteam.py. All of them guard against regressions now.
 """
 
 from __future__ import annotations
