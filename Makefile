@@ -73,7 +73,7 @@ lint: venv ## ruff (the rule families in pyproject.toml) and mypy on the package
 	$(VENV)/bin/mypy
 
 test-newest: deps venv ## every test, against real Orthanc servers and real Airflow (the newest we claim)
-	@$(MAKE) --no-print-directory appinspect-venv || echo "splunk-appinspect could not be installed: tests/test_splunk_app.py will skip its AppInspect test"
+	@$(MAKE) --no-print-directory appinspect-venv || echo "splunk-appinspect could not be installed: tests/integration/splunk_app/test_splunk_app.py will skip its AppInspect test"
 	$(PY) -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
 
 test-airflow-lowest: deps $(VENV_LOWEST)/.installed ## unit and DAG tests (not -m integration) on the lowest Airflow we claim
@@ -89,7 +89,7 @@ demo-celery: deps venv ## the production topology on this machine: PostgreSQL, R
 	$(PY) -m copydicom_provider.testing.demo_celery $(DEMO_ARGS)
 
 screenshots: deps venv ## refresh docs/ui-*.png from the browser test
-	COPYDICOM_SCREENSHOTS=docs $(PY) -m pytest -q tests/test_ui_browser.py
+	COPYDICOM_SCREENSHOTS=docs $(PY) -m pytest -q tests/system/test_ui_browser.py
 
 bench: deps venv ## side-by-side throughput figures, then monitor-mode latency (not tests)
 	$(MAKE) --no-print-directory bench-replicate

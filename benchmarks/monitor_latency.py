@@ -42,13 +42,13 @@ from typing import Any
 from monitor_report import Fed, Outage, figures, phases, print_tables
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO_ROOT))  # tests.fixtures_orthanc holds the connection helper
+sys.path.insert(0, str(REPO_ROOT))  # tests.support.fixtures_orthanc holds the connection helper
 
 from copydicom_provider.hooks.orthanc import OrthancHook  # noqa: E402
 from copydicom_provider.testing.airflow_services import AirflowServices, _signal_group  # noqa: E402
 from copydicom_provider.testing.dicom_generator import generate_studies  # noqa: E402
 from copydicom_provider.testing.orthanc_server import OrthancServer  # noqa: E402
-from tests.fixtures_orthanc import connection_json  # noqa: E402
+from tests.support.fixtures_orthanc import connection_json  # noqa: E402
 
 DAG_ID = "copydicom_monitor"
 #: The services a scheduler outage stops; the api-server stays up (workers report to it).

@@ -19,5 +19,5 @@ os.environ["AIRFLOW__CORE__DAGS_FOLDER"] = str(REPO_ROOT / "dags")
 os.environ["AIRFLOW__CORE__TEST_CONNECTION"] = "Enabled"
 os.environ.setdefault("AIRFLOW__CORE__PARALLELISM", "4")
 
-pytest_plugins = ["tests.fixtures_orthanc", "tests.fixtures_airflow"]
+pytest_plugins = ["tests.support.fixtures_orthanc", "tests.support.fixtures_airflow"]
 

@@ -7,7 +7,7 @@ numbers, whose conversion is a decode, a strip and a split. :func:`lean_value` d
 and gives :data:`NOT_LEAN` for everything else -- empty numbers, non-ASCII values, escape
 sequences, implicit VRs, sequences, AT, a DS or IS that is not a plain number, a PN with component
 groups, LUT Descriptors, pydicom options or hooks that change values -- which the caller then reads
-the usual pydicom way. It never guesses: ``tests/test_dicom_values.py`` holds it against pydicom's
+the usual pydicom way. It never guesses: ``tests/unit/dicom/test_values_pydicom.py`` holds it against pydicom's
 own conversion.
 
 The rest of the package reads values only through :func:`read_value` (one value, e.g. of a content

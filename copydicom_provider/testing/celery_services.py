@@ -3,7 +3,7 @@
 The same :class:`AirflowServices` (api-server, scheduler, dag-processor) plus a triggerer and
 Celery workers, each worker with its own name and ``worker_concurrency``. Everything listens on
 loopback; PostgreSQL and Redis are private instances on free ports, stopped by PID with the rest.
-Used by ``tests/test_celery_topology.py`` and ``make demo-celery``.
+Used by ``tests/system/test_celery_topology.py`` and ``make demo-celery``.
 
 The workers share this machine's ``AIRFLOW_HOME``, so the api-server reads their log files from
 disk; they and the triggerer do not serve logs (that server would listen on every interface). Each
