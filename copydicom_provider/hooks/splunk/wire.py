@@ -83,11 +83,10 @@ def form_encoded(fields: Mapping[str, Any]) -> str:
         text = str(value)
         return text.translate(_FORM_ESCAPES) if text.isascii() else quote_plus(text)
 
-    pairs = []
+    pairs: list[str] = []
     for name, values in fields.items():  # as requests: a list is one pair per item, None is left out
-        for value in values if isinstance(values, (list, tuple)) else [values]:
-            if value is not None:
-                pairs.append(f"{escaped(name)}={escaped(value)}")
+        items = values if isinstance(values, (list, tuple)) else [values]
+        pairs.extend(f"{escaped(name)}={escaped(value)}" for value in items if value is not None)
     return "&".join(pairs)
 
 
