@@ -10,10 +10,12 @@ _CAUSES: list[tuple[re.Pattern[str], str]] = [
     (re.compile(r"WRONG_VERSION_NUMBER|wrong version number|record layer failure", re.I),
      "the TLS handshake failed: this port answers plain HTTP, so use http:// (or the server's HTTPS port)"),
     (re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.I),
-     "its TLS certificate is not trusted: give the connection's 'verify' extra the path of the CA bundle that signed it"),
+     ("its TLS certificate is not trusted: give the connection's 'verify' extra the path of the CA bundle "
+      "that signed it")),
     (re.compile(r"Connection refused|Errno 111", re.I),
      "the connection was refused: nothing listens on that host and port (wrong port, or the server is down)"),
-    (re.compile(r"Name or service not known|nodename nor servname|getaddrinfo failed|Temporary failure in name resolution|Errno -[23]", re.I),
+    (re.compile(r"Name or service not known|nodename nor servname|getaddrinfo failed"
+                r"|Temporary failure in name resolution|Errno -[23]", re.I),
      "the host name does not resolve: check the connection's host"),
     (re.compile(r"No route to host|Network is unreachable", re.I), "the network has no route to that host"),
     (re.compile(r"Connection reset|RemoteDisconnected|Connection aborted|BrokenPipe", re.I),

@@ -12,74 +12,42 @@ Two measured facts shape the API:
   ``Accept-Encoding: identity``.
 * Orthanc IDs are a hash of the DICOM UIDs, so the same instance has the same ID on every
   Orthanc: ``GET /instances/{id}`` on a destination is a one-request existence check.
+
+Reading paths: every request goes through :meth:`OrthancHook.request` except the hot per-instance
+requests listed in :mod:`~copydicom_provider.hooks.orthanc_pool`, which decides lean or session.
+Settings and URL parsing: :mod:`.orthanc_settings`; the pooled session: :mod:`.orthanc_session`.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import Any, BinaryIO
-from urllib.parse import quote, unquote, urlsplit
+from typing import Any, BinaryIO, cast
+from urllib.parse import quote
 
 import requests
 import urllib3
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import Connection
-from airflow.sdk.log import mask_secret
-from requests.adapters import HTTPAdapter
 
-from copydicom_provider.conversions import as_bool, as_number
 from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
 from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.network import describe_connection_error
-from copydicom_provider.redaction import redact_url
+from copydicom_provider.hooks.orthanc_session import pooled_session, session_like
+from copydicom_provider.hooks.orthanc_settings import (
+    ACCEPTED_CONN_TYPES,
+    OrthancSettings,
+    base_url,
+    connection_from_url,
+)
+from copydicom_provider.hooks.paging import paged
 
 _SLOTS_LOCK = threading.Lock()
 
 #: Headers for DICOM bodies: never let Orthanc gzip a file it then has to gunzip nowhere.
 IDENTITY = {"Accept-Encoding": "identity"}
-BOOL_WORDS = {"1", "0", "true", "false", "yes", "no", "on", "off"}
 DOWNLOAD_CHUNK = 1 << 20
-#: ``orthanc``, and plain HTTP connections that an older deployment may have made for Orthanc.
-ACCEPTED_CONN_TYPES = {"orthanc", "http", "https"}
-
-
-@dataclass(frozen=True)
-class OrthancSettings:
-    """The connection's extras, typed. URI-style connections deliver every extra as a string."""
-
-    #: True, False, or the path of a CA bundle to check the server's certificate against
-    verify: bool | str = True
-    timeout: float = 60.0
-    max_parallel: int = 4
-    scheme: str = "http"
-
-    @classmethod
-    def from_extra(cls, extra: dict[str, Any]) -> OrthancSettings:
-        # Forms of older Airflow versions store custom fields as ``extra__orthanc__<name>``.
-        extra = {key.removeprefix("extra__orthanc__"): value for key, value in extra.items()}
-        return cls(
-            verify=verify_setting(extra.get("verify", extra.get("verify_ssl"))),
-            timeout=as_number(extra.get("timeout"), 60.0),
-            max_parallel=max(1, int(as_number(extra.get("max_parallel"), 4))),
-            scheme=str(extra.get("scheme") or "http"),
-        )
-
-
-def verify_setting(value: Any) -> bool | str:
-    """``verify``: a yes/no word, or a CA bundle path (used, never read as "no"); a missing file is an error."""
-    if value is None or str(value).strip().lower() in ("", "none"):
-        return True
-    if isinstance(value, bool) or str(value).strip().lower() in BOOL_WORDS:
-        return as_bool(value, True)
-    path = os.path.expanduser(str(value).strip())
-    if not os.path.isfile(path):
-        raise ValueError(f"verify: the CA bundle {path!r} is not a readable file (give true, false or a CA bundle path)")
-    return path
-
 
 class OrthancHook(HttpHook):
     """Talk to one Orthanc server through an Airflow connection of type ``orthanc``.
@@ -111,26 +79,7 @@ class OrthancHook(HttpHook):
         No Airflow metadata database is involved; the password is registered with Airflow's
         secrets masker so that it is redacted from any log line.
         """
-        parts = urlsplit(url)
-        if parts.scheme not in {"http", "https"} or not parts.hostname:
-            raise ValueError(f"Not an Orthanc URL (expected http[s]://host:port): {_redact(url)}")
-        extra: dict[str, Any] = {}  # the scheme travels in the host: a 4-letter extra upsets the secrets masker
-        for item in filter(None, parts.query.split("&")):
-            key, _, value = item.partition("=")
-            extra[unquote(key)] = unquote(value)
-        password = unquote(parts.password) if parts.password else None
-        if password:
-            mask_secret(password)
-        connection = Connection(
-            conn_id=conn_id,
-            conn_type=cls.conn_type,
-            host=f"{parts.scheme}://{parts.hostname}",
-            port=parts.port,
-            login=unquote(parts.username) if parts.username else None,
-            password=password,
-            schema=parts.path.strip("/") or None,
-            extra=json.dumps(extra),
-        )
+        connection = connection_from_url(url, conn_id, cls.conn_type)
         hook = cls(orthanc_conn_id=conn_id)
         hook._connection = connection
         return hook
@@ -157,15 +106,7 @@ class OrthancHook(HttpHook):
     def _set_base_url(self, connection: Connection) -> None:
         """Base URL from host (may carry a scheme and a path prefix), port and extras."""
         self.settings = OrthancSettings.from_extra(connection.extra_dejson)
-        host = (connection.host or "localhost").rstrip("/")
-        if "://" not in host:
-            host = f"{self.settings.scheme}://{host}"
-        parts = urlsplit(host)
-        netloc = parts.netloc if not connection.port else f"{parts.hostname}:{connection.port}"
-        prefix = parts.path.rstrip("/")
-        if connection.schema and connection.schema not in {"http", "https"}:
-            prefix = f"{prefix}/{connection.schema.strip('/')}"
-        self.base_url = f"{parts.scheme}://{netloc}{prefix}"
+        self.base_url = base_url(connection, self.settings)
         self._base_url_initialized = True
 
     def get_conn(self, headers: dict[str, Any] | None = None, extra_options: dict[str, Any] | None = None):
@@ -173,26 +114,11 @@ class OrthancHook(HttpHook):
         if self._session is None:
             connection = self.get_connection(self.orthanc_conn_id)
             self._set_base_url(connection)
-            session = requests.Session()
-            session.auth = self._extract_auth(connection)
-            session.verify = self.settings.verify
-            # requests re-reads proxy and CA-bundle variables from the environment on every request
-            # (~0.2 ms each, thousands of requests per job): read them once, here.
-            session.trust_env = False
-            session.proxies = requests.utils.get_environ_proxies(self.base_url)
-            ca_bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-            if session.verify is True and ca_bundle:
-                session.verify = ca_bundle
-            self._session = self._mount(session)
+            auth = self._extract_auth(cast(Any, connection))  # typed as the ORM's; reads login and password only
+            self._session = pooled_session(auth, self.settings.verify, self.base_url, self.settings.max_parallel)
         if headers:
             self._session.headers.update(headers)
         return self._session
-
-    def _mount(self, session: requests.Session) -> requests.Session:
-        adapter = HTTPAdapter(pool_connections=2, pool_maxsize=self.settings.max_parallel + 2)
-        session.mount("http://", adapter)
-        session.mount("https://", adapter)
-        return session
 
     def reopen_after_fork(self) -> None:
         """In a forked child process: new connections, same server and settings, no connection lookup.
@@ -206,11 +132,7 @@ class OrthancHook(HttpHook):
         if old is None:
             return
         self._parents_session = old
-        session = requests.Session()
-        session.auth, session.verify, session.cert = old.auth, old.verify, old.cert
-        session.trust_env, session.proxies = old.trust_env, dict(old.proxies)
-        session.headers.update(old.headers)
-        self._session = self._mount(session)
+        self._session = session_like(old, self.settings.max_parallel)
 
     @property
     def slots(self) -> threading.BoundedSemaphore:
@@ -363,23 +285,12 @@ class OrthancHook(HttpHook):
 
     def find_all(self, level: str, query: dict[str, str], page_size: int = 1000) -> Iterator[str]:
         """Every matching ID, paging with Limit/Since so huge archives are never one reply."""
-        since = 0
-        while True:
-            page = self.find(level, query, limit=page_size, since=since)
-            yield from page
-            if len(page) < page_size:
-                return
-            since += len(page)
+        return paged(lambda since: self.find(level, query, limit=page_size, since=since), page_size)
 
     def iter_expanded(self, level: str, page_size: int = 1000) -> Iterator[dict[str, Any]]:
         """Every resource at one level with its children's IDs (``/series?expand``), a page per request."""
-        since = 0
-        while True:
-            page = self.get_json(f"/{level}", params={"expand": "", "since": since, "limit": page_size})
-            yield from page
-            if len(page) < page_size:
-                return
-            since += len(page)
+        return paged(lambda since: self.get_json(
+            f"/{level}", params={"expand": "", "since": since, "limit": page_size}), page_size)
 
     def list_ids(self, level: str) -> list[str]:
         """All IDs at one level (``/patients``, ``/studies``, ``/series``, ``/instances``)."""
@@ -486,7 +397,3 @@ class OrthancHook(HttpHook):
         """Registered peers by name (Orthanc never returns their passwords)."""
         return self.get_json("/peers", params={"expand": ""})
 
-
-def _redact(url: str) -> str:
-    """The URL without credentials, even when malformed (``http//user:pw@host`` has no parsable password)."""
-    return redact_url(url)

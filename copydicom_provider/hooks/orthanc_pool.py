@@ -1,14 +1,27 @@
 """The hot requests (the tags job's GETs, the copy's GET + POST) straight through the hook's urllib3 pool.
 
+Which path a request takes, decided here and nowhere else:
+
+* lean (this module, :func:`lean_http`): the per-instance requests of the two hot loops --
+  ``GET /instances/{id}/file`` and ``GET /instances/{id}/metadata?expand`` of the tags job
+  (:mod:`copydicom_provider.records.instance`), and the copy's ``GET /instances/{id}/file`` and
+  ``POST /instances`` (:mod:`copydicom_provider.copy.transfer`);
+* the session (:meth:`OrthancHook.request` and the hook's named methods): everything else (change
+  log, find, peers, jobs, statistics, deletes, anonymized or streamed bodies), and every lean GET
+  that did not get a plain 200, asked again so that Orthanc's error is raised in its usual form.
+
+No module outside ``hooks/`` builds an HTTP request to Orthanc: it calls the hook or this module.
+There is no lean path behind a proxy (:func:`lean_http` returns None and the callers use the session).
+
 Why: requests spends ~0.4 ms of CPU per request preparing, merging settings and dispatching hooks,
 while the tags job and the copy on a busy machine are bound by the worker's CPU (threads share one
-interpreter lock) and send two requests per instance. The headers (authorization, user agent) are prepared once by requests itself
-from the hook's session, and the pool is the one requests uses, with the same TLS settings; so the
-server sees the same request. Only plain 200 replies are answered here: anything else returns
-``None`` and the caller asks again through :meth:`OrthancHook.request`, which raises Orthanc's
-errors in their usual form (a GET asked twice changes nothing on the server). A POST's answer,
-whatever its status, is returned to the caller, which reads Orthanc's error from it: an upload is
-never sent twice.
+interpreter lock) and send two requests per instance. The headers (authorization, user agent) are
+prepared once by requests itself from the hook's session, and the pool is the one requests uses, with
+the same TLS settings; so the server sees the same request. Only plain 200 replies are answered here:
+anything else returns ``None`` and the caller asks again through :meth:`OrthancHook.request`, which
+raises Orthanc's errors in their usual form (a GET asked twice changes nothing on the server). A
+POST's answer, whatever its status, is returned to the caller, which reads Orthanc's error from it:
+an upload is never sent twice.
 
 The prepared headers carry the credentials: they are never logged or put in an error.
 """
@@ -17,10 +30,12 @@ from __future__ import annotations
 
 import threading
 import weakref
+from typing import cast
 from urllib.parse import urlsplit
 
 import requests
 import urllib3
+from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
 from copydicom_provider.hooks.orthanc import IDENTITY, OrthancHook
@@ -37,8 +52,9 @@ class LeanHttp:
 
     def __init__(self, session: requests.Session, base_url: str, timeout: float) -> None:
         prepared = session.prepare_request(requests.Request("GET", f"{base_url}/system"))
-        adapter = session.get_adapter(base_url)
-        self._pool = adapter.get_connection_with_tls_context(prepared, session.verify, None, session.cert)
+        adapter = cast(HTTPAdapter, session.get_adapter(base_url))  # the hook mounts HTTPAdapters only
+        self._pool = cast(urllib3.HTTPConnectionPool,
+                          adapter.get_connection_with_tls_context(prepared, session.verify, None, session.cert))
         self._headers = dict(prepared.headers)
         self._identity = {**self._headers, **IDENTITY}
         self._prefix = urlsplit(base_url).path.rstrip("/")

@@ -26,7 +26,7 @@ class HecSendResult:
 
 
 @dataclass
-class _Batch:
+class Batch:
     """Encoded envelopes still to send, with each one's send-wide number and, when deduping, its key.
 
     ``indexes`` are the indexes the envelopes go to (searched when asking which keys are indexed);
@@ -52,9 +52,9 @@ class _Batch:
         if self.keys is not None:
             self.keys = self.keys[count:]
 
-    def part(self, start: int, stop: int | None = None) -> _Batch:
+    def part(self, start: int, stop: int | None = None) -> Batch:
         keys = self.keys[start:stop] if self.keys is not None else None
-        return _Batch(self.events[start:stop], self.numbers[start:stop], keys, self.indexes)
+        return Batch(self.events[start:stop], self.numbers[start:stop], keys, self.indexes)
 
     def discard(self, present: Collection[str]) -> int:
         """Drop the envelopes whose key is in ``present``; returns how many went."""
@@ -80,11 +80,11 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
-def _encode_envelope(envelope: Mapping[str, Any], number: int) -> bytes:
+def encode_envelope(envelope: Mapping[str, Any], number: int) -> bytes:
     if "event" not in envelope:
         raise ValueError(f"envelope {number} has no 'event' (Splunk requires it)")
     if envelope.get("fields") is not None:
-        _checked_fields(envelope["fields"], number)
+        checked_fields(envelope["fields"], number)
     try:
         text = json.dumps(envelope, separators=(",", ":"), ensure_ascii=False, default=_json_default, allow_nan=False)
     except (TypeError, ValueError) as exc:
@@ -92,7 +92,7 @@ def _encode_envelope(envelope: Mapping[str, Any], number: int) -> bytes:
     return text.encode()
 
 
-def _checked_fields(fields: Mapping[str, Any], number: int | None = None) -> dict[str, Any]:
+def checked_fields(fields: Mapping[str, Any], number: int | None = None) -> dict[str, Any]:
     """Indexed fields must be flat: strings (or numbers) or lists of them, as Splunk requires."""
     where = f" of envelope {number}" if number is not None else ""
     for key, value in fields.items():
@@ -103,10 +103,10 @@ def _checked_fields(fields: Mapping[str, Any], number: int | None = None) -> dic
 
 
 #: ``checker(keys, indexes)``: which of ``keys`` the index holds (the batch's target indexes given as scope).
-_Checker = Callable[[Sequence[str], frozenset[str]], Iterable[str]]
+Checker = Callable[[Sequence[str], frozenset[str]], Iterable[str]]
 
 
-def _dedupe_key(envelope: Mapping[str, Any], field_name: str, number: int) -> str:
+def dedupe_key(envelope: Mapping[str, Any], field_name: str, number: int) -> str:
     """The envelope's key in the indexed field ``field_name``: one non-empty string, or a clear error."""
     value = (envelope.get("fields") or {}).get(field_name)
     if not isinstance(value, str) or not value:

@@ -1,4 +1,7 @@
-"""The management-port side of :class:`~copydicom_provider.hooks.splunk.SplunkHook`: login, searches, server info.
+"""The management-port client: login, streamed export searches, the indexed-key check, server info.
+
+:class:`SearchClient` needs no Airflow: a session, the management URL, the settings and credentials.
+:class:`~copydicom_provider.hooks.splunk.SplunkHook` builds one from its connection and delegates to it.
 
 Searching uses ``/services/search/jobs/export`` with ``output_mode=json``: one request, results
 streamed as JSON lines and yielded one by one, so a large result set never sits in memory.
@@ -16,28 +19,26 @@ from __future__ import annotations
 import json
 import logging
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import requests
 from airflow.sdk.log import mask_secret
 
 from copydicom_provider.hooks.splunk.errors import SplunkSearchError, SplunkSearchIncomplete
+from copydicom_provider.hooks.splunk.settings import SplunkSettings
 from copydicom_provider.hooks.splunk.wire import (
-    _first_line,
-    _json_reply,
-    _mgmt_text,
-    _spl_quoted,
-    _time_param,
+    Log,
+    first_line,
     form_encoded,
     incomplete_reason,
+    json_reply,
+    mgmt_text,
     normalize_spl,
+    spl_quoted,
+    time_param,
 )
-
-if TYPE_CHECKING:
-    from copydicom_provider.hooks.splunk.settings import SplunkSettings
-
 
 #: the end of "all time" for the indexed-key check: 2038-01-19, past any plausible event time
 LATEST_TIME = "2147483647"
@@ -48,28 +49,32 @@ def index_scope(indexes: Iterable[str] | None) -> str:
     """``index="a"``, ``index IN ("a", "b")``, or ``index=*`` when no index is named."""
     names = sorted(set(indexes or ()))
     if len(names) == 1:
-        return f"index={_spl_quoted(names[0])}"
+        return f"index={spl_quoted(names[0])}"
     if names:
-        return f"index IN ({', '.join(_spl_quoted(i) for i in names)})"
+        return f"index IN ({', '.join(spl_quoted(i) for i in names)})"
     return "index=*"
 
 
-class SearchMixin:
-    """Management calls with session or bearer auth, streamed export searches and the indexed-key check."""
+class SearchClient:
+    """Management calls with session or bearer auth, streamed export searches and the indexed-key check.
 
-    settings: SplunkSettings
-    mgmt_url: str
-    splunk_conn_id: str
-    _login: str | None
-    _password: str | None
-    _bearer: str | None
-    _session_key: str | None
+    :param session: gives the pooled session to send with (called per request: the owner may reopen it).
+    :param login: / :param password: for a session key (``/services/auth/login``), unless ``bearer`` is given.
+    :param name: the connection's ID, for messages.
+    """
 
-    if TYPE_CHECKING:  # provided by SplunkHook
-        log: logging.Logger
-
-        def _load(self) -> None: ...
-        def get_conn(self) -> requests.Session: ...
+    def __init__(self, session: Callable[[], requests.Session], url: str, settings: SplunkSettings, *,
+                 login: str | None = None, password: str | None = None, bearer: str | None = None,
+                 name: str = "splunk", log: Log | None = None) -> None:
+        self._session = session
+        self.url = url
+        self.settings = settings
+        self._login = login
+        self._password = password
+        self._bearer = bearer
+        self._session_key: str | None = None
+        self.name = name
+        self.log: Log = log or logging.getLogger(__name__)
 
     def indexed_values(
         self, field_name: str, values: Sequence[str], *, indexes: Iterable[str] | None = None, per_search: int = 200,
@@ -98,7 +103,7 @@ class SearchMixin:
         wanted = list(dict.fromkeys(values))
         for start in range(0, len(wanted), max(1, per_search)):
             chunk = wanted[start : start + per_search]
-            where = f"where {index_scope(indexes)} {field_name} IN ({', '.join(_spl_quoted(v) for v in chunk)})"
+            where = f"where {index_scope(indexes)} {field_name} IN ({', '.join(spl_quoted(v) for v in chunk)})"
             if one_value_per_event:
                 held = self._distinct_count(f"| tstats dc({field_name}) AS held {where}")
                 if held == 0:
@@ -119,10 +124,8 @@ class SearchMixin:
         held = rows[0].get("held") if len(rows) == 1 else None
         return int(held) if isinstance(held, str) and held.isascii() and held.isdigit() else None
 
-
     # ------------------------------------------------------------------ management port
     def _mgmt_auth(self) -> dict[str, str]:
-        self._load()
         if self._bearer:
             return {"Authorization": f"Bearer {self._bearer}"}
         if self._session_key is None:
@@ -132,14 +135,14 @@ class SearchMixin:
     def _log_in(self) -> str:
         if not (self._login and self._password):
             raise SplunkSearchError(
-                f"Connection {self.splunk_conn_id!r} has neither a bearer token (extra 'token') "
+                f"Connection {self.name!r} has neither a bearer token (extra 'token') "
                 "nor login and password for searches"
             )
         form = {"username": self._login, "password": self._password, "output_mode": "json"}
         response = self._mgmt_send("POST", "/services/auth/login", data=form, auth={})
-        key = _json_reply(response).get("sessionKey")
+        key = json_reply(response).get("sessionKey")
         if not key:
-            raise SplunkSearchError(f"Splunk at {self.mgmt_url} answered the login without a session key")
+            raise SplunkSearchError(f"Splunk at {self.url} answered the login without a session key")
         mask_secret(key)
         return str(key)
 
@@ -155,9 +158,9 @@ class SearchMixin:
         for attempt in (1, 2):
             headers = {**(self._mgmt_auth() if auth is None else auth), **form_header}
             try:
-                response = self.get_conn().request(
+                response = self._session().request(
                     method,
-                    f"{self.mgmt_url}{path}",
+                    f"{self.url}{path}",
                     headers=headers,
                     stream=stream,
                     timeout=self.settings.timeout,
@@ -165,17 +168,17 @@ class SearchMixin:
                 )
             except (requests.ConnectionError, requests.Timeout) as exc:
                 raise SplunkSearchError(
-                    f"Splunk management port at {self.mgmt_url} is unreachable: {_first_line(exc)}", unreachable=True,
+                    f"Splunk management port at {self.url} is unreachable: {first_line(exc)}", unreachable=True,
                 ) from None
             if response.status_code == 401 and auth is None and self._session_key and attempt == 1:
                 response.close()
                 self._session_key = None  # expired session: log in again
                 continue
             if response.status_code >= 400:
-                text = _mgmt_text(response)
+                text = mgmt_text(response)
                 response.close()
                 raise SplunkSearchError(
-                    f"Splunk at {self.mgmt_url} refused {method} {path} (HTTP {response.status_code}): {text}",
+                    f"Splunk at {self.url} refused {method} {path} (HTTP {response.status_code}): {text}",
                     status=response.status_code, text=text,
                 )
             return response
@@ -184,7 +187,7 @@ class SearchMixin:
     def server_info(self) -> dict[str, Any]:
         """``GET /services/server/info``: version, serverName and the like (an authenticated call)."""
         response = self._mgmt_send("GET", "/services/server/info", params={"output_mode": "json"})
-        entries = _json_reply(response).get("entry") or [{}]
+        entries = json_reply(response).get("entry") or [{}]
         return dict(entries[0].get("content") or {})
 
     def search(
@@ -210,7 +213,7 @@ class SearchMixin:
         data: dict[str, Any] = {"search": normalize_spl(query), "output_mode": "json", **(params or {})}
         for name, value in (("earliest_time", earliest_time), ("latest_time", latest_time)):
             if value is not None:
-                data[name] = _time_param(value)
+                data[name] = time_param(value)
         response = self._mgmt_send("POST", "/services/search/jobs/export", data=data, stream=True)
         count = 0
         with response:
@@ -220,24 +223,24 @@ class SearchMixin:
                 try:
                     row = json.loads(line)
                 except ValueError:
-                    raise SplunkSearchError(f"Splunk at {self.mgmt_url} sent export output that is not JSON") from None
+                    raise SplunkSearchError(f"Splunk at {self.url} sent export output that is not JSON") from None
                 for message in row.get("messages") or ():
                     partial = incomplete_reason(message)
                     if partial is not None and (complete or message.get("type") != "WARN"):
                         raise SplunkSearchIncomplete(
-                            f"Splunk search at {self.mgmt_url} answered with incomplete results: {partial} "
+                            f"Splunk search at {self.url} answered with incomplete results: {partial} "
                             f"(after {count} results). Nothing is taken from a partial answer; try again "
                             "once every search peer is up.", text=partial,
                         )
                     if message.get("type") in {"FATAL", "ERROR"}:
                         raise SplunkSearchError(
-                            f"Splunk search at {self.mgmt_url} failed: {message.get('text')} "
+                            f"Splunk search at {self.url} failed: {message.get('text')} "
                             f"(after {count} results)", text=message.get("text"),
                         )
                     if message.get("type") == "WARN":  # e.g. a search peer down: the results may be partial
-                        self.log.warning("Splunk search at %s: %s", self.mgmt_url, message.get("text"))
+                        self.log.warning("Splunk search at %s: %s", self.url, message.get("text"))
                 if row.get("preview") or "result" not in row:
                     continue
                 count += 1
                 yield row["result"]
-        self.log.debug("Splunk search at %s returned %d results", self.mgmt_url, count)
+        self.log.debug("Splunk search at %s returned %d results", self.url, count)

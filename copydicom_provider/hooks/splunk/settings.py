@@ -1,4 +1,8 @@
-"""The Splunk connection's non-secret extras, typed and defaulted in one place."""
+"""What a Splunk hook is told, typed and defaulted in one place: the connection's extras and the hook's tuning.
+
+``settle_delay`` is resolved here and only here: the hook's argument when given, else the
+connection's extra, else 10 seconds. The clients read it from the settings they are handed.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +31,8 @@ class SplunkSettings:
     settle_delay: float = 10.0
 
     @classmethod
-    def from_extra(cls, extra: Mapping[str, Any]) -> SplunkSettings:
+    def from_extra(cls, extra: Mapping[str, Any], *, settle_delay: float | None = None) -> SplunkSettings:
+        """The extras typed; ``settle_delay``, when given (the hook's argument), wins over the extra."""
         extra = {key.removeprefix("extra__splunk__"): value for key, value in extra.items()}
         scheme = str(extra.get("scheme") or "").lower()
         if not scheme and "use_https" in extra:
@@ -47,6 +52,31 @@ class SplunkSettings:
             host=extra.get("event_host") or None,
             timeout=as_number(extra.get("timeout"), 30.0),
             ack=as_bool(extra.get("ack"), False),
-            settle_delay=as_number(extra.get("settle_delay"), 10.0),
+            settle_delay=as_number(extra.get("settle_delay"), 10.0) if settle_delay is None else settle_delay,
         )
+
+
+@dataclass(frozen=True)
+class HecOptions:
+    """How the HEC client batches, retries and polls: the hook's keyword arguments, not the connection's.
+
+    ``max_batch_events`` / ``max_batch_bytes`` cap one request (uncompressed bytes; Splunk Cloud
+    refuses bodies over 1 MB); bodies of ``gzip_min_bytes`` or more are gzipped; ``retry_attempts``
+    requests per batch with capped exponential backoff between them; acks are polled every
+    ``ack_poll_interval`` for up to ``ack_timeout``; the index every ``settle_poll_interval``.
+    """
+
+    max_batch_events: int = 1000
+    max_batch_bytes: int = 900_000
+    gzip_min_bytes: int = 64 * 1024
+    retry_attempts: int = 6
+    backoff_initial: float = 0.5
+    backoff_max: float = 30.0
+    ack_timeout: float = 300.0
+    ack_poll_interval: float = 0.5
+    settle_poll_interval: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.max_batch_events < 1 or self.max_batch_bytes < 1 or self.retry_attempts < 1:
+            raise ValueError("max_batch_events, max_batch_bytes and retry_attempts must be at least 1")
 

@@ -8,7 +8,7 @@ import re
 from collections.abc import Mapping
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import quote_plus
 from xml.etree import ElementTree
 
@@ -25,6 +25,14 @@ HEALTHY_CODE = 17
 NO_DATA_CODE = 5
 #: health-check codes for a token Splunk does not know (21) or has disabled (22)
 TOKEN_REFUSED_CODES = frozenset({21, 22})
+
+
+class Log(Protocol):
+    """What the clients log with: a :class:`logging.Logger`, or the hook's Airflow logger."""
+
+    def debug(self, msg: Any, /, *args: Any) -> Any: ...
+    def info(self, msg: Any, /, *args: Any) -> Any: ...
+    def warning(self, msg: Any, /, *args: Any) -> Any: ...
 
 
 def normalize_spl(query: str) -> str:
@@ -61,7 +69,7 @@ def epoch_seconds(value: float | int | str | datetime | date) -> float | int:
     return int(rounded) if rounded == int(rounded) else rounded
 
 
-def _time_param(value: float | int | str | datetime) -> str:
+def time_param(value: float | int | str | datetime) -> str:
     if isinstance(value, str):
         return value
     return f"{float(epoch_seconds(value)):.3f}"
@@ -83,19 +91,18 @@ def form_encoded(fields: Mapping[str, Any]) -> str:
         text = str(value)
         return text.translate(_FORM_ESCAPES) if text.isascii() else quote_plus(text)
 
-    pairs = []
+    pairs: list[str] = []
     for name, values in fields.items():  # as requests: a list is one pair per item, None is left out
-        for value in values if isinstance(values, (list, tuple)) else [values]:
-            if value is not None:
-                pairs.append(f"{escaped(name)}={escaped(value)}")
+        items = values if isinstance(values, (list, tuple)) else [values]
+        pairs.extend(f"{escaped(name)}={escaped(value)}" for value in items if value is not None)
     return "&".join(pairs)
 
 
-def _spl_quoted(value: str) -> str:
+def spl_quoted(value: str) -> str:
     return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
-def _json_reply(response: requests.Response) -> dict[str, Any]:
+def json_reply(response: requests.Response) -> dict[str, Any]:
     try:
         reply = response.json()
     except ValueError:
@@ -129,17 +136,17 @@ def incomplete_reason(message: Mapping[str, Any]) -> str | None:
     return None
 
 
-def _hec_text(response: requests.Response, reply: Mapping[str, Any]) -> str:
+def hec_text(response: requests.Response, reply: Mapping[str, Any]) -> str:
     if reply.get("text"):
         return str(reply["text"])
     return (response.text or response.reason or "").strip()[:200] or f"HTTP {response.status_code}"
 
 
-def _code_part(code: Any) -> str:
+def code_part(code: Any) -> str:
     return f", code {code}" if code is not None else ""
 
 
-def _mgmt_text(response: requests.Response) -> str:
+def mgmt_text(response: requests.Response) -> str:
     """Splunk's messages, from ``{"messages":[{"type","text"}]}`` or ``<response><messages><msg>``."""
     body = response.content[:65536]
     try:
@@ -153,16 +160,16 @@ def _mgmt_text(response: requests.Response) -> str:
     return "; ".join(t for t in texts if t) or response.reason or f"HTTP {response.status_code}"
 
 
-def _netloc(host: str, port: int) -> str:
+def netloc(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host and not host.startswith("[") else f"{host}:{port}"
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     """A connection failure in plain words (refused, untrusted certificate, TLS on a plain port, ...)."""
     return describe_connection_error(exc)
 
 
-def _redact_url(url: str) -> str:
+def redacted_url(url: str) -> str:
     """The URL without its credentials and without any query (which may hold tokens), however malformed.
 
     Parsing cannot be trusted here: a ``#`` or ``?`` in a password (``u:Se#cret@host``) moves
@@ -172,7 +179,7 @@ def _redact_url(url: str) -> str:
     return base + ("?..." if query else "")
 
 
-def _maybe_received(exc: requests.RequestException) -> bool:
+def maybe_received(exc: requests.RequestException) -> bool:
     """Could Splunk have received the request? Only a failed connect (or TLS handshake) proves it did not."""
     if isinstance(exc, (requests.ConnectTimeout, requests.exceptions.SSLError)):
         return False
