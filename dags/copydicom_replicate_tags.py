@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
+from copydicom_provider import config
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.compat import AirflowSkipException
 from copydicom_provider.dag_building.support import (
@@ -50,7 +50,7 @@ index which instances it already holds), as sourcetype `_json` records told apar
   success without storing) for one search per 1000 records plus the index's lag (seconds).
 """
 
-SCHEDULE = os.environ.get("COPYDICOM_REPLICATE_TAGS_SCHEDULE", "@hourly")
+SCHEDULE = config.REPLICATE_TAGS_SCHEDULE.value()
 
 PARAMS = {
     "source_conn_id": Param("orthanc_source", type="string", title="Source connection",

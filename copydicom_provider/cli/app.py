@@ -19,7 +19,7 @@ from typing import Any
 
 # Airflow's logging writes to stdout from the moment it is imported; stdout is kept for the summary.
 with contextlib.redirect_stdout(sys.stderr):
-    from copydicom_provider import __version__
+    from copydicom_provider import __version__, config
     from copydicom_provider.cli.urls import SEEN_SECRETS, URL_ROLES, remember, resolve_url, scrub, with_settings
     from copydicom_provider.cli.values import (
         join_dash_values,
@@ -305,7 +305,7 @@ def _replicate_tags(args: argparse.Namespace) -> TagsSummary:
 def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
     profile = None
     if args.anonymize:
-        key = os.environ.get("COPYDICOM_PSEUDONYM_KEY", "")
+        key = config.pseudonym_key()
         if not key:
             raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
         remember(key)

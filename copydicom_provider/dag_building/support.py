@@ -6,7 +6,6 @@ Kept in the package (not in ``dags/``) so that every DAG, and a user's own, impo
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,6 +14,7 @@ from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
+from copydicom_provider import config
 from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
@@ -38,12 +38,12 @@ MAX_RETRY = 50_000
 
 #: Airflow pool capping concurrent tasks against clinical archives; create it once per deployment:
 #: ``airflow pools set orthanc 4 "copydicom tasks against Orthanc archives"``.
-ORTHANC_POOL = os.environ.get("COPYDICOM_POOL", "orthanc")
+ORTHANC_POOL = config.orthanc_pool()
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "radiology-it",
     "pool": ORTHANC_POOL,
-    "retries": int(os.environ.get("COPYDICOM_RETRIES", "3")),
+    "retries": config.task_retries(),
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
