@@ -30,12 +30,13 @@ with contextlib.redirect_stdout(sys.stderr):
     )
     from copydicom_provider.copy.transfer import cancel_active_peer_jobs
     from copydicom_provider.deid import AnonymizationProfile
+    from copydicom_provider.errors import JobFailed, ServerUnreachable
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError
     from copydicom_provider.interrupts import TERMINATED_EXIT, Terminated, sigterm_as_interrupt
     from copydicom_provider.jobs.conditional_replicate import conditional_replicate
-    from copydicom_provider.jobs.replicate import TRANSFER_MODES, ReplicationFailed, replicate
-    from copydicom_provider.jobs.replicate_tags import TagsFailed, TagsSummary, replicate_tags
+    from copydicom_provider.jobs.replicate import TRANSFER_MODES, replicate
+    from copydicom_provider.jobs.replicate_tags import TagsSummary, replicate_tags
     from copydicom_provider.jobs.summary import ReplicationSummary
     from copydicom_provider.redaction import redact_text
 
@@ -245,7 +246,7 @@ def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace)
                 role_settings = settings if role != "index" else {k: v for k, v in settings.items() if k != "max_parallel"}
                 setattr(args, role, with_settings(url, role_settings))
         return OK, command(args)
-    except (ReplicationFailed, TagsFailed) as failure:
+    except JobFailed as failure:
         print(f"copydicom: {scrub(str(failure))}", file=sys.stderr)
         return FAILED, failure.summary
     except (OrthancError, SplunkError) as error:
@@ -258,7 +259,7 @@ def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace)
 
 def _unreachable(error: OrthancError | SplunkError) -> bool:
     """No answer at all (refused, timed out, TLS), or Splunk busy or down, as opposed to a refusal."""
-    return error.unreachable
+    return isinstance(error, ServerUnreachable)
 
 
 def _check_combination(args: argparse.Namespace) -> None:

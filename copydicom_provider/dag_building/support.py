@@ -20,7 +20,7 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.jobs.cursor import CURSOR_FORMAT, BadCursor, CursorState, advance, load_cursor, plan_cursor_run
 from copydicom_provider.jobs.cursor_identity import ChangeMark
-from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.jobs.fail_fast import batches_failure, fail_fast
 from copydicom_provider.jobs.summary import JobSummary
 
 #: The task's own logger: its lines show in the Airflow UI's log view (print() output does not always).
@@ -188,8 +188,6 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
         if part:
             piece = summary_type.from_dict(part)
             total.merge(piece)
-            if hasattr(total, "mode"):
-                total.mode = part.get("mode", total.mode)  # type: ignore[attr-defined]
         if not part or (piece.incomplete and not piece.dry_run):
             failed_batches.append(index)
             unfinished.studies += batch.get("studies") or []
@@ -199,13 +197,9 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
         move_cursor(cursor, unfinished)
     result = total.as_dict() | {"failed_batches": failed_batches, "gap": (cursor or {}).get("gap")}
     task_log.info("summary: %s%s", total.line(), f"; batches not finished: {failed_batches}" if failed_batches else "")
-    if failed_batches and getattr(total, "needs_operator", False):
-        raise AirflowFailException(f"{len(failed_batches)} of {len(batches)} batch(es) did not finish: {total.failure_text()}")
-    if failed_batches:
-        raise AirflowFailException(  # a retry of summarize would not finish them: the run fails now
-            f"{len(failed_batches)} of {len(batches)} batch(es) did not finish ({total.failure_text() or 'task failed'}); "
-            "what was done stays done, and a rerun (or the next scheduled run) does the rest"
-        )
+    failure = batches_failure(len(failed_batches), len(batches), total)
+    if failure is not None:
+        raise failure
     return result
 
 

@@ -32,7 +32,8 @@ from airflow.sdk.log import mask_secret
 from requests.adapters import HTTPAdapter
 
 from copydicom_provider.conversions import as_bool, as_number
-from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
+from copydicom_provider.errors import ConfigurationError
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.network import describe_connection_error
 from copydicom_provider.redaction import redact_url

@@ -51,6 +51,7 @@ from typing import Any, ClassVar
 from airflow.exceptions import AirflowException
 
 from copydicom_provider.copy.plan import parallel_map, workers_for
+from copydicom_provider.errors import JobFailed, ServerUnreachable, raised_name
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, SplunkHook
@@ -108,16 +109,14 @@ class TagsSummary(JobSummary):
         return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
 
 
-class TagsFailed(AirflowException):
+class TagsFailed(JobFailed, AirflowException):
     """Some instances could not be indexed; carries the summary (what was sent stays sent).
 
     Not an ``OrthancError``: an instance fails because Orthanc could not serve it *or* because Splunk
     refused its record, and a Splunk refusal must not be classified as an Orthanc one.
     """
 
-    def __init__(self, summary: TagsSummary) -> None:
-        super().__init__(summary.failure_text())
-        self.summary = summary
+    summary: TagsSummary
 
 
 # --------------------------------------------------------------------------- the index's side
@@ -144,8 +143,8 @@ def _expand(source: OrthancHook, candidates: Candidates, workers: int, summary: 
 
 
 def _reason(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text if isinstance(error, (OrthancError, RecordError)) else f"{type(error).__name__}: {text}"
+    text = str(error).strip() or raised_name(error)
+    return text if isinstance(error, (OrthancError, RecordError)) else f"{raised_name(error)}: {text}"
 
 
 class _Run:
@@ -295,7 +294,7 @@ def _readable(instance_ids: list[str], outcomes: list[Any], summary: TagsSummary
     """The records read; a vanished or unreadable instance is counted, an unreachable source raises."""
     items: list[InstanceRecords] = []
     for instance_id, outcome in zip(instance_ids, outcomes):
-        if isinstance(outcome, OrthancError) and (outcome.status in (401, 403) or outcome.unreachable):
+        if isinstance(outcome, ServerUnreachable) or (isinstance(outcome, OrthancError) and outcome.status in (401, 403)):
             raise outcome  # not this instance's fault: fail the task, a retry sends what is missing
         if isinstance(outcome, OrthancError) and outcome.status == 404:
             summary.vanished += 1  # deleted from the source since it was listed

@@ -40,6 +40,10 @@ class JobSummary:
         """Whether the job left work undone (the task fails; a rerun does only that work)."""
         return bool(self.failed)
 
+    def needs_operator_first(self) -> bool:
+        """Whether someone must act before a retry can succeed (a full destination): the task fails without retries."""
+        return False
+
     @property
     def instances_per_second(self) -> float:
         done = getattr(self, self.DONE)
@@ -71,6 +75,10 @@ class JobSummary:
     def label(self) -> str:
         """A few words for the Airflow grid's mapped-task label."""
         return f"{self.failed} failed"
+
+    def line(self) -> str:
+        """The one-line summary of the task log and the CLI; each job words its own."""
+        raise NotImplementedError
 
     def failure_text(self) -> str:
         listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
@@ -118,12 +126,16 @@ class ReplicationSummary(JobSummary):
         """Something this run should have copied is not on the destination: the task fails, a rerun resumes."""
         return bool(self.failed or self.not_attempted)
 
+    def needs_operator_first(self) -> bool:
+        return self.needs_operator
+
     def record_withheld(self, reason: str) -> None:
         self.withheld += 1
         self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + 1
 
     def merge(self, other: JobSummary) -> JobSummary:
         super().merge(other)
+        self.mode = getattr(other, "mode", self.mode)  # the batches of one run share it
         for reason, count in getattr(other, "withheld_reasons", {}).items():
             self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + count
         if getattr(other, "needs_operator", False) and not self.needs_operator:

@@ -6,34 +6,21 @@ import functools
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any
 
-from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
-from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.copy.transfer import cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
 from copydicom_provider.jobs.candidates import Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.jobs.fail_fast import job_failure
+from copydicom_provider.jobs.summary import JobSummary
 
 #: Context key a job operator fills with its counts, and the ``map_index_template`` that shows them:
 #: the Airflow grid then labels each mapped batch "copied 480, 20 present" instead of "0", "1", ...
 LABEL_KEY = "copydicom_label"
 MAP_INDEX_LABEL = "{{ copydicom_label | default('') }}"
-
-
-class JobSummary(Protocol):
-    failed: int
-    dry_run: bool
-
-    @property
-    def incomplete(self) -> bool: ...
-
-    def line(self) -> str: ...
-    def label(self) -> str: ...
-    def as_dict(self) -> dict[str, Any]: ...
-    def failure_text(self) -> str: ...
 
 
 class WindowedOperator(BaseOperator):
@@ -124,10 +111,9 @@ class WindowedOperator(BaseOperator):
         if context.get("ti") is not None:  # absent when a test or a script calls execute() directly
             context["ti"].xcom_push(key="summary", value=result)
         context[LABEL_KEY] = summary.label()  # type: ignore[literal-required]  # rendered by MAP_INDEX_LABEL
-        if summary.incomplete and not summary.dry_run:
-            if getattr(summary, "needs_operator", False):  # a full destination: a retry would only fail again
-                raise AirflowFailException(summary.failure_text())
-            raise AirflowException(summary.failure_text())
+        failure = job_failure(summary)
+        if failure is not None:
+            raise failure
         return result
 
 

@@ -41,7 +41,8 @@ from typing import Any
 
 from copydicom_provider.config import RECORD_PROCESSES
 from copydicom_provider.copy.plan import parallel_map
-from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
+from copydicom_provider.errors import ConfigurationError
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import log
 from copydicom_provider.records.instance import InstanceRecords, RecordError, read_instance_records
