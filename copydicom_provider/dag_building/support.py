@@ -150,15 +150,7 @@ def _enumerate(params: dict[str, Any], interval_start: datetime | None, interval
         return _batches(run.candidates, run.describe(), source)
     if _run_type(context) == "manual" and not params.get("until"):
         interval_end = None  # a manual run covers up to now: what arrived minutes ago is included
-    window = resolve_window(
-        params["window"],
-        since=params.get("since"),
-        until=params.get("until"),
-        study_date_from=params.get("study_date_from"),
-        study_date_to=params.get("study_date_to"),
-        interval_start=interval_start,
-        interval_end=interval_end,
-    )
+    window = resolve_window(params, interval_start, interval_end)
     return _batches(enumerate_candidates(source, window), window.describe(), source)
 
 

@@ -13,7 +13,7 @@ from airflow.sdk import BaseOperator, Context
 from copydicom_provider.copy.transfer import cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
-from copydicom_provider.jobs.candidates import Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.jobs.candidates import WINDOW_FIELDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.jobs.fail_fast import job_failure
 from copydicom_provider.jobs.summary import JobSummary
 
@@ -35,9 +35,7 @@ class WindowedOperator(BaseOperator):
     :param dry_run: count what would be done; do nothing.
     """
 
-    template_fields: Sequence[str] = (
-        "source_conn_id", "window", "since", "until", "study_date_from", "study_date_to", "batch", "dry_run",
-    )
+    template_fields: Sequence[str] = ("source_conn_id", *WINDOW_FIELDS, "batch", "dry_run")
 
     def __init__(
         self,
@@ -92,15 +90,8 @@ class WindowedOperator(BaseOperator):
                 len(candidates.studies), len(candidates.instances), source.url, target,
             )
             return candidates
-        window = resolve_window(
-            self.window,
-            since=self.since,
-            until=self.until,
-            study_date_from=self.study_date_from,
-            study_date_to=self.study_date_to,
-            interval_start=context.get("data_interval_start"),
-            interval_end=context.get("data_interval_end"),
-        )
+        choice = {name: getattr(self, name) for name in WINDOW_FIELDS}
+        window = resolve_window(choice, context.get("data_interval_start"), context.get("data_interval_end"))
         self.log.info("window: %s, from %s to %s", window.describe(), source.url, target)
         return enumerate_candidates(source, window)
 

@@ -13,8 +13,8 @@ from copydicom_provider.errors import (
     StorageFull,
     raised_name,
 )
-from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.errors import ConfigurationError as HookConfigurationError
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.splunk import SplunkError, SplunkHecError, SplunkSearchError, SplunkSearchIncomplete
 from copydicom_provider.jobs.replicate import ReplicationFailed
 from copydicom_provider.jobs.replicate_tags import TagsFailed, TagsSummary
@@ -44,7 +44,8 @@ def test_splunk_errors_are_of_the_kind_of_what_happened() -> None:
     assert isinstance(SplunkError("busy", status=503), ServerUnreachable)
     assert isinstance(SplunkError("down", unreachable=True), ServerUnreachable)
     token = SplunkHecError("token", status=403)
-    assert isinstance(token, ServerRefused) and isinstance(token, SplunkHecError) and raised_name(token) == "SplunkHecError"
+    assert isinstance(token, ServerRefused) and isinstance(token, SplunkHecError)
+    assert raised_name(token) == "SplunkHecError"
     assert isinstance(SplunkSearchError("login", status=401), ServerRefused)
     assert isinstance(SplunkSearchIncomplete("partial"), ServerUnreachable)
     assert not isinstance(SplunkSearchError("no key"), (ServerRefused, ServerUnreachable))

@@ -48,4 +48,5 @@ def test_a_job_fails_its_task_with_retries_unless_someone_must_act() -> None:
 def test_unfinished_batches_fail_the_run_now() -> None:
     assert batches_failure(0, 3, ReplicationSummary()) is None
     failure = batches_failure(1, 3, ReplicationSummary(failed=1, failures=[["i", "x"]]))
-    assert isinstance(failure, AirflowFailException) and "1 of 3 batch(es) did not finish (1 instance(s)" in str(failure)
+    assert isinstance(failure, AirflowFailException)
+    assert "1 of 3 batch(es) did not finish (1 instance(s)" in str(failure)
