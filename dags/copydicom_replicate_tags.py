@@ -18,7 +18,7 @@ from copydicom_provider.dag_building.support import (
     window_batches,
     window_params,
 )
-from copydicom_provider.jobs.replicate_tags import TagsSummary
+from copydicom_provider.jobs.summary import TagsSummary
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
 from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 

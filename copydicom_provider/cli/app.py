@@ -36,8 +36,8 @@ with contextlib.redirect_stdout(sys.stderr):
     from copydicom_provider.interrupts import TERMINATED_EXIT, Terminated, sigterm_as_interrupt
     from copydicom_provider.jobs.conditional_replicate import conditional_replicate
     from copydicom_provider.jobs.replicate import TRANSFER_MODES, replicate
-    from copydicom_provider.jobs.replicate_tags import TagsSummary, replicate_tags
-    from copydicom_provider.jobs.summary import ReplicationSummary
+    from copydicom_provider.jobs.replicate_tags import replicate_tags
+    from copydicom_provider.jobs.summary import ReplicationSummary, TagsSummary
     from copydicom_provider.redaction import redact_text
 
 __all__ = ["SEEN_SECRETS", "build_parser", "main", "scrub"]

@@ -44,9 +44,8 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow.exceptions import AirflowException
 
@@ -58,12 +57,12 @@ from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, Sp
 from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_candidates
 from copydicom_provider.jobs.replicate import as_hook, window_from_options
 from copydicom_provider.jobs.replicate_tags_verify import SentRecords, verify_sent
-from copydicom_provider.jobs.summary import JobSummary, Progress, log
+from copydicom_provider.jobs.summary import Progress, TagsSummary, log
 from copydicom_provider.records.instance import InstanceRecords, RecordError, instances_metadata, record_key
 from copydicom_provider.records.size import max_record_bytes
 from copydicom_provider.records.workers import RecordWorkers, record_processes
 
-__all__ = ["TagsFailed", "TagsSummary", "index_candidates", "indexed_keys", "replicate_tags"]
+__all__ = ["TagsFailed", "index_candidates", "indexed_keys", "replicate_tags"]
 
 #: Instances per round (one dedupe search, parallel reads, one send): bounds memory and search size.
 CHUNK = 200
@@ -73,40 +72,6 @@ DEDUPE_PAGE = 1000
 GLOBAL_HEC_CODES = frozenset({1, 2, 3, 4, 7, 10, 11, 14})
 #: Indexed field (HEC ``fields``) holding each record's ``RecordKey``: what the non-duplicate check asks.
 KEY_FIELD = "copydicom_key"
-
-
-@dataclass
-class TagsSummary(JobSummary):
-    """What one tags run did."""
-
-    candidates: int = 0
-    already_indexed: int = 0
-    to_send: int = 0
-    sent: int = 0
-    dose_reports: int = 0
-    irradiation_events: int = 0
-    events_sent: int = 0
-
-    COUNTS: ClassVar[tuple[str, ...]] = (
-        "candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
-        "events_sent", "failed", "vanished",
-    )
-    DONE: ClassVar[str] = "sent"
-
-    def label(self) -> str:
-        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
-        return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
-
-    def line(self) -> str:
-        """The totals first (a log view cuts long lines at the right), then the details."""
-        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
-        text = (
-            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed "
-            f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
-            f"{self.events_sent} events) of {self.candidates} candidates in {self.seconds:.1f} s "
-            f"({self.instances_per_second} instances/s)"
-        )
-        return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
 
 
 class TagsFailed(JobFailed, AirflowException):

@@ -189,6 +189,40 @@ class ReplicationSummary(JobSummary):
         return text
 
 
+@dataclass
+class TagsSummary(JobSummary):
+    """What one tags run did."""
+
+    candidates: int = 0
+    already_indexed: int = 0
+    to_send: int = 0
+    sent: int = 0
+    dose_reports: int = 0
+    irradiation_events: int = 0
+    events_sent: int = 0
+
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        "candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
+        "events_sent", "failed", "vanished",
+    )
+    DONE: ClassVar[str] = "sent"
+
+    def label(self) -> str:
+        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
+
+    def line(self) -> str:
+        """The totals first (a log view cuts long lines at the right), then the details."""
+        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        text = (
+            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed "
+            f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
+            f"{self.events_sent} events) of {self.candidates} candidates in {self.seconds:.1f} s "
+            f"({self.instances_per_second} instances/s)"
+        )
+        return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
+
+
 class Progress:
     """Thread-safe counter that logs done, failed and skipped against the total every ``interval`` seconds.
 

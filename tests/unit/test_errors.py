@@ -17,8 +17,8 @@ from copydicom_provider.hooks.errors import ConfigurationError as HookConfigurat
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.splunk import SplunkError, SplunkHecError, SplunkSearchError, SplunkSearchIncomplete
 from copydicom_provider.jobs.replicate import ReplicationFailed
-from copydicom_provider.jobs.replicate_tags import TagsFailed, TagsSummary
-from copydicom_provider.jobs.summary import ReplicationSummary
+from copydicom_provider.jobs.replicate_tags import TagsFailed
+from copydicom_provider.jobs.summary import ReplicationSummary, TagsSummary
 
 
 def test_orthanc_errors_are_of_the_kind_of_what_happened() -> None:

@@ -10,8 +10,7 @@ from copydicom_provider.errors import ConfigurationError
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.splunk import SplunkHecError
 from copydicom_provider.jobs.fail_fast import batches_failure, fail_fast, job_failure, permanent_reason
-from copydicom_provider.jobs.replicate_tags import TagsSummary
-from copydicom_provider.jobs.summary import ReplicationSummary
+from copydicom_provider.jobs.summary import ReplicationSummary, TagsSummary
 
 
 def test_mistakes_no_retry_fixes() -> None:
