@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from copydicom_provider.assets import SPLUNK_TAGS
-from copydicom_provider.dag_building.support import DEFAULT_ARGS
+from copydicom_provider.dag_building.job_dag import from_params, job_dag
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 
 DOC = """
@@ -57,34 +55,17 @@ PARAMS = {
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
 
-with DAG(
-    dag_id="copydicom_conditional_replicate",
+with job_dag(
+    "copydicom_conditional_replicate",
     description="Copy the DICOM instances a Splunk search selects",
     schedule=[SPLUNK_TAGS],
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
     params=PARAMS,
-    render_template_as_native_obj=True,
     doc_md=DOC,
     tags=["dicom", "orthanc", "splunk", "copydicom"],
-    default_args=DEFAULT_ARGS,
 ):
     ConditionalReplicateOperator(
         task_id="copy",
         inlets=[SPLUNK_TAGS],  # reads the asset's previous update: the start of an incremental search
-        query="{{ params.query }}",
-        spl="{{ params.spl }}",
-        source_conn_id="{{ params.source_conn_id }}",
-        destination_conn_id="{{ params.destination_conn_id }}",
-        splunk_conn_id="{{ params.splunk_conn_id }}",
-        index="{{ params.index }}",
-        earliest="{{ params.earliest }}",
-        latest="{{ params.latest }}",
-        mode="{{ params.mode }}",
-        anonymize="{{ params.anonymize }}",
-        retain_device_identity="{{ params.retain_device_identity }}",
-        allow_burned_in="{{ params.allow_burned_in }}",
-        dry_run="{{ params.dry_run }}",
-        verify="{{ params.verify }}",
+        **from_params("query", "spl", "source_conn_id", "destination_conn_id", "splunk_conn_id", "index", "earliest",
+                      "latest", "mode", "anonymize", "retain_device_identity", "allow_burned_in", "dry_run", "verify"),
     )

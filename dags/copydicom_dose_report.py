@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import Param, task
 
 from copydicom_provider.compat import AirflowFailException
+from copydicom_provider.dag_building.job_dag import job_dag
 from copydicom_provider.dag_building.support import DEFAULT_ARGS, interval_timetable
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.reports.quarterly import check_params, compute_step, search_step, write_step
@@ -47,16 +48,16 @@ PARAMS = {
                             description="An event above this many times its protocol's median is an outlier"),
 }
 
-with DAG(
-    dag_id="copydicom_dose_report",
+with job_dag(
+    "copydicom_dose_report",
     description="Quarterly dose report (CSV, PNG, HTML) from the dose records in Splunk",
     schedule=interval_timetable("0 0 1 */3 *"),
-    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=2,
     params=PARAMS,
     doc_md=DOC,
     tags=["dicom", "splunk", "dose", "copydicom"],
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    max_active_runs=2,
+    render_template_as_native_obj=False,
     default_args={k: v for k, v in DEFAULT_ARGS.items() if k != "pool"},  # Splunk only: not the Orthanc pool
 ):
 
