@@ -99,17 +99,19 @@ class OrthancError(AirflowException, CopydicomError):
 class OrthancUnreachable(OrthancError, ServerUnreachable):
     """Orthanc did not answer (refused, reset, timed out)."""
 
+    raised_as = "OrthancError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
+
 
 class OrthancRefused(OrthancError, ServerRefused):
     """Orthanc answered with a status other than the one expected."""
+
+    raised_as = "OrthancError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
 
 
 class OrthancStorageFull(OrthancRefused, StorageFull):
     """Orthanc cannot store more (``OrthancStatus`` 14 or 19)."""
 
-
-for _kind in (OrthancUnreachable, OrthancRefused, OrthancStorageFull):
-    _kind.raised_as = "OrthancError"  # type: ignore[attr-defined]  # see copydicom_provider.errors.raised_name
+    raised_as = "OrthancError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
 
 
 def _orthanc_detail(parsed: object, body: bytes) -> str:

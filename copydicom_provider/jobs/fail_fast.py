@@ -10,13 +10,14 @@ destination), and a DAG run whose batches did not all finish fails at once (:fun
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from airflow.exceptions import AirflowException, AirflowNotFoundException
 
 from copydicom_provider.compat import AirflowFailException
-from copydicom_provider.errors import ConfigurationError, ServerRefused
+from copydicom_provider.errors import ConfigurationError, ServerRefused, ServerUnreachable
+from copydicom_provider.hooks.splunk.errors import SplunkSearchError
 from copydicom_provider.jobs.summary import JobSummary
 
 #: HTTP statuses a retry cannot change: credentials refused, request forbidden.
@@ -38,15 +39,26 @@ def permanent_reason(error: BaseException) -> str | None:
     return None
 
 
+def rejected_search_reason(error: BaseException) -> str | None:
+    """A search Splunk rejected, or a setting refused, in its own words; None for Splunk busy or partly down.
+
+    Why: conditional-replicate runs the user's query; Splunk's rejection of it is the user's to fix,
+    while a search peer down may well be back for the retry.
+    """
+    if isinstance(error, ServerUnreachable):
+        return None
+    return str(error) if isinstance(error, (SplunkSearchError, ValueError)) else None
+
+
 @contextmanager
-def fail_fast() -> Iterator[None]:
-    """Re-raise permanent mistakes as ``AirflowFailException`` (the task fails now, without retries)."""
+def fail_fast(reason_of: Callable[[BaseException], str | None] = permanent_reason) -> Iterator[None]:
+    """Re-raise permanent mistakes (by ``reason_of``) as ``AirflowFailException``: the task fails now, no retries."""
     try:
         yield
     except AirflowFailException:
         raise
     except Exception as error:
-        reason = permanent_reason(error)
+        reason = reason_of(error)
         if reason is None:
             raise
         raise AirflowFailException(reason) from None

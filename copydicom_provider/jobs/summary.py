@@ -135,12 +135,14 @@ class ReplicationSummary(JobSummary):
 
     def merge(self, other: JobSummary) -> JobSummary:
         super().merge(other)
-        self.mode = getattr(other, "mode", self.mode)  # the batches of one run share it
-        for reason, count in getattr(other, "withheld_reasons", {}).items():
+        if not isinstance(other, ReplicationSummary):
+            return self
+        self.mode = other.mode  # the batches of one run share it
+        for reason, count in other.withheld_reasons.items():
             self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + count
-        if getattr(other, "needs_operator", False) and not self.needs_operator:
+        if other.needs_operator and not self.needs_operator:
             self.stopped, self.needs_operator = other.stopped, True  # the reason that asks for action leads
-        self.stopped = self.stopped or getattr(other, "stopped", "")
+        self.stopped = self.stopped or other.stopped
         return self
 
     def line(self) -> str:

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from airflow.sdk import BaseOperator, Context
 
+from copydicom_provider.conversions import as_bool
 from copydicom_provider.copy.transfer import cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
@@ -33,9 +35,10 @@ class WindowedOperator(BaseOperator):
         "instances": [...]}``); when given, the window is not enumerated again. This is how the
         DAGs map a job over workers.
     :param dry_run: count what would be done; do nothing.
+    :param verify: check afterwards that the target holds what the job sent (each job says how).
     """
 
-    template_fields: Sequence[str] = ("source_conn_id", *WINDOW_FIELDS, "batch", "dry_run")
+    template_fields: Sequence[str] = ("source_conn_id", *WINDOW_FIELDS, "batch", "dry_run", "verify")
 
     def __init__(
         self,
@@ -48,6 +51,7 @@ class WindowedOperator(BaseOperator):
         study_date_to: date | str | None = None,
         batch: dict[str, list[str]] | None = None,
         dry_run: bool | str = False,
+        verify: bool | str = False,
         progress_interval: float = 5.0,
         **kwargs: Any,
     ) -> None:
@@ -60,6 +64,7 @@ class WindowedOperator(BaseOperator):
         self.study_date_to = study_date_to
         self.batch = batch
         self.dry_run = dry_run
+        self.verify = verify
         self.progress_interval = progress_interval
         self._task_thread: threading.Thread | None = None
 
@@ -94,6 +99,15 @@ class WindowedOperator(BaseOperator):
         window = resolve_window(choice, context.get("data_interval_start"), context.get("data_interval_end"))
         self.log.info("window: %s, from %s to %s", window.describe(), source.url, target)
         return enumerate_candidates(source, window)
+
+    def job_options(self) -> dict[str, Any]:
+        """The arguments every job function takes from its operator: dry run, verify, progress, the task's log."""
+        return {
+            "dry_run": as_bool(self.dry_run),
+            "verify": as_bool(self.verify),
+            "progress_interval": self.progress_interval,
+            "logger": cast(logging.Logger, self.log),  # Airflow's task logger answers as a logging.Logger does
+        }
 
     def finish(self, summary: JobSummary, context: Context) -> dict[str, Any]:
         """Log the one-line summary and publish it (XCom ``summary``, also when the task then fails)."""

@@ -73,25 +73,37 @@ class SplunkSearchIncomplete(SplunkSearchError, ServerUnreachable):
 class SplunkUnreachable(SplunkError, ServerUnreachable):
     """Splunk did not answer, or is busy or down."""
 
+    raised_as = "SplunkError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
+
 
 class SplunkRefused(SplunkError, ServerRefused):
     """Splunk answered with a status other than the one expected."""
+
+    raised_as = "SplunkError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
 
 
 class SplunkHecUnreachable(SplunkHecError, ServerUnreachable):
     """HEC did not answer, or is busy or down."""
 
+    raised_as = "SplunkHecError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
+
 
 class SplunkHecRefused(SplunkHecError, ServerRefused):
     """HEC refused the request (token, index, a malformed event)."""
+
+    raised_as = "SplunkHecError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
 
 
 class SplunkSearchUnreachable(SplunkSearchError, ServerUnreachable):
     """The management port did not answer, or is busy or down."""
 
+    raised_as = "SplunkSearchError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
+
 
 class SplunkSearchRefused(SplunkSearchError, ServerRefused):
     """The management port refused the login or the search."""
+
+    raised_as = "SplunkSearchError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
 
 
 #: The kinds each constructor builds: (unreachable, refused).
@@ -100,9 +112,6 @@ _KINDS: dict[type[SplunkError], tuple[type[SplunkError], type[SplunkError]]] = {
     SplunkHecError: (SplunkHecUnreachable, SplunkHecRefused),
     SplunkSearchError: (SplunkSearchUnreachable, SplunkSearchRefused),
 }
-for _base, _kinds in _KINDS.items():
-    for _kind in _kinds:
-        _kind.raised_as = _base.__name__  # type: ignore[attr-defined]  # see copydicom_provider.errors.raised_name
 
 
 class _Transient(Exception):
