@@ -34,7 +34,8 @@ destination lacks, through the same planner and transfer as `copydicom_replicate
 
 PARAMS = {
     "query": Param('SeriesDescription="Dose Record"', type=["null", "string"], title="Splunk filter",
-                   description="A filter over the indexed tags, e.g. Modality=SR StationName=CT2 (no pipes, no index=)"),
+                   description="A filter over the indexed tags, e.g. Modality=SR StationName=CT2 "
+                               "(no pipes, no index=)"),
     "spl": Param(None, type=["null", "string"], title="Full SPL (trusted)",
                  description="Runs as written instead of the filter; must return OrthancInstanceID/SeriesID/StudyID"),
     "source_conn_id": Param("orthanc_source", type="string", title="Source connection"),
@@ -46,11 +47,14 @@ PARAMS = {
     "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
     "anonymize": Param(True, type="boolean", title="De-identify",
-                       description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key (rest mode only)"),
+                       description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key "
+                                   "(rest mode only)"),
     "retain_device_identity": Param(False, type="boolean", title="Retain device identity",
                                     description="Keep station name and device serial (dose audits per scanner)"),
     "allow_burned_in": Param(False, type="boolean", title="Send possible burned-in text",
-                             description="Also send what may show a name in its pixels: ultrasound, photographs, secondary captures, XA/RF, unknown classes and BurnedInAnnotation=YES (encapsulated documents are never sent)"),
+                             description="Also send what may show a name in its pixels: ultrasound, photographs, "
+                                         "secondary captures, XA/RF, unknown classes and BurnedInAnnotation=YES "
+                                         "(encapsulated documents are never sent)"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }

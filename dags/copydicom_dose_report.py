@@ -7,10 +7,10 @@ from typing import Any
 
 from airflow.sdk import Param, task
 
-from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.dag_building.job_dag import job_dag
 from copydicom_provider.dag_building.support import DEFAULT_ARGS, interval_timetable
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.jobs.fail_fast import fail_fast, refused_input_reason
 from copydicom_provider.reports.quarterly import check_params, compute_step, search_step, write_step
 from copydicom_provider.reports.statistics import OUTLIER_FACTOR
 
@@ -66,12 +66,10 @@ with job_dag(
         """Stream the quarter's records from Splunk, each irradiation event once, into the report's data folder."""
         hook = SplunkHook(params["splunk_conn_id"])
         index = params.get("index") or hook.settings.index or "main"
-        try:  # bad input is not transient: fail now, before a quarter's search, and without retries
+        with fail_fast(refused_input_reason):  # bad input is not transient: fail now, before a quarter's search
             check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"))
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from None
-        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
-                           data_interval_start, data_interval_end)
+        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),  # type: ignore[arg-type]
+                           data_interval_start, data_interval_end)  # SplunkHook.search is narrower than Searcher
 
     @task
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -83,4 +81,4 @@ with job_dag(
         """The PNG charts and the one-page HTML summary."""
         return write_step(computed)
 
-    write(compute(search()))
+    write(compute(search()))  # type: ignore[call-arg,arg-type]  # Airflow passes params; XComArgs resolve

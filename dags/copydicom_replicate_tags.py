@@ -25,7 +25,8 @@ index which instances it already holds), as sourcetype `_json` records told apar
   is lost), plus `OrthancInstanceID`/`SeriesID`/`StudyID`/`PatientID`, `OrthancSource`, `ReceptionDate`;
   event time = StudyDate + StudyTime (read as UTC), else the reception time;
 * `dose_report` and `irradiation_event` (one per acquisition) for X-ray/CT Radiation Dose SRs, flat:
-  `RecordType=irradiation_event | dedup IrradiationEventUID | stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol`.
+  `RecordType=irradiation_event | dedup IrradiationEventUID
+  | stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol`.
 
 * **Scheduled runs** (hourly) index what the source *received* since the previous scheduled run,
   from a cursor on the source's change log kept in the Airflow Variable

@@ -69,7 +69,7 @@ INDEX_HELP = ("Splunk URL with the index, e.g. 'https://splunk:8089?index=dicom&
 class Parser(argparse.ArgumentParser):
     """argparse quotes what it could not parse (``unrecognized arguments: ...``): never a credential."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         super().error(redact_text(message))
 
 
@@ -243,7 +243,8 @@ def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace)
         for role in URL_ROLES:
             if hasattr(args, role):
                 url = resolve_url(getattr(args, role), role)
-                role_settings = settings if role != "index" else {k: v for k, v in settings.items() if k != "max_parallel"}
+                role_settings = settings if role != "index" else {
+                    k: v for k, v in settings.items() if k != "max_parallel"}
                 setattr(args, role, with_settings(url, role_settings))
         return OK, command(args)
     except JobFailed as failure:

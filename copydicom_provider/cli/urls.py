@@ -44,17 +44,19 @@ def check_url(url: str, option: str, schemes: tuple[str, ...]) -> None:
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
     expected = " or ".join(f"{s}://" for s in schemes)
     if not scheme:
-        raise ValueError(f"{option}: not a URL: it must start with {expected} (the scheme or '://' is missing or misspelt)")
+        raise ValueError(f"{option}: not a URL: it must start with {expected} "
+                         "(the scheme or '://' is missing or misspelt)")
     if scheme.group(1).lower() not in schemes:
         raise ValueError(f"{option}: the scheme must be {expected}")
     if found := _reserved_in_credentials(url[scheme.end():]):
         codes = ", ".join(f"{c} as {RESERVED[c]}" for c in found)
-        raise ValueError(f"{option}: the user or password holds {' '.join(found)}, which a URL reads as the end of its credentials: "
+        raise ValueError(f"{option}: the user or password holds {' '.join(found)}, "
+                         "which a URL reads as the end of its credentials: "
                          f"percent-encode it ({codes}), or leave it out of the URL and set the password in "
                          f"COPYDICOM_{option.lstrip('-').upper()}_PASSWORD")
     parts = urlsplit(url)
     try:
-        parts.port
+        _ = parts.port  # reading it checks it
     except ValueError:
         raise ValueError(f"{option}: the port is not a number from 1 to 65535") from None
     if not parts.hostname:
@@ -111,7 +113,8 @@ def with_settings(url: str, settings: dict[str, Any]) -> str:
         return url
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update({key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in settings.items()})
+    query.update({key: str(value).lower() if isinstance(value, bool) else str(value)
+                  for key, value in settings.items()})
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 

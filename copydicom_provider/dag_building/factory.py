@@ -48,7 +48,8 @@ def replicate_params() -> dict[str, Param]:
         "destination_conn_id": Param("orthanc_destination", type="string", title="Destination connection",
                                      description="Airflow connection (type orthanc) to copy to"),
         "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode",
-                      description="rest: the worker streams files; peer: the source pushes through an Orthanc peer job"),
+                      description="rest: the worker streams files; "
+                                  "peer: the source pushes through an Orthanc peer job"),
         "verify": Param(False, type="boolean", title="Verify",
                         description="Compare the MD5 of every instance of the window on both sides (corrections of "
                                     "whole studies included) and of every copy"),

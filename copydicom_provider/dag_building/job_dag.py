@@ -64,5 +64,5 @@ def mapped_job(operator: type[BaseOperator], task_id: str, target: Callable[[dic
         return window_batches(params, data_interval_start, data_interval_end, context, target(params))
 
     return operator.partial(task_id=task_id, map_index_template=MAP_INDEX_LABEL, **arguments).expand(
-        batch=enumerate_batches()
+        batch=enumerate_batches()  # type: ignore[call-arg]  # Airflow passes params and the interval
     )

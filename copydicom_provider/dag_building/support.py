@@ -69,7 +69,8 @@ def window_params(action: str) -> dict[str, Param]:
     """The trigger form's window fields; ``action`` words the dry-run switch ("copied", "sent")."""
     return {
         "window": Param("received", type="string", enum=list(WINDOW_KINDS), title="Window",
-                        description="received: the run's interval or since/until; study_date: by StudyDate; all: everything"),
+                        description="received: the run's interval or since/until; study_date: by StudyDate; "
+                                    "all: everything"),
         "since": Param(None, type=["null", "string"], format="date-time", title="Received since (UTC)",
                        description="Overrides the interval start for window=received"),
         "until": Param(None, type=["null", "string"], format="date-time", title="Received until (UTC, exclusive)",

@@ -47,7 +47,12 @@ def rejected_search_reason(error: BaseException) -> str | None:
     """
     if isinstance(error, ServerUnreachable):
         return None
-    return str(error) if isinstance(error, (SplunkSearchError, ValueError)) else None
+    return str(error) if isinstance(error, SplunkSearchError) else refused_input_reason(error)
+
+
+def refused_input_reason(error: BaseException) -> str | None:
+    """Input the job refused (``ValueError``), in its own words: a task that checks its input first uses it."""
+    return str(error) if isinstance(error, ValueError) else None
 
 
 @contextmanager

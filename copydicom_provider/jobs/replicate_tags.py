@@ -258,8 +258,9 @@ def _readable(instance_ids: list[str], outcomes: list[Any], summary: TagsSummary
               logger: logging.Logger) -> list[InstanceRecords]:
     """The records read; a vanished or unreadable instance is counted, an unreachable source raises."""
     items: list[InstanceRecords] = []
-    for instance_id, outcome in zip(instance_ids, outcomes):
-        if isinstance(outcome, ServerUnreachable) or (isinstance(outcome, OrthancError) and outcome.status in (401, 403)):
+    for instance_id, outcome in zip(instance_ids, outcomes, strict=False):
+        refused = isinstance(outcome, OrthancError) and outcome.status in (401, 403)
+        if isinstance(outcome, ServerUnreachable) or refused:
             raise outcome  # not this instance's fault: fail the task, a retry sends what is missing
         if isinstance(outcome, OrthancError) and outcome.status == 404:
             summary.vanished += 1  # deleted from the source since it was listed

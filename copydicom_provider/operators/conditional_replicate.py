@@ -110,7 +110,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
             )
         mask_secret(str(key))
         # The destination's policy holds for every run; a person may add to it for a manual run.
-        device = as_bool(extra.get("retain_device_identity"), False) or (not forced and as_bool(self.retain_device_identity))
+        device = (as_bool(extra.get("retain_device_identity"), False)
+                  or (not forced and as_bool(self.retain_device_identity)))
         burned_in = not forced and as_bool(self.allow_burned_in)
         return AnonymizationProfile(key=str(key), retain_device_identity=device, allow_burned_in=burned_in)
 

@@ -63,7 +63,7 @@ class WindowedOperator(BaseOperator):
         self.study_date_from = study_date_from
         self.study_date_to = study_date_to
         self.batch = batch
-        self.dry_run = dry_run
+        self.dry_run = dry_run  # type: ignore[method-assign,assignment]  # the argument shadows BaseOperator.dry_run()
         self.verify = verify
         self.progress_interval = progress_interval
         self._task_thread: threading.Thread | None = None
