@@ -9,7 +9,9 @@ are subclasses of these, and :mod:`copydicom_provider.jobs.fail_fast` decides on
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar, cast
+
+ErrorT = TypeVar("ErrorT", bound=BaseException)
 
 
 class CopydicomError(Exception):
@@ -49,9 +51,26 @@ class JobFailed(CopydicomError):
         self.summary = summary
 
 
+def kinds_of(base: type[ErrorT], prefix: str) -> tuple[type[ErrorT], type[ErrorT]]:
+    """``<prefix>Unreachable`` and ``<prefix>Refused``: ``base`` of the kinds its constructor sorts errors into.
+
+    Made here once for every server's error class; the caller binds them to those names in its module
+    (so that they pickle, as errors crossing a process pool must).
+    """
+    made = []
+    for kind, doc in ((ServerUnreachable, "did not answer, or is busy or down"),
+                      (ServerRefused, "answered with a status other than the one expected")):
+        name = prefix + kind.__name__.removeprefix("Server")
+        made.append(cast("type[ErrorT]", type(name, (base, kind), {
+            "__doc__": f"{prefix} {doc}.", "__module__": base.__module__, "__qualname__": name,
+            "raised_as": base.__name__,
+        })))
+    return made[0], made[1]
+
+
 def raised_name(error: BaseException) -> str:
     """The class name the raiser wrote: ``SplunkHecError`` for the ``SplunkHecRefused`` its constructor chose.
 
     Why: messages that name an error's class keep the name users know, whatever kind it was sorted into.
     """
-    return str(type(error).__dict__.get("raised_as", type(error).__name__))
+    return str(getattr(type(error), "raised_as", type(error).__name__))

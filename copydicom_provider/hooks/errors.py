@@ -13,7 +13,7 @@ import json
 import requests
 from airflow.exceptions import AirflowException
 
-from copydicom_provider.errors import ConfigurationError, CopydicomError, ServerRefused, ServerUnreachable, StorageFull
+from copydicom_provider.errors import ConfigurationError, CopydicomError, StorageFull, kinds_of
 
 __all__ = ["STORAGE_FULL_CODES", "ConfigurationError", "OrthancError", "OrthancRefused", "OrthancStorageFull",
            "OrthancUnreachable"]
@@ -96,22 +96,11 @@ class OrthancError(AirflowException, CopydicomError):
         return cls(message, status=status, server=base_url, orthanc_status=code if isinstance(code, int) else None)
 
 
-class OrthancUnreachable(OrthancError, ServerUnreachable):
-    """Orthanc did not answer (refused, reset, timed out)."""
-
-    raised_as = "OrthancError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
+OrthancUnreachable, OrthancRefused = kinds_of(OrthancError, "Orthanc")
 
 
-class OrthancRefused(OrthancError, ServerRefused):
-    """Orthanc answered with a status other than the one expected."""
-
-    raised_as = "OrthancError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
-
-class OrthancStorageFull(OrthancRefused, StorageFull):
+class OrthancStorageFull(OrthancRefused, StorageFull):  # type: ignore[valid-type,misc]  # made by kinds_of
     """Orthanc cannot store more (``OrthancStatus`` 14 or 19)."""
-
-    raised_as = "OrthancError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
 
 
 def _orthanc_detail(parsed: object, body: bytes) -> str:

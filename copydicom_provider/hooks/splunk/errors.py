@@ -11,7 +11,7 @@ from typing import Any
 
 from airflow.exceptions import AirflowException
 
-from copydicom_provider.errors import CopydicomError, ServerRefused, ServerUnreachable
+from copydicom_provider.errors import CopydicomError, ServerUnreachable, kinds_of
 
 #: Statuses that mean "busy or down, try later": request timeout, throttling, every server-side error.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
@@ -70,41 +70,9 @@ class SplunkSearchIncomplete(SplunkSearchError, ServerUnreachable):
         super().__init__(message, text=text, unreachable=True)
 
 
-class SplunkUnreachable(SplunkError, ServerUnreachable):
-    """Splunk did not answer, or is busy or down."""
-
-    raised_as = "SplunkError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
-
-class SplunkRefused(SplunkError, ServerRefused):
-    """Splunk answered with a status other than the one expected."""
-
-    raised_as = "SplunkError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
-
-class SplunkHecUnreachable(SplunkHecError, ServerUnreachable):
-    """HEC did not answer, or is busy or down."""
-
-    raised_as = "SplunkHecError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
-
-class SplunkHecRefused(SplunkHecError, ServerRefused):
-    """HEC refused the request (token, index, a malformed event)."""
-
-    raised_as = "SplunkHecError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
-
-class SplunkSearchUnreachable(SplunkSearchError, ServerUnreachable):
-    """The management port did not answer, or is busy or down."""
-
-    raised_as = "SplunkSearchError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
-
-class SplunkSearchRefused(SplunkSearchError, ServerRefused):
-    """The management port refused the login or the search."""
-
-    raised_as = "SplunkSearchError"  # the name its raiser wrote: see copydicom_provider.errors.raised_name
-
+SplunkUnreachable, SplunkRefused = kinds_of(SplunkError, "Splunk")
+SplunkHecUnreachable, SplunkHecRefused = kinds_of(SplunkHecError, "SplunkHec")
+SplunkSearchUnreachable, SplunkSearchRefused = kinds_of(SplunkSearchError, "SplunkSearch")
 
 #: The kinds each constructor builds: (unreachable, refused).
 _KINDS: dict[type[SplunkError], tuple[type[SplunkError], type[SplunkError]]] = {
