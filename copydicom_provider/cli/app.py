@@ -64,6 +64,7 @@ SRC_HELP = "source Orthanc URL, e.g. http://pacs:8042 (default: $COPYDICOM_SRC)"
 DEST_HELP = "destination Orthanc URL, e.g. http://research:8042 (default: $COPYDICOM_DEST)"
 INDEX_HELP = ("Splunk URL with the index, e.g. 'https://splunk:8089?index=dicom&hec_port=8088' "
               "(default: $COPYDICOM_INDEX)")
+ROLE_HELP = {"src": SRC_HELP, "dest": DEST_HELP, "index": INDEX_HELP}
 
 
 class Parser(argparse.ArgumentParser):
@@ -73,11 +74,16 @@ class Parser(argparse.ArgumentParser):
         super().error(redact_text(message))
 
 
-def _subcommand(commands: Any, name: str, summary: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    return commands.add_parser(
+def _subcommand(commands: Any, name: str, summary: str, description: str, epilog: str,
+                roles: Sequence[str]) -> argparse.ArgumentParser:
+    """A command's parser, with the URL option of each of its server ``roles`` first."""
+    parser = commands.add_parser(
         name, help=summary, description=description, epilog=f"{epilog}\n\n{CREDENTIALS}\n\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    for role in roles:
+        parser.add_argument(f"--{role}", metavar="URL", help=ROLE_HELP[role])
+    return parser
 
 
 def _window_options(parser: argparse.ArgumentParser) -> None:
@@ -125,9 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  copydicom replicate --src http://pacs:8042 --dest http://research:8042 --dry-run\n"
         "  copydicom replicate --src http://pacs:8042 --dest http://research:8042 --study-date 20200101-20201231\n\n"
         + WINDOWS,
+        ("src", "dest"),
     )
-    rep.add_argument("--src", metavar="URL", help=SRC_HELP)
-    rep.add_argument("--dest", metavar="URL", help=DEST_HELP)
     _window_options(rep)
     _copy_options(rep)
     _connection_options(rep)
@@ -140,9 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  copydicom replicate-tags --src http://pacs:8042 --index 'https://splunk:8089?index=dicom'\n"
         "  copydicom replicate-tags --src http://pacs:8042 --index 'https://splunk:8089' --splunk-index dicom_test\n\n"
         + WINDOWS,
+        ("src", "index"),
     )
-    tags.add_argument("--src", metavar="URL", help=SRC_HELP)
-    tags.add_argument("--index", metavar="URL", help=INDEX_HELP)
     _window_options(tags)
     tags.add_argument("--splunk-index", metavar="NAME", help="Splunk index, over the URL's index=, e.g. dicom")
     tags.add_argument("--sourcetype", metavar="NAME",
@@ -163,10 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "times:\n"
         "  --earliest/--latest: over Splunk's _time (the study time), ISO 8601 or Splunk's relative form:\n"
         "  -30d, -1mon@mon, now; --earliest -30d and --earliest=-30d both work",
+        ("src", "index", "dest"),
     )
-    cond.add_argument("--src", metavar="URL", help=SRC_HELP)
-    cond.add_argument("--index", metavar="URL", help=INDEX_HELP)
-    cond.add_argument("--dest", metavar="URL", help=DEST_HELP)
     what = cond.add_mutually_exclusive_group(required=True)
     what.add_argument("--query", metavar="FILTER",
                       help="a filter only, e.g. 'SeriesDescription=\"Dose Record\" Modality=SR' (no pipes, no index=)")
