@@ -20,7 +20,8 @@ def get_provider_info() -> dict[str, Any]:
         "description": "Replicate DICOM instances between Orthanc servers and index their tags in Splunk.",
         "versions": [__version__],
         "integrations": [
-            {"integration-name": "Orthanc", "external-doc-url": "https://orthanc.uclouvain.be/book/", "tags": ["software"]},
+            {"integration-name": "Orthanc", "external-doc-url": "https://orthanc.uclouvain.be/book/",
+             "tags": ["software"]},
             {"integration-name": "Splunk", "external-doc-url": "https://docs.splunk.com/", "tags": ["software"]},
         ],
         "hooks": [

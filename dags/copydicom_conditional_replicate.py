@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
-
-from airflow.sdk import DAG, Param
+from airflow.sdk import Param
 
 from copydicom_provider.assets import SPLUNK_TAGS
-from copydicom_provider.dag_building.support import DEFAULT_ARGS
+from copydicom_provider.dag_building.job_dag import from_params, job_dag
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 
 DOC = """
@@ -36,7 +34,8 @@ destination lacks, through the same planner and transfer as `copydicom_replicate
 
 PARAMS = {
     "query": Param('SeriesDescription="Dose Record"', type=["null", "string"], title="Splunk filter",
-                   description="A filter over the indexed tags, e.g. Modality=SR StationName=CT2 (no pipes, no index=)"),
+                   description="A filter over the indexed tags, e.g. Modality=SR StationName=CT2 "
+                               "(no pipes, no index=)"),
     "spl": Param(None, type=["null", "string"], title="Full SPL (trusted)",
                  description="Runs as written instead of the filter; must return OrthancInstanceID/SeriesID/StudyID"),
     "source_conn_id": Param("orthanc_source", type="string", title="Source connection"),
@@ -48,43 +47,29 @@ PARAMS = {
     "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
     "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
     "anonymize": Param(True, type="boolean", title="De-identify",
-                       description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key (rest mode only)"),
+                       description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key "
+                                   "(rest mode only)"),
     "retain_device_identity": Param(False, type="boolean", title="Retain device identity",
                                     description="Keep station name and device serial (dose audits per scanner)"),
     "allow_burned_in": Param(False, type="boolean", title="Send possible burned-in text",
-                             description="Also send what may show a name in its pixels: ultrasound, photographs, secondary captures, XA/RF, unknown classes and BurnedInAnnotation=YES (encapsulated documents are never sent)"),
+                             description="Also send what may show a name in its pixels: ultrasound, photographs, "
+                                         "secondary captures, XA/RF, unknown classes and BurnedInAnnotation=YES "
+                                         "(encapsulated documents are never sent)"),
     "dry_run": Param(False, type="boolean", title="Dry run"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
 
-with DAG(
-    dag_id="copydicom_conditional_replicate",
+with job_dag(
+    "copydicom_conditional_replicate",
     description="Copy the DICOM instances a Splunk search selects",
     schedule=[SPLUNK_TAGS],
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
     params=PARAMS,
-    render_template_as_native_obj=True,
     doc_md=DOC,
     tags=["dicom", "orthanc", "splunk", "copydicom"],
-    default_args=DEFAULT_ARGS,
 ):
     ConditionalReplicateOperator(
         task_id="copy",
         inlets=[SPLUNK_TAGS],  # reads the asset's previous update: the start of an incremental search
-        query="{{ params.query }}",
-        spl="{{ params.spl }}",
-        source_conn_id="{{ params.source_conn_id }}",
-        destination_conn_id="{{ params.destination_conn_id }}",
-        splunk_conn_id="{{ params.splunk_conn_id }}",
-        index="{{ params.index }}",
-        earliest="{{ params.earliest }}",
-        latest="{{ params.latest }}",
-        mode="{{ params.mode }}",
-        anonymize="{{ params.anonymize }}",
-        retain_device_identity="{{ params.retain_device_identity }}",
-        allow_burned_in="{{ params.allow_burned_in }}",
-        dry_run="{{ params.dry_run }}",
-        verify="{{ params.verify }}",
+        **from_params("query", "spl", "source_conn_id", "destination_conn_id", "splunk_conn_id", "index", "earliest",
+                      "latest", "mode", "anonymize", "retain_device_identity", "allow_burned_in", "dry_run", "verify"),
     )

@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import Param, task
 
-from copydicom_provider.compat import AirflowFailException
+from copydicom_provider.dag_building.job_dag import job_dag
 from copydicom_provider.dag_building.support import DEFAULT_ARGS, interval_timetable
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.jobs.fail_fast import fail_fast, refused_input_reason
 from copydicom_provider.reports.quarterly import check_params, compute_step, search_step, write_step
 from copydicom_provider.reports.statistics import OUTLIER_FACTOR
 
@@ -47,16 +48,16 @@ PARAMS = {
                             description="An event above this many times its protocol's median is an outlier"),
 }
 
-with DAG(
-    dag_id="copydicom_dose_report",
+with job_dag(
+    "copydicom_dose_report",
     description="Quarterly dose report (CSV, PNG, HTML) from the dose records in Splunk",
     schedule=interval_timetable("0 0 1 */3 *"),
-    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=2,
     params=PARAMS,
     doc_md=DOC,
     tags=["dicom", "splunk", "dose", "copydicom"],
+    start_date=datetime(2024, 1, 1, tzinfo=timezone.utc),
+    max_active_runs=2,
+    render_template_as_native_obj=False,
     default_args={k: v for k, v in DEFAULT_ARGS.items() if k != "pool"},  # Splunk only: not the Orthanc pool
 ):
 
@@ -65,12 +66,10 @@ with DAG(
         """Stream the quarter's records from Splunk, each irradiation event once, into the report's data folder."""
         hook = SplunkHook(params["splunk_conn_id"])
         index = params.get("index") or hook.settings.index or "main"
-        try:  # bad input is not transient: fail now, before a quarter's search, and without retries
+        with fail_fast(refused_input_reason):  # bad input is not transient: fail now, before a quarter's search
             check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"))
-        except ValueError as exc:
-            raise AirflowFailException(str(exc)) from None
-        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
-                           data_interval_start, data_interval_end)
+        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),  # type: ignore[arg-type]
+                           data_interval_start, data_interval_end)  # SplunkHook.search is narrower than Searcher
 
     @task
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -82,4 +81,4 @@ with DAG(
         """The PNG charts and the one-page HTML summary."""
         return write_step(computed)
 
-    write(compute(search()))
+    write(compute(search()))  # type: ignore[call-arg,arg-type]  # Airflow passes params; XComArgs resolve

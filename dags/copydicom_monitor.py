@@ -8,11 +8,10 @@ never copying twice, but would do the planning twice).
 
 from __future__ import annotations
 
-import os
-
+from copydicom_provider import config
 from copydicom_provider.dag_building.factory import replicate_dag
 
-SCHEDULE = os.environ.get("COPYDICOM_MONITOR_SCHEDULE", "30s")
+SCHEDULE = config.MONITOR_SCHEDULE.value()
 
 MONITOR_DOC = """
 **Monitor mode.** Runs every 30 s by default (`COPYDICOM_MONITOR_SCHEDULE`, e.g. `15s`, `1m` or a cron

@@ -2,25 +2,18 @@
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timezone
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import Param, task
 
+from copydicom_provider import config
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.compat import AirflowSkipException
-from copydicom_provider.dag_building.support import (
-    DEFAULT_ARGS,
-    SUMMARIZE_TASK,
-    interval_timetable,
-    summarize_batches,
-    window_batches,
-    window_params,
-)
-from copydicom_provider.jobs.replicate_tags import TagsSummary
+from copydicom_provider.dag_building.job_dag import from_params, job_dag, mapped_job
+from copydicom_provider.dag_building.support import SUMMARIZE_TASK, interval_timetable, summarize_batches, window_params
+from copydicom_provider.jobs.summary import TagsSummary
 from copydicom_provider.operators.replicate_tags import ReplicateTagsOperator
-from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 
 DOC = """
 ### Index DICOM tags in Splunk
@@ -32,7 +25,8 @@ index which instances it already holds), as sourcetype `_json` records told apar
   is lost), plus `OrthancInstanceID`/`SeriesID`/`StudyID`/`PatientID`, `OrthancSource`, `ReceptionDate`;
   event time = StudyDate + StudyTime (read as UTC), else the reception time;
 * `dose_report` and `irradiation_event` (one per acquisition) for X-ray/CT Radiation Dose SRs, flat:
-  `RecordType=irradiation_event | dedup IrradiationEventUID | stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol`.
+  `RecordType=irradiation_event | dedup IrradiationEventUID
+  | stats avg(CTDIvol) median(DLP) count by AcquisitionProtocol`.
 
 * **Scheduled runs** (hourly) index what the source *received* since the previous scheduled run,
   from a cursor on the source's change log kept in the Airflow Variable
@@ -50,7 +44,7 @@ index which instances it already holds), as sourcetype `_json` records told apar
   success without storing) for one search per 1000 records plus the index's lag (seconds).
 """
 
-SCHEDULE = os.environ.get("COPYDICOM_REPLICATE_TAGS_SCHEDULE", "@hourly")
+SCHEDULE = config.REPLICATE_TAGS_SCHEDULE.value()
 
 PARAMS = {
     "source_conn_id": Param("orthanc_source", type="string", title="Source connection",
@@ -67,36 +61,18 @@ PARAMS = {
                                 "once more (costs one search per 1000 records and the index's lag)"),
 }
 
-with DAG(
-    dag_id="copydicom_replicate_tags",
+with job_dag(
+    "copydicom_replicate_tags",
     description="Index every DICOM instance's tags, and dose reports as flat records, in Splunk",
     schedule=interval_timetable(SCHEDULE),
-    start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-    catchup=False,
-    max_active_runs=1,
     params=PARAMS,
-    render_template_as_native_obj=True,
     doc_md=DOC,
     tags=["dicom", "orthanc", "splunk", "copydicom"],
-    default_args=DEFAULT_ARGS,
 ):
-
-    @task(task_id="enumerate")
-    def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None, **context) -> list[dict]:
-        """List the run's candidates once and cut them into batches for the mapped tasks."""
-        target = f"{params['splunk_conn_id']}.{params.get('index') or 'default'}"
-        return window_batches(params, data_interval_start, data_interval_end, context, target)
-
-    indexed = ReplicateTagsOperator.partial(
-        task_id="index",
-        source_conn_id="{{ params.source_conn_id }}",
-        splunk_conn_id="{{ params.splunk_conn_id }}",
-        index="{{ params.index }}",
-        sourcetype="{{ params.sourcetype }}",
-        dry_run="{{ params.dry_run }}",
-        verify="{{ params.verify }}",
-        map_index_template=MAP_INDEX_LABEL,
-    ).expand(batch=enumerate_batches())
+    indexed = mapped_job(
+        ReplicateTagsOperator, "index", lambda params: f"{params['splunk_conn_id']}.{params.get('index') or 'default'}",
+        **from_params("source_conn_id", "splunk_conn_id", "index", "sourcetype", "dry_run", "verify"),
+    )
 
     @task(outlets=[SPLUNK_TAGS], **SUMMARIZE_TASK)
     def summarize(outlet_events=None, **context) -> dict[str, Any]:

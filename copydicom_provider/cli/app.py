@@ -19,7 +19,7 @@ from typing import Any
 
 # Airflow's logging writes to stdout from the moment it is imported; stdout is kept for the summary.
 with contextlib.redirect_stdout(sys.stderr):
-    from copydicom_provider import __version__
+    from copydicom_provider import __version__, config
     from copydicom_provider.cli.urls import SEEN_SECRETS, URL_ROLES, remember, resolve_url, scrub, with_settings
     from copydicom_provider.cli.values import (
         join_dash_values,
@@ -30,13 +30,14 @@ with contextlib.redirect_stdout(sys.stderr):
     )
     from copydicom_provider.copy.peer_jobs import cancel_active_peer_jobs
     from copydicom_provider.deid import AnonymizationProfile
+    from copydicom_provider.errors import JobFailed, ServerUnreachable
     from copydicom_provider.hooks.errors import OrthancError
     from copydicom_provider.hooks.splunk import SplunkError
     from copydicom_provider.interrupts import TERMINATED_EXIT, Terminated, sigterm_as_interrupt
     from copydicom_provider.jobs.conditional_replicate import conditional_replicate
-    from copydicom_provider.jobs.replicate import TRANSFER_MODES, ReplicationFailed, replicate
-    from copydicom_provider.jobs.replicate_tags import TagsFailed, TagsSummary, replicate_tags
-    from copydicom_provider.jobs.summary import ReplicationSummary
+    from copydicom_provider.jobs.replicate import TRANSFER_MODES, replicate
+    from copydicom_provider.jobs.replicate_tags import replicate_tags
+    from copydicom_provider.jobs.summary import ReplicationSummary, TagsSummary
     from copydicom_provider.redaction import redact_text
 
 __all__ = ["SEEN_SECRETS", "build_parser", "main", "scrub"]
@@ -63,20 +64,26 @@ SRC_HELP = "source Orthanc URL, e.g. http://pacs:8042 (default: $COPYDICOM_SRC)"
 DEST_HELP = "destination Orthanc URL, e.g. http://research:8042 (default: $COPYDICOM_DEST)"
 INDEX_HELP = ("Splunk URL with the index, e.g. 'https://splunk:8089?index=dicom&hec_port=8088' "
               "(default: $COPYDICOM_INDEX)")
+ROLE_HELP = {"src": SRC_HELP, "dest": DEST_HELP, "index": INDEX_HELP}
 
 
 class Parser(argparse.ArgumentParser):
     """argparse quotes what it could not parse (``unrecognized arguments: ...``): never a credential."""
 
-    def error(self, message: str):  # type: ignore[override]
+    def error(self, message: str):
         super().error(redact_text(message))
 
 
-def _subcommand(commands: Any, name: str, summary: str, description: str, epilog: str) -> argparse.ArgumentParser:
-    return commands.add_parser(
+def _subcommand(commands: Any, name: str, summary: str, description: str, epilog: str,
+                roles: Sequence[str]) -> argparse.ArgumentParser:
+    """A command's parser, with the URL option of each of its server ``roles`` first."""
+    parser = commands.add_parser(
         name, help=summary, description=description, epilog=f"{epilog}\n\n{CREDENTIALS}\n\n{EXIT_CODES}",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    for role in roles:
+        parser.add_argument(f"--{role}", metavar="URL", help=ROLE_HELP[role])
+    return parser
 
 
 def _window_options(parser: argparse.ArgumentParser) -> None:
@@ -124,9 +131,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  copydicom replicate --src http://pacs:8042 --dest http://research:8042 --dry-run\n"
         "  copydicom replicate --src http://pacs:8042 --dest http://research:8042 --study-date 20200101-20201231\n\n"
         + WINDOWS,
+        ("src", "dest"),
     )
-    rep.add_argument("--src", metavar="URL", help=SRC_HELP)
-    rep.add_argument("--dest", metavar="URL", help=DEST_HELP)
     _window_options(rep)
     _copy_options(rep)
     _connection_options(rep)
@@ -139,9 +145,8 @@ def build_parser() -> argparse.ArgumentParser:
         "  copydicom replicate-tags --src http://pacs:8042 --index 'https://splunk:8089?index=dicom'\n"
         "  copydicom replicate-tags --src http://pacs:8042 --index 'https://splunk:8089' --splunk-index dicom_test\n\n"
         + WINDOWS,
+        ("src", "index"),
     )
-    tags.add_argument("--src", metavar="URL", help=SRC_HELP)
-    tags.add_argument("--index", metavar="URL", help=INDEX_HELP)
     _window_options(tags)
     tags.add_argument("--splunk-index", metavar="NAME", help="Splunk index, over the URL's index=, e.g. dicom")
     tags.add_argument("--sourcetype", metavar="NAME",
@@ -162,10 +167,8 @@ def build_parser() -> argparse.ArgumentParser:
         "times:\n"
         "  --earliest/--latest: over Splunk's _time (the study time), ISO 8601 or Splunk's relative form:\n"
         "  -30d, -1mon@mon, now; --earliest -30d and --earliest=-30d both work",
+        ("src", "index", "dest"),
     )
-    cond.add_argument("--src", metavar="URL", help=SRC_HELP)
-    cond.add_argument("--index", metavar="URL", help=INDEX_HELP)
-    cond.add_argument("--dest", metavar="URL", help=DEST_HELP)
     what = cond.add_mutually_exclusive_group(required=True)
     what.add_argument("--query", metavar="FILTER",
                       help="a filter only, e.g. 'SeriesDescription=\"Dose Record\" Modality=SR' (no pipes, no index=)")
@@ -242,10 +245,11 @@ def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace)
         for role in URL_ROLES:
             if hasattr(args, role):
                 url = resolve_url(getattr(args, role), role)
-                role_settings = settings if role != "index" else {k: v for k, v in settings.items() if k != "max_parallel"}
+                role_settings = settings if role != "index" else {
+                    k: v for k, v in settings.items() if k != "max_parallel"}
                 setattr(args, role, with_settings(url, role_settings))
         return OK, command(args)
-    except (ReplicationFailed, TagsFailed) as failure:
+    except JobFailed as failure:
         print(f"copydicom: {scrub(str(failure))}", file=sys.stderr)
         return FAILED, failure.summary
     except (OrthancError, SplunkError) as error:
@@ -258,7 +262,7 @@ def _run(command: Callable[[argparse.Namespace], Any], args: argparse.Namespace)
 
 def _unreachable(error: OrthancError | SplunkError) -> bool:
     """No answer at all (refused, timed out, TLS), or Splunk busy or down, as opposed to a refusal."""
-    return error.unreachable
+    return isinstance(error, ServerUnreachable)
 
 
 def _check_combination(args: argparse.Namespace) -> None:
@@ -305,7 +309,7 @@ def _replicate_tags(args: argparse.Namespace) -> TagsSummary:
 def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
     profile = None
     if args.anonymize:
-        key = os.environ.get("COPYDICOM_PSEUDONYM_KEY", "")
+        key = config.pseudonym_key()
         if not key:
             raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
         remember(key)

@@ -7,7 +7,6 @@ it (a typo may hide where the password is), and every credential seen is remembe
 from __future__ import annotations
 
 import logging
-import os
 import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -15,6 +14,7 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from airflow.configuration import conf
 from airflow.sdk.log import mask_secret
 
+from copydicom_provider.config import role_variable
 from copydicom_provider.redaction import mask_whole, redact_text
 
 log = logging.getLogger("copydicom_provider.cli")
@@ -44,17 +44,19 @@ def check_url(url: str, option: str, schemes: tuple[str, ...]) -> None:
     scheme = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", url)
     expected = " or ".join(f"{s}://" for s in schemes)
     if not scheme:
-        raise ValueError(f"{option}: not a URL: it must start with {expected} (the scheme or '://' is missing or misspelt)")
+        raise ValueError(f"{option}: not a URL: it must start with {expected} "
+                         "(the scheme or '://' is missing or misspelt)")
     if scheme.group(1).lower() not in schemes:
         raise ValueError(f"{option}: the scheme must be {expected}")
     if found := _reserved_in_credentials(url[scheme.end():]):
         codes = ", ".join(f"{c} as {RESERVED[c]}" for c in found)
-        raise ValueError(f"{option}: the user or password holds {' '.join(found)}, which a URL reads as the end of its credentials: "
+        raise ValueError(f"{option}: the user or password holds {' '.join(found)}, "
+                         "which a URL reads as the end of its credentials: "
                          f"percent-encode it ({codes}), or leave it out of the URL and set the password in "
                          f"COPYDICOM_{option.lstrip('-').upper()}_PASSWORD")
     parts = urlsplit(url)
     try:
-        parts.port
+        _ = parts.port  # reading it checks it
     except ValueError:
         raise ValueError(f"{option}: the port is not a number from 1 to 65535") from None
     if not parts.hostname:
@@ -75,7 +77,7 @@ def _reserved_in_credentials(rest: str) -> list[str]:
 def resolve_url(value: str | None, role: str) -> str:
     """``--role``'s URL, or ``COPYDICOM_<ROLE>``; credentials from the environment fill in what it lacks."""
     prefix = f"COPYDICOM_{role.upper()}"
-    url = value or os.environ.get(prefix, "")
+    url = value or role_variable(role) or ""
     if not url:
         raise ValueError(f"--{role} is missing: give the URL, or set the environment variable {prefix}")
     check_url(url, f"--{role}", URL_ROLES[role])
@@ -85,9 +87,9 @@ def resolve_url(value: str | None, role: str) -> str:
         if value:
             log.warning("--%s carries a password, which other users can see in the process list: "
                         "prefer %s_PASSWORD (or the whole URL in %s)", role, prefix, prefix)
-    password = os.environ.get(f"{prefix}_PASSWORD")
+    password = role_variable(role, "_PASSWORD")
     if password and not parts.password:
-        user = parts.username or os.environ.get(f"{prefix}_USER")
+        user = parts.username or role_variable(role, "_USER")
         if not user:
             raise ValueError(f"{prefix}_PASSWORD is set but no user: set {prefix}_USER or put user@ in the URL")
         remember(password)
@@ -98,7 +100,7 @@ def resolve_url(value: str | None, role: str) -> str:
         for name in SPLUNK_TOKENS:
             if query.get(name):
                 remember(query[name])
-            elif token := os.environ.get(f"{prefix}_{name.upper()}"):
+            elif token := role_variable(role, f"_{name.upper()}"):
                 remember(token)
                 query[name] = token
         parts = parts._replace(query=urlencode(query))
@@ -111,7 +113,8 @@ def with_settings(url: str, settings: dict[str, Any]) -> str:
         return url
     parts = urlsplit(url)
     query = dict(parse_qsl(parts.query, keep_blank_values=True))
-    query.update({key: str(value).lower() if isinstance(value, bool) else str(value) for key, value in settings.items()})
+    query.update({key: str(value).lower() if isinstance(value, bool) else str(value)
+                  for key, value in settings.items()})
     return urlunsplit(parts._replace(query=urlencode(query, quote_via=quote)))
 
 

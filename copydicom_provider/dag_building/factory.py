@@ -6,22 +6,14 @@ latency) are this one DAG with another id and schedule; each keeps its own curso
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from typing import Any
 
 from airflow.sdk import DAG, Param, task
 
-from copydicom_provider.dag_building.support import (
-    DEFAULT_ARGS,
-    SUMMARIZE_TASK,
-    interval_timetable,
-    summarize_batches,
-    window_batches,
-    window_params,
-)
+from copydicom_provider.dag_building.job_dag import from_params, job_dag, mapped_job
+from copydicom_provider.dag_building.support import SUMMARIZE_TASK, interval_timetable, summarize_batches, window_params
 from copydicom_provider.jobs.summary import ReplicationSummary
 from copydicom_provider.operators.replicate import ReplicateOperator
-from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 
 REPLICATE_DOC = """
 ### Replicate DICOM from a source Orthanc to a destination Orthanc
@@ -56,7 +48,8 @@ def replicate_params() -> dict[str, Param]:
         "destination_conn_id": Param("orthanc_destination", type="string", title="Destination connection",
                                      description="Airflow connection (type orthanc) to copy to"),
         "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode",
-                      description="rest: the worker streams files; peer: the source pushes through an Orthanc peer job"),
+                      description="rest: the worker streams files; "
+                                  "peer: the source pushes through an Orthanc peer job"),
         "verify": Param(False, type="boolean", title="Verify",
                         description="Compare the MD5 of every instance of the window on both sides (corrections of "
                                     "whole studies included) and of every copy"),
@@ -66,36 +59,18 @@ def replicate_params() -> dict[str, Param]:
 
 def replicate_dag(dag_id: str, schedule: str, description: str, extra_doc: str = "") -> DAG:
     """enumerate -> copy (mapped over batches) -> summarize, on a real-interval ``schedule``."""
-    with DAG(
-        dag_id=dag_id,
+    with job_dag(
+        dag_id,
         description=description,
         schedule=interval_timetable(schedule),
-        start_date=datetime(2026, 1, 1, tzinfo=timezone.utc),
-        catchup=False,  # the cursor, not catchup, covers an outage: one run does all that was missed
-        max_active_runs=1,
         params=replicate_params(),
-        render_template_as_native_obj=True,
         doc_md=REPLICATE_DOC.replace("copydicom_replicate", dag_id) + extra_doc,
         tags=["dicom", "orthanc", "copydicom"],
-        default_args=DEFAULT_ARGS,
     ) as dag:
-
-        @task(task_id="enumerate")
-        def enumerate_batches(params: dict[str, Any], data_interval_start=None, data_interval_end=None,
-                              **context) -> list[dict]:
-            """List the run's candidates once and cut them into batches for the mapped tasks."""
-            return window_batches(params, data_interval_start, data_interval_end, context,
-                                  params["destination_conn_id"])
-
-        copies = ReplicateOperator.partial(
-            task_id="copy",
-            source_conn_id="{{ params.source_conn_id }}",
-            destination_conn_id="{{ params.destination_conn_id }}",
-            mode="{{ params.mode }}",
-            dry_run="{{ params.dry_run }}",
-            verify="{{ params.verify }}",
-            map_index_template=MAP_INDEX_LABEL,
-        ).expand(batch=enumerate_batches())
+        copies = mapped_job(
+            ReplicateOperator, "copy", lambda params: params["destination_conn_id"],
+            **from_params("source_conn_id", "destination_conn_id", "mode", "dry_run", "verify"),
+        )
 
         @task(**SUMMARIZE_TASK)
         def summarize(**context) -> dict[str, Any]:

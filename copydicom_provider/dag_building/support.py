@@ -6,7 +6,6 @@ Kept in the package (not in ``dags/``) so that every DAG, and a user's own, impo
 from __future__ import annotations
 
 import logging
-import os
 import re
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,12 +14,13 @@ from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
 from airflow.timetables.interval import CronDataIntervalTimetable, DeltaDataIntervalTimetable
 
+from copydicom_provider import config
 from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.jobs.cursor import CURSOR_FORMAT, BadCursor, CursorState, advance, load_cursor, plan_cursor_run
 from copydicom_provider.jobs.cursor_identity import ChangeMark
-from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.jobs.fail_fast import batches_failure, fail_fast
 from copydicom_provider.jobs.summary import JobSummary
 
 #: The task's own logger: its lines show in the Airflow UI's log view (print() output does not always).
@@ -38,12 +38,12 @@ MAX_RETRY = 50_000
 
 #: Airflow pool capping concurrent tasks against clinical archives; create it once per deployment:
 #: ``airflow pools set orthanc 4 "copydicom tasks against Orthanc archives"``.
-ORTHANC_POOL = os.environ.get("COPYDICOM_POOL", "orthanc")
+ORTHANC_POOL = config.orthanc_pool()
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "radiology-it",
     "pool": ORTHANC_POOL,
-    "retries": int(os.environ.get("COPYDICOM_RETRIES", "3")),
+    "retries": config.task_retries(),
     "retry_delay": timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=10),
@@ -69,7 +69,8 @@ def window_params(action: str) -> dict[str, Param]:
     """The trigger form's window fields; ``action`` words the dry-run switch ("copied", "sent")."""
     return {
         "window": Param("received", type="string", enum=list(WINDOW_KINDS), title="Window",
-                        description="received: the run's interval or since/until; study_date: by StudyDate; all: everything"),
+                        description="received: the run's interval or since/until; study_date: by StudyDate; "
+                                    "all: everything"),
         "since": Param(None, type=["null", "string"], format="date-time", title="Received since (UTC)",
                        description="Overrides the interval start for window=received"),
         "until": Param(None, type=["null", "string"], format="date-time", title="Received until (UTC, exclusive)",
@@ -150,15 +151,7 @@ def _enumerate(params: dict[str, Any], interval_start: datetime | None, interval
         return _batches(run.candidates, run.describe(), source)
     if _run_type(context) == "manual" and not params.get("until"):
         interval_end = None  # a manual run covers up to now: what arrived minutes ago is included
-    window = resolve_window(
-        params["window"],
-        since=params.get("since"),
-        until=params.get("until"),
-        study_date_from=params.get("study_date_from"),
-        study_date_to=params.get("study_date_to"),
-        interval_start=interval_start,
-        interval_end=interval_end,
-    )
+    window = resolve_window(params, interval_start, interval_end)
     return _batches(enumerate_candidates(source, window), window.describe(), source)
 
 
@@ -188,8 +181,6 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
         if part:
             piece = summary_type.from_dict(part)
             total.merge(piece)
-            if hasattr(total, "mode"):
-                total.mode = part.get("mode", total.mode)  # type: ignore[attr-defined]
         if not part or (piece.incomplete and not piece.dry_run):
             failed_batches.append(index)
             unfinished.studies += batch.get("studies") or []
@@ -199,13 +190,9 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
         move_cursor(cursor, unfinished)
     result = total.as_dict() | {"failed_batches": failed_batches, "gap": (cursor or {}).get("gap")}
     task_log.info("summary: %s%s", total.line(), f"; batches not finished: {failed_batches}" if failed_batches else "")
-    if failed_batches and getattr(total, "needs_operator", False):
-        raise AirflowFailException(f"{len(failed_batches)} of {len(batches)} batch(es) did not finish: {total.failure_text()}")
-    if failed_batches:
-        raise AirflowFailException(  # a retry of summarize would not finish them: the run fails now
-            f"{len(failed_batches)} of {len(batches)} batch(es) did not finish ({total.failure_text() or 'task failed'}); "
-            "what was done stays done, and a rerun (or the next scheduled run) does the rest"
-        )
+    failure = batches_failure(len(failed_batches), len(batches), total)
+    if failure is not None:
+        raise failure
     return result
 
 

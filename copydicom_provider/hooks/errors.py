@@ -1,4 +1,10 @@
-"""Errors raised by the hooks, carrying the server's own reason and never a credential."""
+"""Errors raised by the Orthanc hook, carrying the server's own reason and never a credential.
+
+``OrthancError(...)`` builds the subclass of its kind (:mod:`copydicom_provider.errors`): no answer
+is an :class:`OrthancUnreachable`, an answer with a status an :class:`OrthancRefused`, a full storage
+an :class:`OrthancStorageFull`; so callers catch the kind. The flag attributes stay for callers not
+yet moved over.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +12,11 @@ import json
 
 import requests
 from airflow.exceptions import AirflowException
+
+from copydicom_provider.errors import ConfigurationError, CopydicomError, StorageFull, kinds_of
+
+__all__ = ["STORAGE_FULL_CODES", "ConfigurationError", "OrthancError", "OrthancRefused", "OrthancStorageFull",
+           "OrthancUnreachable"]
 
 _REASONS = {
     401: "refused the credentials (HTTP 401): check the connection's login and password",
@@ -19,12 +30,25 @@ _REASONS = {
 STORAGE_FULL_CODES = {14, 19}
 
 
-class ConfigurationError(ValueError):
-    """A connection or parameter is wrong; the message says which and how to fix it."""
-
-
-class OrthancError(AirflowException):
+class OrthancError(AirflowException, CopydicomError):
     """An Orthanc request failed; the message names the server, the request and Orthanc's reason."""
+
+    def __new__(
+        cls,
+        message: str = "",
+        status: int | None = None,
+        unreachable: bool = False,
+        server: str | None = None,
+        orthanc_status: int | None = None,
+    ) -> OrthancError:
+        if cls is OrthancError:  # the kind, from what the server did (a subclass named by the caller stays)
+            if unreachable:
+                cls = OrthancUnreachable
+            elif orthanc_status in STORAGE_FULL_CODES:
+                cls = OrthancStorageFull
+            elif status is not None:
+                cls = OrthancRefused
+        return super().__new__(cls, message)
 
     def __init__(
         self,
@@ -70,6 +94,13 @@ class OrthancError(AirflowException):
             message += f": {detail}"
         code = parsed.get("OrthancStatus") if isinstance(parsed, dict) else None
         return cls(message, status=status, server=base_url, orthanc_status=code if isinstance(code, int) else None)
+
+
+OrthancUnreachable, OrthancRefused = kinds_of(OrthancError, "Orthanc")
+
+
+class OrthancStorageFull(OrthancRefused, StorageFull):  # type: ignore[valid-type,misc]  # made by kinds_of
+    """Orthanc cannot store more (``OrthancStatus`` 14 or 19)."""
 
 
 def _orthanc_detail(parsed: object, body: bytes) -> str:

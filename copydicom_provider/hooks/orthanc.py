@@ -31,7 +31,8 @@ import urllib3
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import Connection
 
-from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
+from copydicom_provider.errors import ConfigurationError
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.network import describe_connection_error
 from copydicom_provider.hooks.orthanc_session import pooled_session, session_like

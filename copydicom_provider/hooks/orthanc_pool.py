@@ -5,7 +5,7 @@ Which path a request takes, decided here and nowhere else:
 * lean (this module, :func:`lean_http`): the per-instance requests of the two hot loops --
   ``GET /instances/{id}/file`` and ``GET /instances/{id}/metadata?expand`` of the tags job
   (:mod:`copydicom_provider.records.instance`), and the copy's ``GET /instances/{id}/file`` and
-  ``POST /instances`` (:mod:`copydicom_provider.copy.transfer`);
+  ``POST /instances`` (:mod:`copydicom_provider.copy.send`);
 * the session (:meth:`OrthancHook.request` and the hook's named methods): everything else (change
   log, find, peers, jobs, statistics, deletes, anonymized or streamed bodies), and every lean GET
   that did not get a plain 200, asked again so that Orthanc's error is raised in its usual form.

@@ -17,7 +17,7 @@ the received window yields instance IDs.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any, Literal
@@ -27,6 +27,8 @@ from copydicom_provider.jobs.source_clock import on_source_clock
 
 WindowKind = Literal["received", "study_date", "all"]
 WINDOW_KINDS: tuple[str, ...] = ("received", "study_date", "all")
+#: The parameters that choose a run's window (see :func:`resolve_window`).
+WINDOW_FIELDS: tuple[str, ...] = ("window", "since", "until", "study_date_from", "study_date_to")
 CHANGES_PAGE = 1000
 
 
@@ -197,21 +199,18 @@ def parse_day(value: date | str | None) -> date | None:
 
 
 def resolve_window(
-    kind: str = "received",
-    *,
-    since: datetime | str | None = None,
-    until: datetime | str | None = None,
-    study_date_from: date | str | None = None,
-    study_date_to: date | str | None = None,
-    interval_start: datetime | None = None,
-    interval_end: datetime | None = None,
+    choice: Mapping[str, Any], interval_start: datetime | None = None, interval_end: datetime | None = None
 ) -> Window:
-    """The window of one run, from its parameters and its Airflow data interval.
+    """The window of one run, from its :data:`WINDOW_FIELDS` (a DAG's params, an operator's arguments).
 
+    The one place a window is resolved, for the DAGs' enumeration and the operators alike.
     ``received`` uses explicit ``since``/``until`` first, then the run's data interval. A run with
     neither (an Airflow 3 manual run without a logical date) copies everything the destination
     lacks: the original tool's behaviour, and safe because nothing is ever copied twice.
     """
+    kind = choice.get("window", "received")
+    since, until = choice.get("since"), choice.get("until")
+    study_date_from, study_date_to = choice.get("study_date_from"), choice.get("study_date_to")
     if kind not in WINDOW_KINDS:
         raise ValueError(f"Unknown window {kind!r}: use one of {', '.join(WINDOW_KINDS)}")
     if kind == "study_date":

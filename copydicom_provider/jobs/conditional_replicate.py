@@ -94,7 +94,8 @@ def check_filter(text: str) -> None:
             unquoted.append(" ")
             continue
         if char in "|[]`":
-            what = {"|": "a pipe '|'", "[": "a subsearch bracket '['", "]": "a subsearch bracket ']'", "`": "a macro '`'"}
+            what = {"|": "a pipe '|'", "[": "a subsearch bracket '['", "]": "a subsearch bracket ']'",
+                    "`": "a macro '`'"}
             raise UnsafeQuery(f"The filter may not contain {what[char]} (at character {position + 1}); "
                               "full SPL goes in the separate, trusted 'spl' parameter")
         if char == "(":

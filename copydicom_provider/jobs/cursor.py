@@ -112,7 +112,8 @@ class CursorRun:
         if self.gap:
             return f"every study on the source (reconciliation after a gap in its change log: {self.gap})"
         retry = len(self.candidates.studies) + len(self.candidates.instances)
-        return f"changes {self.after + 1}..{self.upto} of the source's change log (with the unfinished work of earlier runs: {retry} candidates in all)"
+        return (f"changes {self.after + 1}..{self.upto} of the source's change log "
+                f"(with the unfinished work of earlier runs: {retry} candidates in all)")
 
 
 def newest_change(source: OrthancHook) -> tuple[int, dict[str, Any] | None]:

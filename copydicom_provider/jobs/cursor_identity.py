@@ -55,7 +55,8 @@ class ChangeMark:
             raise ValueError(f"its mark lacks {', '.join(missing)}")
         if not isinstance(data["seq"], int) or isinstance(data["seq"], bool):
             raise ValueError("its mark's seq is not a whole number")
-        return cls(**{name: data[name] if name == "seq" else str(data[name]) for name in MARK_FIELDS})
+        return cls(seq=data["seq"], change_type=str(data["change_type"]), resource_id=str(data["resource_id"]),
+                   date=str(data["date"]), path=str(data["path"]))
 
     def matches(self, change: dict[str, Any]) -> bool:
         return self == ChangeMark.of({**change, "Path": self.path})

@@ -13,6 +13,8 @@ import logging
 import time
 from datetime import date, datetime
 
+from airflow.exceptions import AirflowException
+
 from copydicom_provider.copy import recycling
 from copydicom_provider.copy.peer import copy_peer
 from copydicom_provider.copy.plan import CopyPlan, plan_anonymized, plan_copy
@@ -20,7 +22,7 @@ from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
 from copydicom_provider.copy.rest import copy_rest
 from copydicom_provider.copy.temporary_peer import remove_stale_peers
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.hooks.errors import OrthancError
+from copydicom_provider.errors import JobFailed
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_candidates
 from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
@@ -28,12 +30,10 @@ from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
 TRANSFER_MODES = ("rest", "peer")
 
 
-class ReplicationFailed(OrthancError):
+class ReplicationFailed(JobFailed, AirflowException):
     """Some instances could not be copied; carries the summary (what did get copied stays copied)."""
 
-    def __init__(self, summary: ReplicationSummary) -> None:
-        super().__init__(summary.failure_text())
-        self.summary = summary
+    summary: ReplicationSummary
 
 
 def as_hook(server: OrthancHook | str) -> OrthancHook:

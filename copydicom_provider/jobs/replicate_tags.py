@@ -44,26 +44,26 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, ClassVar
+from typing import Any
 
 from airflow.exceptions import AirflowException
 
 from copydicom_provider.copy.parallel import parallel_map, workers_for
+from copydicom_provider.errors import JobFailed, ServerUnreachable, raised_name
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import RETRYABLE_STATUS, SplunkHecError, SplunkHook
 from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_candidates
 from copydicom_provider.jobs.replicate import as_hook, window_from_options
 from copydicom_provider.jobs.replicate_tags_verify import SentRecords, verify_sent
-from copydicom_provider.jobs.summary import JobSummary, Progress, log
+from copydicom_provider.jobs.summary import Progress, TagsSummary, log
 from copydicom_provider.records.fetch import RecordError, instances_metadata
 from copydicom_provider.records.instance import InstanceRecords, record_key
 from copydicom_provider.records.size import max_record_bytes
 from copydicom_provider.records.workers import RecordWorkers, record_processes
 
-__all__ = ["TagsFailed", "TagsSummary", "index_candidates", "indexed_keys", "replicate_tags"]
+__all__ = ["TagsFailed", "index_candidates", "indexed_keys", "replicate_tags"]
 
 #: Instances per round (one dedupe search, parallel reads, one send): bounds memory and search size.
 CHUNK = 200
@@ -75,50 +75,14 @@ GLOBAL_HEC_CODES = frozenset({1, 2, 3, 4, 7, 10, 11, 14})
 KEY_FIELD = "copydicom_key"
 
 
-@dataclass
-class TagsSummary(JobSummary):
-    """What one tags run did."""
-
-    candidates: int = 0
-    already_indexed: int = 0
-    to_send: int = 0
-    sent: int = 0
-    dose_reports: int = 0
-    irradiation_events: int = 0
-    events_sent: int = 0
-
-    COUNTS: ClassVar[tuple[str, ...]] = (
-        "candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
-        "events_sent", "failed", "vanished",
-    )
-    DONE: ClassVar[str] = "sent"
-
-    def label(self) -> str:
-        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
-        return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
-
-    def line(self) -> str:
-        """The totals first (a log view cuts long lines at the right), then the details."""
-        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
-        text = (
-            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed "
-            f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
-            f"{self.events_sent} events) of {self.candidates} candidates in {self.seconds:.1f} s "
-            f"({self.instances_per_second} instances/s)"
-        )
-        return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
-
-
-class TagsFailed(AirflowException):
+class TagsFailed(JobFailed, AirflowException):
     """Some instances could not be indexed; carries the summary (what was sent stays sent).
 
     Not an ``OrthancError``: an instance fails because Orthanc could not serve it *or* because Splunk
     refused its record, and a Splunk refusal must not be classified as an Orthanc one.
     """
 
-    def __init__(self, summary: TagsSummary) -> None:
-        super().__init__(summary.failure_text())
-        self.summary = summary
+    summary: TagsSummary
 
 
 # --------------------------------------------------------------------------- the index's side
@@ -145,8 +109,8 @@ def _expand(source: OrthancHook, candidates: Candidates, workers: int, summary: 
 
 
 def _reason(error: BaseException) -> str:
-    text = str(error).strip() or type(error).__name__
-    return text if isinstance(error, (OrthancError, RecordError)) else f"{type(error).__name__}: {text}"
+    text = str(error).strip() or raised_name(error)
+    return text if isinstance(error, (OrthancError, RecordError)) else f"{raised_name(error)}: {text}"
 
 
 class _Run:
@@ -295,8 +259,9 @@ def _readable(instance_ids: list[str], outcomes: list[Any], summary: TagsSummary
               logger: logging.Logger) -> list[InstanceRecords]:
     """The records read; a vanished or unreadable instance is counted, an unreachable source raises."""
     items: list[InstanceRecords] = []
-    for instance_id, outcome in zip(instance_ids, outcomes):
-        if isinstance(outcome, OrthancError) and (outcome.status in (401, 403) or outcome.unreachable):
+    for instance_id, outcome in zip(instance_ids, outcomes, strict=False):
+        refused = isinstance(outcome, OrthancError) and outcome.status in (401, 403)
+        if isinstance(outcome, ServerUnreachable) or refused:
             raise outcome  # not this instance's fault: fail the task, a retry sends what is missing
         if isinstance(outcome, OrthancError) and outcome.status == 404:
             summary.vanished += 1  # deleted from the source since it was listed

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from copydicom_provider.jobs.replicate_tags import TagsSummary
+    from copydicom_provider.jobs.summary import TagsSummary
     from copydicom_provider.records.instance import InstanceRecords
 
 #: ``absent(keys)``: which of ``keys`` the index still lacks once the settling wait is over.

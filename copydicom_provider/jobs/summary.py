@@ -40,6 +40,10 @@ class JobSummary:
         """Whether the job left work undone (the task fails; a rerun does only that work)."""
         return bool(self.failed)
 
+    def needs_operator_first(self) -> bool:
+        """Whether someone must act before a retry can succeed (a full destination): the task fails without retries."""
+        return False
+
     @property
     def instances_per_second(self) -> float:
         done = getattr(self, self.DONE)
@@ -71,6 +75,10 @@ class JobSummary:
     def label(self) -> str:
         """A few words for the Airflow grid's mapped-task label."""
         return f"{self.failed} failed"
+
+    def line(self) -> str:
+        """The one-line summary of the task log and the CLI; each job words its own."""
+        raise NotImplementedError
 
     def failure_text(self) -> str:
         listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
@@ -118,17 +126,23 @@ class ReplicationSummary(JobSummary):
         """Something this run should have copied is not on the destination: the task fails, a rerun resumes."""
         return bool(self.failed or self.not_attempted)
 
+    def needs_operator_first(self) -> bool:
+        return self.needs_operator
+
     def record_withheld(self, reason: str) -> None:
         self.withheld += 1
         self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + 1
 
     def merge(self, other: JobSummary) -> JobSummary:
         super().merge(other)
-        for reason, count in getattr(other, "withheld_reasons", {}).items():
+        if not isinstance(other, ReplicationSummary):
+            return self
+        self.mode = other.mode  # the batches of one run share it
+        for reason, count in other.withheld_reasons.items():
             self.withheld_reasons[reason] = self.withheld_reasons.get(reason, 0) + count
-        if getattr(other, "needs_operator", False) and not self.needs_operator:
+        if other.needs_operator and not self.needs_operator:
             self.stopped, self.needs_operator = other.stopped, True  # the reason that asks for action leads
-        self.stopped = self.stopped or getattr(other, "stopped", "")
+        self.stopped = self.stopped or other.stopped
         return self
 
     def line(self) -> str:
@@ -175,6 +189,40 @@ class ReplicationSummary(JobSummary):
                 "a rerun copies what is still missing"
             )
         return text
+
+
+@dataclass
+class TagsSummary(JobSummary):
+    """What one tags run did."""
+
+    candidates: int = 0
+    already_indexed: int = 0
+    to_send: int = 0
+    sent: int = 0
+    dose_reports: int = 0
+    irradiation_events: int = 0
+    events_sent: int = 0
+
+    COUNTS: ClassVar[tuple[str, ...]] = (
+        "candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
+        "events_sent", "failed", "vanished",
+    )
+    DONE: ClassVar[str] = "sent"
+
+    def label(self) -> str:
+        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
+
+    def line(self) -> str:
+        """The totals first (a log view cuts long lines at the right), then the details."""
+        done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        text = (
+            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed "
+            f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
+            f"{self.events_sent} events) of {self.candidates} candidates in {self.seconds:.1f} s "
+            f"({self.instances_per_second} instances/s)"
+        )
+        return text + (f", {self.vanished} no longer on the source" if self.vanished else "")
 
 
 class Progress:

@@ -10,14 +10,13 @@ from airflow.sdk import Context
 from airflow.sdk.log import mask_secret
 
 from copydicom_provider.assets import SPLUNK_TAGS
-from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.hooks.forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
+from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.conditional_replicate import IndexWindow, copy_selection
-from copydicom_provider.jobs.fail_fast import fail_fast
+from copydicom_provider.jobs.fail_fast import fail_fast, rejected_search_reason
 from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, explorer_url
 from copydicom_provider.operators.replicate import ReplicateOperator
 
@@ -111,7 +110,8 @@ class ConditionalReplicateOperator(ReplicateOperator):
             )
         mask_secret(str(key))
         # The destination's policy holds for every run; a person may add to it for a manual run.
-        device = as_bool(extra.get("retain_device_identity"), False) or (not forced and as_bool(self.retain_device_identity))
+        device = (as_bool(extra.get("retain_device_identity"), False)
+                  or (not forced and as_bool(self.retain_device_identity)))
         burned_in = not forced and as_bool(self.allow_burned_in)
         return AnonymizationProfile(key=str(key), retain_device_identity=device, allow_burned_in=burned_in)
 
@@ -125,7 +125,7 @@ class ConditionalReplicateOperator(ReplicateOperator):
         if spl and query:
             self.log.info("full SPL given: the filter %r is not used", query)
             query = None
-        try:
+        with fail_fast(rejected_search_reason):  # a bad query or setting stays bad: no retry
             if events is not None:  # no human in the loop: de-identified and incremental, always
                 indexed = index_window(events, self.log, previous_event_time(context, events, self.log))
                 profile = self.profile(destination, forced=True)
@@ -144,16 +144,9 @@ class ConditionalReplicateOperator(ReplicateOperator):
                 latest=latest,
                 index=optional(self.index),
                 mode=self.mode,
-                dry_run=as_bool(self.dry_run),
-                verify=as_bool(self.verify),
                 anonymize=profile,
-                progress_interval=self.progress_interval,
-                logger=self.log,
+                **self.job_options(),
             )
-        except (SplunkSearchError, ValueError) as rejected:  # a bad query or setting stays bad: no retry
-            if getattr(rejected, "unreachable", False):
-                raise  # Splunk busy or partly down (a search peer): a retry may well see everything
-            raise AirflowFailException(str(rejected)) from None
         return self.finish(summary, context)
 
 

@@ -7,7 +7,6 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from copydicom_provider.conversions import as_bool
 from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.fail_fast import fail_fast
@@ -34,7 +33,7 @@ class ReplicateOperator(WindowedOperator):
     what is still missing.
     """
 
-    template_fields: Sequence[str] = (*WindowedOperator.template_fields, "destination_conn_id", "mode", "verify")
+    template_fields: Sequence[str] = (*WindowedOperator.template_fields, "destination_conn_id", "mode")
     ui_color = "#d7ecf7"
     operator_extra_links = (OrthancExplorerLink(),)
 
@@ -43,14 +42,12 @@ class ReplicateOperator(WindowedOperator):
         *,
         destination_conn_id: str = "orthanc_destination",
         mode: str = "rest",
-        verify: bool | str = False,
         peer_job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.destination_conn_id = destination_conn_id
         self.mode = mode
-        self.verify = verify
         self.peer_job_timeout = peer_job_timeout
 
     def execute(self, context: Context) -> dict[str, Any]:
@@ -65,10 +62,7 @@ class ReplicateOperator(WindowedOperator):
                 destination,
                 candidates,
                 mode=self.mode,
-                dry_run=as_bool(self.dry_run),
-                verify=as_bool(self.verify),
-                progress_interval=self.progress_interval,
-                logger=self.log,
                 peer_job_timeout=float(self.peer_job_timeout),
+                **self.job_options(),
             )
             return self.finish(summary, context)

@@ -7,7 +7,7 @@ from typing import Any
 
 from airflow.sdk import Context
 
-from copydicom_provider.conversions import as_bool, optional
+from copydicom_provider.conversions import optional
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.fail_fast import fail_fast
@@ -39,7 +39,7 @@ class ReplicateTagsOperator(WindowedOperator):
     """
 
     template_fields: Sequence[str] = (
-        *WindowedOperator.template_fields, "splunk_conn_id", "index", "sourcetype", "verify",
+        *WindowedOperator.template_fields, "splunk_conn_id", "index", "sourcetype",
     )
     ui_color = "#e5f2d7"
 
@@ -49,14 +49,12 @@ class ReplicateTagsOperator(WindowedOperator):
         splunk_conn_id: str = "splunk_default",
         index: str | None = None,
         sourcetype: str | None = None,
-        verify: bool | str = False,
         **kwargs: Any,
     ) -> None:
         super().__init__(**kwargs)
         self.splunk_conn_id = splunk_conn_id
         self.index = index
         self.sourcetype = sourcetype
-        self.verify = verify
 
     def execute(self, context: Context) -> dict[str, Any]:
         with fail_fast():  # a mistake no retry can fix fails now, in one line
@@ -70,9 +68,6 @@ class ReplicateTagsOperator(WindowedOperator):
                     candidates,
                     index=optional(self.index),
                     sourcetype=optional(self.sourcetype),
-                    dry_run=as_bool(self.dry_run),
-                    verify=as_bool(self.verify),
-                    progress_interval=self.progress_interval,
-                    logger=self.log,
+                    **self.job_options(),
                 )
             return self.finish(summary, context)

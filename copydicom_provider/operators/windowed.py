@@ -3,37 +3,26 @@
 from __future__ import annotations
 
 import functools
+import logging
 import threading
 from collections.abc import Callable, Sequence
 from datetime import date, datetime
-from typing import Any, Protocol
+from typing import Any, cast
 
-from airflow.exceptions import AirflowException
 from airflow.sdk import BaseOperator, Context
 
-from copydicom_provider.compat import AirflowFailException
+from copydicom_provider.conversions import as_bool
 from copydicom_provider.copy.peer_jobs import cancel_active_peer_jobs
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
-from copydicom_provider.jobs.candidates import Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.jobs.candidates import WINDOW_FIELDS, Candidates, enumerate_candidates, resolve_window
+from copydicom_provider.jobs.fail_fast import job_failure
+from copydicom_provider.jobs.summary import JobSummary
 
 #: Context key a job operator fills with its counts, and the ``map_index_template`` that shows them:
 #: the Airflow grid then labels each mapped batch "copied 480, 20 present" instead of "0", "1", ...
 LABEL_KEY = "copydicom_label"
 MAP_INDEX_LABEL = "{{ copydicom_label | default('') }}"
-
-
-class JobSummary(Protocol):
-    failed: int
-    dry_run: bool
-
-    @property
-    def incomplete(self) -> bool: ...
-
-    def line(self) -> str: ...
-    def label(self) -> str: ...
-    def as_dict(self) -> dict[str, Any]: ...
-    def failure_text(self) -> str: ...
 
 
 class WindowedOperator(BaseOperator):
@@ -46,11 +35,10 @@ class WindowedOperator(BaseOperator):
         "instances": [...]}``); when given, the window is not enumerated again. This is how the
         DAGs map a job over workers.
     :param dry_run: count what would be done; do nothing.
+    :param verify: check afterwards that the target holds what the job sent (each job says how).
     """
 
-    template_fields: Sequence[str] = (
-        "source_conn_id", "window", "since", "until", "study_date_from", "study_date_to", "batch", "dry_run",
-    )
+    template_fields: Sequence[str] = ("source_conn_id", *WINDOW_FIELDS, "batch", "dry_run", "verify")
 
     def __init__(
         self,
@@ -63,6 +51,7 @@ class WindowedOperator(BaseOperator):
         study_date_to: date | str | None = None,
         batch: dict[str, list[str]] | None = None,
         dry_run: bool | str = False,
+        verify: bool | str = False,
         progress_interval: float = 5.0,
         **kwargs: Any,
     ) -> None:
@@ -74,7 +63,8 @@ class WindowedOperator(BaseOperator):
         self.study_date_from = study_date_from
         self.study_date_to = study_date_to
         self.batch = batch
-        self.dry_run = dry_run
+        self.dry_run = dry_run  # type: ignore[method-assign,assignment]  # the argument shadows BaseOperator.dry_run()
+        self.verify = verify
         self.progress_interval = progress_interval
         self._task_thread: threading.Thread | None = None
 
@@ -105,17 +95,19 @@ class WindowedOperator(BaseOperator):
                 len(candidates.studies), len(candidates.instances), source.url, target,
             )
             return candidates
-        window = resolve_window(
-            self.window,
-            since=self.since,
-            until=self.until,
-            study_date_from=self.study_date_from,
-            study_date_to=self.study_date_to,
-            interval_start=context.get("data_interval_start"),
-            interval_end=context.get("data_interval_end"),
-        )
+        choice = {name: getattr(self, name) for name in WINDOW_FIELDS}
+        window = resolve_window(choice, context.get("data_interval_start"), context.get("data_interval_end"))
         self.log.info("window: %s, from %s to %s", window.describe(), source.url, target)
         return enumerate_candidates(source, window)
+
+    def job_options(self) -> dict[str, Any]:
+        """The arguments every job function takes from its operator: dry run, verify, progress, the task's log."""
+        return {
+            "dry_run": as_bool(self.dry_run),
+            "verify": as_bool(self.verify),
+            "progress_interval": self.progress_interval,
+            "logger": cast(logging.Logger, self.log),  # Airflow's task logger answers as a logging.Logger does
+        }
 
     def finish(self, summary: JobSummary, context: Context) -> dict[str, Any]:
         """Log the one-line summary and publish it (XCom ``summary``, also when the task then fails)."""
@@ -124,10 +116,9 @@ class WindowedOperator(BaseOperator):
         if context.get("ti") is not None:  # absent when a test or a script calls execute() directly
             context["ti"].xcom_push(key="summary", value=result)
         context[LABEL_KEY] = summary.label()  # type: ignore[literal-required]  # rendered by MAP_INDEX_LABEL
-        if summary.incomplete and not summary.dry_run:
-            if getattr(summary, "needs_operator", False):  # a full destination: a retry would only fail again
-                raise AirflowFailException(summary.failure_text())
-            raise AirflowException(summary.failure_text())
+        failure = job_failure(summary)
+        if failure is not None:
+            raise failure
         return result
 
 

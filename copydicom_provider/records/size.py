@@ -15,8 +15,9 @@ identify the record (:data:`PROTECTED`).
 from __future__ import annotations
 
 import json
-import os
 from typing import Any
+
+from copydicom_provider.config import MAX_RECORD_BYTES
 
 __all__ = ["DEFAULT_MAX_RECORD_BYTES", "PROTECTED", "fit_record", "max_record_bytes", "record_bytes"]
 
@@ -38,7 +39,7 @@ CUT_MARK = " [cut]"
 
 def max_record_bytes(value: int | str | None = None) -> int:
     """The cap: ``value``, else ``COPYDICOM_MAX_RECORD_BYTES``, else the default; refuses a tiny one."""
-    raw = value if value is not None else os.environ.get(ENV_VAR) or DEFAULT_MAX_RECORD_BYTES
+    raw = value if value is not None else MAX_RECORD_BYTES.raw() or DEFAULT_MAX_RECORD_BYTES
     try:
         cap = int(raw)
     except (TypeError, ValueError):

@@ -39,8 +39,10 @@ from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any
 
+from copydicom_provider.config import RECORD_PROCESSES
 from copydicom_provider.copy.parallel import parallel_map
-from copydicom_provider.hooks.errors import ConfigurationError, OrthancError
+from copydicom_provider.errors import ConfigurationError
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import log
 from copydicom_provider.records.fetch import RecordError, read_instance_records
@@ -62,7 +64,7 @@ _CHILD: dict[str, Any] = {}
 
 def record_processes(workers: int, candidates: int) -> int:
     """How many worker processes build records: 0 means threads."""
-    setting = os.environ.get(PROCESSES_VARIABLE, "").strip()
+    setting = (RECORD_PROCESSES.raw() or "").strip()
     if setting:
         if not setting.isdigit():
             raise ConfigurationError(

@@ -295,8 +295,8 @@ def test_the_duplicate_check_asks_a_page_at_a_time_and_a_small_remainder_joins_t
     A page first counts the keys held (one row): none or all (a first run, a rerun) settle it in
     that one search; only a page partly held asks for its keys' rows in a second search.
     """
-    from copydicom_provider.jobs.replicate_tags import CHUNK, TagsSummary, _missing_from_index
-    from copydicom_provider.jobs.summary import Progress
+    from copydicom_provider.jobs.replicate_tags import CHUNK, _missing_from_index
+    from copydicom_provider.jobs.summary import Progress, TagsSummary
 
     ids = [orthanc_id(f"patient{n}", f"1.2.{n}") for n in range(count)]
     held = set(ids[::held_every]) if held_every else set()

@@ -13,7 +13,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.tag import Tag
 
-from copydicom_provider.hooks.errors import ConfigurationError
+from copydicom_provider.errors import ConfigurationError
 from copydicom_provider.records.instance import event_key, instance_records
 from copydicom_provider.records.size import (
     DEFAULT_MAX_RECORD_BYTES,
