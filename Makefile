@@ -76,8 +76,8 @@ test-newest: deps venv ## every test, against real Orthanc servers and real Airf
 	@$(MAKE) --no-print-directory appinspect-venv || echo "splunk-appinspect could not be installed: tests/integration/splunk_app/test_splunk_app.py will skip its AppInspect test"
 	$(PY) -m pytest -q -ra --durations=15 $(PYTEST_ARGS)
 
-test-airflow-lowest: deps $(VENV_LOWEST)/.installed ## unit and DAG tests (not -m integration) on the lowest Airflow we claim
-	$(VENV_LOWEST)/bin/python -m pytest -q -ra -m "not integration" $(PYTEST_ARGS)
+test-airflow-lowest: deps $(VENV_LOWEST)/.installed ## unit and DAG tests (-m "not services") on the lowest Airflow we claim
+	$(VENV_LOWEST)/bin/python -m pytest -q -ra -m "not services" $(PYTEST_ARGS)
 
 demo: deps venv ## two local Orthanc servers, SQLite Airflow, the replicate DAG end to end
 	$(PY) -m copydicom_provider.testing.demo

@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 
 from copydicom_provider.copy.parallel import held_by
+from copydicom_provider.errors import ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
@@ -26,7 +27,7 @@ SETTLE = 1.0
 
 def reply_lost(error: OrthancError, destination: OrthancHook) -> bool:
     """The destination gave no answer (refused, reset, timed out): what was sent may have landed."""
-    return error.unreachable and error.server in (destination.url, destination.base_url)
+    return isinstance(error, ServerUnreachable) and error.server in (destination.url, destination.base_url)
 
 
 def back(server: OrthancHook, wait: float = RETURN_WAIT) -> bool:
@@ -51,7 +52,7 @@ def landed(destination: OrthancHook, instance_ids: list[str]) -> set[str] | None
             held |= held_by(destination, [i for i in instance_ids if i not in held])
         return held
     except OrthancError as error:
-        if error.unreachable:
+        if isinstance(error, ServerUnreachable):
             return None
         raise
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from copydicom_provider.copy.outcome import Outcome, count
 from copydicom_provider.copy.send import InstanceVanished, send_instance
+from copydicom_provider.errors import StorageFull
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
@@ -48,7 +49,7 @@ def diagnose_failed_push(source: OrthancHook, destination: OrthancHook, problems
         return None
     except OrthancError as refusal:
         problems[first] = f"{reason}; sent again by the worker: {refusal}"
-        return refusal if refusal.storage_full else None
+        return refusal if isinstance(refusal, StorageFull) else None
     del problems[first]
     count(summary, first, Outcome("copied" if status == "Success" else "already", size), log)
     progress.advance(1, size)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 
 from copydicom_provider.copy.diagnosis import storage_full_reason
+from copydicom_provider.errors import ServerUnreachable, StorageFull
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 
@@ -42,13 +43,13 @@ class FailureGate:
         if error is None:
             self.consecutive = 0
             return
-        if error.storage_full:
+        if isinstance(error, StorageFull):
             with self._lock:
                 if not self.tripped:
                     self.tripped = self.needs_operator = True
                     self.reason = storage_full_reason(error)
             return
-        if not error.unreachable:
+        if not isinstance(error, ServerUnreachable):
             return
         with self._lock:  # one probe at a time; the others wait here for its verdict
             if self.tripped:

@@ -26,6 +26,7 @@ from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT, run_push_
 from copydicom_provider.copy.recycling import check_kept
 from copydicom_provider.copy.rest import copy_rest
 from copydicom_provider.copy.temporary_peer import TemporaryPeer
+from copydicom_provider.errors import StorageFull
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
@@ -73,7 +74,7 @@ def copy_peer(
                 _give_up(summary, progress, chunk, lanes.gate.reason, logger)
                 continue
             gone = account_push(source, destination, finished, summary, progress, verify, tally)
-            if gone is not None and lanes.gate.stop(gone) and gone.storage_full:
+            if gone is not None and lanes.gate.stop(gone) and isinstance(gone, StorageFull):
                 summary.stopped, summary.needs_operator = storage_full_reason(gone), True
             if finished.job["State"] != "Success":
                 lanes.gate.settled()

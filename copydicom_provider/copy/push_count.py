@@ -15,6 +15,7 @@ from copydicom_provider.copy.diagnosis import diagnose_failed_push, push_failure
 from copydicom_provider.copy.parallel import held_by, parallel_map, workers_for
 from copydicom_provider.copy.push_job import LEFT_TO_OTHERS
 from copydicom_provider.copy.send import verify_instance
+from copydicom_provider.errors import ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.summary import Progress, ReplicationSummary
@@ -63,7 +64,7 @@ def account_push(source: OrthancHook, destination: OrthancHook, finished: Finish
         landed -= theirs
         already |= theirs
     except OrthancError as gone:
-        if not gone.unreachable:
+        if not isinstance(gone, ServerUnreachable):
             raise
         if defer:
             tally.deferred.append(finished)

@@ -20,6 +20,7 @@ import requests
 import urllib3
 
 from copydicom_provider.deid import AnonymizationProfile, CannotDeidentify, deidentify_file
+from copydicom_provider.errors import StorageFull
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.orthanc_pool import lean_http
@@ -118,7 +119,7 @@ def _server_fault(error: OrthancError, destination: OrthancHook) -> bool:
     more send. Orthanc 1.10 answers so when two uploads create the same new storage folder at once
     ("Error while accessing the filesystem"). A resend is safe: an instance stored meanwhile is
     answered ``AlreadyStored``, never stored twice."""
-    return error.server == destination.url and error.status == 500 and not error.storage_full
+    return error.server == destination.url and error.status == 500 and not isinstance(error, StorageFull)
 
 
 def _send(source: OrthancHook, destination: OrthancHook, instance_id: str,

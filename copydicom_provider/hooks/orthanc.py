@@ -31,7 +31,7 @@ import urllib3
 from airflow.providers.http.hooks.http import HttpHook
 from airflow.sdk import Connection
 
-from copydicom_provider.errors import ConfigurationError
+from copydicom_provider.errors import ConfigurationError, ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.network import describe_connection_error
@@ -214,7 +214,7 @@ class OrthancHook(HttpHook):
         try:
             self.request("GET", "/system", timeout=timeout)
         except OrthancError as error:
-            return not error.unreachable
+            return not isinstance(error, ServerUnreachable)
         return True
 
     def get_json(self, endpoint: str, **kwargs: Any) -> Any:

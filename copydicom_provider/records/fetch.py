@@ -13,6 +13,7 @@ from pydicom.dataset import Dataset
 
 from copydicom_provider.dicom.ids import orthanc_ids
 from copydicom_provider.dicom.sr_items import ContentItem
+from copydicom_provider.errors import ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.orthanc_pool import LeanHttp, lean_http
@@ -71,7 +72,7 @@ def instances_metadata(source: OrthancHook, instance_ids: list[str]) -> dict[str
         reply = source.post_json("/tools/bulk-content",
                                  {"Resources": list(instance_ids), "Level": "Instance", "Metadata": True})
     except OrthancError as error:
-        if error.unreachable or error.status in (401, 403):
+        if isinstance(error, ServerUnreachable) or error.status in (401, 403):
             raise
         return {}
     if not isinstance(reply, list):

@@ -11,6 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from copydicom_provider.config import REPORT_DIR
 from copydicom_provider.reports.collect import Searcher, check_index, collect
 from copydicom_provider.reports.period import quarter_bounds, resolve_period
 from copydicom_provider.reports.reference_levels import load_reference_table
@@ -24,12 +25,10 @@ from copydicom_provider.reports.writer import (
     write_tables,
 )
 
-#: Where reports go when the run names no folder: ``$COPYDICOM_REPORT_DIR``, else under AIRFLOW_HOME.
-REPORT_DIR_ENV = "COPYDICOM_REPORT_DIR"
-
 
 def default_output_dir() -> Path:
-    configured = os.environ.get(REPORT_DIR_ENV)
+    """Where reports go when the run names no folder: ``$COPYDICOM_REPORT_DIR``, else under AIRFLOW_HOME."""
+    configured = REPORT_DIR.raw()
     if configured:
         return Path(configured)
     return Path(os.environ.get("AIRFLOW_HOME") or Path.home() / "airflow") / "copydicom_reports"

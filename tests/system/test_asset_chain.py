@@ -19,7 +19,7 @@ from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.services
 TAGS, CONDITIONAL = "copydicom_replicate_tags", "copydicom_conditional_replicate"
 
 

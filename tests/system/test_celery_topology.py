@@ -27,7 +27,7 @@ from tests.system.test_asset_chain import trigger, wait_for_asset_run_that_copie
 from tests.system.test_backfill import backfill_runs
 
 pytestmark = [
-    pytest.mark.integration,
+    pytest.mark.services,
     pytest.mark.skipif(not postgres_server.available(), reason="Debian's postgresql is not installed"),
     pytest.mark.skipif(not redis_server.available(), reason="Debian's redis-server is not installed"),
 ]

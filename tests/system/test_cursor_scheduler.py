@@ -18,7 +18,7 @@ from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.services
 DAG_ID = "copydicom_replicate"
 INTERVAL = 20
 

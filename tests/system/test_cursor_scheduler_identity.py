@@ -22,7 +22,7 @@ from tests.support.source_databases import replace_database, restore_backup, tak
 from tests.system import test_cursor_scheduler
 from tests.system.test_cursor_scheduler import INTERVAL, batch, wait_for
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.services
 #: the same module-scoped fixtures as test_cursor_scheduler.py: this module gets its own servers and Airflow
 servers = test_cursor_scheduler.servers
 airflow = test_cursor_scheduler.airflow

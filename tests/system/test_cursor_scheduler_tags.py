@@ -22,7 +22,7 @@ from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, seed
 from tests.system.test_cursor_scheduler import batch, received_during_outage
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.services
 DAG_ID = "copydicom_replicate_tags"
 INTERVAL = 20
 

@@ -76,7 +76,7 @@ def test_the_demo_prints_its_table_cleanly_and_ends_with_where_to_look(demo):
     assert str(log) in ending and "copydicom_replicate" in log.read_text()
 
 
-@pytest.mark.integration
+@pytest.mark.services
 @pytest.mark.timeout(240)
 def test_demo_ui_serves_what_the_demo_said_to_look_at(demo):
     where, done = demo

@@ -23,7 +23,7 @@ from copydicom_provider.testing.orthanc_server import OrthancServer
 from copydicom_provider.testing.splunk_server import SplunkTestServer
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.services
 DAG_ID = "copydicom_dose_report"
 QUARTERS = {"2025-Q1": date(2025, 2, 10), "2025-Q2": date(2025, 5, 12), "2025-Q3": date(2025, 8, 11),
             "2025-Q4": date(2025, 11, 10)}

@@ -25,7 +25,7 @@ from copydicom_provider.testing.airflow_services import AirflowServices
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from tests.conftest import REPO_ROOT
 
-pytestmark = pytest.mark.integration
+pytestmark = pytest.mark.services
 
 CHROMIUM = Path("/usr/bin/chromium")  # Debian's package; Playwright only drives it
 CHROMIUM_ARGS = [
