@@ -14,8 +14,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 from copydicom_provider.copy import arrivals
+from copydicom_provider.copy.batch import CopyBatch
 from copydicom_provider.copy.change_log import last_seq
 from copydicom_provider.copy.diagnosis import storage_full_reason
 from copydicom_provider.copy.failure_gate import PushGate
@@ -29,7 +31,7 @@ from copydicom_provider.copy.temporary_peer import TemporaryPeer
 from copydicom_provider.errors import StorageFull
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
+from copydicom_provider.jobs.summary import Progress, ReplicationSummary
 
 PEER_JOB_SIZE = 500
 #: Push jobs run at once: a job sends one instance at a time, so two keep the destination's ingest
@@ -37,21 +39,14 @@ PEER_JOB_SIZE = 500
 PEER_CONCURRENT_JOBS = 2
 
 
-def copy_peer(
-    source: OrthancHook,
-    destination: OrthancHook,
-    plan: CopyPlan,
-    summary: ReplicationSummary,
-    progress: Progress,
-    verify: bool = False,
-    logger: logging.Logger = log,
-    job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT,
-) -> None:
+def copy_peer(batch: CopyBatch, job_timeout: float = DEFAULT_PEER_JOB_TIMEOUT) -> None:
     """The source pushes the missing instances; corrections go through the worker.
 
     Jobs hold at most ``PEER_JOB_SIZE`` instances, and ``PEER_CONCURRENT_JOBS`` run at once (a job
     sends one instance at a time). After a destination goes away or fills up, no further job starts.
     """
+    source, destination, plan, verify = batch.source, batch.destination, batch.plan, batch.verify
+    summary, progress, logger = batch.summary, batch.progress, batch.logger
     peer = TemporaryPeer.for_destination(source, destination)
     peer.register()
     ACTIVE_PEER_JOBS.set(source, peer.name)
@@ -94,8 +89,7 @@ def copy_peer(
     if tally.copied and first_mark is not None and lanes.gate.reason is None:
         check_kept(destination, tally.copied, first_mark, summary, logger)  # a later job may push out an earlier one's
     if plan.updates:
-        rest_part = CopyPlan(updates=list(plan.updates))
-        copy_rest(source, destination, rest_part, summary, progress, verify, logger)
+        copy_rest(replace(batch, plan=CopyPlan(updates=list(plan.updates))))
 
 
 class _Lanes:

@@ -13,6 +13,7 @@ import logging
 import threading
 
 from copydicom_provider.copy import arrivals
+from copydicom_provider.copy.batch import CopyBatch
 from copydicom_provider.copy.change_log import last_seq
 from copydicom_provider.copy.failure_gate import FailureGate
 from copydicom_provider.copy.outcome import Outcome, count
@@ -29,34 +30,28 @@ from copydicom_provider.copy.send import (
 from copydicom_provider.deid import CannotDeidentify
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
-from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
+from copydicom_provider.jobs.summary import Progress, ReplicationSummary
 
 
-def copy_rest(
-    source: OrthancHook,
-    destination: OrthancHook,
-    plan: CopyPlan,
-    summary: ReplicationSummary,
-    progress: Progress,
-    verify: bool = False,
-    logger: logging.Logger = log,
-) -> None:
+def copy_rest(batch: CopyBatch) -> None:
     """The worker streams each planned instance (missing ones, then corrections)."""
-    batch = _RestBatch(source, destination, plan, verify)
+    source, destination, plan, verify = batch.source, batch.destination, batch.plan, batch.verify
+    summary, progress, logger = batch.summary, batch.progress, batch.logger
+    sending = _RestBatch(source, destination, plan, verify)
     try:
         mark: int | None = last_seq(destination)
     except OrthancError:
         mark = None  # the copy itself will say what is wrong
 
     def one(instance_id: str) -> None:
-        batch.settle(instance_id, batch.send(instance_id), summary, progress, logger)
+        sending.settle(instance_id, sending.send(instance_id), summary, progress, logger)
 
     for _ in parallel_map(one, [*plan.missing, *plan.updates], copy_threads(source, destination)):
         pass
-    copied = batch.copied
-    if batch.unanswered:
-        copied += _confirm_unanswered(destination, batch.unanswered, plan.targets, summary, logger)
-    gate = batch.gate
+    copied = sending.copied
+    if sending.unanswered:
+        copied += _confirm_unanswered(destination, sending.unanswered, plan.targets, summary, logger)
+    gate = sending.gate
     if gate.tripped:
         summary.stopped = gate.reason
         summary.needs_operator = gate.needs_operator

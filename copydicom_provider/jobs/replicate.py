@@ -16,6 +16,7 @@ from datetime import date, datetime
 from airflow.exceptions import AirflowException
 
 from copydicom_provider.copy import recycling
+from copydicom_provider.copy.batch import CopyBatch
 from copydicom_provider.copy.peer import copy_peer
 from copydicom_provider.copy.plan import CopyPlan, plan_anonymized, plan_copy
 from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
@@ -102,10 +103,11 @@ def copy_candidates(
         progress = Progress(work, interval=progress_interval, logger=logger)
         before = recycling.mark(destination)
         try:
+            batch = CopyBatch(source, destination, plan, summary, progress, verify, logger)
             if mode == "rest":
-                copy_rest(source, destination, plan, summary, progress, verify, logger)
+                copy_rest(batch)
             else:
-                copy_peer(source, destination, plan, summary, progress, verify, logger, peer_job_timeout)
+                copy_peer(batch, peer_job_timeout)
         finally:
             progress.close()
         recycling.count_recycled(destination, before, plan, make_plan, summary, logger)
