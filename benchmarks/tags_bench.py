@@ -15,7 +15,7 @@ with the same parallelism (the connection's ``max_parallel``) on the same data:
   ``tstats`` on the indexed field ``copydicom_key``, so this should cost what ``noop_rerun`` costs:
   ``noop_fraction_big_index`` (its time over the indexing time) is expected <= 0.05.
 
-The sink is the Splunk test server (``copydicom_provider/testing/splunk_server.py``), run in its own process so that it
+The sink is the Splunk test server (``copydicom_provider/testing/splunk/``), run in its own process so that it
 does not share this process's interpreter lock. Prints a table, then one JSON line whose key
 ``tags_vs_raw_fetch`` is replicate-tags' rate over the raw file-fetch rate (target >= 0.8).
 
@@ -50,7 +50,7 @@ from copydicom_provider.testing.orthanc_server import OrthancServer  # noqa: E40
 SPLUNK_CHILD = r"""
 import json, sys
 sys.path.insert(0, sys.argv[1])
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 with SplunkTestServer() as server:
     print(json.dumps({"url": server.url(index="dicom"), "mgmt": server.mgmt_url}), flush=True)
     sys.stdin.read()  # serve until the parent closes our stdin

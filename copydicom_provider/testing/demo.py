@@ -29,7 +29,7 @@ from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr
 from copydicom_provider.testing.dose_sr import to_bytes as dose_sr_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer
-from copydicom_provider.testing.splunk_server import SplunkTestServer  # the demo's stand-in for Splunk (so it says)
+from copydicom_provider.testing.splunk import SplunkTestServer  # the demo's stand-in for Splunk (so it says)
 
 ROOT = Path.cwd() / ".demo"
 REPO = Path(__file__).resolve().parents[2]

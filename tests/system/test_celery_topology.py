@@ -20,7 +20,7 @@ from copydicom_provider.testing import postgres_server, redis_server
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.orthanc_server import OrthancServer
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 from tests.system.test_asset_chain import trigger, wait_for_asset_run_that_copied

@@ -17,7 +17,7 @@ import pytest
 
 from copydicom_provider.testing.airflow_services import serving
 from copydicom_provider.testing.orthanc_server import OrthancServer
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.fixtures_orthanc import connection_json, seed
 from tests.system.test_cursor_scheduler import batch, received_during_outage

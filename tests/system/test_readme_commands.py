@@ -15,7 +15,7 @@ from pathlib import Path
 
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.integration.jobs.test_replicate_tags import upload
 from tests.support.fixtures_orthanc import instance_ids, seed
 

@@ -81,7 +81,7 @@ def test_ctrl_c_or_sigterm_on_replicate_tags_with_worker_processes_leaves_no_pro
     workers leave it to their parent and stop with it, which ends with one line and 130 or 143; the rerun
     indexes exactly what is missing."""
     signal_, code, by = STOPS[stop]
-    from copydicom_provider.testing.splunk_server import SplunkTestServer
+    from copydicom_provider.testing.splunk import SplunkTestServer
 
     items = seed(source, generate_studies(patients=3, studies_per_patient=2, series_per_study=2,
                                           instances_per_series=INSTANCES // 12, rows=256, columns=256))

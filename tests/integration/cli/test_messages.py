@@ -8,7 +8,7 @@ import pytest
 
 from copydicom_provider.cli import app as cli
 from copydicom_provider.testing.dicom_generator import generate_studies
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.fixtures_orthanc import instance_ids, seed
 
 NOWHERE = "http://127.0.0.1:1"  # nothing listens: a request there would end in exit 3, not 2

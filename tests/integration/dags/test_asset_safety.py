@@ -22,7 +22,7 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator, index_window
 from copydicom_provider.testing.dagbag import DagBag
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.integration.dags.test_copydicom_conditional_replicate import connections
 from tests.integration.dags.test_copydicom_replicate_tags import asset_events

@@ -11,7 +11,7 @@ from airflow.utils.state import DagRunState
 from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 
 DAG_ID = "copydicom_conditional_replicate"

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from airflow.utils.state import DagRunState
 
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.dose_report_data import INDEX, expected_by_protocol, quarter_events, seed_quarter
 
 DAG_ID = "copydicom_dose_report"

@@ -12,7 +12,7 @@ from airflow.utils.state import DagRunState
 
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.fixtures_orthanc import instance_ids, seed
 
 ASSET_URI = "copydicom://splunk/tags"

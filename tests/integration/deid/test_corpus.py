@@ -26,7 +26,7 @@ from copydicom_provider.jobs.conditional_replicate import conditional_replicate
 from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.jobs.summary import ReplicationSummary
 from copydicom_provider.testing.orthanc_server import OrthancServer
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support import iod_validator
 from tests.support.deid_corpus import CASES_BY_NAME, DISTINCT_IDENTITIES, SENT, WITHHELD, CorpusCase
 from tests.support.fixtures_orthanc import instance_bytes, instance_ids

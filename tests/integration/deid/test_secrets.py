@@ -25,7 +25,7 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.operators.conditional_replicate import ConditionalReplicateOperator
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.integration.dags.test_copydicom_conditional_replicate import connections
 from tests.support.fixtures_orthanc import connection_json, instance_ids, seed
 from tests.support.tls_proxy import TLSProxy

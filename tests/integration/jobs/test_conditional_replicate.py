@@ -15,7 +15,7 @@ from copydicom_provider.jobs.conditional_replicate import conditional_replicate,
 from copydicom_provider.jobs.replicate_tags import replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.fixtures_orthanc import instance_bytes, instance_ids, seed
 
 KEY = "research-project-key-7f3a"

@@ -12,7 +12,7 @@ import pytest
 
 from copydicom_provider.jobs.conditional_replicate import IndexWindow, UnsafeQuery, conditional_replicate, selection_spl
 from copydicom_provider.testing.dicom_generator import generate_studies
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.fixtures_orthanc import instance_ids, seed
 
 INJECTIONS = {

@@ -17,7 +17,7 @@ from copydicom_provider.jobs.candidates import Candidates, Window
 from copydicom_provider.jobs.replicate_tags import index_candidates, replicate_tags
 from copydicom_provider.testing.dicom_generator import generate_studies, orthanc_id
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 

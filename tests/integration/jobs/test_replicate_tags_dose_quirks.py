@@ -27,7 +27,7 @@ from copydicom_provider.testing.dose_sr import (
     to_bytes,
 )
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 pytestmark = [pytest.mark.timeout(120), pytest.mark.filterwarnings("ignore:Invalid value for VR")]
 SPLUNK_TRUNCATE = 10_000

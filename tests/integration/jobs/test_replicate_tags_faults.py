@@ -25,7 +25,7 @@ from copydicom_provider.jobs.replicate_tags import KEY_FIELD, replicate_tags
 from copydicom_provider.records.fetch import read_instance_records
 from copydicom_provider.records.instance import InstanceRecords
 from copydicom_provider.testing.dicom_generator import generate_studies
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.fixtures_orthanc import seed
 
 pytestmark = pytest.mark.timeout(120)

@@ -25,7 +25,7 @@ from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.dicom_generator import to_bytes as image_bytes
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, make_plain_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.tag_records_reference import reference_records
 
 LONG = "Lésion hépatique segmentaire, contrôle à six mois. " * 20  # ~1000 characters, Latin-1

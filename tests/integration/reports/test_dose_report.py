@@ -18,7 +18,7 @@ from copydicom_provider.reports.reference_levels import (
     parse_reference_table,
 )
 from copydicom_provider.reports.statistics import Distribution, outliers, percentile, reference_comparison
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 UTC = timezone.utc
 HEADER = ",".join(COLUMNS) + "\n"

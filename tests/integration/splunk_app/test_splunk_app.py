@@ -19,13 +19,13 @@ import tomllib
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.reports.reference_levels import PACKAGED, packaged_text, parse_reference_table
 from copydicom_provider.testing.orthanc_server import OrthancServer
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.conftest import REPO_ROOT
 from tests.support.dose_report_data import INDEX, quarter_events, seed_quarter
 
 APP = REPO_ROOT / "splunk_app" / "copydicom"
 APPINSPECT = REPO_ROOT / ".venv-appinspect" / "bin" / "splunk-appinspect"
-#: The stand-in's SPL subset (copydicom_provider/testing/splunk_server.py); a search using only these runs against it.
+#: The stand-in's SPL subset (copydicom_provider/testing/splunk/); a search using only these runs against it.
 STAND_IN_COMMANDS = {"search", "fields", "table", "dedup", "head", "stats"}
 STAND_IN_STATS = {"count", "avg", "max", "min", "sum", "median"}
 SPL_KEYWORDS = {"AS", "BY", "AND", "OR", "NOT", "IN", "OVER", "OUTPUT", "OUTPUTNEW"}

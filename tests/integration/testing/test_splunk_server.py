@@ -20,7 +20,7 @@ import pytest
 import requests
 
 from copydicom_provider.hooks.splunk import SplunkHook
-from copydicom_provider.testing.splunk_server import HecToken, SplunkTestServer
+from copydicom_provider.testing.splunk import HecToken, SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 

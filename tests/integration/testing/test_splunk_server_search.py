@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 

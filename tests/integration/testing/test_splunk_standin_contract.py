@@ -19,7 +19,7 @@ import pytest
 import requests
 
 from copydicom_provider.hooks.splunk import SplunkHook, SplunkSearchError
-from copydicom_provider.testing.splunk_server import HecToken, SplunkTestServer
+from copydicom_provider.testing.splunk import HecToken, SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -344,21 +344,20 @@ def test_the_check_finds_events_stamped_in_the_future(splunk):
 def test_the_check_reads_posting_lists_so_its_cost_does_not_grow_with_the_index(splunk, monkeypatch):
     """Like Splunk's tsidx lookup, the stand-in's tstats on exact indexed values looks only at the events
     holding them: the other 20,000 events of the index (other instances, other years) are never examined."""
-    from copydicom_provider.testing import splunk_spl
-    from copydicom_provider.testing.splunk_server import StoredEvent
+    from copydicom_provider.testing.splunk import StoredEvent, spl_match
 
     splunk.state.store([StoredEvent(1.3e9 + n, "dicom", "h", "s", "_json", f'{{"n":{n}}}', 0, 0,
                                     {"copydicom_key": f"old{n}:instance"}) for n in range(20_000)])
     hook = SplunkHook.from_url(splunk.url(index="dicom"), **FAST)
     hook.send_envelopes([hook.envelope({"n": n}, fields={"copydicom_key": f"new{n}:instance"}) for n in range(5)])
     examined: set[int] = set()
-    real_call = splunk_spl.Matcher.__call__
+    real_call = spl_match.Matcher.__call__
 
     def counting(self, expr, event):
         examined.add(id(event))
         return real_call(self, expr, event)
 
-    monkeypatch.setattr(splunk_spl.Matcher, "__call__", counting)
+    monkeypatch.setattr(spl_match.Matcher, "__call__", counting)
     wanted = [f"new{n}:instance" for n in range(5)] + [f"absent{n}:instance" for n in range(195)]
     assert hook.indexed_values("copydicom_key", wanted, indexes=["dicom"]) == set(wanted[:5])
     assert len(examined) == 5

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 import pytest
 
 from copydicom_provider.hooks.splunk import SplunkHecError, SplunkHook, SplunkSearchError, SplunkSearchIncomplete
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -16,7 +16,7 @@ from copydicom_provider.hooks.splunk import (
     epoch_seconds,
     normalize_spl,
 )
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 

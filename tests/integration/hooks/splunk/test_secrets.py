@@ -15,7 +15,7 @@ import logging
 import pytest
 
 from copydicom_provider.hooks.splunk import SplunkError, SplunkHook
-from copydicom_provider.testing.splunk_server import SplunkTestServer
+from copydicom_provider.testing.splunk import SplunkTestServer
 
 pytestmark = pytest.mark.timeout(60)
 
