@@ -13,14 +13,17 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from copydicom_provider.deid import AnonymizationProfile
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.candidates import Candidates
-from copydicom_provider.jobs.replicate import ReplicationFailed, as_hook, copy_candidates
+from copydicom_provider.jobs.replicate import CopyOptions, ReplicationFailed, as_hook, copy_candidates
 from copydicom_provider.jobs.summary import ReplicationSummary, log
+
+if TYPE_CHECKING:
+    from typing_extensions import Unpack
 
 ID_FIELDS = ("OrthancInstanceID", "OrthancSeriesID", "OrthancStudyID")
 
@@ -177,31 +180,26 @@ def copy_selection(
     earliest: datetime | str | None = None,
     latest: datetime | str | None = None,
     index: str | None = None,
-    mode: str = "rest",
-    dry_run: bool = False,
-    verify: bool = False,
-    anonymize: AnonymizationProfile | None = None,
-    progress_interval: float = 5.0,
-    logger: logging.Logger = log,
     spl: str | None = None,
     indexed: IndexWindow | None = None,
+    **options: Unpack[CopyOptions],
 ) -> ReplicationSummary:
     """Select with the search, copy what the destination lacks; per-instance failures stay in the summary.
+
+    ``options`` are :func:`~copydicom_provider.jobs.replicate.copy_candidates`' (mode, dry run, verify, ...).
 
     A query Splunk rejects raises ``SplunkSearchError`` with Splunk's message; a query that selects
     nothing gives a summary of nothing copied. An answer Splunk marks partial (a search peer down)
     raises ``SplunkSearchIncomplete`` before anything is copied: an asset-triggered run searches only
     what was indexed since the last one, so a partial selection would miss instances for good.
     """
+    logger = options.get("logger", log)
     candidates, missing_series = select_candidates(
         source, splunk, query, earliest, latest, index, logger=logger, spl=spl, indexed=indexed,
     )
     if not candidates:
         logger.info("the search selected no instances: nothing to copy")
-    summary = copy_candidates(
-        source, destination, candidates, mode=mode, dry_run=dry_run, verify=verify, anonymize=anonymize,
-        progress_interval=progress_interval, logger=logger,
-    )
+    summary = copy_candidates(source, destination, candidates, **options)
     summary.vanished += missing_series
     return summary
 

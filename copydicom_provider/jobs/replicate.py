@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import time
 from datetime import date, datetime
+from typing import TYPE_CHECKING, TypedDict
 
 from airflow.exceptions import AirflowException
 
@@ -28,6 +29,9 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import Candidates, Window, enumerate_candidates
 from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
 
+if TYPE_CHECKING:
+    pass
+
 TRANSFER_MODES = ("rest", "peer")
 
 
@@ -40,6 +44,18 @@ class ReplicationFailed(JobFailed, AirflowException):
 def as_hook(server: OrthancHook | str) -> OrthancHook:
     """Accept a hook or an ``http://user:password@host:port`` URL."""
     return server if isinstance(server, OrthancHook) else OrthancHook.from_url(server)
+
+
+class CopyOptions(TypedDict, total=False):
+    """How a copy runs: the options of :func:`copy_candidates`, passed on unchanged by the jobs that copy."""
+
+    mode: str
+    dry_run: bool
+    verify: bool
+    anonymize: AnonymizationProfile | None
+    progress_interval: float
+    logger: logging.Logger
+    peer_job_timeout: float
 
 
 def copy_candidates(
