@@ -31,10 +31,10 @@ def test_orthanc_id_hashes_the_identifiers_joined_by_a_pipe():
 @pytest.fixture
 def dataset() -> Dataset:
     ds = Dataset()
-    ds.PatientID = " MRN-1 "
-    ds.StudyInstanceUID = "1.2.3"
-    ds.SeriesInstanceUID = "1.2.3.4"
-    ds.SOPInstanceUID = "1.2.3.4.5"
+    identifiers = {"PatientID": " MRN-1 ", "StudyInstanceUID": "1.2.3", "SeriesInstanceUID": "1.2.3.4",
+                   "SOPInstanceUID": "1.2.3.4.5"}
+    for keyword, value in identifiers.items():
+        setattr(ds, keyword, value)
     return ds
 
 
