@@ -1,0 +1,38 @@
+"""reports.fields: the record field names the reports ask for, and the quantities' units."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import pytest
+
+from copydicom_provider.records.concepts import CONCEPT_KEYS
+from copydicom_provider.records.units import key_unit
+from copydicom_provider.reports.fields import EVENT_FIELDS, INSTANCE_FIELDS, QUANTITIES, QUANTITY_BY_KEY, Quantity
+
+
+def test_unit_and_list_keys():
+    quantity = Quantity("CTDIvol", "CTDIvol", "mGy", "CT")
+    assert (quantity.unit_key, quantity.list_key) == ("CTDIvol_unit", "CTDIvol{}")
+
+
+def test_quantities_by_key_in_display_order():
+    assert list(QUANTITY_BY_KEY) == [q.key for q in QUANTITIES]
+    assert list(QUANTITY_BY_KEY) == ["CTDIvol", "DLP", "DoseAreaProduct", "DoseRP", "AverageGlandularDose"]
+
+
+@pytest.mark.parametrize("quantity", QUANTITIES, ids=lambda q: q.key)
+def test_each_quantity_is_a_record_key_in_the_unit_the_records_carry(quantity):
+    assert quantity.key in CONCEPT_KEYS.values()
+    assert key_unit(quantity.key, quantity.unit) == (quantity.unit, Decimal(1))
+
+
+def test_event_fields_ask_for_each_quantity_its_unit_and_its_list_form_once():
+    assert len(EVENT_FIELDS) == len(set(EVENT_FIELDS))
+    for quantity in QUANTITIES:
+        assert {quantity.key, quantity.unit_key, quantity.list_key} <= set(EVENT_FIELDS)
+    assert {"IrradiationEventUID", "RecordKey", "AcquisitionProtocol", "StudyDateTime"} <= set(EVENT_FIELDS)
+
+
+def test_instance_fields_are_dicom_keywords():
+    assert INSTANCE_FIELDS == ("StudyInstanceUID", "Modality", "StudyDate")
