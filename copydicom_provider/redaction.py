@@ -12,14 +12,21 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-WORD = re.compile(r"[^\s'\"]+")
-SCHEME = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*://?")
-SECRET_PARAM = re.compile(r"(?i)(?P<name>[\w-]*(?:token|password|passwd|secret|key|auth)[\w-]*)=(?P<value>[^&\s'\"]+)")
+#: A word: up to the next white space. A quote inside a word may be part of a password (``ab'cd``).
+WORD = re.compile(r"\S+")
+#: What may open a word before its URL starts: quotes and brackets that the message put around it.
+OPENERS = "'\"([<"
+SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://?")
+_SECRET_NAME = r"[\w-]*(?:token|password|passwd|secret|key|auth)[\w-]*"
+SECRET_PARAM = re.compile(rf"(?i)(?P<name>{_SECRET_NAME})=(?P<value>[^&\s'\"]+)")
+#: An option whose name says secret, given its value as the next word (``--dest-password hunter2``).
+SECRET_OPTION = re.compile(rf"(?i)(?P<name>(?<![\w-])--?{_SECRET_NAME})(?P<space>\s+)(?P<value>[^\s'\"-]\S*)")
 
 
 def redact_text(text: str) -> str:
-    """``text`` with credentials in URLs (userinfo, secret query values) replaced by ``***``."""
+    """``text`` with credentials in URLs (userinfo, secret query values) and secret options replaced by ``***``."""
     text = SECRET_PARAM.sub(lambda m: f"{m['name']}=***", text)
+    text = SECRET_OPTION.sub(lambda m: f"{m['name']}{m['space']}***", text)
     return WORD.sub(_word, text)
 
 
@@ -28,8 +35,9 @@ def _word(match: re.Match[str]) -> str:
     word = match.group(0)
     if "@" not in word:
         return word
-    scheme = SCHEME.match(word)
-    start = scheme.end() if scheme else 0
+    opened = len(word) - len(word.lstrip(OPENERS))
+    scheme = SCHEME.match(word, opened)
+    start = scheme.end() if scheme else opened
     return word[:start] + "***" + word[word.rindex("@"):]
 
 

@@ -13,8 +13,9 @@ import re
 from datetime import date, timedelta
 
 DUMMY_DATE = "19000101"
-#: A DA or DT value: its first eight digits are the day, the rest (time, fraction, offset) is kept.
-VALUE = re.compile(r"^(\d{4})[.-]?(\d{2})[.-]?(\d{2})(\d{0,6}(?:\.\d{1,6})?(?:[+-]\d{4})?)$")
+#: A DA or DT value: its first eight digits are the day, the rest (time, fraction, offset) is kept. The old
+#: ACR-NEMA separators (``2024.01.31``) come in pairs, so that a range such as ``202401-202412`` is no day.
+VALUE = re.compile(r"^(\d{4})([.-]?)(\d{2})\2(\d{2})(\d{0,6}(?:\.\d{1,6})?(?:[+-](\d{2})(\d{2}))?)$")
 #: Dates written in free text. Year-first ones are shifted in their own format: separated
 #: (2024-03-12, 2024/3/12, 2024.03.12) or compact, perhaps with a time after (20240312, 20240312094107);
 #: the others (day/month order unknowable, month names) are removed.
@@ -38,14 +39,19 @@ def shift_value(value: str, shift: timedelta) -> str | None:
     match = VALUE.match(text)
     if not match:
         return None
-    day = _day(match.group(1), match.group(2), match.group(3))
-    if day is None:
-        return None
+    day = _day(match.group(1), match.group(3), match.group(4))
+    if day is None or not _plausible_offset(match.group(6), match.group(7)):
+        return None  # ``20240101-2024`` is a range to a year, not a day at UTC-20:24
     try:
         moved = day - shift
     except OverflowError:
         return None
-    return _format(moved) + match.group(4)
+    return _format(moved) + match.group(5)
+
+
+def _plausible_offset(hours: str | None, minutes: str | None) -> bool:
+    """A DT's UTC offset runs from -1200 to +1400 (PS3.5 6.2); anything else after a day is part of a range."""
+    return hours is None or (int(hours) <= 14 and int(minutes or 0) < 60)
 
 
 def shift_in_text(text: str, shift: timedelta | None) -> str:

@@ -55,8 +55,9 @@ class JobSummary:
             self.failures.append([instance_id, reason])
 
     def merge(self, other: JobSummary) -> JobSummary:
+        """Add ``other``'s counts to these; a count ``other``'s kind does not keep adds nothing."""
         for name in self.COUNTS:
-            setattr(self, name, getattr(self, name) + getattr(other, name))
+            setattr(self, name, getattr(self, name) + getattr(other, name, 0))
         self.seconds = round(self.seconds + other.seconds, 3)
         self.failures += other.failures[: MAX_REPORTED_FAILURES - len(self.failures)]
         self.dry_run = self.dry_run or other.dry_run

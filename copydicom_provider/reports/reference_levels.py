@@ -10,6 +10,8 @@ rather than compared wrongly.
 
 from __future__ import annotations
 
+import math
+
 import csv
 import io
 from dataclasses import dataclass
@@ -97,8 +99,10 @@ def parse_reference_table(text: str, origin: str) -> ReferenceTable:
             value = float(cells["national_level"])
         except ValueError:
             raise ReferenceTableError(f"{where}: national_level {cells['national_level']!r} is not a number") from None
-        if not value > 0:
-            raise ReferenceTableError(f"{where}: national_level must be positive, not {cells['national_level']}")
+        if not 0 < value < math.inf:
+            raise ReferenceTableError(
+                f"{where}: national_level must be a positive finite number, not {cells['national_level']}"
+            )
         if not cells["source"]:
             raise ReferenceTableError(f"{where}: the source column is empty; every level names where it comes from")
         levels.append(ReferenceLevel(

@@ -43,6 +43,23 @@ def test_each_word_of_a_message_is_redacted_on_its_own():
     assert redact_text(message) == "cannot reach 'http://***@pacs:8042' nor \"http://***@other\" (index=dicom)"
 
 
+def test_a_password_with_a_quote_in_it_is_hidden_whole():
+    assert redact_text("cannot reach http://admin:ab'cd@pacs:8042") == "cannot reach http://***@pacs:8042"
+
+
+@pytest.mark.parametrize(
+    ("text", "redacted"),
+    [
+        ("unrecognized arguments: --dest-password hunter2", "unrecognized arguments: --dest-password ***"),
+        ("--index-hec-token  t0k3n --verify", "--index-hec-token  *** --verify"),
+        ("--password --verify", "--password --verify"),  # no value: the next word is an option
+        ("--max-parallel 8", "--max-parallel 8"),
+    ],
+)
+def test_an_option_whose_name_says_secret_hides_the_word_after_it(text, redacted):
+    assert redact_text(text) == redacted
+
+
 @pytest.mark.parametrize("text", ["http://pacs:8042/studies?index=dicom", "no url at all", ""])
 def test_text_without_credentials_is_unchanged(text):
     assert redact_text(text) == text

@@ -54,7 +54,7 @@ def test_the_packaged_table_loads_and_a_protocol_row_wins_over_its_region():
     ("Thorax,,,CTDI,8,mGy,,src\n", "line 2: quantity 'CTDI' is not one of"),
     ("Thorax,,,DLP,800,mGy,,src\n", "line 2: unit 'mGy' for DLP; the records carry mGy.cm"),
     ("Thorax,,,CTDIvol,eight,mGy,,src\n", "line 2: national_level 'eight' is not a number"),
-    ("Thorax,,,CTDIvol,-1,mGy,,src\n", "line 2: national_level must be positive"),
+    ("Thorax,,,CTDIvol,-1,mGy,,src\n", "line 2: national_level must be a positive finite number"),
     ("Thorax,,,CTDIvol,8,mGy,,\n", "line 2: the source column is empty"),
 ])
 def test_a_bad_reference_table_is_refused_naming_the_line(rows, message):

@@ -47,6 +47,10 @@ def test_an_empty_value_stays_empty(value):
         "20240230",  # no such day
         "20241301",
         "UNKNOWN",
+        "202401-202412",  # a range of months: not the 20th of January followed by a time
+        "20240101-2024",  # a range to a year: -2024 is no UTC offset (they run from -1200 to +1400)
+        "20240101+1500",
+        "2024.0131",  # ACR-NEMA separators come in pairs
     ],
 )
 def test_a_value_that_cannot_move_gives_none(value):

@@ -80,6 +80,12 @@ def test_replication_merge():
     assert (one.stopped, one.needs_operator, one.needs_operator_first()) == ("destination full", True, True)
 
 
+def test_a_replication_summary_takes_in_a_plain_summary_adding_only_the_counts_it_carries():
+    total = ReplicationSummary(candidates=4, copied=2, failed=1, mode="peer")
+    total.merge(failing(2))
+    assert (total.candidates, total.copied, total.failed, total.mode) == (4, 2, 3, "peer")
+
+
 def test_a_stop_reason_is_kept_from_the_first_that_has_one():
     one = ReplicationSummary()
     one.merge(ReplicationSummary(stopped="timeout")).merge(ReplicationSummary(stopped="other"))

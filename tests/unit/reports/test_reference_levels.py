@@ -70,9 +70,11 @@ def test_missing_columns_are_named():
     (",Head,SCT:69536005,CTDI,47,mGy,Head,src", "quantity 'CTDI' is not one of CTDIvol, DLP, DoseAreaProduct"),
     (",Head,SCT:69536005,DLP,470,mGy,Head,src", "unit 'mGy' for DLP; the records carry mGy.cm"),
     (",Head,SCT:69536005,CTDIvol,high,mGy,Head,src", "national_level 'high' is not a number"),
-    (",Head,SCT:69536005,CTDIvol,0,mGy,Head,src", "national_level must be positive, not 0"),
-    (",Head,SCT:69536005,CTDIvol,-1,mGy,Head,src", "national_level must be positive, not -1"),
-    (",Head,SCT:69536005,CTDIvol,nan,mGy,Head,src", "national_level must be positive, not nan"),
+    (",Head,SCT:69536005,CTDIvol,0,mGy,Head,src", "national_level must be a positive finite number, not 0"),
+    (",Head,SCT:69536005,CTDIvol,-1,mGy,Head,src", "national_level must be a positive finite number, not -1"),
+    (",Head,SCT:69536005,CTDIvol,nan,mGy,Head,src", "national_level must be a positive finite number, not nan"),
+    # an infinite level would never flag anything
+    (",Head,SCT:69536005,CTDIvol,inf,mGy,Head,src", "national_level must be a positive finite number, not inf"),
     (",Head,SCT:69536005,CTDIvol,47,mGy,Head,", "the source column is empty"),
 ])
 def test_a_bad_row_is_refused_with_its_line(row, message):
