@@ -10,10 +10,9 @@ rather than compared wrongly.
 
 from __future__ import annotations
 
-import math
-
 import csv
 import io
+import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
