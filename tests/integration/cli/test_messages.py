@@ -23,6 +23,17 @@ def run(args: list[str], capsys) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
+@pytest.mark.parametrize("typed", [
+    ["--dest-password", "Hunter-2-secret"],  # an option that does not exist: argparse quotes what it was given
+    ["http://orthanc:ab'Hunter-2-secret@127.0.0.1:2"],  # a URL without its option, a quote in its password
+])
+def test_a_password_typed_on_the_command_line_is_not_quoted_back(typed, capsys, monkeypatch):
+    monkeypatch.setenv("COPYDICOM_SRC", NOWHERE)
+    code, out, err = run(["replicate", *typed], capsys)
+    assert code == 2, err
+    assert "Hunter-2-secret" not in out + err and "ab'" not in err, err
+
+
 @pytest.mark.parametrize(("args", "expected"), [
     (["--study-date", "2020-13-01"], ["--study-date", "YYYYMMDD", "20200101-20201231"]),
     (["--study-date", "20201231-20200101"], ["--study-date", "before the first"]),

@@ -31,13 +31,14 @@ from tests.support.fixtures_orthanc import (
 )
 
 
-def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory):
+@pytest.mark.parametrize("mode", ["rest", "peer"])  # peer mode sends corrections through the worker
+def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory, mode):
     source = orthanc_factory("source", extra_config={"OverwriteInstances": True})
     destination = orthanc_factory("destination")  # default: does not overwrite
     items = seed(
         source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=3)
     )
-    first = replicate(source.url_with_credentials, destination.url_with_credentials, since=None, until=None)
+    first = replicate(source.url_with_credentials, destination.url_with_credentials, since=None, until=None, mode=mode)
     assert first.copied == 3
 
     corrected = items[1].dataset
@@ -49,13 +50,13 @@ def test_a_corrected_instance_replaces_the_destinations_copy(orthanc_factory):
     from datetime import datetime, timedelta, timezone
 
     recent = datetime.now(timezone.utc) - timedelta(minutes=5)
-    summary = replicate(source.url_with_credentials, destination.url_with_credentials, since=recent)
+    summary = replicate(source.url_with_credentials, destination.url_with_credentials, since=recent, mode=mode)
     assert summary.updated == 1 and summary.copied == 0 and summary.already_present == 2, summary.line()
     assert "updated 1" in summary.line()
     assert instance_bytes(destination, items[1].orthanc_id) == instance_bytes(source, items[1].orthanc_id)
     assert instance_ids(destination) == {i.orthanc_id for i in items}
 
-    again = replicate(source.url_with_credentials, destination.url_with_credentials, since=recent)
+    again = replicate(source.url_with_credentials, destination.url_with_credentials, since=recent, mode=mode)
     assert again.updated == 0 and again.already_present == 3
 
 
