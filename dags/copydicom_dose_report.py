@@ -68,8 +68,8 @@ with job_dag(
         index = params.get("index") or hook.settings.index or "main"
         with fail_fast(refused_input_reason):  # bad input is not transient: fail now, before a quarter's search
             check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"))
-        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),  # type: ignore[arg-type]
-                           data_interval_start, data_interval_end)  # SplunkHook.search is narrower than Searcher
+        return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
+                           data_interval_start, data_interval_end)
 
     @task
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:

@@ -20,8 +20,9 @@ _INDEX = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_\-]*$")
 
 
 class Searcher(Protocol):
-    def search(self, query: str, earliest_time: Any = None, latest_time: Any = None,
-               **kwargs: Any) -> Iterable[dict]: ...
+    """What the report asks of Splunk: a query over a time range, rows streamed (``SplunkHook.search``)."""
+
+    def search(self, query: str, earliest_time: Any = None, latest_time: Any = None) -> Iterable[dict]: ...
 
 
 @dataclass
