@@ -70,8 +70,9 @@ RETRIEVE_LOCATIONS = frozenset({
 NOT_SHIFTED = frozenset({"PatientBirthDate", "PatientBirthTime"})
 #: The DICOM registry's root: every UID under it is well known (classes, syntaxes, frames of reference).
 REGISTRY_ROOT = "1.2.840.10008."
+#: UR's dummy is the nil UUID's URN (RFC 4122): a valid URI (a Type 1 UR stays valid) that locates nothing.
 DUMMY_BY_VR = {"DA": "19000101", "DT": "19000101000000", "TM": "000000", "DS": "0", "IS": "0", "AS": "000Y",
-               "CS": "REMOVED", "UR": "", "UI": "2.25.0"}
+               "CS": "REMOVED", "UR": "urn:uuid:00000000-0000-0000-0000-000000000000", "UI": "2.25.0"}
 DUMMY_TEXT = "REMOVED"
 
 

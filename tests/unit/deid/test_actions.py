@@ -79,6 +79,14 @@ def test_dummies_of_dates_and_uids_mean_nothing():
     assert dummy("UI").startswith("2.25.")  # a UUID-derived UID: under no organisation's root
 
 
+def test_the_ur_dummy_is_a_uri_that_locates_nothing():
+    """A Type 1 UR needs a value: an empty one is invalid, a host name would point somewhere."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(dummy("UR"))
+    assert parts.scheme == "urn" and not parts.netloc and dummy("UR").endswith("0" * 12)
+
+
 @pytest.mark.parametrize(
     ("keyword", "value", "known"),
     [
