@@ -15,7 +15,7 @@ from copydicom_provider.config import role_variable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.splunk import SplunkError, SplunkHecError
 
-#: The hooks' advice for a 401, replaced by the CLI's own.
+#: The hooks' advice for a 401, which the CLI's own replaces (at the end of the message, after the request).
 CONNECTION_ADVICE = "check the connection's login and password"
 LOGIN, HEC_TOKEN, TOKEN = "login", "hec_token", "token"
 
@@ -50,9 +50,8 @@ def with_fix(error: OrthancError | SplunkError, origins: Mapping[str, Mapping[st
     fix = _fix(error, origins, urls)
     if not fix:
         return message
-    if CONNECTION_ADVICE in message:
-        return message.replace(CONNECTION_ADVICE, fix)
-    return f"{message.rstrip('.')}; {fix}"
+    message = message.replace(f": {CONNECTION_ADVICE}", "").rstrip(".")
+    return f"{message}; {fix}"
 
 
 def _fix(error: OrthancError | SplunkError, origins: Mapping[str, Mapping[str, str]],
