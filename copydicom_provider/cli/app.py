@@ -137,9 +137,7 @@ def _connection_settings(args: argparse.Namespace) -> dict[str, Any]:
         settings["max_parallel"] = args.max_parallel
     if args.insecure:
         settings["verify"] = False
-    elif args.ca_bundle:
-        if not os.path.isfile(args.ca_bundle) or not os.access(args.ca_bundle, os.R_OK):
-            raise ValueError(f"--ca-bundle: {args.ca_bundle!r} is not a readable file (a PEM file of CA certificates)")
+    elif args.ca_bundle:  # a readable file: checked by the parser
         settings["verify"] = os.path.abspath(args.ca_bundle)
     return settings
 
@@ -161,9 +159,7 @@ def _replicate_tags(args: argparse.Namespace) -> TagsSummary:
 def _conditional_replicate(args: argparse.Namespace) -> ReplicationSummary:
     profile = None
     if args.anonymize:
-        key = config.pseudonym_key()
-        if not key:
-            raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
+        key = config.pseudonym_key()  # set: checked by the parser
         remember(key)
         profile = AnonymizationProfile(key=key, retain_device_identity=args.retain_device_identity,
                                        allow_burned_in=args.allow_burned_in)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import os
 import re
 from collections.abc import Sequence
 from typing import Any, NoReturn
 
-from copydicom_provider import __version__
+from copydicom_provider import __version__, config
 from copydicom_provider.cli.values import (
     join_dash_values,
     moment,
@@ -226,6 +227,11 @@ def check_combination(args: argparse.Namespace) -> None:
         raise ValueError("--retain-device-identity and --allow-burned-in apply to --anonymize: add --anonymize")
     if getattr(args, "study_date", None) and (args.since or args.until):
         raise ValueError("choose a received window (--since/--until) or --study-date, not both")
+    if getattr(args, "anonymize", False) and not config.pseudonym_key():
+        raise ValueError("--anonymize needs the pseudonym key in the environment variable COPYDICOM_PSEUDONYM_KEY")
+    ca_bundle = getattr(args, "ca_bundle", None)
+    if ca_bundle and not (os.path.isfile(ca_bundle) and os.access(ca_bundle, os.R_OK)):
+        raise ValueError(f"--ca-bundle: {ca_bundle!r} is not a readable file (a PEM file of CA certificates)")
     if getattr(args, "since", None) and args.until and args.since >= args.until:
         raise ValueError(f"--until ({args.until.isoformat()}) is not after --since ({args.since.isoformat()}): "
                          "the window [since, until) would be empty; swap them?")

@@ -24,7 +24,8 @@ IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(?P<module>\S+)$", re.
 
 def copydicom(*args: str) -> tuple[int, str, str, set[str]]:
     """Exit code, stdout, stderr without the import lines, and the modules imported."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "COLUMNS": "100"}
+    env = {**{k: v for k, v in os.environ.items() if k != "COPYDICOM_PSEUDONYM_KEY"}, "PYTHONPATH": str(ROOT),
+           "COLUMNS": "100"}
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "copydicom_provider.cli", *args],
                             capture_output=True, text=True, env=env, timeout=120)
     modules = set(IMPORTED.findall(result.stderr))
@@ -69,6 +70,8 @@ def test_a_mistyped_command_gets_one_line_with_the_closest_command() -> None:
     (["replicate", "--since", "2026-11-02", "--until", "2026-11-01"], "--until (2026-11-01T00:00:00+00:00) is not"),
     (["conditional-replicate", "--src", "http://pacs:8042"], "one of the arguments --query --spl is required"),
     (["replicate-tags", "--max-parallel"], "argument --max-parallel: expected one argument"),
+    (["conditional-replicate", "--query", "Modality=SR", "--anonymize"], "variable COPYDICOM_PSEUDONYM_KEY"),
+    (["replicate", "--ca-bundle", "no-such-ca.pem"], "--ca-bundle: 'no-such-ca.pem' is not a readable file"),
 ])
 def test_a_bad_or_missing_option_exits_2_under_the_commands_usage_without_airflow(args: list[str], said: str) -> None:
     code, out, err, modules = copydicom(*args)
