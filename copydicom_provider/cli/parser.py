@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any, NoReturn
 
 from copydicom_provider import __version__, config
+from copydicom_provider.cli.urls import URL_ROLES, given_url
 from copydicom_provider.cli.values import (
     join_dash_values,
     moment,
@@ -213,6 +214,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
         command.error(f"unrecognized arguments: {' '.join(extras)}{_closest_options(command, extras)}")
     try:
         check_combination(args)
+        for role in URL_ROLES:
+            if hasattr(args, role):
+                given_url(getattr(args, role), role)
     except ValueError as mistake:
         parser.commands.choices[args.command].error(str(mistake))
     return args

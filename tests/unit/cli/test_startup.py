@@ -24,7 +24,7 @@ IMPORTED = re.compile(r"^import time:\s+\d+ \|\s+\d+ \|\s*(?P<module>\S+)$", re.
 
 def copydicom(*args: str) -> tuple[int, str, str, set[str]]:
     """Exit code, stdout, stderr without the import lines, and the modules imported."""
-    env = {**{k: v for k, v in os.environ.items() if k != "COPYDICOM_PSEUDONYM_KEY"}, "PYTHONPATH": str(ROOT),
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith("COPYDICOM_")}, "PYTHONPATH": str(ROOT),
            "COLUMNS": "100"}
     result = subprocess.run([sys.executable, "-X", "importtime", "-m", "copydicom_provider.cli", *args],
                             capture_output=True, text=True, env=env, timeout=120)
@@ -72,11 +72,15 @@ def test_a_mistyped_command_gets_one_line_with_the_closest_command() -> None:
     (["replicate-tags", "--max-parallel"], "argument --max-parallel: expected one argument"),
     (["conditional-replicate", "--query", "Modality=SR", "--anonymize"], "variable COPYDICOM_PSEUDONYM_KEY"),
     (["replicate", "--ca-bundle", "no-such-ca.pem"], "--ca-bundle: 'no-such-ca.pem' is not a readable file"),
+    (["replicate", "--dest", "http://research:8042"], "--src is missing: give the URL, or set the environment"),
+    (["replicate", "--src", "http://orthanc:Hunter#2-secret@pacs:8042"], "percent-encode it (# as %23)"),
+    (["replicate-tags", "--src", "http://pacs:8042", "--index", "splunk.example.org:8089"], "--index: not a URL"),
 ])
 def test_a_bad_or_missing_option_exits_2_under_the_commands_usage_without_airflow(args: list[str], said: str) -> None:
     code, out, err, modules = copydicom(*args)
     assert code == 2 and out == "", err
     assert err.startswith(f"usage: copydicom {args[0]}") and said in err.splitlines()[-1], err
+    assert "Hunter" not in err
     assert_no_airflow(modules)
 
 
@@ -88,9 +92,10 @@ def test_a_url_typed_in_place_of_the_command_is_not_quoted_back() -> None:
 
 
 def test_the_window_order_is_compared_in_utc_and_a_one_sided_window_is_accepted(capsys) -> None:
-    accepted = parse_args(["replicate", "--since", "2026-11-01T08:00:00+01:00", "--until", "2026-11-01T07:00:01Z"])
+    servers = ["replicate", "--src", "http://pacs:8042", "--dest", "http://research:8042"]
+    accepted = parse_args([*servers, "--since", "2026-11-01T08:00:00+01:00", "--until", "2026-11-01T07:00:01Z"])
     assert accepted.since < accepted.until
-    check_combination(parse_args(["replicate", "--since", "2026-11-01T08:00:00+01:00"]))
+    check_combination(parse_args([*servers, "--since", "2026-11-01T08:00:00+01:00"]))
     with pytest.raises(SystemExit) as refused:  # 08:00+01:00 is 07:00Z: an empty window
-        parse_args(["replicate", "--since", "2026-11-01T08:00:00+01:00", "--until", "2026-11-01T07:00:00Z"])
+        parse_args([*servers, "--since", "2026-11-01T08:00:00+01:00", "--until", "2026-11-01T07:00:00Z"])
     assert refused.value.code == 2 and "swap them?" in capsys.readouterr().err
