@@ -91,14 +91,19 @@ demo-celery: deps venv ## the production topology on this machine: PostgreSQL, R
 screenshots: deps venv ## refresh docs/ui-*.png from the browser test
 	COPYDICOM_SCREENSHOTS=docs $(PY) -m pytest -q tests/system/test_ui_browser.py
 
-bench: deps venv ## side-by-side throughput figures, then monitor-mode latency (not tests)
+bench: deps venv ## side-by-side throughput figures, CLI start-up, then monitor-mode latency (not tests)
 	$(MAKE) --no-print-directory bench-replicate
+	$(MAKE) --no-print-directory bench-cli
 	$(PY) benchmarks/tags_bench.py
 	$(MAKE) --no-print-directory bench-monitor
 
 REPLICATE_ARGS ?=
 bench-replicate: deps venv ## copy methods side by side: ours, Orthanc's push, the ingest bound, OrthancCloner (own venv)
 	$(PY) benchmarks/replicate_bench.py $(REPLICATE_ARGS)
+
+.PHONY: bench-cli
+bench-cli: deps venv ## copydicom --help, --version and mistakes against python -c "import airflow" (~30 s)
+	$(PY) benchmarks/cli_startup.py
 
 MONITOR_ARGS ?=
 bench-monitor: deps venv ## monitor-mode latency under the real scheduler, across a scheduler restart (~7 min)

@@ -2,6 +2,8 @@
 
 Why: a URL is where a command line carries credentials, so every message about one quotes none of
 it (a typo may hide where the password is), and every credential seen is remembered for :func:`scrub`.
+Airflow (its config and secrets masker) is imported only when a credential is remembered or scrubbed, so
+that the parser can check a URL (:func:`given_url`) before the command, and Airflow, is loaded.
 """
 
 from __future__ import annotations
@@ -10,9 +12,6 @@ import logging
 import re
 from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
-
-from airflow.configuration import conf
-from airflow.sdk.log import mask_secret
 
 from copydicom_provider.config import role_variable
 from copydicom_provider.redaction import mask_whole, redact_text
@@ -29,11 +28,15 @@ RESERVED = {"#": "%23", "?": "%3F", "/": "%2F", "@": "%40"}
 def min_masked_length() -> int:
     """Airflow's rule for what its masker masks: secrets of at least ``[logging] min_length_masked_secret``
     characters (default 5; ``AIRFLOW__LOGGING__MIN_LENGTH_MASKED_SECRET``). :func:`scrub` follows it."""
+    from airflow.configuration import conf
+
     return conf.getint("logging", "min_length_masked_secret", fallback=5)
 
 
 def remember(secret: str) -> None:
     """Mask ``secret`` in log lines and scrub it from what the CLI prints (when long enough to be masked)."""
+    from airflow.sdk.log import mask_secret
+
     SEEN_SECRETS.add(secret)
     if len(secret) >= min_masked_length():  # Airflow's masker warns about (and skips) shorter ones
         mask_secret(secret)
@@ -74,13 +77,19 @@ def _reserved_in_credentials(rest: str) -> list[str]:
     return [c for c in RESERVED if c in userinfo]
 
 
+def given_url(value: str | None, role: str) -> str:
+    """``--role``'s URL, or ``COPYDICOM_<ROLE>``, checked (:func:`check_url`); the error names both when neither is."""
+    url = value or role_variable(role) or ""
+    if not url:
+        raise ValueError(f"--{role} is missing: give the URL, or set the environment variable COPYDICOM_{role.upper()}")
+    check_url(url, f"--{role}", URL_ROLES[role])
+    return url
+
+
 def resolve_url(value: str | None, role: str) -> str:
     """``--role``'s URL, or ``COPYDICOM_<ROLE>``; credentials from the environment fill in what it lacks."""
     prefix = f"COPYDICOM_{role.upper()}"
-    url = value or role_variable(role) or ""
-    if not url:
-        raise ValueError(f"--{role} is missing: give the URL, or set the environment variable {prefix}")
-    check_url(url, f"--{role}", URL_ROLES[role])
+    url = given_url(value, role)
     parts = urlsplit(url)
     if parts.password:
         remember(parts.password)

@@ -12,7 +12,7 @@ import re
 from collections.abc import Sequence
 from datetime import date, datetime
 
-from copydicom_provider.jobs.candidates import parse_day, parse_moment
+from copydicom_provider.jobs.window_values import parse_day, parse_moment
 
 DAY = r"\d{8}|\d{4}-\d{2}-\d{2}"
 DAY_RANGE = re.compile(rf"^(?P<first>{DAY})?(?:(?P<dash>-)(?P<last>{DAY})?)?$")

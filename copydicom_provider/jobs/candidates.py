@@ -19,11 +19,12 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import date, datetime
 from typing import Any, Literal
 
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.source_clock import on_source_clock
+from copydicom_provider.jobs.window_values import parse_day, parse_moment, to_utc  # also imported from here
 
 WindowKind = Literal["received", "study_date", "all"]
 WINDOW_KINDS: tuple[str, ...] = ("received", "study_date", "all")
@@ -108,13 +109,6 @@ class Candidates:
         return batches or [Candidates()]
 
 
-def to_utc(moment: datetime) -> datetime:
-    """Naive datetimes are taken as UTC, as Airflow's data intervals are."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment.astimezone(timezone.utc)
-
-
 def orthanc_timestamp(moment: datetime) -> str:
     """The change log's format: ``20261129T034636`` in UTC."""
     return to_utc(moment).strftime("%Y%m%dT%H%M%S")
@@ -177,25 +171,6 @@ def received_instances(source: OrthancHook, start: datetime | None, end: datetim
         since = page["Last"]
 
 
-def parse_moment(value: datetime | str | None) -> datetime | None:
-    """A datetime from a datetime, an ISO 8601 string (as Airflow templates render), or nothing."""
-    if value is None or value == "" or value == "None":
-        return None
-    if isinstance(value, datetime):
-        return to_utc(value)
-    return to_utc(datetime.fromisoformat(str(value).strip().replace("Z", "+00:00")))
-
-
-def parse_day(value: date | str | None) -> date | None:
-    """A date from a date, ``2024-03-01`` or DICOM's ``20240301``."""
-    if value is None or value == "" or value == "None":
-        return None
-    if isinstance(value, datetime):
-        return value.date()
-    if isinstance(value, date):
-        return value
-    text = str(value).strip()
-    return datetime.strptime(text, "%Y%m%d").date() if len(text) == 8 and text.isdigit() else date.fromisoformat(text)
 
 
 def resolve_window(

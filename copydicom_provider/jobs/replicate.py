@@ -18,6 +18,7 @@ from airflow.exceptions import AirflowException
 
 from copydicom_provider.copy import recycling
 from copydicom_provider.copy.batch import CopyBatch
+from copydicom_provider.copy.modes import TRANSFER_MODES  # also imported from here
 from copydicom_provider.copy.peer import copy_peer
 from copydicom_provider.copy.plan import CopyPlan, plan_anonymized, plan_copy
 from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
@@ -31,8 +32,6 @@ from copydicom_provider.jobs.summary import Progress, ReplicationSummary, log
 
 if TYPE_CHECKING:
     pass
-
-TRANSFER_MODES = ("rest", "peer")
 
 
 class ReplicationFailed(JobFailed, AirflowException):
