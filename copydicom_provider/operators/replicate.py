@@ -50,8 +50,11 @@ class ReplicateOperator(WindowedOperator):
         self.mode = mode
         self.peer_job_timeout = peer_job_timeout
 
+    def run_params(self) -> dict[str, Any]:
+        return super().run_params() | {"destination_conn_id": self.destination_conn_id, "mode": self.mode}
+
     def execute(self, context: Context) -> dict[str, Any]:
-        with fail_fast():  # a mistake no retry can fix fails now, in one line
+        with fail_fast(ti=context.get("ti")):  # a mistake no retry can fix fails now, in one line
             source = OrthancHook(self.source_conn_id)
             destination = OrthancHook(self.destination_conn_id)
             candidates = self.candidates(source, context, destination.url)
