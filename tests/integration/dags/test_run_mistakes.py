@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
+import pytest
 from airflow.utils.state import DagRunState, TaskInstanceState
 
 from copydicom_provider.jobs.fail_fast import MISTAKE_XCOM_KEY
@@ -40,3 +41,11 @@ def test_a_backwards_received_window_fails_the_run_in_one_sentence(dagbag, sourc
               for line in (output.out + output.err).splitlines() if re.match(r"\S+Z \[error\s*\]", line)]
     assert theirs and all(ours[0].created <= moment + 0.001 for moment in theirs)  # the reason is the first error
     assert instance_ids(destination) == set()
+
+
+def test_a_trigger_with_a_bad_time_format_is_refused_before_any_run(dagbag):
+    """What the form refuses, a trigger through the API or dag.test refuses alike: Airflow validates the params."""
+    dag = dagbag.get_dag("copydicom_replicate")
+    with pytest.raises(Exception, match="Invalid input for param since: 'yesterday' does not match") as refused:
+        dag.test(logical_date=datetime(2026, 5, 4, tzinfo=timezone.utc), run_conf={"since": "yesterday"})
+    assert "ParamValidationError" in type(refused.value).__name__
