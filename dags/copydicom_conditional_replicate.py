@@ -38,14 +38,21 @@ PARAMS = {
                                "(no pipes, no index=)"),
     "spl": Param(None, type=["null", "string"], title="Full SPL (trusted)",
                  description="Runs as written instead of the filter; must return OrthancInstanceID/SeriesID/StudyID"),
-    "source_conn_id": Param("orthanc_source", type="string", title="Source connection"),
-    "destination_conn_id": Param("orthanc_research", type="string", title="Destination connection"),
-    "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection"),
+    "source_conn_id": Param("orthanc_source", type="string", title="Source connection",
+                            description="Airflow connection (type orthanc) holding the instances the search selects"),
+    "destination_conn_id": Param("orthanc_research", type="string", title="Destination connection",
+                                 description="Airflow connection (type orthanc) of the research store to copy to; "
+                                             "its 'Pseudonym key' keys de-identification"),
+    "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection",
+                            description="Airflow connection (type splunk) with search credentials"),
     "index": Param(None, type=["null", "string"], title="Splunk index", description="Overrides the connection's index"),
     "earliest": Param(None, type=["null", "string"], title="Earliest (Splunk _time)",
                       description="ISO 8601 or Splunk time such as -30d; empty: all time"),
-    "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)"),
-    "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode"),
+    "latest": Param(None, type=["null", "string"], title="Latest (Splunk _time, exclusive)",
+                    description="ISO 8601 or Splunk time such as -1d, after Earliest; empty: now"),
+    "mode": Param("rest", type="string", enum=["rest", "peer"], title="Transfer mode",
+                  description="rest: the worker streams (and de-identifies) each file; peer: the source pushes "
+                              "through an Orthanc peer job (De-identify off only)"),
     "anonymize": Param(True, type="boolean", title="De-identify",
                        description="PS3.15 Annex E profile, keyed by the destination connection's pseudonym key "
                                    "(rest mode only)"),
@@ -55,7 +62,8 @@ PARAMS = {
                              description="Also send what may show a name in its pixels: ultrasound, photographs, "
                                          "secondary captures, XA/RF, unknown classes and BurnedInAnnotation=YES "
                                          "(encapsulated documents are never sent)"),
-    "dry_run": Param(False, type="boolean", title="Dry run"),
+    "dry_run": Param(False, type="boolean", title="Dry run",
+                     description="Search and count what would be copied; copy nothing"),
     "verify": Param(False, type="boolean", title="Verify", description="Compare MD5 of what landed"),
 }
 

@@ -11,6 +11,7 @@ from copydicom_provider.dag_building.job_dag import job_dag
 from copydicom_provider.dag_building.support import DEFAULT_ARGS, interval_timetable
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.fail_fast import fail_fast, refused_input_reason
+from copydicom_provider.jobs.run_checks import check_run
 from copydicom_provider.reports.quarterly import check_params, compute_step, search_step, write_step
 from copydicom_provider.reports.statistics import OUTLIER_FACTOR
 
@@ -62,11 +63,13 @@ with job_dag(
 ):
 
     @task
-    def search(params: dict[str, Any], data_interval_start=None, data_interval_end=None) -> dict[str, Any]:
+    def search(params: dict[str, Any], data_interval_start=None, data_interval_end=None, ti=None) -> dict[str, Any]:
         """Stream the quarter's records from Splunk, each irradiation event once, into the report's data folder."""
+        with fail_fast(ti=ti):  # an unknown connection, or one of another type, fails now in one sentence
+            check_run({"splunk_conn_id": params["splunk_conn_id"]})
         hook = SplunkHook(params["splunk_conn_id"])
         index = params.get("index") or hook.settings.index or "main"
-        with fail_fast(refused_input_reason):  # bad input is not transient: fail now, before a quarter's search
+        with fail_fast(refused_input_reason, ti):  # bad input is not transient: fail now, before a quarter's search
             check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"))
         return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
                            data_interval_start, data_interval_end)

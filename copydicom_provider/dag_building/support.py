@@ -5,10 +5,11 @@ Kept in the package (not in ``dags/``) so that every DAG, and a user's own, impo
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NoReturn
 
 from airflow.sdk import Param, Variable
 from airflow.timetables.base import Timetable
@@ -20,7 +21,8 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import WINDOW_KINDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.jobs.cursor import CURSOR_FORMAT, BadCursor, CursorState, advance, load_cursor, plan_cursor_run
 from copydicom_provider.jobs.cursor_identity import ChangeMark
-from copydicom_provider.jobs.fail_fast import batches_failure, fail_fast
+from copydicom_provider.jobs.fail_fast import MISTAKE_XCOM_KEY, batches_failure, fail_fast, mistake
+from copydicom_provider.jobs.run_checks import check_run
 from copydicom_provider.jobs.summary import JobSummary
 
 #: The task's own logger: its lines show in the Airflow UI's log view (print() output does not always).
@@ -65,22 +67,41 @@ def interval_timetable(spec: str) -> Timetable:
     return CronDataIntervalTimetable(spec, timezone="UTC")
 
 
+#: What the form accepts in its time fields (``parse_moment`` reads all of it): a date, then optionally a time
+#: to the minute or finer, then optionally ``Z`` or an offset; the form refuses anything else before a run.
+MOMENT_PATTERN = (r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?"
+                  r"(Z|[+-][0-9]{2}:?[0-9]{2})?)?$")
+#: A study date as the form takes it (``YYYY-MM-DD``, what its date picker writes).
+DAY_PATTERN = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+
+
 def window_params(action: str) -> dict[str, Param]:
     """The trigger form's window fields; ``action`` words the dry-run switch ("copied", "sent")."""
     return {
         "window": Param("received", type="string", enum=list(WINDOW_KINDS), title="Window",
                         description="received: the run's interval or since/until; study_date: by StudyDate; "
                                     "all: everything"),
-        "since": Param(None, type=["null", "string"], format="date-time", title="Received since (UTC)",
-                       description="Overrides the interval start for window=received"),
-        "until": Param(None, type=["null", "string"], format="date-time", title="Received until (UTC, exclusive)",
-                       description="Empty: up to now for a manual run (from the start of the last complete "
-                                   "interval), the run's interval end for a backfill"),
-        "study_date_from": Param(None, type=["null", "string"], format="date", title="First study date"),
-        "study_date_to": Param(None, type=["null", "string"], format="date", title="Last study date (inclusive)"),
+        "since": _bound(MOMENT_PATTERN, "Received since (UTC)",
+                        "window=received only: overrides the interval start, e.g. 2026-11-29T10:00:00Z; must be "
+                        "before 'Received until'"),
+        "until": _bound(MOMENT_PATTERN, "Received until (UTC, exclusive)",
+                        "window=received only. Empty: up to now for a manual run (from the start of the last "
+                        "complete interval), the run's interval end for a backfill"),
+        "study_date_from": _bound(DAY_PATTERN, "First study date",
+                                  "window=study_date only: the first StudyDate (YYYY-MM-DD); empty: no lower bound "
+                                  "(give this date, the last, or both)"),
+        "study_date_to": _bound(DAY_PATTERN, "Last study date (inclusive)",
+                                "window=study_date only: the last StudyDate, itself included (YYYY-MM-DD); empty: "
+                                "no upper bound"),
         "dry_run": Param(False, type="boolean", title="Dry run",
                          description=f"Count what would be {action}; change nothing"),
     }
+
+
+def _bound(pattern: str, title: str, description: str) -> Param:
+    """An optional bound of a window: the form's date(-time) picker, and its format refused before a run."""
+    return Param(None, type=["null", "string"], format="date" if pattern == DAY_PATTERN else "date-time",
+                 pattern=pattern, title=title, description=description)
 
 
 def cursor_key(dag_id: str, source_conn_id: str, target: str) -> str:
@@ -126,9 +147,11 @@ def window_batches(
     A scheduled run of the received window reads the job's cursor (an Airflow Variable) and covers
     the source's change log from there to now, so an outage, a pause or a failed run loses
     nothing; a gap the log cannot fill is logged as an error and reconciled. Other runs (manual,
-    backfill) cover their window. ``target`` names the destination in the cursor's key.
+    backfill) cover their window. ``target`` names the destination in the cursor's key. The run's
+    parameters are checked first (:func:`check_run`): a mistake fails the task in one sentence.
     """
-    with fail_fast():  # a bad window or connection fails now, not after minutes of retries
+    with fail_fast(ti=(context or {}).get("ti")):  # a bad window or connection fails now, not after retries
+        check_run(params)
         return _enumerate(params, interval_start, interval_end, context, target)
 
 
@@ -172,7 +195,7 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
     ti = context["ti"]
     batches = ti.xcom_pull(task_ids="enumerate")
     if batches is None:
-        raise AirflowFailException("summary: the enumerate task did not finish, so nothing was done; see its log")
+        enumeration_failed(ti)
     total = summary_type()
     unfinished = Candidates()
     failed_batches: list[int] = []
@@ -194,6 +217,21 @@ def summarize_batches(summary_type: type[JobSummary], task_id: str, context: dic
     if failure is not None:
         raise failure
     return result
+
+
+def enumeration_failed(ti: Any) -> NoReturn:
+    """The run's result when ``enumerate`` failed: which task, and why in its own sentence (else: see its log).
+
+    Pushed as the task's result (XCom ``return_value``) and logged, then the task fails: the run failed.
+    """
+    reason = ti.xcom_pull(task_ids="enumerate", key=MISTAKE_XCOM_KEY)
+    result = {"failed_task": "enumerate",
+              "reason": reason or "the enumerate task did not finish, so nothing was done; see its log"}
+    ti.xcom_push(key="return_value", value=result)
+    task_log.info("summary: %s", json.dumps(result))
+    if reason:
+        mistake(f"enumerate failed: {reason}", ti)
+    raise AirflowFailException(f"summary: {result['reason']}")
 
 
 def move_cursor(cursor: dict[str, Any], unfinished: Candidates) -> None:

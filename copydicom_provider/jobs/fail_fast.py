@@ -10,8 +10,10 @@ destination), and a DAG run whose batches did not all finish fails at once (:fun
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import Any, NoReturn
 
 from airflow.exceptions import AirflowException, AirflowNotFoundException
 
@@ -22,6 +24,23 @@ from copydicom_provider.jobs.summary import JobSummary
 
 #: HTTP statuses a retry cannot change: credentials refused, request forbidden.
 PERMANENT_STATUS = {401, 403}
+#: XCom key under which a task that failed on a mistake leaves the one-sentence reason.
+MISTAKE_XCOM_KEY = "mistake"
+
+#: The task's own logger: its lines show in the Airflow UI's log view.
+task_log = logging.getLogger("airflow.task")
+
+
+def mistake(reason: str, ti: Any | None) -> NoReturn:
+    """Fail the task on a mistake: one ERROR line saying it, the sentence in XCom, and no retry.
+
+    ``ti`` is the task instance (None outside a task: a script calling ``execute``). Airflow still
+    logs the exception it is given, after this line; the line comes first and holds the whole reason.
+    """
+    task_log.error("%s", reason)
+    if ti is not None:
+        ti.xcom_push(key=MISTAKE_XCOM_KEY, value=reason)
+    raise AirflowFailException(reason) from None
 
 
 def permanent_reason(error: BaseException) -> str | None:
@@ -56,8 +75,12 @@ def refused_input_reason(error: BaseException) -> str | None:
 
 
 @contextmanager
-def fail_fast(reason_of: Callable[[BaseException], str | None] = permanent_reason) -> Iterator[None]:
-    """Re-raise permanent mistakes (by ``reason_of``) as ``AirflowFailException``: the task fails now, no retries."""
+def fail_fast(reason_of: Callable[[BaseException], str | None] = permanent_reason, ti: Any | None = None,
+              ) -> Iterator[None]:
+    """Fail the task on permanent mistakes (by ``reason_of``) through :func:`mistake`: now, in one line, no retries.
+
+    ``ti``: the task instance, whose XCom ``mistake`` then holds the reason.
+    """
     try:
         yield
     except AirflowFailException:
@@ -66,7 +89,7 @@ def fail_fast(reason_of: Callable[[BaseException], str | None] = permanent_reaso
         reason = reason_of(error)
         if reason is None:
             raise
-        raise AirflowFailException(reason) from None
+        mistake(reason, ti)
 
 
 def job_failure(summary: JobSummary) -> AirflowException | None:

@@ -7,16 +7,15 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from airflow.sdk import Context
-from airflow.sdk.log import mask_secret
 
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.deid import AnonymizationProfile
-from copydicom_provider.hooks.forms import LEGACY_PSEUDONYM_FIELD, PSEUDONYM_FIELD
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.conditional_replicate import IndexWindow, copy_selection
 from copydicom_provider.jobs.fail_fast import fail_fast, rejected_search_reason
+from copydicom_provider.jobs.run_checks import check_run, destination_extra, pseudonym_key
 from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, explorer_url
 from copydicom_provider.operators.replicate import ReplicateOperator
 
@@ -91,41 +90,33 @@ class ConditionalReplicateOperator(ReplicateOperator):
         """The de-identification profile, keyed by the destination connection's pseudonym key."""
         if not forced and not as_bool(self.anonymize, True):
             return None
-        extra = {  # older Airflow forms store custom fields as extra__orthanc__<name>
-            name.removeprefix("extra__orthanc__"): value
-            for name, value in destination.get_connection(self.destination_conn_id).extra_dejson.items()
-        }
-        key = extra.get(PSEUDONYM_FIELD)
-        if extra.get(LEGACY_PSEUDONYM_FIELD):
-            mask_secret(str(extra[LEGACY_PSEUDONYM_FIELD]))
-            raise ValueError(
-                f"The destination connection {self.destination_conn_id!r} keeps its pseudonym key in the extra "
-                f"{LEGACY_PSEUDONYM_FIELD!r}, which Airflow shows in clear in its UI and API: rename it to "
-                f"{PSEUDONYM_FIELD!r} (same value, so the pseudonyms stay the same)"
-            )
-        if not key:
-            raise ValueError(
-                f"De-identification needs a pseudonym key: set the extra {PSEUDONYM_FIELD!r} (the form's "
-                f"'Pseudonym key') of the destination connection {self.destination_conn_id!r}"
-            )
-        mask_secret(str(key))
+        extra = destination_extra(destination.get_connection(self.destination_conn_id))
+        key = pseudonym_key(extra, self.destination_conn_id)
         # The destination's policy holds for every run; a person may add to it for a manual run.
         device = (as_bool(extra.get("retain_device_identity"), False)
                   or (not forced and as_bool(self.retain_device_identity)))
         burned_in = not forced and as_bool(self.allow_burned_in)
-        return AnonymizationProfile(key=str(key), retain_device_identity=device, allow_burned_in=burned_in)
+        return AnonymizationProfile(key=key, retain_device_identity=device, allow_burned_in=burned_in)
+
+    def run_params(self, forced: bool = False) -> dict[str, Any]:
+        """What :func:`check_run` checks; ``forced``: an asset-triggered run, always de-identified, all time."""
+        own = {"splunk_conn_id": self.splunk_conn_id, "earliest": None if forced else self.earliest,
+               "latest": None if forced else self.latest, "anonymize": forced or as_bool(self.anonymize, True)}
+        return {"source_conn_id": self.source_conn_id, "destination_conn_id": self.destination_conn_id,
+                "mode": self.mode} | own
 
     def execute(self, context: Context) -> dict[str, Any]:
-        with fail_fast():  # an unknown connection or refused credentials fail now, in one line
+        events = asset_events(context)
+        with fail_fast(ti=context.get("ti")):  # a mistake in the form or a connection fails now, in one sentence
+            check_run(self.run_params(forced=events is not None))
             destination = OrthancHook(self.destination_conn_id)
             if context.get("ti") is not None:  # the "Orthanc Explorer" link of the research store
                 context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=explorer_url(destination.url))
-        events = asset_events(context)
         query, spl = optional(self.query), optional(self.spl)
         if spl and query:
             self.log.info("full SPL given: the filter %r is not used", query)
             query = None
-        with fail_fast(rejected_search_reason):  # a bad query or setting stays bad: no retry
+        with fail_fast(rejected_search_reason, context.get("ti")):  # a bad query or setting stays bad: no retry
             if events is not None:  # no human in the loop: de-identified and incremental, always
                 indexed = index_window(events, self.log, previous_event_time(context, events, self.log))
                 profile = self.profile(destination, forced=True)

@@ -11,7 +11,7 @@ from copydicom_provider.copy.push_job import DEFAULT_PEER_JOB_TIMEOUT
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.fail_fast import fail_fast
 from copydicom_provider.jobs.replicate import copy_candidates
-from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, explorer_url
+from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, OrthancExplorerLink, copied_url
 from copydicom_provider.operators.windowed import WindowedOperator
 
 
@@ -50,13 +50,16 @@ class ReplicateOperator(WindowedOperator):
         self.mode = mode
         self.peer_job_timeout = peer_job_timeout
 
+    def run_params(self) -> dict[str, Any]:
+        return super().run_params() | {"destination_conn_id": self.destination_conn_id, "mode": self.mode}
+
     def execute(self, context: Context) -> dict[str, Any]:
-        with fail_fast():  # a mistake no retry can fix fails now, in one line
+        with fail_fast(ti=context.get("ti")):  # a mistake no retry can fix fails now, in one line
             source = OrthancHook(self.source_conn_id)
             destination = OrthancHook(self.destination_conn_id)
             candidates = self.candidates(source, context, destination.url)
-            study = candidates.studies[0] if len(candidates.studies) == 1 and not candidates.instances else None
-            context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=explorer_url(destination.url, study))
+            if context.get("ti") is not None:  # absent when a script calls execute() directly
+                context["ti"].xcom_push(key=EXPLORER_XCOM_KEY, value=copied_url(destination, source, candidates))
             summary = copy_candidates(
                 source,
                 destination,

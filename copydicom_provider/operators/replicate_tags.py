@@ -56,8 +56,11 @@ class ReplicateTagsOperator(WindowedOperator):
         self.index = index
         self.sourcetype = sourcetype
 
+    def run_params(self) -> dict[str, Any]:
+        return super().run_params() | {"splunk_conn_id": self.splunk_conn_id}
+
     def execute(self, context: Context) -> dict[str, Any]:
-        with fail_fast():  # a mistake no retry can fix fails now, in one line
+        with fail_fast(ti=context.get("ti")):  # a mistake no retry can fix fails now, in one line
             source = OrthancHook(self.source_conn_id)
             splunk = SplunkHook(self.splunk_conn_id)
             candidates = self.candidates(source, context, "Splunk")

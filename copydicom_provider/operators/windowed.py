@@ -17,6 +17,7 @@ from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.interrupts import raise_terminated
 from copydicom_provider.jobs.candidates import WINDOW_FIELDS, Candidates, enumerate_candidates, resolve_window
 from copydicom_provider.jobs.fail_fast import job_failure
+from copydicom_provider.jobs.run_checks import check_run
 from copydicom_provider.jobs.summary import JobSummary
 
 #: Context key a job operator fills with its counts, and the ``map_index_template`` that shows them:
@@ -95,10 +96,15 @@ class WindowedOperator(BaseOperator):
                 len(candidates.studies), len(candidates.instances), source.url, target,
             )
             return candidates
+        check_run(self.run_params())  # a standalone task checks what a DAG's enumerate task would
         choice = {name: getattr(self, name) for name in WINDOW_FIELDS}
         window = resolve_window(choice, context.get("data_interval_start"), context.get("data_interval_end"))
         self.log.info("window: %s, from %s to %s", window.describe(), source.url, target)
         return enumerate_candidates(source, window)
+
+    def run_params(self) -> dict[str, Any]:
+        """The arguments :func:`check_run` checks, by the names of the DAGs' params; each job adds its own."""
+        return {"source_conn_id": self.source_conn_id, **{name: getattr(self, name) for name in WINDOW_FIELDS}}
 
     def job_options(self) -> dict[str, Any]:
         """The arguments every job function takes from its operator: dry run, verify, progress, the task's log."""

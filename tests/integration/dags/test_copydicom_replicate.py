@@ -90,6 +90,37 @@ def test_copy_tasks_link_to_the_study_in_orthanc_explorer(dagbag, source, destin
     assert requests.get(f"{destination.url}/studies/{items[0].study_orthanc_id}", auth=destination.auth).ok
 
 
+def test_a_received_window_links_to_its_series_and_a_batch_to_its_one_study(
+        dagbag, source, destination, orthanc_connection):
+    """Loose instances (a received window): the link opens their series; a batch over several series of one
+    study opens the study, and one over several studies the explorer's home page."""
+    from copydicom_provider.hooks.orthanc import OrthancHook
+    from copydicom_provider.jobs.candidates import Candidates
+    from copydicom_provider.operators.links import copied_resource
+
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1, instances_per_series=3,
+                                          seed=12))
+    conf = {"source_conn_id": orthanc_connection("series_src", source),
+            "destination_conn_id": orthanc_connection("series_dst", destination),
+            "window": "received", "since": (datetime.now(timezone.utc) - timedelta(minutes=10)).isoformat()}
+    dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime.now(timezone.utc), run_conf=conf)
+    assert dag_run.state == DagRunState.SUCCESS
+    copy = next(ti for ti in dag_run.get_task_instances() if ti.task_id == "copy")
+    url = copy.xcom_pull(task_ids="copy", key="orthanc_explorer", map_indexes=copy.map_index)
+    assert url == f"{destination.url}/app/explorer.html#series?uuid={items[0].series_orthanc_id}"
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+
+    more = seed(source, generate_studies(patients=2, studies_per_patient=1, series_per_study=2, instances_per_series=1,
+                                         seed=13))
+    hook = OrthancHook("series_src")
+    one_study = [i for i in more if i.study_orthanc_id == more[0].study_orthanc_id]
+    assert len({i.series_orthanc_id for i in one_study}) == 2
+    assert copied_resource(hook, Candidates(instances=[i.orthanc_id for i in one_study])) == (
+        "study", more[0].study_orthanc_id)
+    assert copied_resource(hook, Candidates(instances=[i.orthanc_id for i in more])) is None  # two studies
+    assert copied_resource(hook, Candidates(studies=[more[0].study_orthanc_id])) == ("study", more[0].study_orthanc_id)
+
+
 def _failed_at_once(dag_run, task_id: str) -> str:
     """The task failed on its first try (no retry) and the run failed; returns its state."""
     from airflow.utils.state import TaskInstanceState

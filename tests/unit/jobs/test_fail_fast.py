@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 from airflow.exceptions import AirflowException, AirflowNotFoundException
 
@@ -9,7 +11,14 @@ from copydicom_provider.compat import AirflowFailException
 from copydicom_provider.errors import ConfigurationError
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.splunk import SplunkHecError
-from copydicom_provider.jobs.fail_fast import batches_failure, fail_fast, job_failure, permanent_reason
+from copydicom_provider.jobs.fail_fast import (
+    MISTAKE_XCOM_KEY,
+    batches_failure,
+    fail_fast,
+    job_failure,
+    mistake,
+    permanent_reason,
+)
 from copydicom_provider.jobs.summary import ReplicationSummary, TagsSummary
 
 
@@ -49,3 +58,39 @@ def test_unfinished_batches_fail_the_run_now() -> None:
     failure = batches_failure(1, 3, ReplicationSummary(failed=1, failures=[["i", "x"]]))
     assert isinstance(failure, AirflowFailException)
     assert "1 of 3 batch(es) did not finish (1 instance(s)" in str(failure)
+
+
+class _RecordingTi:
+    """What ``mistake`` uses of a task instance: ``xcom_push`` (a real run is tested in tests/integration/dags)."""
+
+    def __init__(self) -> None:
+        self.pushed: dict[str, object] = {}
+
+    def xcom_push(self, key: str, value: object) -> None:
+        self.pushed[key] = value
+
+
+def test_a_mistake_is_one_error_line_and_one_xcom_and_no_retry(caplog: pytest.LogCaptureFixture) -> None:
+    ti = _RecordingTi()
+    with caplog.at_level(logging.INFO, logger="airflow.task"), pytest.raises(AirflowFailException) as failed:
+        mistake("since is not before until: swap them", ti)
+    assert str(failed.value) == "since is not before until: swap them" and failed.value.__cause__ is None
+    errors = [r for r in caplog.records if r.levelno >= logging.ERROR]
+    assert [r.getMessage() for r in errors] == ["since is not before until: swap them"]
+    assert errors[0].exc_info is None  # the line, without a traceback
+    assert ti.pushed == {MISTAKE_XCOM_KEY: "since is not before until: swap them"} and MISTAKE_XCOM_KEY == "mistake"
+
+
+def test_fail_fast_sends_mistakes_through_mistake_and_leaves_bugs_their_traceback(
+        caplog: pytest.LogCaptureFixture) -> None:
+    ti = _RecordingTi()
+    with caplog.at_level(logging.INFO, logger="airflow.task"), pytest.raises(AirflowFailException) as failed, \
+            fail_fast(ti=ti):
+        raise ConfigurationError("connection 'x' is of type 'splunk', not 'orthanc'")
+    assert failed.value.__suppress_context__ and ti.pushed[MISTAKE_XCOM_KEY] == str(failed.value)
+    ti = _RecordingTi()
+    with pytest.raises(KeyError), fail_fast(ti=ti):
+        raise KeyError("a bug")
+    assert ti.pushed == {}
+    with pytest.raises(AirflowFailException, match="no ti"), fail_fast():  # outside a task: still one line
+        raise ConfigurationError("no ti")
