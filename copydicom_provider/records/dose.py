@@ -25,7 +25,9 @@ broke when a report had one acquisition instead of several. Here every record is
 
     * NUM -> a JSON number in its key's one UCUM unit (:mod:`.units`), plus ``<key>_unit``.
       An item without a value (no measured value, or a NumericValueQualifier) is left out, never
-      written as 0. Several values in one record (per-pulse, per-tube) -> scalars, see
+      written as 0. A value of a key with a unit that has no unit, an empty unit sequence or a
+      unit not known goes to ``<key>_Unconverted`` + ``<key>_UnconvertedUnit``, with a warning,
+      never into ``<key>``. Several values in one record (per-pulse, per-tube) -> scalars, see
       :mod:`.dose_fields`: mean, ``_min``, ``_max``, ``_count``, ``_Source<ID>``, ``_series``.
     * CODE -> the code meaning, plus ``<key>_code`` = ``SCHEME:VALUE``.
     * TEXT, UIDREF, PNAME -> strings; DATETIME/DATE/TIME -> ISO 8601; COMPOSITE/IMAGE/WAVEFORM ->

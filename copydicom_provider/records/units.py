@@ -4,7 +4,9 @@ Why one unit per key: ``ExposureTime`` arrives in seconds from CT and in millise
 projection X-ray, ``Exposure`` in uAs or mAs; a search that averages a key must not mix them.
 Each known key has its unit (:data:`KEY_UNITS`, rendered in docs/dose-records.md); a key not in the
 table gets its dimension's unit (:data:`DIMENSION_UNITS`); a unit this module does not know keeps
-its (UCUM-normalised) spelling.
+its (UCUM-normalised) spelling -- except on a key of the table: there a value with no unit or a unit
+not known here raises :class:`UnknownUnit`, and the walk keeps it apart (``<Key>_Unconverted``),
+because a DAP of 1.323 dGy.cm2 read as Gy.m2 would be 100,000 times too large.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["DIMENSION_UNITS", "KEY_UNITS", "UnitError", "key_unit", "normalise_unit"]
+__all__ = ["DIMENSION_UNITS", "KEY_UNITS", "UnitError", "UnknownUnit", "key_unit", "needs_unit", "normalise_unit"]
 
 # Gray prefixes as factors to mGy.
 _GY_PREFIX = {"": Decimal(1000), "c": Decimal(10), "d": Decimal(100), "m": Decimal(1),
@@ -97,6 +99,16 @@ class UnitError(ValueError):
     """A value's unit cannot be converted to its key's unit."""
 
 
+class UnknownUnit(UnitError):
+    """A key of :data:`KEY_UNITS` got no unit, or one this module does not know: its scale is unknown."""
+
+
+def needs_unit(key: str) -> bool:
+    """True for a key whose values mean nothing without a unit (a dose, a time); ratios do not need one."""
+    target = KEY_UNITS.get(key)
+    return target is not None and _UNITS[target][0] != "ratio"
+
+
 def normalise_unit(unit: str) -> tuple[str, Decimal]:
     """UCUM spelling of a unit and the factor that brings the value to it.
 
@@ -129,7 +141,8 @@ def key_unit(key: str, unit: str) -> tuple[str, Decimal]:
     """The unit ``key`` is indexed in and the factor from ``unit`` to it.
 
     Raises :class:`UnitError` when ``key`` has a unit in :data:`KEY_UNITS` that ``unit`` cannot be
-    converted to (``KVP`` in ``mA``): that value is skipped with a warning, never mixed in.
+    converted to (``KVP`` in ``mA``): that value is skipped with a warning, never mixed in; and
+    :class:`UnknownUnit` when ``unit`` is empty or not known here (``DLP`` in ``furlong``).
     """
     spelled, factor = normalise_unit(unit)
     dimension = _UNITS.get(spelled)
@@ -141,7 +154,9 @@ def key_unit(key: str, unit: str) -> tuple[str, Decimal]:
     if spelled == target:
         return target, factor
     wanted = _UNITS[target]
-    if dimension is None or dimension[0] != wanted[0]:
+    if dimension is None:
+        raise UnknownUnit(f"unit {unit!r} is not known, so it cannot be converted to {target!r}")
+    if dimension[0] != wanted[0]:
         raise UnitError(f"unit {unit!r} cannot be converted to {target!r}")
     return target, factor * dimension[1] / wanted[1]
 
