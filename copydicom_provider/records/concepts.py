@@ -210,7 +210,8 @@ HEADER_KEYS = (*JOIN_KEYS[:2], "SeriesInstanceUID", "SOPClassUID", *JOIN_KEYS[2:
 DERIVED_KEYS = ("StudyDateTime", "PatientAgeYears")
 # Keys the dose records (records.dose) and the record builder (records.instance) write themselves.
 RECORD_KEYS = ("RecordType", "RecordKey", "EventIndex", "EventCount", "FirstIrradiationEventUID",
-               "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted")
+               "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted",
+               "ReportIncomplete")
 RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | frozenset(RECORD_KEYS)
 
 
