@@ -211,7 +211,7 @@ DERIVED_KEYS = ("StudyDateTime", "PatientAgeYears")
 # Keys the dose records (records.dose) and the record builder (records.instance) write themselves.
 RECORD_KEYS = ("RecordType", "RecordKey", "EventIndex", "EventCount", "FirstIrradiationEventUID",
                "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted",
-               "ReportIncomplete")
+               "ReportIncomplete", "BreastsImaged")
 RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | frozenset(RECORD_KEYS)
 
 

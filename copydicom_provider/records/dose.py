@@ -49,6 +49,7 @@ from pydicom.dataset import Dataset
 
 from copydicom_provider.dicom.sr_items import ContentItem
 from copydicom_provider.dicom.text import iso_datetime, value_text
+from copydicom_provider.records.breasts import agd_over_imaged_breasts
 from copydicom_provider.records.concepts import DOSE_REPORT_ROOT, HEADER_KEYS
 from copydicom_provider.records.dose_fields import RecordFields
 from copydicom_provider.records.sr_walk import ContentWalker
@@ -95,7 +96,9 @@ def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:
     warnings = len(report.warnings) + sum(len(event.warnings) for event in walker.events)
     if warnings:
         summary["ParseWarningCount"] = warnings
-    records = [{"RecordType": "dose_report", **header, **report.record(), **summary}]
+    report_fields = report.record()
+    agd_over_imaged_breasts(report_fields, events)
+    records = [{"RecordType": "dose_report", **header, **report_fields, **summary}]
     for index, event in enumerate(events, 1):
         records.append({"RecordType": "irradiation_event", "EventIndex": index, **header, **event})
     return records
