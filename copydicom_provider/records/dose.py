@@ -10,7 +10,8 @@ broke when a report had one acquisition instead of several. Here every record is
     ``DLPTotal``, ``NumberOfEvents``, plus ``EventCount`` and ``FirstIrradiationEventUID``) and one
     ``RecordType=irradiation_event`` record per "CT Acquisition" (113819, TID 10013) or
     "Irradiation Event X-Ray Data" (113706, TID 10003) container, in document order, with
-    ``EventIndex`` 1, 2, ... Other instances give ``[]``.
+    ``EventIndex`` 1, 2, ... Radiopharmaceutical Radiation Dose SRs (...88.68, root (113500, DCM))
+    give their one ``dose_report`` record (see :mod:`.radiopharmaceutical`). Other instances give ``[]``.
 
     Every record starts with the join keys taken from the DICOM header: SOPInstanceUID,
     StudyInstanceUID, SeriesInstanceUID, AccessionNumber, StationName, Manufacturer,
@@ -52,6 +53,7 @@ from copydicom_provider.dicom.text import iso_datetime, value_text
 from copydicom_provider.records.breasts import agd_over_imaged_breasts
 from copydicom_provider.records.concepts import DOSE_REPORT_ROOT, HEADER_KEYS
 from copydicom_provider.records.dose_fields import RecordFields
+from copydicom_provider.records.radiopharmaceutical import RADIOPHARMACEUTICAL_DOSE_SR, RADIOPHARMACEUTICAL_ROOT
 from copydicom_provider.records.sr_walk import ContentWalker
 
 __all__ = ["XRAY_RADIATION_DOSE_SR", "dose_records", "is_dose_report", "patient_age_years"]
@@ -61,16 +63,17 @@ _SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 
 def is_dose_report(ds: Dataset | ContentItem) -> bool:
-    """X-Ray Radiation Dose SR class, or another SR class with root (113701, DCM)."""
+    """X-Ray or Radiopharmaceutical Radiation Dose SR class, or another SR class with either root."""
     sop_class = str(ds.get("SOPClassUID", ""))
-    if sop_class == XRAY_RADIATION_DOSE_SR:
+    if sop_class in (XRAY_RADIATION_DOSE_SR, RADIOPHARMACEUTICAL_DOSE_SR):
         return True
     if not sop_class.startswith(_SR_CLASS_PREFIX):
         return False
     seq = ds.get("ConceptNameCodeSequence")
     if not seq:
         return False
-    return (seq[0].get("CodingSchemeDesignator"), seq[0].get("CodeValue")) == DOSE_REPORT_ROOT
+    return (seq[0].get("CodingSchemeDesignator"), seq[0].get("CodeValue")) in (DOSE_REPORT_ROOT,
+                                                                               RADIOPHARMACEUTICAL_ROOT)
 
 
 def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:

@@ -44,6 +44,7 @@ class GroupLabel(NamedTuple):
 
     name: str
     total: bool  # per-plane totals add up; tubes, filters and sides are averaged
+    scalar: bool = True  # False: kept per group only (organ doses), no key over all groups
 
 
 def json_number(number: Decimal) -> int | float:
@@ -135,6 +136,9 @@ def _number_keys(key: str, entries: list[tuple[Decimal, GroupLabel | None]], uni
     else:
         scalar = _mean(values)
     out: dict[str, Any] = {key: json_number(scalar)}
+    if all_grouped and not any(group is not None and group.scalar for _, group in entries):
+        out = {f"{key}_{name}": json_number(_mean(v)) for name, v in per_group.items()}
+        return {**out, f"{key}_unit": unit} if unit else out
     if len(values) > 1:
         out[f"{key}_min"] = json_number(min(values))
         out[f"{key}_max"] = json_number(max(values))

@@ -201,8 +201,8 @@ def _group_label(group: Group, children: Any, fields: RecordFields) -> GroupLabe
         if seq and _code(seq[0])[:2] in group.naming:
             name = _child_text(child)
             if name:
-                return GroupLabel(group.prefix + name, group.total)
-    return GroupLabel(f"{group.fallback}{seen}", group.total)
+                return GroupLabel(group.prefix + name, group.total, group.scalar)
+    return GroupLabel(f"{group.fallback}{seen}", group.total, group.scalar)
 
 
 def _laterality(item: ContentItem) -> GroupLabel | None:

@@ -14,6 +14,8 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+from copydicom_provider.records.radiopharmaceutical import RADIOPHARMACEUTICAL_UNITS
+
 __all__ = ["DIMENSION_UNITS", "KEY_UNITS", "UnitError", "UnknownUnit", "key_unit", "needs_unit", "normalise_unit"]
 
 # Gray prefixes as factors to mGy.
@@ -40,6 +42,11 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
     "m2": ("area", Decimal(1)), "cm2": ("area", Decimal("0.0001")),
     "mm2": ("area", Decimal("0.000001")),
     "deg": ("angle", Decimal(1)),
+    "Bq": ("activity", Decimal("0.000001")), "kBq": ("activity", Decimal("0.001")),
+    "MBq": ("activity", Decimal(1)), "GBq": ("activity", Decimal(1000)),
+    "Ci": ("activity", Decimal(37000)), "mCi": ("activity", Decimal(37)), "uCi": ("activity", Decimal("0.037")),
+    "cm3": ("volume", Decimal(1)), "mL": ("volume", Decimal(1)), "L": ("volume", Decimal(1000)),
+    "mm3": ("volume", Decimal("0.001")),
     "{pulse}/s": ("rate", Decimal(1)), "/s": ("rate", Decimal(1)), "Hz": ("rate", Decimal(1)),
     "{ratio}": ("ratio", Decimal(1)), "1": ("ratio", Decimal(1)),
 }
@@ -47,7 +54,7 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
 DIMENSION_UNITS: dict[str, str] = {
     "dose": "mGy", "dose-length": "mGy.cm", "dose-area": "Gy.m2", "effective-dose": "mSv",
     "time": "s", "voltage": "kV", "current": "mA", "charge": "mA.s", "length": "mm",
-    "area": "m2", "angle": "deg", "rate": "/s", "ratio": "{ratio}",
+    "area": "m2", "angle": "deg", "rate": "/s", "ratio": "{ratio}", "activity": "MBq", "volume": "cm3",
 }
 # Vendor spellings (after squashing spaces and case of the gray family) -> UCUM.
 _ALIASES = {
@@ -59,6 +66,7 @@ _ALIASES = {
     "°": "deg", "degree": "deg", "degrees": "deg", "ratio": "{ratio}", "MSV": "mSv",
     "msv": "mSv", "S": "s", "MS": "ms", "MM": "mm", "CM": "cm",
     # thickness "of aluminium/copper" (half value layer, filters): a length all the same
+    "ml": "mL", "cc": "cm3", "l": "L", "mbq": "MBq", "MBQ": "MBq", "mci": "mCi", "MCI": "mCi",
     "mm[Al]": "mm", "mmAl": "mm", "mm.Al": "mm", "mm[Cu]": "mm", "mmCu": "mm", "mm.Cu": "mm",
 }
 
@@ -92,6 +100,7 @@ KEY_UNITS: dict[str, str] = {
     "DistanceSourceToIsocenter": _L, "DistanceSourceToReferencePoint": _L,
     "DistanceSourceToDetector": _L, "TableLongitudinalPosition": _L,
     "TableLateralPosition": _L, "TableHeightPosition": _L,
+    **RADIOPHARMACEUTICAL_UNITS,
 }
 
 
