@@ -34,7 +34,11 @@ run without sending: a partial answer would call held records missing and send t
 
 One unreadable instance (a file that is not DICOM, an Orthanc error, an event HEC refuses as
 malformed) is counted in ``failed`` with its reason and skipped; the rest are indexed. A dose report
-with items that cannot be read is not a failure: those items are named in ``ParseWarnings``. A Splunk
+with items that cannot be read is not a failure: those items are named in ``ParseWarnings``. A dose
+report that holds less than it should (fewer events than it declares, a file cut short; see
+:mod:`copydicom_provider.records.completeness`) is counted in ``incomplete_reports`` and fails the task
+like a failed instance: its dose records are sent (once: a rerun finds them indexed), its instance
+record is not, so every rerun reads it again and fails again until the report is whole. A Splunk
 or Orthanc outage raises: the task fails and its retry sends only what is still missing.
 """
 
@@ -124,6 +128,8 @@ class _Run:
         self.source_name = ""
         #: what this run sent, by record key, when it is to be verified afterwards
         self.sent_records = SentRecords() if verify else None
+        #: instances whose incomplete dose report this run counted (a verify resend counts nothing twice)
+        self.incomplete: set[str] = set()
 
     def absent(self, keys: Sequence[str]) -> set[str]:
         """Which of ``keys`` the index lacks once Splunk's indexing lag (``settle_delay``) is waited out."""
@@ -158,7 +164,13 @@ class _Run:
         )
 
     def send_chunk(self, items: list[InstanceRecords], read: int, progress: Progress) -> None:
-        """Drop dose records already indexed, send the rest; ``read`` instances of the chunk are then done."""
+        """Drop dose records already indexed, send the rest; ``read`` instances of the chunk are then done.
+
+        An incomplete report's instance record is held back: it is what marks an instance done.
+        """
+        for item in items:
+            if item.incomplete:
+                item.records = [r for r in item.records if r["RecordType"] != "instance"]
         self.skip_indexed_dose_records(items)
         self.send(items)
         progress.advance(read)
@@ -186,12 +198,20 @@ class _Run:
                 self.summary.record_failure(items[owner].instance_id, f"Splunk HEC refused its record: {error.text}")
                 start = next((i for i, (n, _) in enumerate(envelopes) if n > owner), len(envelopes))
         for n, item in enumerate(items):
-            if n not in bad:
+            if n in bad:
+                continue
+            if item.incomplete:
+                if item.instance_id not in self.incomplete:
+                    self.incomplete.add(item.instance_id)
+                    self.summary.record_incomplete(item.instance_id, item.incomplete)
+                    self.logger.warning("tags: instance %s: incomplete dose report: %s", item.instance_id,
+                                        item.incomplete)
+            else:
                 self.summary.sent += 1
-                self.summary.dose_reports += item.dose_reports
-                self.summary.irradiation_events += item.irradiation_events
-                if self.sent_records is not None:
-                    self.sent_records.add(item.instance_id, item.records)
+            self.summary.dose_reports += item.dose_reports
+            self.summary.irradiation_events += item.irradiation_events
+            if self.sent_records is not None:
+                self.sent_records.add(item.instance_id, item.records)
 
 
 def index_candidates(
@@ -336,7 +356,7 @@ def replicate_tags(
 
     ``source`` is an Orthanc hook or URL, ``index`` a Splunk hook or URL (see
     :meth:`SplunkHook.from_url`). Windows as in :func:`~copydicom_provider.jobs.replicate.replicate`.
-    Raises :class:`TagsFailed` (with the summary) when an instance failed, unless
+    Raises :class:`TagsFailed` (with the summary) when an instance failed or a dose report is incomplete, unless
     ``raise_on_failure`` is false. ``verify`` asks the index afterwards for every record sent,
     sends what it lacks once more and fails what it still lacks (see :mod:`.tags_verify`).
     """
@@ -348,6 +368,6 @@ def replicate_tags(
     summary = index_candidates(source_hook, splunk, candidates, index=splunk_index, sourcetype=sourcetype,
                                dry_run=dry_run, verify=verify)
     log.info("summary: %s", summary.line())
-    if summary.failed and not dry_run and raise_on_failure:
+    if summary.incomplete and not dry_run and raise_on_failure:
         raise TagsFailed(summary)
     return summary

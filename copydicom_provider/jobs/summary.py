@@ -194,7 +194,12 @@ class ReplicationSummary(JobSummary):
 
 @dataclass
 class TagsSummary(JobSummary):
-    """What one tags run did."""
+    """What one tags run did.
+
+    ``incomplete_reports`` counts dose reports that hold less than they should (fewer events than
+    they declare, a file cut short): their records were sent, but the task fails as it does for a
+    failed instance, and every rerun counts them again until the report is whole.
+    """
 
     candidates: int = 0
     already_indexed: int = 0
@@ -203,22 +208,43 @@ class TagsSummary(JobSummary):
     dose_reports: int = 0
     irradiation_events: int = 0
     events_sent: int = 0
+    incomplete_reports: int = 0
 
     COUNTS: ClassVar[tuple[str, ...]] = (
         "candidates", "already_indexed", "to_send", "sent", "dose_reports", "irradiation_events",
-        "events_sent", "failed", "vanished",
+        "events_sent", "failed", "vanished", "incomplete_reports",
     )
     DONE: ClassVar[str] = "sent"
 
+    @property
+    def incomplete(self) -> bool:
+        """A failed instance or an incomplete dose report: the task fails."""
+        return bool(self.failed or self.incomplete_reports)
+
+    def record_incomplete(self, instance_id: str, reason: str) -> None:
+        self.incomplete_reports += 1
+        if len(self.failures) < MAX_REPORTED_FAILURES:
+            self.failures.append([instance_id, f"incomplete dose report: {reason}"])
+
+    def failure_text(self) -> str:
+        listed = "; ".join(f"{instance}: {reason}" for instance, reason in self.failures)
+        counts = [f"{self.failed} instance(s) failed"] if self.failed else []
+        if self.incomplete_reports:
+            counts.append(f"{self.incomplete_reports} dose report(s) incomplete")
+        more = self.failed + self.incomplete_reports - len(self.failures)
+        return f"{', '.join(counts)}: {listed}" + (f" (and {more} more)" if more > 0 else "")
+
     def label(self) -> str:
         done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
-        return f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
+        text = f"{done}, {self.already_indexed} indexed" + (f", {self.failed} failed" if self.failed else "")
+        return text + (f", {self.incomplete_reports} incomplete" if self.incomplete_reports else "")
 
     def line(self) -> str:
         """The totals first (a log view cuts long lines at the right), then the details."""
         done = f"would send {self.to_send}" if self.dry_run else f"sent {self.sent}"
+        incomplete = f", {self.incomplete_reports} incomplete dose reports" if self.incomplete_reports else ""
         text = (
-            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed "
+            f"{done} instances, {self.already_indexed} already indexed, {self.failed} failed{incomplete} "
             f"({self.dose_reports} dose reports, {self.irradiation_events} irradiation events, "
             f"{self.events_sent} events) of {self.candidates} candidates in {self.seconds:.1f} s "
             f"({self.instances_per_second} instances/s)"

@@ -12,6 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from copydicom_provider.records.radiopharmaceutical import (
+    ORGAN_DOSE_CONTAINER,
+    ORGAN_NAMING,
+    RADIOPHARMACEUTICAL_KEYS,
+)
 from copydicom_provider.records.units import normalise_unit  # noqa: F401 - re-exported
 
 # Event containers: each becomes one RecordType=irradiation_event record.
@@ -35,6 +40,7 @@ class Group:
     naming: frozenset[tuple[str, str]]  # concept of the child whose value names the instance
     fallback: str  # name by position when no child names it: "Source" + "1"
     total: bool  # the key's scalar is the sum over instances (per-plane totals), else the mean
+    scalar: bool = True  # False: only per instance (organ doses: a mean over organs means nothing)
 
 
 GROUP_CONTAINERS: dict[tuple[str, str], Group] = {
@@ -44,6 +50,8 @@ GROUP_CONTAINERS: dict[tuple[str, str], Group] = {
     ("DCM", "113702"): Group("", frozenset({("DCM", "113764")}), "Plane", total=True),
     # X-Ray Filters (TID 10003), named by the filter material
     ("DCM", "113771"): Group("Filter", frozenset({("DCM", "113757")}), "Filter", total=False),
+    # Organ Dose Information (TID 10023), named by its finding site (the organ)
+    ORGAN_DOSE_CONTAINER: Group("", ORGAN_NAMING, "Organ", total=False, scalar=False),
 }
 # A NUM qualified by laterality (mammography's accumulated AGD per breast) is kept per side too.
 LATERALITY = frozenset({("SCT", "272741003"), ("SRT", "G-C171")})
@@ -195,6 +203,8 @@ CONCEPT_KEYS: dict[tuple[str, str], str] = {
     ("DCM", "113751"): "TableLongitudinalPosition",
     ("DCM", "113752"): "TableLateralPosition",
     ("DCM", "113753"): "TableHeightPosition",
+    # Radiopharmaceutical administration (TID 10021-10023), see records.radiopharmaceutical
+    **RADIOPHARMACEUTICAL_KEYS,
 }
 
 # Keys every dose record carries from the DICOM header; SR content must not overwrite them.
@@ -210,7 +220,8 @@ HEADER_KEYS = (*JOIN_KEYS[:2], "SeriesInstanceUID", "SOPClassUID", *JOIN_KEYS[2:
 DERIVED_KEYS = ("StudyDateTime", "PatientAgeYears")
 # Keys the dose records (records.dose) and the record builder (records.instance) write themselves.
 RECORD_KEYS = ("RecordType", "RecordKey", "EventIndex", "EventCount", "FirstIrradiationEventUID",
-               "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted")
+               "ParseWarnings", "ParseWarningCount", "OmittedForSize", "ContentItemsOmitted",
+               "ReportIncomplete", "BreastsImaged")
 RESERVED_KEYS = frozenset(HEADER_KEYS) | frozenset(DERIVED_KEYS) | frozenset(RECORD_KEYS)
 
 

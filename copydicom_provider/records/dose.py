@@ -10,7 +10,8 @@ broke when a report had one acquisition instead of several. Here every record is
     ``DLPTotal``, ``NumberOfEvents``, plus ``EventCount`` and ``FirstIrradiationEventUID``) and one
     ``RecordType=irradiation_event`` record per "CT Acquisition" (113819, TID 10013) or
     "Irradiation Event X-Ray Data" (113706, TID 10003) container, in document order, with
-    ``EventIndex`` 1, 2, ... Other instances give ``[]``.
+    ``EventIndex`` 1, 2, ... Radiopharmaceutical Radiation Dose SRs (...88.68, root (113500, DCM))
+    give their one ``dose_report`` record (see :mod:`.radiopharmaceutical`). Other instances give ``[]``.
 
     Every record starts with the join keys taken from the DICOM header: SOPInstanceUID,
     StudyInstanceUID, SeriesInstanceUID, AccessionNumber, StationName, Manufacturer,
@@ -25,7 +26,9 @@ broke when a report had one acquisition instead of several. Here every record is
 
     * NUM -> a JSON number in its key's one UCUM unit (:mod:`.units`), plus ``<key>_unit``.
       An item without a value (no measured value, or a NumericValueQualifier) is left out, never
-      written as 0. Several values in one record (per-pulse, per-tube) -> scalars, see
+      written as 0. A value of a key with a unit that has no unit, an empty unit sequence or a
+      unit not known goes to ``<key>_Unconverted`` + ``<key>_UnconvertedUnit``, with a warning,
+      never into ``<key>``. Several values in one record (per-pulse, per-tube) -> scalars, see
       :mod:`.dose_fields`: mean, ``_min``, ``_max``, ``_count``, ``_Source<ID>``, ``_series``.
     * CODE -> the code meaning, plus ``<key>_code`` = ``SCHEME:VALUE``.
     * TEXT, UIDREF, PNAME -> strings; DATETIME/DATE/TIME -> ISO 8601; COMPOSITE/IMAGE/WAVEFORM ->
@@ -47,8 +50,10 @@ from pydicom.dataset import Dataset
 
 from copydicom_provider.dicom.sr_items import ContentItem
 from copydicom_provider.dicom.text import iso_datetime, value_text
+from copydicom_provider.records.breasts import agd_over_imaged_breasts
 from copydicom_provider.records.concepts import DOSE_REPORT_ROOT, HEADER_KEYS
 from copydicom_provider.records.dose_fields import RecordFields
+from copydicom_provider.records.radiopharmaceutical import RADIOPHARMACEUTICAL_DOSE_SR, RADIOPHARMACEUTICAL_ROOT
 from copydicom_provider.records.sr_walk import ContentWalker
 
 __all__ = ["XRAY_RADIATION_DOSE_SR", "dose_records", "is_dose_report", "patient_age_years"]
@@ -58,16 +63,17 @@ _SR_CLASS_PREFIX = "1.2.840.10008.5.1.4.1.1.88."
 
 
 def is_dose_report(ds: Dataset | ContentItem) -> bool:
-    """X-Ray Radiation Dose SR class, or another SR class with root (113701, DCM)."""
+    """X-Ray or Radiopharmaceutical Radiation Dose SR class, or another SR class with either root."""
     sop_class = str(ds.get("SOPClassUID", ""))
-    if sop_class == XRAY_RADIATION_DOSE_SR:
+    if sop_class in (XRAY_RADIATION_DOSE_SR, RADIOPHARMACEUTICAL_DOSE_SR):
         return True
     if not sop_class.startswith(_SR_CLASS_PREFIX):
         return False
     seq = ds.get("ConceptNameCodeSequence")
     if not seq:
         return False
-    return (seq[0].get("CodingSchemeDesignator"), seq[0].get("CodeValue")) == DOSE_REPORT_ROOT
+    return (seq[0].get("CodingSchemeDesignator"), seq[0].get("CodeValue")) in (DOSE_REPORT_ROOT,
+                                                                               RADIOPHARMACEUTICAL_ROOT)
 
 
 def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:
@@ -93,7 +99,9 @@ def dose_records(ds: Dataset, *, lean: bool = True) -> list[dict[str, Any]]:
     warnings = len(report.warnings) + sum(len(event.warnings) for event in walker.events)
     if warnings:
         summary["ParseWarningCount"] = warnings
-    records = [{"RecordType": "dose_report", **header, **report.record(), **summary}]
+    report_fields = report.record()
+    agd_over_imaged_breasts(report_fields, events)
+    records = [{"RecordType": "dose_report", **header, **report_fields, **summary}]
     for index, event in enumerate(events, 1):
         records.append({"RecordType": "irradiation_event", "EventIndex": index, **header, **event})
     return records

@@ -13,6 +13,11 @@ one number; several values of one concept in one record are summarised:
 * a series that is not one value per tube (per-pulse values, repeated items) is also kept whole as
   ``KVP_series`` -- the first key dropped when a record must shrink to fit the size cap.
 
+A number that cannot be put in its key's unit -- no unit, an empty unit sequence, or a unit
+:mod:`.units` does not know, on a key that has a unit -- is kept apart, never in the key a search
+averages: ``<Key>_Unconverted`` (summarised the same way) and ``<Key>_UnconvertedUnit`` (the raw
+unit as written, empty when there was none).
+
 Text and code values that repeat stay lists (``TargetRegion``, ``XRaySourceID``): Splunk counts and
 groups multivalue strings fine. Items that could not be read are named in ``ParseWarnings``
 (one string, ``<content path>: <reason>; skipped`` joined by `` | ``).
@@ -23,13 +28,15 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any, NamedTuple
 
-__all__ = ["MAX_WARNINGS", "WARNING_SEPARATOR", "GroupLabel", "RecordFields", "json_number"]
+__all__ = ["MAX_WARNINGS", "UNCONVERTED", "WARNING_SEPARATOR", "GroupLabel", "RecordFields", "json_number"]
 
 #: Warnings kept per record (the rest are counted); each is cut to WARNING_CHARS.
 MAX_WARNINGS = 20
 WARNING_CHARS = 300
 #: One string, not a JSON list: Splunk would name a list ``ParseWarnings{}``.
 WARNING_SEPARATOR = " | "
+#: Suffix of the key that holds a number which could not be put in its key's unit.
+UNCONVERTED = "_Unconverted"
 
 
 class GroupLabel(NamedTuple):
@@ -37,6 +44,7 @@ class GroupLabel(NamedTuple):
 
     name: str
     total: bool  # per-plane totals add up; tubes, filters and sides are averaged
+    scalar: bool = True  # False: kept per group only (organ doses), no key over all groups
 
 
 def json_number(number: Decimal) -> int | float:
@@ -56,6 +64,7 @@ class RecordFields:
     def __init__(self) -> None:
         self.numbers: dict[str, list[tuple[Decimal, GroupLabel | None]]] = {}
         self.units: dict[str, str | None] = {}
+        self.unconverted: set[str] = set()  # keys of numbers kept in their raw unit
         self.values: dict[str, list[Any]] = {}
         self.codes: dict[str, list[str]] = {}
         self.order: dict[str, None] = {}
@@ -74,6 +83,14 @@ class RecordFields:
         self.order.setdefault(key)
         return True
 
+    def add_unconverted(self, key: str, value: Decimal, raw_unit: str, group: GroupLabel | None) -> bool:
+        """Keep ``value`` under ``<key>_Unconverted`` in its raw unit; False when that key holds another."""
+        name = key + UNCONVERTED
+        if not self.add_number(name, value, raw_unit, group):
+            return False
+        self.unconverted.add(name)
+        return True
+
     def add(self, key: str, value: Any, code: str | None = None) -> None:
         self.values.setdefault(key, []).append(value)
         if code is not None:
@@ -84,6 +101,10 @@ class RecordFields:
         out: dict[str, Any] = {}
         for key in self.order:
             values = self.values.get(key, [])
+            if key in self.unconverted:
+                out.update(_number_keys(key, self.numbers[key], None))
+                out[f"{key}Unit"] = self.units[key] or ""
+                continue
             if key in self.numbers:
                 out.update(_number_keys(key, self.numbers[key], self.units[key]))
                 if values:  # the same concept also as text or code: kept beside, never mixed in
@@ -115,6 +136,9 @@ def _number_keys(key: str, entries: list[tuple[Decimal, GroupLabel | None]], uni
     else:
         scalar = _mean(values)
     out: dict[str, Any] = {key: json_number(scalar)}
+    if all_grouped and not any(group is not None and group.scalar for _, group in entries):
+        out = {f"{key}_{name}": json_number(_mean(v)) for name, v in per_group.items()}
+        return {**out, f"{key}_unit": unit} if unit else out
     if len(values) > 1:
         out[f"{key}_min"] = json_number(min(values))
         out[f"{key}_max"] = json_number(max(values))

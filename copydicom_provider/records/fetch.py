@@ -17,8 +17,9 @@ from copydicom_provider.errors import ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.orthanc_pool import LeanHttp, lean_http
+from copydicom_provider.records.completeness import mark_incomplete, short_file
 from copydicom_provider.records.instance import InstanceRecords, instance_records
-from copydicom_provider.records.stream import WHOLE_LIMIT, parse_header, read_header
+from copydicom_provider.records.stream import WHOLE_LIMIT, parse_header, read_header_sized
 
 __all__ = ["RecordError", "fetch_instance_records", "instances_metadata", "read_instance_records", "resolve_ids"]
 
@@ -39,8 +40,8 @@ def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str,
     }
 
 
-def _header(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> Dataset:
-    """:func:`read_header` through the lean GET when there is one (same endpoint, same bytes).
+def _header(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> tuple[Dataset, int | None]:
+    """:func:`read_header_sized` through the lean GET when there is one (same endpoint, same bytes).
 
     Whatever the lean GET does not answer with a plain 200 -- an error status, a transport error, a
     file past ``WHOLE_LIMIT`` -- is done again the usual way, which streams large files and gives
@@ -48,8 +49,19 @@ def _header(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> Dat
     """
     body = lean.get(f"/instances/{instance_id}/file", identity=True, limit=WHOLE_LIMIT) if lean else None
     if body is None:
-        return read_header(source, instance_id)
-    return parse_header(body)
+        return read_header_sized(source, instance_id)
+    return parse_header(body), len(body)
+
+
+def _stored_size(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> int | None:
+    """The size of the file as Orthanc stored it (its index's record), None when it does not say."""
+    endpoint = f"/instances/{instance_id}/attachments/dicom/size"
+    try:
+        body = lean.get(endpoint) if lean else None
+        text = body.decode() if body is not None else source.request("GET", endpoint).text
+        return int(text.strip().strip('"'))
+    except (OrthancError, ValueError, UnicodeDecodeError):
+        return None
 
 
 def _metadata(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> dict[str, str]:
@@ -110,10 +122,15 @@ def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: s
     """Read one instance from Orthanc and build its records.
 
     One request (the file) when ``metadata`` comes from :func:`instances_metadata`, else two (file,
-    metadata).
+    metadata); a dose report costs one more (the size Orthanc stored, see :mod:`.completeness`).
     """
     lean = lean_http(source)
-    ds = _header(source, lean, instance_id)
+    ds, size = _header(source, lean, instance_id)
     reception = (metadata if metadata is not None else _metadata(source, lean, instance_id)).get("ReceptionDate")
-    return instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception,
-                            max_bytes=max_bytes)
+    out = instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception,
+                           max_bytes=max_bytes)
+    if out.dose_reports:  # a dose report is worth one more request: is the file Orthanc serves whole?
+        short = short_file(size, _stored_size(source, lean, instance_id))
+        if short:
+            mark_incomplete(out, short, cut=True, max_bytes=max_bytes)
+    return out

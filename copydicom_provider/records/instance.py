@@ -19,6 +19,7 @@ from pydicom.dataset import Dataset
 
 from copydicom_provider.dicom.sr_items import ContentItem
 from copydicom_provider.dicom.text import iso_datetime
+from copydicom_provider.records.completeness import declared_shortfall, mark_incomplete
 from copydicom_provider.records.dose import dose_records, is_dose_report
 from copydicom_provider.records.size import fit_record, max_record_bytes
 from copydicom_provider.records.tags import instance_record
@@ -107,6 +108,8 @@ class InstanceRecords:
     instance_id: str
     time: float | None
     records: list[dict[str, Any]] = field(default_factory=list)
+    #: why its dose report holds less than it should ("" when whole); see :mod:`.completeness`
+    incomplete: str = ""
 
     @property
     def dose_reports(self) -> int:
@@ -152,4 +155,7 @@ def instance_records(
     if warnings:
         record["ParseWarnings"] = " | ".join([*warnings, *filter(None, [record.get("ParseWarnings")])])
     out.records.append(fit_record(record, limit))
+    shortfall = next((declared_shortfall(r) for r in dose if r["RecordType"] == "dose_report"), None)
+    if shortfall:
+        mark_incomplete(out, shortfall, max_bytes=max_bytes)
     return out

@@ -25,8 +25,8 @@ from copydicom_provider.records.concepts import (
     Group,
     concept_key,
 )
-from copydicom_provider.records.dose_fields import GroupLabel, RecordFields
-from copydicom_provider.records.units import UnitError, key_unit
+from copydicom_provider.records.dose_fields import UNCONVERTED, GroupLabel, RecordFields
+from copydicom_provider.records.units import UnitError, UnknownUnit, key_unit, needs_unit
 
 __all__ = ["ContentWalker"]
 
@@ -71,7 +71,7 @@ class ContentWalker:
                 raise _Skip("has no ValueType")
             concept = self.concept(item, required=value_type in _NEEDS_CONCEPT, fields=fields, path=path)
             if concept is not None:
-                self.value(item, value_type, concept_key(*concept), fields, group)
+                self.value(item, value_type, concept_key(*concept), fields, group, (concept, path))
         except _Skip as skip:
             fields.warn(path, f"{skip}; skipped")
         self.walk(children, fields, path, group)
@@ -92,9 +92,9 @@ class ContentWalker:
         return scheme, value, meaning
 
     def value(self, item: ContentItem, value_type: str, key: str, fields: RecordFields,
-              group: GroupLabel | None) -> None:
+              group: GroupLabel | None, where: tuple[tuple[str, str, str], str]) -> None:
         if value_type == "NUM":
-            self.num(item, key, fields, _laterality(item) or group)
+            self.num(item, key, fields, _laterality(item) or group, where)
         elif value_type == "CODE":
             seq = item.get("ConceptCodeSequence")
             if not seq:
@@ -124,7 +124,8 @@ class ContentWalker:
             if refs and refs[0].get("ReferencedSOPInstanceUID"):
                 fields.add(key, str(refs[0].get("ReferencedSOPInstanceUID")))
 
-    def num(self, item: ContentItem, key: str, fields: RecordFields, group: GroupLabel | None) -> None:
+    def num(self, item: ContentItem, key: str, fields: RecordFields, group: GroupLabel | None,
+            where: tuple[tuple[str, str, str], str]) -> None:
         measured = item.get("MeasuredValueSequence")
         if not measured:
             return  # no value (maybe a NumericValueQualifier): omitted, never 0
@@ -136,10 +137,15 @@ class ContentWalker:
             return
         raws = list(raw) if isinstance(raw, (list, MultiValue)) else [raw]
         units = mv.get("MeasurementUnitsCodeSequence")
-        unit, factor = None, Decimal(1)
-        if units:
+        raw_unit = _raw_unit(units)
+        unit, factor, unconverted = None, Decimal(1), None
+        if not raw_unit and needs_unit(key):
+            unconverted = "has an empty unit sequence" if units is not None else "has no unit"
+        elif units:
             try:
-                unit, factor = key_unit(key, str(units[0].get("CodeValue") or ""))
+                unit, factor = key_unit(key, raw_unit)
+            except UnknownUnit:
+                unconverted = f"has unit {raw_unit[:40]!r}, which is not known"
             except UnitError as exc:
                 raise _Skip(f"NUM item {key}: {exc}") from None
         numbers = []
@@ -151,10 +157,33 @@ class ContentWalker:
             if not number.is_finite():
                 raise _Skip(f"NUM item {key} has non-finite value {str(one)[:40]!r}")
             numbers.append(number)
+        if unconverted is not None:
+            self.unconverted(key, numbers, raw_unit, fields, group, where, unconverted)
+            return
         for number in numbers:
             if not fields.add_number(key, number, unit, group):
                 raise _Skip(f"NUM item {key} in {unit!r}, the record holds it in "
                             f"{fields.units[key]!r}")
+
+
+    @staticmethod
+    def unconverted(key: str, numbers: list[Decimal], raw_unit: str, fields: RecordFields,
+                    group: GroupLabel | None, where: tuple[tuple[str, str, str], str], reason: str) -> None:
+        """Keep numbers of unknown scale under ``<key>_Unconverted``, named in ParseWarnings."""
+        (scheme, value, meaning), path = where
+        concept = f"{key} ({scheme}:{value} {meaning!r})"
+        for number in numbers:
+            if not fields.add_unconverted(key, number, raw_unit, group):
+                raise _Skip(f"NUM item {concept} {reason}, the record holds {key}{UNCONVERTED} in "
+                            f"{fields.units[key + UNCONVERTED]!r}")
+        fields.warn(path, f"NUM item {concept} {reason}; kept as {key}{UNCONVERTED}, not in {key}")
+
+
+def _raw_unit(units: Any) -> str:
+    """The unit as written: its code value, else its meaning; empty for no unit or an empty sequence."""
+    if not units:
+        return ""
+    return str(units[0].get("CodeValue") or units[0].get("CodeMeaning") or "").strip()
 
 
 def _code(code: ContentItem) -> tuple[str, str, str]:
@@ -172,8 +201,8 @@ def _group_label(group: Group, children: Any, fields: RecordFields) -> GroupLabe
         if seq and _code(seq[0])[:2] in group.naming:
             name = _child_text(child)
             if name:
-                return GroupLabel(group.prefix + name, group.total)
-    return GroupLabel(f"{group.fallback}{seen}", group.total)
+                return GroupLabel(group.prefix + name, group.total, group.scalar)
+    return GroupLabel(f"{group.fallback}{seen}", group.total, group.scalar)
 
 
 def _laterality(item: ContentItem) -> GroupLabel | None:

@@ -14,7 +14,7 @@ from pydicom.dataset import Dataset
 
 from copydicom_provider.hooks.orthanc import OrthancHook
 
-__all__ = ["WHOLE_LIMIT", "parse_header", "read_header"]
+__all__ = ["WHOLE_LIMIT", "parse_header", "read_header", "read_header_sized"]
 
 CHUNK = 64 * 1024
 #: Bytes kept behind the read position; pydicom only ever seeks back a few bytes.
@@ -92,20 +92,26 @@ def parse_header(body: bytes) -> Dataset:
 
 
 def read_header(source: OrthancHook, instance_id: str) -> Dataset:
-    """The instance's data set up to its pixel data, read from ``/instances/{id}/file``.
+    """The instance's data set up to its pixel data, read from ``/instances/{id}/file``."""
+    return read_header_sized(source, instance_id)[0]
+
+
+def read_header_sized(source: OrthancHook, instance_id: str) -> tuple[Dataset, int | None]:
+    """The instance's data set up to its pixel data, and the file's size when it was read whole.
 
     A file up to ``WHOLE_LIMIT`` is read whole and parsed from memory (fastest: one read, the
     connection goes straight back to the pool). A larger one is parsed as it streams and only up to
-    its pixel data; a small remainder is read to the end so that the keep-alive connection is
+    its pixel data (its size is then None); a small remainder is read to the end so that the keep-alive connection is
     reused (``iter_content`` marks the body consumed), a large one is dropped with its connection.
     """
     with source.instance_file(instance_id) as response:
         length = response.headers.get("Content-Length")
         size = int(length) if length and length.isdigit() else None
         if size is not None and size <= WHOLE_LIMIT:
-            return parse_header(response.content)
+            body = response.content
+            return parse_header(body), len(body)
         stream = _StreamFile(response.iter_content(CHUNK))
         dataset = dcmread(stream, stop_before_pixels=True, force=True)
         if size is not None and 0 < size - stream.tell() <= DRAIN_LIMIT:
             stream.read()
-    return dataset
+    return dataset, None

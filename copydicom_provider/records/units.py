@@ -4,7 +4,9 @@ Why one unit per key: ``ExposureTime`` arrives in seconds from CT and in millise
 projection X-ray, ``Exposure`` in uAs or mAs; a search that averages a key must not mix them.
 Each known key has its unit (:data:`KEY_UNITS`, rendered in docs/dose-records.md); a key not in the
 table gets its dimension's unit (:data:`DIMENSION_UNITS`); a unit this module does not know keeps
-its (UCUM-normalised) spelling.
+its (UCUM-normalised) spelling -- except on a key of the table: there a value with no unit or a unit
+not known here raises :class:`UnknownUnit`, and the walk keeps it apart (``<Key>_Unconverted``),
+because a DAP of 1.323 dGy.cm2 read as Gy.m2 would be 100,000 times too large.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-__all__ = ["DIMENSION_UNITS", "KEY_UNITS", "UnitError", "key_unit", "normalise_unit"]
+from copydicom_provider.records.radiopharmaceutical import RADIOPHARMACEUTICAL_UNITS
+
+__all__ = ["DIMENSION_UNITS", "KEY_UNITS", "UnitError", "UnknownUnit", "key_unit", "needs_unit", "normalise_unit"]
 
 # Gray prefixes as factors to mGy.
 _GY_PREFIX = {"": Decimal(1000), "c": Decimal(10), "d": Decimal(100), "m": Decimal(1),
@@ -38,6 +42,11 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
     "m2": ("area", Decimal(1)), "cm2": ("area", Decimal("0.0001")),
     "mm2": ("area", Decimal("0.000001")),
     "deg": ("angle", Decimal(1)),
+    "Bq": ("activity", Decimal("0.000001")), "kBq": ("activity", Decimal("0.001")),
+    "MBq": ("activity", Decimal(1)), "GBq": ("activity", Decimal(1000)),
+    "Ci": ("activity", Decimal(37000)), "mCi": ("activity", Decimal(37)), "uCi": ("activity", Decimal("0.037")),
+    "cm3": ("volume", Decimal(1)), "mL": ("volume", Decimal(1)), "L": ("volume", Decimal(1000)),
+    "mm3": ("volume", Decimal("0.001")),
     "{pulse}/s": ("rate", Decimal(1)), "/s": ("rate", Decimal(1)), "Hz": ("rate", Decimal(1)),
     "{ratio}": ("ratio", Decimal(1)), "1": ("ratio", Decimal(1)),
 }
@@ -45,7 +54,7 @@ _UNITS: dict[str, tuple[str, Decimal]] = {
 DIMENSION_UNITS: dict[str, str] = {
     "dose": "mGy", "dose-length": "mGy.cm", "dose-area": "Gy.m2", "effective-dose": "mSv",
     "time": "s", "voltage": "kV", "current": "mA", "charge": "mA.s", "length": "mm",
-    "area": "m2", "angle": "deg", "rate": "/s", "ratio": "{ratio}",
+    "area": "m2", "angle": "deg", "rate": "/s", "ratio": "{ratio}", "activity": "MBq", "volume": "cm3",
 }
 # Vendor spellings (after squashing spaces and case of the gray family) -> UCUM.
 _ALIASES = {
@@ -57,6 +66,7 @@ _ALIASES = {
     "°": "deg", "degree": "deg", "degrees": "deg", "ratio": "{ratio}", "MSV": "mSv",
     "msv": "mSv", "S": "s", "MS": "ms", "MM": "mm", "CM": "cm",
     # thickness "of aluminium/copper" (half value layer, filters): a length all the same
+    "ml": "mL", "cc": "cm3", "l": "L", "mbq": "MBq", "MBQ": "MBq", "mci": "mCi", "MCI": "mCi",
     "mm[Al]": "mm", "mmAl": "mm", "mm.Al": "mm", "mm[Cu]": "mm", "mmCu": "mm", "mm.Cu": "mm",
 }
 
@@ -90,11 +100,22 @@ KEY_UNITS: dict[str, str] = {
     "DistanceSourceToIsocenter": _L, "DistanceSourceToReferencePoint": _L,
     "DistanceSourceToDetector": _L, "TableLongitudinalPosition": _L,
     "TableLateralPosition": _L, "TableHeightPosition": _L,
+    **RADIOPHARMACEUTICAL_UNITS,
 }
 
 
 class UnitError(ValueError):
     """A value's unit cannot be converted to its key's unit."""
+
+
+class UnknownUnit(UnitError):
+    """A key of :data:`KEY_UNITS` got no unit, or one this module does not know: its scale is unknown."""
+
+
+def needs_unit(key: str) -> bool:
+    """True for a key whose values mean nothing without a unit (a dose, a time); ratios do not need one."""
+    target = KEY_UNITS.get(key)
+    return target is not None and _UNITS[target][0] != "ratio"
 
 
 def normalise_unit(unit: str) -> tuple[str, Decimal]:
@@ -129,7 +150,8 @@ def key_unit(key: str, unit: str) -> tuple[str, Decimal]:
     """The unit ``key`` is indexed in and the factor from ``unit`` to it.
 
     Raises :class:`UnitError` when ``key`` has a unit in :data:`KEY_UNITS` that ``unit`` cannot be
-    converted to (``KVP`` in ``mA``): that value is skipped with a warning, never mixed in.
+    converted to (``KVP`` in ``mA``): that value is skipped with a warning, never mixed in; and
+    :class:`UnknownUnit` when ``unit`` is empty or not known here (``DLP`` in ``furlong``).
     """
     spelled, factor = normalise_unit(unit)
     dimension = _UNITS.get(spelled)
@@ -141,7 +163,9 @@ def key_unit(key: str, unit: str) -> tuple[str, Decimal]:
     if spelled == target:
         return target, factor
     wanted = _UNITS[target]
-    if dimension is None or dimension[0] != wanted[0]:
+    if dimension is None:
+        raise UnknownUnit(f"unit {unit!r} is not known, so it cannot be converted to {target!r}")
+    if dimension[0] != wanted[0]:
         raise UnitError(f"unit {unit!r} cannot be converted to {target!r}")
     return target, factor * dimension[1] / wanted[1]
 

@@ -54,3 +54,18 @@ def add_odd_items(root_children: list[Dataset], end: datetime, odd: set[str]) ->
         per_rotation.MeasuredValueSequence[0].NumericValue = ["200", "210", "220", "230", "240"]
         spiral.ContentSequence.append(per_rotation)
     return warnings
+
+
+def declare_events(ds: Dataset, count: int) -> None:
+    """Make a CT report's "Total Number of Irradiation Events" (113812) say ``count``: a report that holds fewer."""
+    stack = list(ds.ContentSequence)
+    found = False
+    while stack:
+        item = stack.pop()
+        seq = item.get("ConceptNameCodeSequence")
+        if seq and seq[0].CodeValue == "113812":
+            item.MeasuredValueSequence[0].NumericValue = str(count)
+            found = True
+        stack += list(item.get("ContentSequence", []))
+    if not found:
+        raise ValueError("the report has no Total Number of Irradiation Events")

@@ -116,6 +116,7 @@ def test_every_instance_is_indexed_once_and_dose_reports_are_searchable(source, 
         "sent": len(everything), "dose_reports": len(truths),
         "irradiation_events": len(distinct_events), "events_sent": events_expected,
         "failed": 0, "vanished": 0, "failures": [], "seconds": 0, "instances_per_second": 0,
+        "incomplete_reports": 0,
     }
     assert len(splunk.events) == events_expected
     counts = search(splunk, "index=dicom RecordType=instance | stats count by OrthancInstanceID")
