@@ -23,7 +23,7 @@ import requests
 
 from copydicom_provider.testing import demo_ui
 from copydicom_provider.testing.orthanc_server import OrthancServer, free_port
-from tests.system.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, UI_TIMEOUT
+from tests.system.test_ui_browser import CHROMIUM, CHROMIUM_ARGS, TEST_BUTTON_TIMEOUT, UI_TIMEOUT
 
 REPO = Path(__file__).resolve().parents[2]
 JOBS = ("copydicom_replicate", "copydicom_replicate (rerun)", "copydicom_replicate_tags",
@@ -84,7 +84,7 @@ def test_the_demo_prints_its_table_cleanly_and_ends_with_where_to_look(demo):
 @pytest.mark.services
 @pytest.mark.timeout(480)
 def test_demo_ui_runs_a_replicate_triggered_from_its_form(demo):
-    """``make demo-ui`` in a browser: log in, trigger replicate from its form, see it succeed with its totals."""
+    """``make demo-ui`` in a browser: log in, Test a connection, trigger replicate from its form, see its totals."""
     where, done = demo
     assert done.returncode == 0
     seeded = int(re.search(r"seeded the source with (\d+)", done.stdout).group(1))
@@ -179,11 +179,24 @@ def logged_in_page(airflow: demo_ui.DemoAirflow, password: str):
             browser.close()
 
 
+def press_test_on(page, airflow: demo_ui.DemoAirflow, conn_id: str) -> None:
+    """Admin > Connections lists the demo's connection (it is in the database), and its Test answers."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{airflow.url}/connections")
+    row = page.get_by_role("row").filter(has_text=conn_id)
+    row.get_by_role("button", name="Test Connection").click()
+    answer = page.get_by_role("status").filter(has_text="Test Connection Successful").last
+    expect(answer).to_be_visible(timeout=TEST_BUTTON_TIMEOUT)
+    expect(answer).to_contain_text("Connected to Orthanc")
+
+
 def trigger_from_the_form(airflow: demo_ui.DemoAirflow, password: str, before: set[str]) -> str:
     """Open replicate's trigger form, submit it with its defaults; the id of the run it made."""
     from playwright.sync_api import expect
 
     with logged_in_page(airflow, password) as page:
+        press_test_on(page, airflow, "orthanc_destination")
         page.goto(f"{airflow.url}/dags/copydicom_replicate")
         page.get_by_role("button", name="Trigger Dag").click()
         dialog = page.get_by_role("dialog")
