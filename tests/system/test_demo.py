@@ -108,7 +108,9 @@ def test_demo_ui_runs_a_replicate_triggered_from_its_form(demo):
         quiet(airflow, "copydicom_replicate")  # the scheduled run unpausing started: done before the series goes
         destination = orthanc_from(where, "destination", said)
         series, gone = drop_one_series(destination)
-        before = {r["dag_run_id"] for r in airflow.api("GET", "dags/copydicom_replicate/dagRuns")["dag_runs"]}
+        runs = airflow.api("GET", "dags/copydicom_replicate/dagRuns")["dag_runs"]
+        assert len({r["logical_date"] for r in runs if r["run_type"] == "manual"}) == 2  # the demo's run and rerun
+        before = {r["dag_run_id"] for r in runs}
         run_id = trigger_from_the_form(airflow, password, before)
         state = airflow.wait_for_runs("copydicom_replicate", [run_id], timeout=240)[run_id]["state"]
         assert state == "success"
