@@ -82,8 +82,8 @@ test-airflow-lowest: deps $(VENV_LOWEST)/.installed ## unit and DAG tests (-m "n
 demo: deps venv ## two local Orthanc servers, SQLite Airflow, the replicate DAG end to end
 	$(PY) -m copydicom_provider.testing.demo
 
-demo-ui: deps venv ## the last demo's servers again, with Airflow's UI on its runs (Ctrl-C stops)
-	$(PY) -m copydicom_provider.testing.demo ui
+demo-ui: deps venv ## the last demo's servers again, with a whole Airflow on its database, to try things in (Ctrl-C stops)
+	$(PY) -m copydicom_provider.testing.demo_ui
 
 demo-celery: deps venv ## the production topology on this machine: PostgreSQL, Redis, CeleryExecutor, two workers
 	$(PY) -m copydicom_provider.testing.demo_celery $(DEMO_ARGS)

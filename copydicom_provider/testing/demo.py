@@ -8,8 +8,8 @@ nothing is copied twice), ``copydicom_replicate_tags``, then ``copydicom_conditi
 with ``SeriesDescription="Dose Record"``, de-identified. Everything it started is stopped at the end.
 
 Airflow's own log lines go to ``.demo/airflow.log``, so the terminal shows only the table and where
-to look. ``make demo-ui`` (``python -m copydicom_provider.testing.demo ui``) starts the demo's
-servers again on their storage, with Airflow's UI on the demo's database, until Ctrl-C.
+to look. ``make demo-ui`` (``python -m copydicom_provider.testing.demo_ui``) starts the demo's
+servers again on their storage, with a whole Airflow on the demo's database, until Ctrl-C.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ import json
 import os
 import secrets
 import shutil
-import signal
-import subprocess
 import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -160,7 +158,9 @@ def main() -> int:
         next_hour = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
         rows = [
             ("copydicom_replicate", _run_dag("copydicom_replicate", "summarize", next_hour)),
-            ("copydicom_replicate (rerun)", _run_dag("copydicom_replicate", "summarize", next_hour)),
+            # A minute later: the same data interval, another logical date, so the grid shows both runs.
+            ("copydicom_replicate (rerun)", _run_dag("copydicom_replicate", "summarize",
+                                                     next_hour + timedelta(minutes=1))),
             ("copydicom_replicate_tags", _run_dag("copydicom_replicate_tags", "summarize", next_hour)),
             ("copydicom_conditional_replicate", _run_dag(
                 "copydicom_conditional_replicate", "copy", next_hour,
@@ -186,42 +186,5 @@ def main() -> int:
             server.stop(kill=True)
 
 
-def _interrupt(*_: object) -> None:
-    raise KeyboardInterrupt
-
-
-def ui() -> int:
-    """Start the demo's Orthanc servers on their storage and Airflow's UI on its database, until Ctrl-C."""
-    if not STATE.exists():
-        print("run `make demo` first: there is no demo state in .demo/", file=sys.stderr)
-        return 1
-    ports = json.loads(STATE.read_text())
-    servers = [OrthancServer(ROOT / f"orthanc-{name}", name=name, http_port=port) for name, port in ports.items()]
-    env = {**os.environ, "AIRFLOW_HOME": str(ROOT / "airflow"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(REPO / "dags"), "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True"}
-    airflow = str(Path(sys.executable).with_name("airflow"))
-    api = None
-    try:
-        for server in servers:
-            server.start()
-            print(f"Orthanc {server.name}: {server.url}/app/explorer.html (user {server.username}; the password is "
-                  f"in {server.config_path.name} under {server.directory.name}/, RegisteredUsers)")
-        with open(LOG, "ab") as log:
-            api = subprocess.Popen([airflow, "api-server", "--host", "127.0.0.1", "--port", str(UI_PORT)], env=env,
-                                   stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        print(f"Airflow UI: http://127.0.0.1:{UI_PORT} (every user is an admin in this demo); Ctrl-C stops everything")
-        signal.signal(signal.SIGTERM, _interrupt)
-        try:
-            signal.pause()
-        except KeyboardInterrupt:
-            pass
-        return 0
-    finally:
-        if api is not None:
-            os.killpg(api.pid, signal.SIGTERM)
-        for server in servers:
-            server.stop(kill=True)
-
-
 if __name__ == "__main__":
-    sys.exit(ui() if sys.argv[1:] == ["ui"] else main())
+    sys.exit(main())
