@@ -15,6 +15,7 @@ from airflow.sdk import DAG, BaseOperator, Param, task
 from airflow.timetables.base import Timetable
 
 from copydicom_provider.dag_building.support import DEFAULT_ARGS, window_batches
+from copydicom_provider.notifications.callback import notify_failure
 from copydicom_provider.operators.windowed import MAP_INDEX_LABEL
 
 #: The first data interval of every job DAG (runs before it never existed; catchup is off).
@@ -41,6 +42,7 @@ def job_dag(
         "doc_md": doc_md,
         "tags": tags,
         "default_args": DEFAULT_ARGS,
+        "on_failure_callback": notify_failure,  # whoever the Variable copydicom_notify names (docs/notifications.md)
     }
     return DAG(**(settings | overrides))
 

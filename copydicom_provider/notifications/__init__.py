@@ -1,0 +1,1 @@
+"""Failure notifications: one message per failed DAG run, through any Airflow notifier (docs/notifications.md)."""
