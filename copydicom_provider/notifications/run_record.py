@@ -12,11 +12,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from copydicom_provider.jobs.fail_fast import MISTAKE_XCOM_KEY  # the one-sentence mistake a task published
+
 log = logging.getLogger(__name__)
 
-#: The XCom key a task publishes its one-sentence mistake under. The same value as
-#: ``jobs.fail_fast.MISTAKE_XCOM_KEY`` (added alongside); defined here too until the two are unified.
-MISTAKE_XCOM_KEY = "mistake"
 #: The task that adds the batches up; its return value carries the run's counts (and a ``reason``).
 SUMMARIZE_TASK = "summarize"
 #: The XCom key each job task publishes its own summary under, also when it fails.
