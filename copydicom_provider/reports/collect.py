@@ -127,8 +127,12 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         event_type=_text(row.get(f.EVENT_TYPE)),
         age_years=_number(row.get(f.PATIENT_AGE_YEARS)),
     )
-    if _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX)) in ("", "s"):
-        event.duration_s = _number(row.get(f.IRRADIATION_DURATION))
+    duration = row.get(f.IRRADIATION_DURATION)
+    if duration not in (None, ""):
+        event.duration_s = _number(duration)
+        if event.duration_s is None or _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX)) not in ("", "s"):
+            event.duration_s = None
+            unusable[f.IRRADIATION_DURATION] = unusable.get(f.IRRADIATION_DURATION, 0) + 1
     for quantity in f.QUANTITIES:
         raw = row.get(quantity.key)
         if raw is None or raw == "":

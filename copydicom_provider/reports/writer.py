@@ -176,6 +176,15 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
     }
 
 
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
+    """An escaped HTML table, or a sentence saying why there is none."""
+    if not rows:
+        return f"<p>{html.escape(empty)}</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
 def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dict[str, Any],
                   tables: Tables, pictures: Sequence[str], reference_origin: str) -> str:
     """One HTML page (opens in any browser, no Splunk) with the counts, links and the charts."""
@@ -202,19 +211,21 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
                       ", ".join(f"{k}: {v}" for k, v in sorted(counts["unusable_values"].items()))))
     rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in items)
     links = "".join(f'<li><a href="{e(name)}">{e(name)}</a>: {e(text)}</li>' for name, text in TABLES.items())
-    above_rows = "".join(
-        f"<tr><td>{e(r['protocol'])}</td><td>{e(r['target_region'])}</td><td>{e(r['quantity'])}</td>"
-        f"<td>{r['local_level']:.4g} {e(r['unit'])}</td><td>{r['national_level']:.4g} {e(r['unit'])}</td>"
-        f"<td>{r['count']}</td><td>{e(r['source'])}</td></tr>" for r in above)
-    above_html = (f"<table><tr><th>Protocol</th><th>Target region</th><th>Quantity</th><th>Local (median)</th>"
-                  f"<th>National</th><th>Events</th><th>Source</th></tr>{above_rows}</table>"
-                  if above else "<p>No protocol's local median exceeds its national reference level.</p>")
-    age_rows = "".join(
-        f"<tr><td>{e(r['age_group'])}</td><td>{e(r['label'])}</td><td>{r['exams']}</td>"
-        f"<td>{r['median']:.4g} {e(r['unit'])}</td><td>{r['p75']:.4g}</td><td>{r['max']:.4g}</td></tr>"
-        for r in tables.exams_by_age)
-    age_html = (f"<table><tr><th>Age group</th><th>Per exam</th><th>Exams</th><th>Median</th><th>75th</th>"
-                f"<th>Max</th></tr>{age_rows}</table>" if age_rows else "<p>No exam carries a dose value.</p>")
+    above_html = _html_table(
+        ("Protocol", "Target region", "Quantity", "Local (median)", "National", "Events", "Source"),
+        [(r["protocol"], r["target_region"], r["quantity"], f"{r['local_level']:.4g} {r['unit']}",
+          f"{r['national_level']:.4g} {r['unit']}", str(r["count"]), r["source"]) for r in above],
+        "No protocol's local median exceeds its national reference level.")
+    age_html = _html_table(
+        ("Age group", "Per exam", "Exams", "Median", "75th", "Max"),
+        [(r["age_group"], r["label"], str(r["exams"]), f"{r['median']:.4g} {r['unit']}", f"{r['p75']:.4g}",
+          f"{r['max']:.4g}") for r in tables.exams_by_age],
+        "No exam carries a dose value.")
+    over_html = _html_table(
+        ("Study", "Study date/time", "Age group", "Protocols", "Total DLP (mGy.cm)", "Exam level", "Source"),
+        [(r["study_instance_uid"], r["study_datetime"], r["age_group"], r["protocols"], f"{r['dlp_total']:.4g}",
+          f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
+        "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")
     images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>'
                      for p in pictures)
     page = f"""<!DOCTYPE html>
@@ -228,6 +239,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}img{{max-width:100%}}</styl
 <p>Per exam = over the study's irradiation events (StudyInstanceUID), localizers left out: DLP, DAP and
 dose at the reference point summed, CTDIvol as the max and the mean of the exam's acquisitions,
 fluoroscopy time summed over fluoroscopy events. Every exam is in exams.csv.</p>
+<h2>Exams whose total DLP exceeds the exam-level reference</h2>{over_html}
 <h2>Tables (CSV)</h2><ul>{links}</ul>
 <p>Local level = median of the protocol's distribution (ICRP Publication 135). Statistics are per
 irradiation event; percentiles interpolate linearly.</p>

@@ -6,9 +6,10 @@ from datetime import datetime, timezone
 
 import pytest
 
-from copydicom_provider.reports.collect import DoseEvent, collect
+from copydicom_provider.reports.collect import Collected, DoseEvent, collect
 from copydicom_provider.reports.exams import exam_rows, exams_by_age_group, is_localizer, split_localizers
 from copydicom_provider.reports.reference_levels import ReferenceLevel, ReferenceTable
+from copydicom_provider.reports.writer import compute_tables, summary_counts, write_summary
 
 CHEST, ABDOMEN = "SCT:816094009", "SCT:818981001"
 
@@ -103,8 +104,24 @@ def test_collect_carries_what_exams_need_and_refuses_a_duration_in_another_unit(
                     {"IrradiationEventUID": "3", "IrradiationDuration": "52", "IrradiationDuration_unit": "ms"}]
 
     moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
-    first, second, third = collect(Rows(), "dicom", moment, moment).events
+    got = collect(Rows(), "dicom", moment, moment)
+    first, second, third = got.events
     assert is_localizer(first) and first.age_years == 0.5 and first.values == {"DLP": 5.0}
     assert (second.event_type, second.duration_s, second.age_years) == ("Fluoroscopy", 13.89, None)
-    assert third.duration_s is None  # 52 ms is not 52 s
+    assert third.duration_s is None and got.unusable == {"IrradiationDuration": 1}  # 52 ms is not 52 s
     assert DoseEvent.from_dict(first.as_dict()) == first  # survives data/events.jsonl
+
+
+def test_the_summary_page_lists_an_exam_above_its_level_and_counts_localizers(table, tmp_path):
+    collected = Collected(events=[
+        event("1", "S1", "Topogram", {"DLP": 5.0}, acquisition="Constant Angle Acquisition"),
+        event("2", "S1", "Thorax", {"CTDIvol": 10.0, "DLP": 450.0}),
+        event("3", "S2", "Thorax", {"CTDIvol": 6.0, "DLP": 150.0}, age=None),
+    ])
+    tables = compute_tables(collected, table, 2.0)
+    assert [r["protocol"] for r in tables.by_protocol] == ["Thorax", "Thorax"]  # CTDIvol and DLP, no Topogram
+    counts = summary_counts(collected, tables)
+    assert (counts["localizers"], counts["exams"], counts["exams_above_dlp_level"]) == (1, 2, 1)
+    assert counts["exams_by_age_group"] == {"adult": 1, "unknown": 1} and counts["protocols"] == 1
+    page = (tmp_path / write_summary(tmp_path, "t", ("a", "b"), counts, tables, [], "t")).read_text()
+    assert "<td>S1</td>" in page and "<td>S2</td>" not in page and "2: adult 1, unknown 1" in page
