@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timezone
 
 import pytest
+from pydicom import dcmread
 
+from copydicom_provider.records.instance import instance_records
 from copydicom_provider.reports.collect import Collected, DoseEvent, collect
 from copydicom_provider.reports.exams import exam_rows, exams_by_age_group, is_localizer, split_localizers
 from copydicom_provider.reports.reference_levels import ReferenceLevel, ReferenceTable
 from copydicom_provider.reports.writer import compute_tables, summary_counts, write_summary
+from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
+from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
 
 CHEST, ABDOMEN = "SCT:816094009", "SCT:818981001"
 
@@ -125,3 +130,32 @@ def test_the_summary_page_lists_an_exam_above_its_level_and_counts_localizers(ta
     assert counts["exams_by_age_group"] == {"adult": 1, "unknown": 1} and counts["protocols"] == 1
     page = (tmp_path / write_summary(tmp_path, "t", ("a", "b"), counts, tables, [], "t")).read_text()
     assert "<td>S1</td>" in page and "<td>S2</td>" not in page and "2: adult 1, unknown 1" in page
+
+
+def _indexed(ds) -> list[dict]:
+    """A generated SR's irradiation_event records, as Splunk gives them back (strings, values and units)."""
+    ids = {"OrthancInstanceID": "i", "OrthancSeriesID": "s", "OrthancStudyID": "t", "OrthancPatientID": "p"}
+    records = instance_records(dcmread(io.BytesIO(to_bytes(ds))), "i", ids, "src", None).records
+    return [{k: v if isinstance(v, list) else str(v) for k, v in r.items()}
+            for r in records if r["RecordType"] == "irradiation_event"]
+
+
+def test_exam_totals_of_generated_reports_equal_the_reports_own_accumulated_values(table):
+    fluoro, fluoro_truth = make_fluoro_dose_sr(seed=3, events=8)
+    ct, ct_truth = make_ct_dose_sr(seed=4, spiral_count=2)
+
+    class Rows:
+        def search(self, query, earliest_time=None, latest_time=None):
+            return _indexed(fluoro) + _indexed(ct) if "irradiation_event" in query else []
+
+    moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    rows = {r["study_instance_uid"]: r for r in exam_rows(collect(Rows(), "dicom", moment, moment).events, table)}
+    xa, scan = rows[fluoro_truth["study_instance_uid"]], rows[ct_truth["study_instance_uid"]]
+    assert xa["fluoro_time_s"] == pytest.approx(fluoro_truth["fluoro_time_s"])  # the SR's TotalFluoroTime
+    assert xa["dap_total"] == pytest.approx(fluoro_truth["dap_total"])
+    assert xa["dose_rp_total"] == pytest.approx(fluoro_truth["dose_rp_total_mgy"])
+    assert (xa["age_group"], xa["events"], xa["localizers"]) == ("adult", 8, 0)
+    spirals = [e for e in ct_truth["events"] if e["acquisition_protocol"] != "Topogram"]
+    assert (scan["events"], scan["localizers"]) == (2, 1)  # the generator's Topogram
+    assert scan["dlp_total"] == pytest.approx(sum(e["dlp"] for e in spirals))
+    assert scan["ctdivol_max"] == pytest.approx(max(e["ctdivol"] for e in spirals))
