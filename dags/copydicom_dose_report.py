@@ -28,7 +28,9 @@ complete quarter.
   = study date/time), counts each event once by `IrradiationEventUID`, and keeps them in `data/`;
 * `compute` writes the CSV tables: count, mean, median, 75th percentile and max per protocol and
   per protocol and scanner, monthly medians, local level (median) against the reference-level
-  table, outliers, studies per modality per day;
+  table, outliers, studies per modality per day, and per exam (study): total DLP, CTDIvol max and
+  mean, DAP, dose at the reference point, fluoroscopy time, adult/paediatric; localizers are counted
+  but kept out of the protocol and exam figures;
 * `write` draws the PNG charts and `index.html`, the one-page summary that links everything.
 
 Files go to `<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.

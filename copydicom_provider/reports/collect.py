@@ -37,6 +37,12 @@ class DoseEvent:
     study_uid: str
     when: str  # ISO 8601 study date/time
     values: dict[str, float] = field(default_factory=dict)
+    acquisition_type: str = ""
+    acquisition_type_code: str = ""
+    event_type: str = ""
+    age_years: float | None = None
+    #: IrradiationDuration in s (a fluoroscopy event's fluoroscopy time); None if absent or not in s
+    duration_s: float | None = None
 
     @property
     def month(self) -> str:
@@ -116,7 +122,17 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         region_code=_text(row.get(f.TARGET_REGION_CODE)),
         study_uid=_text(row.get(f.STUDY_UID)),
         when=_text(row.get(f.STUDY_DATETIME)) or _text(row.get(f.TIME)),
+        acquisition_type=_text(row.get(f.ACQUISITION_TYPE)),
+        acquisition_type_code=_text(row.get(f.ACQUISITION_TYPE_CODE)),
+        event_type=_text(row.get(f.EVENT_TYPE)),
+        age_years=_number(row.get(f.PATIENT_AGE_YEARS)),
     )
+    duration = row.get(f.IRRADIATION_DURATION)
+    if duration not in (None, ""):
+        event.duration_s = _number(duration)
+        if event.duration_s is None or _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX)) not in ("", "s"):
+            event.duration_s = None
+            unusable[f.IRRADIATION_DURATION] = unusable.get(f.IRRADIATION_DURATION, 0) + 1
     for quantity in f.QUANTITIES:
         raw = row.get(quantity.key)
         if raw is None or raw == "":

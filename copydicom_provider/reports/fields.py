@@ -27,6 +27,15 @@ TARGET_REGION_CODE = "TargetRegion_code"
 STUDY_UID = "StudyInstanceUID"
 #: ISO 8601 study date and time, on every dose record.
 STUDY_DATETIME = "StudyDateTime"
+#: CT acquisition type (113820): its meaning and ``scheme:code``; tells a localizer from a scan.
+ACQUISITION_TYPE = "AcquisitionType"
+ACQUISITION_TYPE_CODE = "AcquisitionType_code"
+#: Projection X-ray event type (113721): ``Fluoroscopy`` or ``Stationary Acquisition`` ...
+EVENT_TYPE = "IrradiationEventType"
+#: Patient age in years, derived by the records from PatientAge (``006M`` -> 0.5).
+PATIENT_AGE_YEARS = "PatientAgeYears"
+#: Duration of one projection irradiation event, in seconds: a fluoroscopy event's is its fluoroscopy time.
+IRRADIATION_DURATION = "IrradiationDuration"
 
 #: Instance records carry the DICOM tags under their keywords.
 MODALITY = "Modality"
@@ -71,6 +80,8 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 #: The fields of an irradiation event the quarterly report asks Splunk for.
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
+    ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS,
+    IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX,
     *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key)),
 )
 #: The fields of an instance record the utilisation table needs.

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from copydicom_provider.reports import charts, statistics
+from copydicom_provider.reports import age, charts, exams, statistics
 from copydicom_provider.reports.collect import Collected, DoseEvent
 from copydicom_provider.reports.reference_levels import ReferenceTable
 
@@ -31,6 +31,9 @@ TABLES = {
     "monthly_medians.csv": "Monthly medians per protocol",
     "outliers.csv": "Events above the reference level or above N x their protocol's median",
     "studies_per_modality_per_day.csv": "Studies per modality per day",
+    "exams.csv": "Per exam (study): total DLP, CTDIvol max and mean, DAP, dose at the reference point, "
+                 "fluoroscopy time, age group, DLP level for the whole exam",
+    "exams_by_age_group.csv": "Per-exam figures per age group (adult 18 or over, paediatric, unknown)",
 }
 
 
@@ -98,10 +101,15 @@ class Tables:
     monthly: list[dict[str, Any]]
     outliers: list[dict[str, Any]]
     studies: list[dict[str, Any]]
+    exams: list[dict[str, Any]]
+    exams_by_age: list[dict[str, Any]]
+    localizers: int
 
 
 def compute_tables(collected: Collected, table: ReferenceTable, factor: float) -> Tables:
-    events = collected.events
+    """Protocol and exam statistics over the scans; localizers are only counted."""
+    events, localizers = exams.split_localizers(collected.events)
+    per_exam = exams.exam_rows(collected.events, table)
     return Tables(
         by_protocol=statistics.dose_table(events, ("protocol",)),
         by_scanner=statistics.dose_table(events, ("protocol", "station")),
@@ -109,6 +117,9 @@ def compute_tables(collected: Collected, table: ReferenceTable, factor: float) -
         monthly=statistics.monthly_medians(events),
         outliers=statistics.outliers(events, table, factor),
         studies=statistics.studies_per_modality_per_day(collected.studies),
+        exams=per_exam,
+        exams_by_age=exams.exams_by_age_group(per_exam),
+        localizers=len(localizers),
     )
 
 
@@ -124,6 +135,9 @@ def write_tables(folder: Path, tables: Tables) -> list[str]:
             "irradiation_event_uid", "study_instance_uid", "study_datetime", "station", "protocol", "quantity",
             "unit", "value", "protocol_median", "national_level", "reason")),
         "studies_per_modality_per_day.csv": (tables.studies, ("day", "modality", "studies")),
+        "exams.csv": (tables.exams, exams.EXAM_COLUMNS),
+        "exams_by_age_group.csv": (tables.exams_by_age, (
+            "age_group", "quantity", "label", "unit", "exams", "mean", "median", "p75", "max")),
     }
     for name, (rows, columns) in files.items():
         _replace(folder / name, _csv_text(rows, columns))
@@ -133,7 +147,7 @@ def write_tables(folder: Path, tables: Tables) -> list[str]:
 def write_charts(folder: Path, collected: Collected, tables: Tables) -> list[str]:
     folder.mkdir(parents=True, exist_ok=True)
     return [
-        *charts.distribution_charts(collected.events, folder),
+        *charts.distribution_charts(exams.split_localizers(collected.events)[0], folder),
         *charts.monthly_median_charts(tables.monthly, folder),
         *charts.studies_chart(tables.studies, folder),
     ]
@@ -146,7 +160,12 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
         "duplicates_skipped": collected.duplicates,
         "unusable_values": dict(collected.unusable),
         "studies_with_dose_events": len({e.study_uid for e in collected.events if e.study_uid}),
-        "protocols": len({e.protocol for e in collected.events}),
+        "localizers": tables.localizers,
+        "exams": len(tables.exams),
+        "exams_by_age_group": {g: n for g in age.GROUPS
+                               if (n := sum(1 for r in tables.exams if r["age_group"] == g))},
+        "exams_above_dlp_level": sum(1 for r in tables.exams if r["dlp_exceeds"]),
+        "protocols": len({e.protocol for e in exams.split_localizers(collected.events)[0]}),
         "scanners": len({e.station for e in collected.events}),
         "instances": collected.instances,
         "studies": len({uid for uids in collected.studies.values() for uid in uids}),
@@ -155,6 +174,15 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
         "first_event": span[0] if span else None,
         "last_event": span[1] if span else None,
     }
+
+
+def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
+    """An escaped HTML table, or a sentence saying why there is none."""
+    if not rows:
+        return f"<p>{html.escape(empty)}</p>"
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
+    return f"<table><tr>{head}</tr>{body}</table>"
 
 
 def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dict[str, Any],
@@ -169,6 +197,10 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
         ("Irradiation events (each counted once by IrradiationEventUID)", counts["irradiation_events"]),
         ("Resent copies skipped", counts["duplicates_skipped"]),
         ("Studies with dose events", counts["studies_with_dose_events"]),
+        ("Localizers (topogram, scout: counted, kept out of protocol and exam statistics)", counts["localizers"]),
+        ("Exams (studies) by age group",
+         f"{counts['exams']}: " + (", ".join(f"{g} {n}" for g, n in counts["exams_by_age_group"].items()) or "none")),
+        ("Exams whose total DLP exceeds an exam-level DLP reference", counts["exams_above_dlp_level"]),
         ("Protocols / scanners", f"{counts['protocols']} / {counts['scanners']}"),
         ("Instances received (instance records) / studies", f"{counts['instances']} / {counts['studies']}"),
         ("Outlier events", counts["outlier_events"]),
@@ -179,13 +211,21 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
                       ", ".join(f"{k}: {v}" for k, v in sorted(counts["unusable_values"].items()))))
     rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in items)
     links = "".join(f'<li><a href="{e(name)}">{e(name)}</a>: {e(text)}</li>' for name, text in TABLES.items())
-    above_rows = "".join(
-        f"<tr><td>{e(r['protocol'])}</td><td>{e(r['target_region'])}</td><td>{e(r['quantity'])}</td>"
-        f"<td>{r['local_level']:.4g} {e(r['unit'])}</td><td>{r['national_level']:.4g} {e(r['unit'])}</td>"
-        f"<td>{r['count']}</td><td>{e(r['source'])}</td></tr>" for r in above)
-    above_html = (f"<table><tr><th>Protocol</th><th>Target region</th><th>Quantity</th><th>Local (median)</th>"
-                  f"<th>National</th><th>Events</th><th>Source</th></tr>{above_rows}</table>"
-                  if above else "<p>No protocol's local median exceeds its national reference level.</p>")
+    above_html = _html_table(
+        ("Protocol", "Target region", "Quantity", "Local (median)", "National", "Events", "Source"),
+        [(r["protocol"], r["target_region"], r["quantity"], f"{r['local_level']:.4g} {r['unit']}",
+          f"{r['national_level']:.4g} {r['unit']}", str(r["count"]), r["source"]) for r in above],
+        "No protocol's local median exceeds its national reference level.")
+    age_html = _html_table(
+        ("Age group", "Per exam", "Exams", "Median", "75th", "Max"),
+        [(r["age_group"], r["label"], str(r["exams"]), f"{r['median']:.4g} {r['unit']}", f"{r['p75']:.4g}",
+          f"{r['max']:.4g}") for r in tables.exams_by_age],
+        "No exam carries a dose value.")
+    over_html = _html_table(
+        ("Study", "Study date/time", "Age group", "Protocols", "Total DLP (mGy.cm)", "Exam level", "Source"),
+        [(r["study_instance_uid"], r["study_datetime"], r["age_group"], r["protocols"], f"{r['dlp_total']:.4g}",
+          f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
+        "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")
     images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>'
                      for p in pictures)
     page = f"""<!DOCTYPE html>
@@ -195,6 +235,11 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}img{{max-width:100%}}</styl
 <body><h1>{e(title)}</h1>
 <table>{rows}</table>
 <h2>Protocols whose local median exceeds the national reference level</h2>{above_html}
+<h2>Per exam, by age group</h2>{age_html}
+<p>Per exam = over the study's irradiation events (StudyInstanceUID), localizers left out: DLP, DAP and
+dose at the reference point summed, CTDIvol as the max and the mean of the exam's acquisitions,
+fluoroscopy time summed over fluoroscopy events. Every exam is in exams.csv.</p>
+<h2>Exams whose total DLP exceeds the exam-level reference</h2>{over_html}
 <h2>Tables (CSV)</h2><ul>{links}</ul>
 <p>Local level = median of the protocol's distribution (ICRP Publication 135). Statistics are per
 irradiation event; percentiles interpolate linearly.</p>

@@ -75,6 +75,7 @@ def quarter_events(truths: list[dict]) -> list[dict]:
             events[event["irradiation_event_uid"]] = event | {
                 "station": truth["station"],
                 "month": truth["study_date"][:7],
+                "study_instance_uid": truth["study_instance_uid"],
             }
     return list(events.values())
 
@@ -89,7 +90,21 @@ def expected_by_protocol(events: list[dict], quantity: str, station: str | None 
     key = {"CTDIvol": "ctdivol", "DLP": "dlp"}[quantity]
     groups: dict[str, list[float]] = {}
     for event in events:
-        if event[key] is None or (station and event["station"] != station):
+        if event[key] is None or is_localizer(event) or (station and event["station"] != station):
             continue
         groups.setdefault(event["acquisition_protocol"], []).append(event[key])
     return {protocol: expected_stats(values) for protocol, values in groups.items()}
+
+
+def is_localizer(event: dict) -> bool:
+    """The generator's localizer is its Topogram (filed as a stationary acquisition, as some scanners do)."""
+    return event["acquisition_protocol"] == "Topogram"
+
+
+def expected_exam_dlp(events: list[dict]) -> dict[str, float]:
+    """Per study: the total DLP of its scans, localizers left out."""
+    totals: dict[str, float] = {}
+    for event in events:
+        if event["dlp"] is not None and not is_localizer(event):
+            totals[event["study_instance_uid"]] = totals.get(event["study_instance_uid"], 0.0) + event["dlp"]
+    return totals

@@ -12,7 +12,14 @@ import pytest
 from airflow.utils.state import DagRunState
 
 from copydicom_provider.testing.splunk import SplunkTestServer
-from tests.support.dose_report_data import INDEX, expected_by_protocol, quarter_events, seed_quarter
+from tests.support.dose_report_data import (
+    INDEX,
+    expected_by_protocol,
+    expected_exam_dlp,
+    is_localizer,
+    quarter_events,
+    seed_quarter,
+)
 
 DAG_ID = "copydicom_dose_report"
 Q1_START = datetime(2025, 1, 1, tzinfo=timezone.utc)
@@ -115,6 +122,13 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
     assert per_modality.get("CT", 0) == sum(1 for m, _ in image_studies if m == "CT")
     assert per_modality.get("MR", 0) == sum(1 for m, _ in image_studies if m == "MR")
     assert per_modality["SR"] == 6  # the quarter's six dose reports' studies (the resend is the same study)
+
+    # per exam: total DLP of each study's scans, the Topogram counted apart; the generator's age is 45 years
+    exams = {r["study_instance_uid"]: r for r in read_csv(folder / "exams.csv")}
+    assert {uid: float(r["dlp_total"]) for uid, r in exams.items()} == pytest.approx(expected_exam_dlp(events))
+    assert {r["age_group"] for r in exams.values()} == {"adult"} and len(exams) == counts["exams"] == 6
+    assert counts["localizers"] == sum(1 for e in events if is_localizer(e)) == 6
+    assert ("Topogram", "DLP") not in by_protocol
 
     # outliers: every row names a reason, and is above its level or factor x median
     for row in read_csv(folder / "outliers.csv"):

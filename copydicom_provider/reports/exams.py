@@ -1,0 +1,119 @@
+"""Exams, not only events: per-study figures from the irradiation events grouped by StudyInstanceUID.
+
+Reference levels for a complete examination (a DLP per exam, a cumulative dose at the reference point
+per procedure) apply to an exam's total, not to one acquisition. Localizers (topogram, scout) are
+counted apart and kept out of these figures and of the protocol statistics: they are not the scan a
+protocol or an exam's level is about (their DLP is kept in its own column so nothing is lost).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from copydicom_provider.reports import age
+from copydicom_provider.reports.collect import DoseEvent
+from copydicom_provider.reports.reference_levels import ReferenceTable
+from copydicom_provider.reports.statistics import Distribution
+
+#: CT Acquisition Type "Constant Angle Acquisition" (DCM 113805): the tube does not rotate, a localizer.
+LOCALIZER_CODE = "DCM:113805"
+LOCALIZER_TYPE = "constant angle acquisition"
+#: Protocol names vendors give localizers, some of which file them under another acquisition type.
+LOCALIZER_WORDS = ("topogram", "scout", "surview", "scanogram", "localizer", "localiser", "pilot")
+
+EXAM_COLUMNS = (
+    "study_instance_uid", "study_datetime", "stations", "age_group", "age_years", "events", "localizers",
+    "protocols", "target_region_code", "dlp_total", "ctdivol_max", "ctdivol_mean", "localizer_dlp",
+    "dap_total", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source",
+)
+#: Per-exam quantities summarised per age group: (column, label, unit).
+EXAM_QUANTITIES = (
+    ("dlp_total", "Total DLP", "mGy.cm"),
+    ("ctdivol_max", "CTDIvol, max per exam", "mGy"),
+    ("ctdivol_mean", "CTDIvol, mean per exam", "mGy"),
+    ("dap_total", "Total DAP", "Gy.m2"),
+    ("dose_rp_total", "Total dose at reference point", "mGy"),
+    ("fluoro_time_s", "Fluoroscopy time", "s"),
+)
+
+
+def is_localizer(event: DoseEvent) -> bool:
+    """A localizer by its acquisition type, or by a protocol name that says so."""
+    if event.acquisition_type_code == LOCALIZER_CODE or event.acquisition_type.strip().lower() == LOCALIZER_TYPE:
+        return True
+    name = event.protocol.lower()
+    return any(word in name for word in LOCALIZER_WORDS)
+
+
+def split_localizers(events: Iterable[DoseEvent]) -> tuple[list[DoseEvent], list[DoseEvent]]:
+    """(scans, localizers)."""
+    scans: list[DoseEvent] = []
+    localizers: list[DoseEvent] = []
+    for event in events:
+        (localizers if is_localizer(event) else scans).append(event)
+    return scans, localizers
+
+
+def exam_rows(events: Iterable[DoseEvent], table: ReferenceTable) -> list[dict[str, Any]]:
+    """One row per study: totals over its scans, CTDIvol max and mean, the DLP level for the whole exam."""
+    studies: dict[str, list[DoseEvent]] = {}
+    for event in events:
+        studies.setdefault(event.study_uid or f"(no study UID) {event.uid}", []).append(event)
+    rows = [_exam(uid, members, table) for uid, members in studies.items()]
+    rows.sort(key=lambda r: (r["study_datetime"], r["study_instance_uid"]))
+    return rows
+
+
+def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict[str, Any]:
+    scans, localizers = split_localizers(members)
+    ctdi = [e.values["CTDIvol"] for e in scans if "CTDIvol" in e.values]
+    codes = {e.region_code for e in scans if e.region_code}
+    code = codes.pop() if len(codes) == 1 else ""
+    dlp = _total(scans, "DLP")
+    level = table.level_for("", code, "DLP") if code and dlp is not None else None
+    ages = [e.age_years for e in members if e.age_years is not None]
+    fluoro = [e.duration_s for e in scans if e.event_type.lower() == "fluoroscopy" and e.duration_s is not None]
+    return {
+        "study_instance_uid": uid,
+        "study_datetime": min((e.when for e in members if e.when), default=""),
+        "stations": " ".join(sorted({e.station for e in members})),
+        "age_group": age.age_group(ages[0] if ages else None),
+        "age_years": ages[0] if ages else None,
+        "events": len(scans), "localizers": len(localizers),
+        "protocols": " | ".join(sorted({e.protocol for e in scans})),
+        "target_region_code": code,
+        "dlp_total": dlp,
+        "ctdivol_max": max(ctdi) if ctdi else None,
+        "ctdivol_mean": sum(ctdi) / len(ctdi) if ctdi else None,
+        "localizer_dlp": _total(localizers, "DLP"),
+        "dap_total": _total(scans, "DoseAreaProduct"),
+        "dose_rp_total": _total(scans, "DoseRP"),
+        "fluoro_time_s": sum(fluoro) if fluoro else None,
+        "dlp_level": level.national_level if level else None,
+        "dlp_exceeds": bool(level and dlp is not None and dlp > level.national_level),
+        "dlp_source": level.source if level else "",
+    }
+
+
+def _total(events: Iterable[DoseEvent], quantity: str) -> float | None:
+    values = [e.values[quantity] for e in events if quantity in e.values]
+    return sum(values) if values else None
+
+
+def exams_by_age_group(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per age group and per-exam quantity: the distribution over exams (adult and paediatric apart)."""
+    groups: dict[tuple[str, str], list[float]] = {}
+    for row in rows:
+        for column, _, _ in EXAM_QUANTITIES:
+            if row[column] is not None:
+                groups.setdefault((row["age_group"], column), []).append(row[column])
+    out = []
+    for group in age.GROUPS:
+        for column, label, unit in EXAM_QUANTITIES:
+            values = groups.get((group, column))
+            if values:
+                d = Distribution.of(values)
+                out.append({"age_group": group, "quantity": column, "label": label, "unit": unit,
+                            "exams": d.count, "mean": d.mean, "median": d.median, "p75": d.p75, "max": d.max})
+    return out
