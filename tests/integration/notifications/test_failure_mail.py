@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import html
 from datetime import datetime, timezone
 
 import pytest
 from airflow.utils.state import DagRunState
 
+from copydicom_provider.jobs.fail_fast import MISTAKE_XCOM_KEY
 from copydicom_provider.testing.dicom_generator import generate_studies
 from tests.support.fixtures_orthanc import full_destination, seed
 from tests.support.smtp_server import ADMIN, leaked, notify_variable, smtp_server, text_of
@@ -64,3 +66,18 @@ def test_no_variable_no_mail(dagbag, inbox, source, orthanc_connection, monkeypa
                                                          run_conf=conf)
     assert dag_run.state == DagRunState.FAILED
     assert inbox.mails == []
+
+
+def test_a_mistake_is_the_mails_reason_in_its_one_sentence(dagbag, inbox, source, orthanc_connection):
+    """A run that fails on a mistake (an unknown destination, refused by enumerate's checks) mails the
+    sentence that enumerate published under MISTAKE_XCOM_KEY, not a generic "task failed"."""
+    conf = {"source_conn_id": orthanc_connection("mistake_src", source), "destination_conn_id": "no_such_connection",
+            "window": "all"}
+    dag_run = dagbag.get_dag("copydicom_replicate").test(logical_date=datetime(2026, 5, 3, tzinfo=timezone.utc),
+                                                         run_conf=conf)
+    assert dag_run.state == DagRunState.FAILED
+    enumerate_ti = dag_run.get_task_instance("enumerate")
+    sentence = enumerate_ti.xcom_pull(task_ids="enumerate", key=MISTAKE_XCOM_KEY)
+    assert sentence and "no_such_connection" in sentence
+    assert len(inbox.mails) == 1
+    assert sentence in " ".join(html.unescape(text_of(inbox.mails[0])).split())  # the body is HTML
