@@ -110,8 +110,26 @@ def test_outliers_factor_is_configurable_and_a_zero_median_flags_nothing(levels)
     assert [(r["value"], r["reason"]) for r in rows] == [(14.0, "above 1.1 x protocol median")]
 
 
+def test_dap_is_computed_in_gy_m2_and_shown_in_gy_cm2():
+    dap = ReferenceTable([ReferenceLevel("", "Head", HEAD, "DoseAreaProduct", 0.0003, "Gy.m2", "Head", "src")], "t")
+    events = [event(1, "F", {"DoseAreaProduct": 0.0001}), event(2, "F", {"DoseAreaProduct": 0.0002}),
+              event(3, "F", {"DoseAreaProduct": 0.0009})]
+    (row,) = dose_table(events, ("protocol",))
+    assert (row["unit"], row["median"], row["max"]) == ("Gy.cm2", pytest.approx(2.0), pytest.approx(9.0))
+    (month,) = monthly_medians(events)
+    assert (month["unit"], month["median"]) == ("Gy.cm2", pytest.approx(2.0))
+    (ref,) = reference_comparison(events, dap)
+    assert (ref["unit"], ref["local_level"], ref["national_level"]) == (
+        "Gy.cm2", pytest.approx(2.0), pytest.approx(3.0))
+    assert ref["ratio"] == pytest.approx(2 / 3) and ref["exceeds"] is False  # compared in the records' unit
+    (out,) = outliers(events, dap)
+    assert (out["unit"], out["value"], out["protocol_median"], out["national_level"]) == (
+        "Gy.cm2", pytest.approx(9.0), pytest.approx(2.0), pytest.approx(3.0))
+
+
 def test_studies_per_modality_per_day():
     studies = {("2025-07-02", "CT"): {"a", "b"}, ("2025-07-01", "MG"): {"c"}, ("2025-07-01", "CT"): {"d"}}
     assert studies_per_modality_per_day(studies) == [
         {"day": "2025-07-01", "modality": "CT", "studies": 1}, {"day": "2025-07-01", "modality": "MG", "studies": 1},
         {"day": "2025-07-02", "modality": "CT", "studies": 2}]
+
