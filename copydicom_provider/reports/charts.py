@@ -78,7 +78,7 @@ def monthly_median_charts(rows: Sequence[dict[str, Any]], folder: Path) -> list[
 
 
 def studies_chart(rows: Sequence[dict[str, Any]], folder: Path) -> list[str]:
-    """Studies per modality per day, one line per modality."""
+    """Studies per modality per day, one line per modality, over every day in ``rows`` (0 on a day without)."""
     if not rows:
         return []
     series: dict[str, dict[str, int]] = defaultdict(dict)

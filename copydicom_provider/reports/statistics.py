@@ -12,6 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from copydicom_provider.reports.collect import DoseEvent
@@ -140,6 +141,23 @@ def outliers(events: Sequence[DoseEvent], table: ReferenceTable,
     return rows
 
 
-def studies_per_modality_per_day(studies: dict[tuple[str, str], set[str]]) -> list[dict[str, Any]]:
-    return [{"day": day, "modality": modality, "studies": len(uids)}
-            for (day, modality), uids in sorted(studies.items())]
+def period_days(start: datetime, end: datetime) -> list[str]:
+    """Every calendar day (``YYYY-MM-DD``) that ``[start, end)`` touches, in order."""
+    days, day = [], start.date()
+    while datetime.combine(day, time(), start.tzinfo) < end:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+def studies_per_modality_per_day(studies: dict[tuple[str, str], set[str]],
+                                 period: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+    """Distinct studies per day and modality; with ``period``, every day of it, a day without studies as 0.
+
+    A gap in the chart or table would read as a day not reported rather than a day with no studies.
+    """
+    days = set(period_days(*period)) if period else set()
+    days |= {day for day, _ in studies}
+    modalities = sorted({modality for _, modality in studies})
+    return [{"day": day, "modality": modality, "studies": len(studies.get((day, modality), ()))}
+            for day in sorted(days) for modality in modalities]
