@@ -30,7 +30,7 @@ complete quarter.
   per protocol and scanner, monthly medians, local level (median) against the reference-level
   table, outliers, studies per modality per day, and per exam (study): total DLP, CTDIvol max and
   mean, DAP, dose at the reference point, fluoroscopy time, adult/paediatric; localizers are counted
-  but kept out of the protocol and exam figures;
+  but kept out of the protocol and exam figures; DAP is shown in Gy.cm2 (the records keep Gy.m2);
 * `write` draws the PNG charts and `index.html`, the one-page summary that links everything.
 
 Files go to `<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.

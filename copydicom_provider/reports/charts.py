@@ -42,11 +42,12 @@ def distribution_charts(events: Sequence[DoseEvent], folder: Path) -> list[str]:
         if not protocols:
             continue
         quantity = QUANTITY_BY_KEY[key]
-        data = [[e.values[key] for e in events if e.protocol == p and key in e.values] for p in protocols]
+        data = [[quantity.shown(e.values[key]) for e in events if e.protocol == p and key in e.values]
+                for p in protocols]
         figure, axes = plt.subplots(figsize=(max(6, 0.6 * len(protocols) + 3), 6))
         axes.boxplot(data, showmeans=True)
         axes.set_xticks(range(1, len(protocols) + 1), protocols, rotation=45, ha="right")
-        axes.set_ylabel(f"{quantity.label} ({quantity.unit})")
+        axes.set_ylabel(f"{quantity.label} ({quantity.shown_unit})")
         axes.set_title(f"{quantity.label} per acquisition protocol (box: quartiles; whiskers 1.5 IQR; triangle: mean)")
         names.append(_save(figure, folder / f"distribution_{key}.png"))
     return names
@@ -68,7 +69,7 @@ def monthly_median_charts(rows: Sequence[dict[str, Any]], folder: Path) -> list[
         for protocol in sorted(biggest):
             points = sorted(series[protocol])
             axes.plot([m for m, _ in points], [v for _, v in points], marker="o", label=protocol)
-        axes.set_ylabel(f"median {quantity.label} ({quantity.unit})")
+        axes.set_ylabel(f"median {quantity.label} ({quantity.shown_unit})")  # the rows are in it already
         axes.set_xlabel("month of study")
         axes.set_title(f"Monthly median {quantity.label} per protocol")
         axes.legend(fontsize="small", loc="best")
@@ -77,7 +78,7 @@ def monthly_median_charts(rows: Sequence[dict[str, Any]], folder: Path) -> list[
 
 
 def studies_chart(rows: Sequence[dict[str, Any]], folder: Path) -> list[str]:
-    """Studies per modality per day, one line per modality."""
+    """Studies per modality per day, one line per modality, over every day in ``rows`` (0 on a day without)."""
     if not rows:
         return []
     series: dict[str, dict[str, int]] = defaultdict(dict)

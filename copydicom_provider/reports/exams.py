@@ -13,6 +13,7 @@ from typing import Any
 
 from copydicom_provider.reports import age
 from copydicom_provider.reports.collect import DoseEvent
+from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 from copydicom_provider.reports.statistics import Distribution
 
@@ -22,17 +23,20 @@ LOCALIZER_TYPE = "constant angle acquisition"
 #: Protocol names vendors give localizers, some of which file them under another acquisition type.
 LOCALIZER_WORDS = ("topogram", "scout", "surview", "scanogram", "localizer", "localiser", "pilot")
 
+#: DAP is summed in the records' Gy.m2 and shown in Gy.cm2, as its column name says.
+DAP = QUANTITY_BY_KEY["DoseAreaProduct"]
+
 EXAM_COLUMNS = (
     "study_instance_uid", "study_datetime", "stations", "age_group", "age_years", "events", "localizers",
     "protocols", "target_region_code", "dlp_total", "ctdivol_max", "ctdivol_mean", "localizer_dlp",
-    "dap_total", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source",
+    "dap_total_gy_cm2", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source",
 )
 #: Per-exam quantities summarised per age group: (column, label, unit).
 EXAM_QUANTITIES = (
     ("dlp_total", "Total DLP", "mGy.cm"),
     ("ctdivol_max", "CTDIvol, max per exam", "mGy"),
     ("ctdivol_mean", "CTDIvol, mean per exam", "mGy"),
-    ("dap_total", "Total DAP", "Gy.m2"),
+    ("dap_total_gy_cm2", "Total DAP", DAP.shown_unit),
     ("dose_rp_total", "Total dose at reference point", "mGy"),
     ("fluoro_time_s", "Fluoroscopy time", "s"),
 )
@@ -71,6 +75,7 @@ def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict
     codes = {e.region_code for e in scans if e.region_code}
     code = codes.pop() if len(codes) == 1 else ""
     dlp = _total(scans, "DLP")
+    dap = _total(scans, DAP.key)
     level = table.level_for("", code, "DLP") if code and dlp is not None else None
     ages = [e.age_years for e in members if e.age_years is not None]
     fluoro = [e.duration_s for e in scans if e.event_type.lower() == "fluoroscopy" and e.duration_s is not None]
@@ -87,7 +92,7 @@ def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict
         "ctdivol_max": max(ctdi) if ctdi else None,
         "ctdivol_mean": sum(ctdi) / len(ctdi) if ctdi else None,
         "localizer_dlp": _total(localizers, "DLP"),
-        "dap_total": _total(scans, "DoseAreaProduct"),
+        "dap_total_gy_cm2": None if dap is None else DAP.shown(dap),
         "dose_rp_total": _total(scans, "DoseRP"),
         "fluoro_time_s": sum(fluoro) if fluoro else None,
         "dlp_level": level.national_level if level else None,

@@ -51,12 +51,18 @@ LIST_SUFFIX = "{}"
 
 @dataclass(frozen=True)
 class Quantity:
-    """A dose quantity of an irradiation event: record key, label for people, the one unit expected."""
+    """A dose quantity of an irradiation event: record key, label for people, the one unit expected.
+
+    ``display_unit`` and ``display_factor`` are how the report shows it (records keep ``unit``):
+    DAP is stored in Gy.m2 but read in Gy.cm2 in US practice, where Gy.m2 would put 0.0002 on an axis.
+    """
 
     key: str
     label: str
     unit: str
     modality: str
+    display_unit: str = ""
+    display_factor: float = 1.0
 
     @property
     def unit_key(self) -> str:
@@ -66,12 +72,21 @@ class Quantity:
     def list_key(self) -> str:
         return self.key + LIST_SUFFIX
 
+    @property
+    def shown_unit(self) -> str:
+        """The unit the report's tables and charts use."""
+        return self.display_unit or self.unit
+
+    def shown(self, value: float) -> float:
+        """A record value (in ``unit``) in the report's unit."""
+        return value * self.display_factor
+
 
 #: The quantities the reports describe, in display order. Units are those the dose records scale to (records.units).
 QUANTITIES: tuple[Quantity, ...] = (
     Quantity("CTDIvol", "CTDIvol", "mGy", "CT"),
     Quantity("DLP", "DLP", "mGy.cm", "CT"),
-    Quantity("DoseAreaProduct", "DAP", "Gy.m2", "fluoroscopy/radiography"),
+    Quantity("DoseAreaProduct", "DAP", "Gy.m2", "fluoroscopy/radiography", "Gy.cm2", 1e4),
     Quantity("DoseRP", "Dose at reference point", "mGy", "fluoroscopy/radiography"),
     Quantity("AverageGlandularDose", "AGD", "mGy", "mammography"),
 )

@@ -62,12 +62,17 @@ def search_step(hook: Searcher, index: str, output_dir: str | None, quarter: str
             "irradiation_events": len(collected.events), "duplicates_skipped": collected.duplicates}
 
 
+def _period(found: dict[str, Any]) -> tuple[datetime, datetime]:
+    """The period ``search_step`` returned (ISO strings through XCom), for the per-day rows."""
+    return datetime.fromisoformat(found["start"]), datetime.fromisoformat(found["end"])
+
+
 def compute_step(found: dict[str, Any], reference_levels: str | None, outlier_factor: float) -> dict[str, Any]:
     """The CSV tables (dashboard statistics, local vs reference levels, outliers)."""
     folder = Path(found["folder"])
     table = load_reference_table(reference_levels)
     collected = read_data(folder)
-    tables = compute_tables(collected, table, outlier_factor)
+    tables = compute_tables(collected, table, outlier_factor, _period(found))
     files = write_tables(folder, tables)
     counts = summary_counts(collected, tables)
     print(f"dose report {found['label']}: wrote {', '.join(files)}; protocols above reference: "
@@ -81,7 +86,7 @@ def write_step(computed: dict[str, Any]) -> dict[str, Any]:
     folder = Path(computed["folder"])
     table = load_reference_table(computed["reference_path"])
     collected = read_data(folder)
-    tables = compute_tables(collected, table, computed["outlier_factor"])
+    tables = compute_tables(collected, table, computed["outlier_factor"], _period(computed))
     pictures = write_charts(folder, collected, tables)
     title = f"Dose and utilisation report {computed['label']} (index {computed['index']})"
     page = write_summary(folder, title, (computed["start"], computed["end"]), computed["counts"], tables, pictures,

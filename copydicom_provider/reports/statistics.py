@@ -2,7 +2,8 @@
 
 Percentiles interpolate linearly between order statistics (numpy's default, Splunk's
 ``exactperc``); the median is the 50th. The local reference level of a protocol is the median of
-its distribution, as ICRP Publication 135 defines a local DRL.
+its distribution, as ICRP Publication 135 defines a local DRL. Values are computed in the records'
+units and shown in each quantity's display unit (DAP in Gy.cm2, see :mod:`.fields`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from typing import Any
 
 from copydicom_provider.reports.collect import DoseEvent
@@ -65,8 +67,8 @@ def dose_table(events: Iterable[DoseEvent], by: Sequence[str]) -> list[dict[str,
             values = groups[group].get(quantity.key)
             if not values:
                 continue
-            d = Distribution.of(values)
-            rows.append({**dict(zip(by, group, strict=True)), "quantity": quantity.key, "unit": quantity.unit,
+            d = Distribution.of(quantity.shown(v) for v in values)
+            rows.append({**dict(zip(by, group, strict=True)), "quantity": quantity.key, "unit": quantity.shown_unit,
                          "count": d.count, "mean": d.mean, "median": d.median, "p75": d.p75, "max": d.max})
     return rows
 
@@ -79,8 +81,9 @@ def monthly_medians(events: Iterable[DoseEvent]) -> list[dict[str, Any]]:
         for quantity in QUANTITIES:
             values = groups[(protocol, month)].get(quantity.key)
             if values:
-                rows.append({"protocol": protocol, "month": month, "quantity": quantity.key, "unit": quantity.unit,
-                             "count": len(values), "median": percentile(sorted(values), 50)})
+                rows.append({"protocol": protocol, "month": month, "quantity": quantity.key,
+                             "unit": quantity.shown_unit, "count": len(values),
+                             "median": quantity.shown(percentile(sorted(values), 50))})
     return rows
 
 
@@ -98,8 +101,10 @@ def reference_comparison(events: Iterable[DoseEvent], table: ReferenceTable) -> 
             national = level.national_level if level else None
             rows.append({
                 "protocol": protocol, "target_region": region, "target_region_code": code,
-                "quantity": quantity.key, "unit": quantity.unit, "count": len(values), "local_level": local,
-                "national_level": national, "ratio": local / national if national else None,
+                "quantity": quantity.key, "unit": quantity.shown_unit, "count": len(values),
+                "local_level": quantity.shown(local),
+                "national_level": None if national is None else quantity.shown(national),
+                "ratio": local / national if national else None,
                 "exceeds": bool(national is not None and local > national),
                 "matched_by": ("protocol" if level.protocol else "body_region_code") if level else "",
                 "examination": level.examination if level else "", "source": level.source if level else "",
@@ -123,17 +128,36 @@ def outliers(events: Sequence[DoseEvent], table: ReferenceTable,
             if median > 0 and value > factor * median:
                 reasons.append(f"above {factor:g} x protocol median")
             if reasons:
+                shown = QUANTITY_BY_KEY[quantity]
                 rows.append({
                     "irradiation_event_uid": event.uid, "study_instance_uid": event.study_uid,
                     "study_datetime": event.when, "station": event.station, "protocol": event.protocol,
                     "quantity": quantity,
-                    "unit": QUANTITY_BY_KEY[quantity].unit, "value": value, "protocol_median": median,
-                    "national_level": level.national_level if level else None, "reason": "; ".join(reasons),
+                    "unit": shown.shown_unit, "value": shown.shown(value), "protocol_median": shown.shown(median),
+                    "national_level": shown.shown(level.national_level) if level else None,
+                    "reason": "; ".join(reasons),
                 })
     rows.sort(key=lambda r: (r["protocol"], r["quantity"], -r["value"]))
     return rows
 
 
-def studies_per_modality_per_day(studies: dict[tuple[str, str], set[str]]) -> list[dict[str, Any]]:
-    return [{"day": day, "modality": modality, "studies": len(uids)}
-            for (day, modality), uids in sorted(studies.items())]
+def period_days(start: datetime, end: datetime) -> list[str]:
+    """Every calendar day (``YYYY-MM-DD``) that ``[start, end)`` touches, in order."""
+    days, day = [], start.date()
+    while datetime.combine(day, time(), start.tzinfo) < end:
+        days.append(day.isoformat())
+        day += timedelta(days=1)
+    return days
+
+
+def studies_per_modality_per_day(studies: dict[tuple[str, str], set[str]],
+                                 period: tuple[datetime, datetime] | None = None) -> list[dict[str, Any]]:
+    """Distinct studies per day and modality; with ``period``, every day of it, a day without studies as 0.
+
+    A gap in the chart or table would read as a day not reported rather than a day with no studies.
+    """
+    days = set(period_days(*period)) if period else set()
+    days |= {day for day, _ in studies}
+    modalities = sorted({modality for _, modality in studies})
+    return [{"day": day, "modality": modality, "studies": len(studies.get((day, modality), ()))}
+            for day in sorted(days) for modality in modalities]

@@ -12,6 +12,7 @@ import json
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +31,7 @@ TABLES = {
     "reference_levels.csv": "Local level (median) against the national reference level",
     "monthly_medians.csv": "Monthly medians per protocol",
     "outliers.csv": "Events above the reference level or above N x their protocol's median",
-    "studies_per_modality_per_day.csv": "Studies per modality per day",
+    "studies_per_modality_per_day.csv": "Studies per modality per day (every day of the period; 0: none)",
     "exams.csv": "Per exam (study): total DLP, CTDIvol max and mean, DAP, dose at the reference point, "
                  "fluoroscopy time, age group, DLP level for the whole exam",
     "exams_by_age_group.csv": "Per-exam figures per age group (adult 18 or over, paediatric, unknown)",
@@ -106,8 +107,9 @@ class Tables:
     localizers: int
 
 
-def compute_tables(collected: Collected, table: ReferenceTable, factor: float) -> Tables:
-    """Protocol and exam statistics over the scans; localizers are only counted."""
+def compute_tables(collected: Collected, table: ReferenceTable, factor: float,
+                   period: tuple[datetime, datetime] | None = None) -> Tables:
+    """Protocol and exam statistics over the scans; localizers are only counted; per-day rows cover ``period``."""
     events, localizers = exams.split_localizers(collected.events)
     per_exam = exams.exam_rows(collected.events, table)
     return Tables(
@@ -116,7 +118,7 @@ def compute_tables(collected: Collected, table: ReferenceTable, factor: float) -
         reference=statistics.reference_comparison(events, table),
         monthly=statistics.monthly_medians(events),
         outliers=statistics.outliers(events, table, factor),
-        studies=statistics.studies_per_modality_per_day(collected.studies),
+        studies=statistics.studies_per_modality_per_day(collected.studies, period),
         exams=per_exam,
         exams_by_age=exams.exams_by_age_group(per_exam),
         localizers=len(localizers),

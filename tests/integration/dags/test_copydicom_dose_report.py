@@ -122,6 +122,10 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
     assert per_modality.get("CT", 0) == sum(1 for m, _ in image_studies if m == "CT")
     assert per_modality.get("MR", 0) == sum(1 for m, _ in image_studies if m == "MR")
     assert per_modality["SR"] == 6  # the quarter's six dose reports' studies (the resend is the same study)
+    # every day of the quarter, for every modality, a day without studies as 0 (Q1 2025: 90 days)
+    days = {(row["day"], row["modality"]) for row in studies}
+    assert len(studies) == len(days) == 90 * len(per_modality) and min(days)[0] == "2025-01-01"
+    assert max(days)[0] == "2025-03-31" and any(row["studies"] == "0" for row in studies)
 
     # per exam: total DLP of each study's scans, the Topogram counted apart; the generator's age is 45 years
     exams = {r["study_instance_uid"]: r for r in read_csv(folder / "exams.csv")}

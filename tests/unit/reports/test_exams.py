@@ -61,7 +61,7 @@ def test_an_exams_totals_leave_its_localizer_out_and_compare_the_exam_dlp(table)
     assert (first["ctdivol_max"], first["ctdivol_mean"]) == (10.0, 8.0)
     assert (first["dlp_level"], first["dlp_exceeds"], first["dlp_source"]) == (400.0, True, "DLP src")
     assert first["age_group"] == "adult" and first["protocols"] == "Thorax"
-    assert first["dap_total"] is None and first["fluoro_time_s"] is None
+    assert first["dap_total_gy_cm2"] is None and first["fluoro_time_s"] is None
     # two target regions: no single exam-level region, so no level is matched rather than a wrong one
     assert second["target_region_code"] == "" and second["dlp_level"] is None and second["dlp_exceeds"] is False
     assert second["age_group"] == "paediatric" and second["dlp_total"] == 300.0
@@ -77,7 +77,7 @@ def test_projection_exams_sum_dap_dose_rp_and_fluoroscopy_time(table):
               duration=0.4, age=None, acquisition="", acquisition_code=""),
     ]
     (row,) = exam_rows(events, table)
-    assert row["dap_total"] == pytest.approx(0.0006) and row["dose_rp_total"] == pytest.approx(4.0)
+    assert row["dap_total_gy_cm2"] == pytest.approx(6.0) and row["dose_rp_total"] == pytest.approx(4.0)
     assert row["fluoro_time_s"] == 15.0  # fluoroscopy events only, not the acquisition's 0.4 s
     assert row["age_group"] == "unknown" and row["dlp_total"] is None and row["ctdivol_max"] is None
 
@@ -152,7 +152,7 @@ def test_exam_totals_of_generated_reports_equal_the_reports_own_accumulated_valu
     rows = {r["study_instance_uid"]: r for r in exam_rows(collect(Rows(), "dicom", moment, moment).events, table)}
     xa, scan = rows[fluoro_truth["study_instance_uid"]], rows[ct_truth["study_instance_uid"]]
     assert xa["fluoro_time_s"] == pytest.approx(fluoro_truth["fluoro_time_s"])  # the SR's TotalFluoroTime
-    assert xa["dap_total"] == pytest.approx(fluoro_truth["dap_total"])
+    assert xa["dap_total_gy_cm2"] == pytest.approx(fluoro_truth["dap_total"] * 1e4)  # the SR's Gy.m2 in Gy.cm2
     assert xa["dose_rp_total"] == pytest.approx(fluoro_truth["dose_rp_total_mgy"])
     assert (xa["age_group"], xa["events"], xa["localizers"]) == ("adult", 8, 0)
     spirals = [e for e in ct_truth["events"] if e["acquisition_protocol"] != "Topogram"]

@@ -27,6 +27,19 @@ def test_each_quantity_is_a_record_key_in_the_unit_the_records_carry(quantity):
     assert key_unit(quantity.key, quantity.unit) == (quantity.unit, Decimal(1))
 
 
+@pytest.mark.parametrize("quantity", QUANTITIES, ids=lambda q: q.key)
+def test_each_display_unit_is_the_records_unit_scaled_by_the_display_factor(quantity):
+    # the records' own conversion from the display unit must undo the display factor exactly
+    unit, factor = key_unit(quantity.key, quantity.shown_unit)
+    assert unit == quantity.unit and float(factor) * quantity.display_factor == pytest.approx(1.0)
+
+
+def test_dap_is_shown_in_gy_cm2_and_the_others_as_recorded():
+    dap = QUANTITY_BY_KEY["DoseAreaProduct"]
+    assert (dap.unit, dap.shown_unit, dap.shown(0.0002)) == ("Gy.m2", "Gy.cm2", pytest.approx(2.0))
+    assert [q.key for q in QUANTITIES if q.shown_unit != q.unit] == ["DoseAreaProduct"]
+
+
 def test_event_fields_ask_for_each_quantity_its_unit_and_its_list_form_once():
     assert len(EVENT_FIELDS) == len(set(EVENT_FIELDS))
     for quantity in QUANTITIES:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta, timezone
+
 import pytest
 
 from copydicom_provider.reports.collect import DoseEvent
@@ -12,6 +14,7 @@ from copydicom_provider.reports.statistics import (
     monthly_medians,
     outliers,
     percentile,
+    period_days,
     reference_comparison,
     studies_per_modality_per_day,
 )
@@ -110,8 +113,51 @@ def test_outliers_factor_is_configurable_and_a_zero_median_flags_nothing(levels)
     assert [(r["value"], r["reason"]) for r in rows] == [(14.0, "above 1.1 x protocol median")]
 
 
+def test_dap_is_computed_in_gy_m2_and_shown_in_gy_cm2():
+    dap = ReferenceTable([ReferenceLevel("", "Head", HEAD, "DoseAreaProduct", 0.0003, "Gy.m2", "Head", "src")], "t")
+    events = [event(1, "F", {"DoseAreaProduct": 0.0001}), event(2, "F", {"DoseAreaProduct": 0.0002}),
+              event(3, "F", {"DoseAreaProduct": 0.0009})]
+    (row,) = dose_table(events, ("protocol",))
+    assert (row["unit"], row["median"], row["max"]) == ("Gy.cm2", pytest.approx(2.0), pytest.approx(9.0))
+    (month,) = monthly_medians(events)
+    assert (month["unit"], month["median"]) == ("Gy.cm2", pytest.approx(2.0))
+    (ref,) = reference_comparison(events, dap)
+    assert (ref["unit"], ref["local_level"], ref["national_level"]) == (
+        "Gy.cm2", pytest.approx(2.0), pytest.approx(3.0))
+    assert ref["ratio"] == pytest.approx(2 / 3) and ref["exceeds"] is False  # compared in the records' unit
+    (out,) = outliers(events, dap)
+    assert (out["unit"], out["value"], out["protocol_median"], out["national_level"]) == (
+        "Gy.cm2", pytest.approx(9.0), pytest.approx(2.0), pytest.approx(3.0))
+
+
 def test_studies_per_modality_per_day():
     studies = {("2025-07-02", "CT"): {"a", "b"}, ("2025-07-01", "MG"): {"c"}, ("2025-07-01", "CT"): {"d"}}
     assert studies_per_modality_per_day(studies) == [
         {"day": "2025-07-01", "modality": "CT", "studies": 1}, {"day": "2025-07-01", "modality": "MG", "studies": 1},
-        {"day": "2025-07-02", "modality": "CT", "studies": 2}]
+        {"day": "2025-07-02", "modality": "CT", "studies": 2}, {"day": "2025-07-02", "modality": "MG", "studies": 0}]
+
+
+def test_studies_per_modality_per_day_shows_every_day_of_the_period_a_day_without_studies_as_zero():
+    studies = {("2025-07-03", "CT"): {"a", "b"}, ("2025-07-01", "MG"): {"c"}}
+    start = datetime(2025, 7, 1, tzinfo=timezone.utc)
+    rows = studies_per_modality_per_day(studies, (start, start + timedelta(days=4)))
+    assert [(r["day"], r["modality"], r["studies"]) for r in rows] == [
+        ("2025-07-01", "CT", 0), ("2025-07-01", "MG", 1), ("2025-07-02", "CT", 0), ("2025-07-02", "MG", 0),
+        ("2025-07-03", "CT", 2), ("2025-07-03", "MG", 0), ("2025-07-04", "CT", 0), ("2025-07-04", "MG", 0)]
+
+
+def test_a_study_dated_outside_the_period_is_kept_and_no_studies_give_no_rows():
+    start = datetime(2025, 7, 1, tzinfo=timezone.utc)
+    rows = studies_per_modality_per_day({("2025-06-30", "CT"): {"a"}}, (start, start + timedelta(days=1)))
+    assert [(r["day"], r["studies"]) for r in rows] == [("2025-06-30", 1), ("2025-07-01", 0)]
+    assert studies_per_modality_per_day({}, (start, start + timedelta(days=1))) == []
+
+
+@pytest.mark.parametrize(("start", "end", "expected"), [
+    (datetime(2025, 7, 1, tzinfo=timezone.utc), datetime(2025, 10, 1, tzinfo=timezone.utc), 92),  # Q3, end exclusive
+    (datetime(2025, 1, 1, tzinfo=timezone.utc), datetime(2025, 4, 1, tzinfo=timezone.utc), 90),
+    (datetime(2025, 7, 1, 12, tzinfo=timezone.utc), datetime(2025, 7, 2, 0, 1, tzinfo=timezone.utc), 2),
+])
+def test_period_days_counts_every_day_the_period_touches(start, end, expected):
+    days = period_days(start, end)
+    assert len(days) == expected and days[0] == start.date().isoformat()
