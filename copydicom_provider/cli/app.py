@@ -22,6 +22,7 @@ from typing import Any
 # Airflow's logging writes to stdout from the moment it is imported; stdout is kept for the summary.
 with contextlib.redirect_stdout(sys.stderr):
     from copydicom_provider import config
+    from copydicom_provider.cli.dose_report import dose_report
     from copydicom_provider.cli.parser import (
         FAILED,
         INTERRUPTED,
@@ -133,7 +134,7 @@ def _connection_settings(args: argparse.Namespace) -> dict[str, Any]:
     settings: dict[str, Any] = {}
     if args.timeout:
         settings["timeout"] = args.timeout
-    if args.max_parallel:
+    if getattr(args, "max_parallel", None):  # dose-report has no Orthanc: no --max-parallel
         settings["max_parallel"] = args.max_parallel
     if args.insecure:
         settings["verify"] = False
@@ -173,6 +174,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace], Any]] = {
     "replicate": _replicate,
     "replicate-tags": _replicate_tags,
     "conditional-replicate": _conditional_replicate,
+    "dose-report": dose_report,
 }
 
 

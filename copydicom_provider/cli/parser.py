@@ -27,6 +27,8 @@ from copydicom_provider.cli.values import (
 from copydicom_provider.copy.modes import TRANSFER_MODES
 from copydicom_provider.interrupts import TERMINATED_EXIT
 from copydicom_provider.redaction import redact_text
+from copydicom_provider.reports.period import quarter_bounds, quarter_of
+from copydicom_provider.reports.statistics import OUTLIER_FACTOR as OUTLIER_FACTOR_DEFAULT
 
 OK, FAILED, MISTAKE, UNREACHABLE, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 130, TERMINATED_EXIT
 EXIT_CODES = f"""exit codes:
@@ -54,7 +56,7 @@ ROLE_HELP = {"src": SRC_HELP, "dest": DEST_HELP, "index": INDEX_HELP}
 
 
 #: The commands, in the order ``--help`` lists them.
-COMMAND_NAMES = ("replicate", "replicate-tags", "conditional-replicate")
+COMMAND_NAMES = ("replicate", "replicate-tags", "conditional-replicate", "dose-report")
 #: argparse's words for a command it does not know (the name is quoted with ' or ", as repr() does).
 INVALID_COMMAND = re.compile(r"^argument COMMAND: invalid choice: (?P<quoted>'[^']*'|\"[^\"]*\")")
 
@@ -198,7 +200,53 @@ def build_parser() -> Parser:
                       help="with --anonymize: also send what may carry burned-in text (ultrasound, photographs, "
                            "secondary captures, unknown classes; never encapsulated documents)")
     _connection_options(cond)
+    _dose_report_command(commands)
     return parser
+
+
+def quarter(text: str) -> str:
+    """``--quarter``: ``2026Q2`` or ``2026-Q2``, as the DAG's ``quarter`` param, normalised to ``2026-Q2``."""
+    try:
+        return quarter_of(quarter_bounds(text)[0])
+    except ValueError as mistake:
+        raise argparse.ArgumentTypeError(str(mistake)) from None
+
+
+def _dose_report_command(commands: Any) -> None:
+    """``dose-report``: the DAG ``copydicom_dose_report``'s params as options, its steps run here."""
+    dose = _subcommand(
+        commands, COMMAND_NAMES[3], "write the quarterly dose report (HTML, CSV, charts) to a folder",
+        "Write the dose and utilisation report of one quarter (or window) from the dose records in Splunk:\n"
+        "CSV tables, PNG charts and index.html in DIR/<index>/<quarter>/, as the copydicom_dose_report DAG does.",
+        "examples:\n"
+        "  copydicom dose-report --index 'https://splunk:8089?index=dicom' --quarter 2026Q2 --out reports\n"
+        "  copydicom dose-report --index 'https://splunk:8089' --splunk-index dicom \\\n"
+        "      --since 2026-04-01 --until 2026-05-01 --out reports --levels local_levels.csv\n\n"
+        "period:\n"
+        "  --quarter: a calendar quarter in UTC; --since/--until: any window over the study time, both given;\n"
+        "  neither: the last complete quarter",
+        ("index",),
+    )
+    dose.add_argument("--splunk-index", metavar="NAME", help="Splunk index, over the URL's index=, e.g. dicom")
+    dose.add_argument("--quarter", type=quarter, metavar="QUARTER", help="the quarter to report, e.g. 2026Q2")
+    dose.add_argument("--since", type=moment, metavar="TIME",
+                      help="with --until: report studies from TIME on, e.g. 2026-04-01T00:00:00Z (UTC if no offset)")
+    dose.add_argument("--until", type=moment, metavar="TIME",
+                      help="with --since: report studies before TIME, e.g. 2026-07-01T00:00:00Z")
+    dose.add_argument("--out", metavar="DIR", required=True,
+                      help="folder for the report, e.g. reports (files go to DIR/<index>/<quarter>/)")
+    dose.add_argument("--levels", metavar="FILE",
+                      help="reference-level table (CSV), e.g. local_levels.csv (default: the table shipped)")
+    dose.add_argument("--outlier-factor", type=positive_number, metavar="N", default=OUTLIER_FACTOR_DEFAULT,
+                      help=f"an event above N times its protocol's median is an outlier, e.g. 3 "
+                           f"(default: {OUTLIER_FACTOR_DEFAULT:g})")
+    dose.add_argument("--timeout", type=positive_number, metavar="SECONDS",
+                      help="per-request timeout, e.g. 120 (default: 60)")
+    tls = dose.add_mutually_exclusive_group()
+    tls.add_argument("--ca-bundle", metavar="FILE",
+                     help="check HTTPS certificates against this CA bundle (PEM), e.g. hospital-ca.pem")
+    tls.add_argument("--insecure", action="store_true", help="do not check HTTPS certificates (test servers only)")
+    dose.add_argument("--json", action="store_true", help="print the summary as one JSON object")
 
 
 def parse_args(argv: Sequence[str]) -> argparse.Namespace:
@@ -236,9 +284,21 @@ def check_combination(args: argparse.Namespace) -> None:
     ca_bundle = getattr(args, "ca_bundle", None)
     if ca_bundle and not (os.path.isfile(ca_bundle) and os.access(ca_bundle, os.R_OK)):
         raise ValueError(f"--ca-bundle: {ca_bundle!r} is not a readable file (a PEM file of CA certificates)")
+    if args.command == COMMAND_NAMES[3]:
+        _check_dose_period(args)
     if getattr(args, "since", None) and args.until and args.since >= args.until:
         raise ValueError(f"--until ({args.until.isoformat()}) is not after --since ({args.since.isoformat()}): "
                          "the window [since, until) would be empty; swap them?")
+
+
+def _check_dose_period(args: argparse.Namespace) -> None:
+    """A quarter, or a window with both ends (a report's period has both), not both kinds."""
+    if args.quarter and (args.since or args.until):
+        raise ValueError("choose --quarter or --since/--until, not both")
+    if bool(args.since) != bool(args.until):
+        raise ValueError("--since and --until go together: a report's window needs both ends (or use --quarter)")
+    if args.outlier_factor <= 1:
+        raise ValueError(f"--outlier-factor must be above 1, not {args.outlier_factor:g}")
 
 
 def _closest_options(command: argparse.ArgumentParser, extras: Sequence[str]) -> str:

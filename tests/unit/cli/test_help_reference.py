@@ -16,7 +16,7 @@ from copydicom_provider import __version__
 
 REFERENCE = Path(__file__).resolve().parents[3] / "docs" / "cli.md"
 COPYDICOM = str(Path(sys.executable).with_name("copydicom"))
-COMMANDS = ["", "replicate", "replicate-tags", "conditional-replicate"]
+COMMANDS = ["", "replicate", "replicate-tags", "conditional-replicate", "dose-report"]
 WIDTH = {"COLUMNS": "100"}
 BLOCK = re.compile(r"<!-- copydicom-help: (?P<command>[^>]*?) -->\n```text\n(?P<text>.*?)```\n\n", re.S)
 END = "<!-- copydicom-help: END -->"

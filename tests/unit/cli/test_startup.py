@@ -86,8 +86,8 @@ def test_a_bad_or_missing_option_exits_2_under_the_commands_usage_without_airflo
 
 def test_a_url_typed_in_place_of_the_command_is_not_quoted_back() -> None:
     assert unknown_command("http://orthanc:Hunter-2-secret@pacs:8042") == (
-        "unknown command 'http://***@pacs:8042': use one of replicate, replicate-tags, conditional-replicate "
-        "(see copydicom --help)")
+        "unknown command 'http://***@pacs:8042': use one of replicate, replicate-tags, conditional-replicate, "
+        "dose-report (see copydicom --help)")
     assert unknown_command("tags").startswith("unknown command 'tags': did you mean 'replicate-tags'?")
 
 
