@@ -18,6 +18,7 @@ from pydicom.dataset import Dataset
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.orthanc_pool import LeanHttp
 from copydicom_provider.jobs.replicate_tags import TagsFailed, replicate_tags
+from copydicom_provider.records import fetch, stream
 from copydicom_provider.records.fetch import STORED_SIZE, fetch_instance_records, instances_metadata
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.dose_sr_quirks import declare_events
@@ -188,3 +189,23 @@ def test_with_compressed_storage_a_whole_report_is_whole_and_a_cut_file_fails_un
     uids = [r["IrradiationEventUID"] for r in records(splunk)
             if r["RecordType"] == "irradiation_event" and r["OrthancInstanceID"] == cut_id]
     assert sorted(uids) == sorted(e["irradiation_event_uid"] for e in truth["events"])
+
+
+def test_a_dose_report_too_large_to_read_whole_is_checked_as_it_streams(orthanc, monkeypatch):
+    """Past ``WHOLE_LIMIT`` the file streams; a dose report has no pixel data, so it is read to its end."""
+    ds, _ = make_ct_dose_sr(seed=17, patient_id="BIG", accession_number="B1", spiral_count=6)
+    data = to_bytes(ds)
+    instance_id = upload(orthanc, ds)
+    monkeypatch.setattr(stream, "WHOLE_LIMIT", 1024)
+    monkeypatch.setattr(fetch, "WHOLE_LIMIT", 1024)  # the lean GET's limit: it gives up, the stream reads
+    hook = OrthancHook.from_url(orthanc.url_with_credentials)
+    assert stream.read_header_sized(hook, instance_id)[1] == len(data) > 1024
+
+    whole = fetch_instance_records(hook, instance_id, "source", metadata=instances_metadata(hook, [instance_id])[
+        instance_id])
+    assert not whole.incomplete and whole.irradiation_events == 7
+    path = stored_file(orthanc, instance_id)
+    path.write_bytes(data[: len(data) * 2 // 3])
+    cut = fetch_instance_records(hook, instance_id, "source", metadata=instances_metadata(hook, [instance_id])[
+        instance_id])
+    assert f"file ends early: {len(data) * 2 // 3} of the {len(data)} bytes Orthanc stored" in cut.incomplete
