@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from copydicom_provider.records.dose_fields import UNCONVERTED
+
 RECORD_TYPE = "RecordType"
 #: RecordType values.
 INSTANCE = "instance"
@@ -73,6 +75,11 @@ class Quantity:
         return self.key + LIST_SUFFIX
 
     @property
+    def unconverted_key(self) -> str:
+        """Where the records keep a value whose unit they could not convert (records.dose_fields)."""
+        return self.key + UNCONVERTED
+
+    @property
     def shown_unit(self) -> str:
         """The unit the report's tables and charts use."""
         return self.display_unit or self.unit
@@ -96,8 +103,8 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
     ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS,
-    IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX,
-    *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key)),
+    IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX, IRRADIATION_DURATION + UNCONVERTED,
+    *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key, q.unconverted_key)),
 )
 #: The fields of an instance record the utilisation table needs.
 INSTANCE_FIELDS: tuple[str, ...] = (STUDY_UID, MODALITY, STUDY_DATE)

@@ -167,6 +167,7 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
         "exams_by_age_group": {g: n for g in age.GROUPS
                                if (n := sum(1 for r in tables.exams if r["age_group"] == g))},
         "exams_above_dlp_level": sum(1 for r in tables.exams if r["dlp_exceeds"]),
+        "exams_with_values_set_aside": sum(1 for r in tables.exams if r["set_aside"]),
         "protocols": len({e.protocol for e in exams.split_localizers(collected.events)[0]}),
         "scanners": len({e.station for e in collected.events}),
         "instances": collected.instances,
@@ -203,6 +204,8 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
         ("Exams (studies) by age group",
          f"{counts['exams']}: " + (", ".join(f"{g} {n}" for g, n in counts["exams_by_age_group"].items()) or "none")),
         ("Exams whose total DLP exceeds an exam-level DLP reference", counts["exams_above_dlp_level"]),
+        ("Exams with a value set aside (that figure left empty; exams.csv says which)",
+         counts.get("exams_with_values_set_aside", 0)),
         ("Protocols / scanners", f"{counts['protocols']} / {counts['scanners']}"),
         ("Instances received (instance records) / studies", f"{counts['instances']} / {counts['studies']}"),
         ("Outlier events", counts["outlier_events"]),
