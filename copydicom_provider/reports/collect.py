@@ -140,7 +140,8 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         set_aside(f.IRRADIATION_DURATION)
     elif duration not in (None, ""):
         event.duration_s = _number(duration)
-        if event.duration_s is None or _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX)) not in ("", "s"):
+        duration_unit = _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX))
+        if event.duration_s is None or duration_unit not in ("", f.DURATION_UNIT):
             event.duration_s = None
             set_aside(f.IRRADIATION_DURATION)
     for quantity in f.QUANTITIES:

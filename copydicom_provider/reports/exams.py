@@ -17,7 +17,7 @@ from typing import Any
 
 from copydicom_provider.reports import age
 from copydicom_provider.reports.collect import DoseEvent
-from copydicom_provider.reports.fields import IRRADIATION_DURATION, QUANTITY_BY_KEY
+from copydicom_provider.reports.fields import DURATION_UNIT, IRRADIATION_DURATION, QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 from copydicom_provider.reports.statistics import Distribution
 
@@ -37,12 +37,12 @@ EXAM_COLUMNS = (
 )
 #: Per-exam quantities summarised per age group: (column, label, unit).
 EXAM_QUANTITIES = (
-    ("dlp_total", "Total DLP", "mGy.cm"),
-    ("ctdivol_max", "CTDIvol, max per exam", "mGy"),
-    ("ctdivol_mean", "CTDIvol, mean per exam", "mGy"),
+    ("dlp_total", "Total DLP", QUANTITY_BY_KEY["DLP"].shown_unit),
+    ("ctdivol_max", "CTDIvol, max per exam", QUANTITY_BY_KEY["CTDIvol"].shown_unit),
+    ("ctdivol_mean", "CTDIvol, mean per exam", QUANTITY_BY_KEY["CTDIvol"].shown_unit),
     ("dap_total_gy_cm2", "Total DAP", DAP.shown_unit),
-    ("dose_rp_total", "Total dose at reference point", "mGy"),
-    ("fluoro_time_s", "Fluoroscopy time", "s"),
+    ("dose_rp_total", "Total dose at reference point", QUANTITY_BY_KEY["DoseRP"].shown_unit),
+    ("fluoro_time_s", "Fluoroscopy time", DURATION_UNIT),
 )
 
 

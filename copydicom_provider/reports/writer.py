@@ -18,6 +18,7 @@ from typing import Any
 
 from copydicom_provider.reports import age, charts, exams, statistics
 from copydicom_provider.reports.collect import Collected, DoseEvent
+from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 
 DATA_DIR = "data"
@@ -227,7 +228,8 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
           f"{r['max']:.4g}") for r in tables.exams_by_age],
         "No exam carries a dose value.")
     over_html = _html_table(
-        ("Study", "Study date/time", "Age group", "Protocols", "Total DLP (mGy.cm)", "Exam level", "Source"),
+        ("Study", "Study date/time", "Age group", "Protocols", f"Total DLP ({QUANTITY_BY_KEY['DLP'].shown_unit})",
+         "Exam level", "Source"),
         [(r["study_instance_uid"], r["study_datetime"], r["age_group"], r["protocols"], f"{r['dlp_total']:.4g}",
           f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
         "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")
