@@ -152,3 +152,17 @@ def test_a_per_plane_total_with_a_plane_unconverted_gives_no_sum_that_would_pass
     ])
     (whole,) = read(both)
     assert whole["DoseAreaProductTotal"] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("unit", ["1", "{ratio}"])
+def test_a_dose_whose_unit_says_no_unit_is_kept_apart_not_dropped(read, unit):
+    """UCUM's ``1`` is no unit: a DAP written so has no scale, like one without a unit sequence."""
+    _, event = read(report([projection_event(num_item(DAP, "1.323", UCUM(unit)))]))
+    assert "DoseAreaProduct" not in event and "DoseAreaProduct_unit" not in event
+    assert (event["DoseAreaProduct_Unconverted"], event["DoseAreaProduct_UnconvertedUnit"]) == (1.323, unit)
+    assert event["ParseWarnings"] == (f"1.1.1: NUM item DoseAreaProduct (DCM:122130 'Dose Area Product') has unit "
+                                      f"{unit!r}, which means no unit; kept as DoseAreaProduct_Unconverted, not in "
+                                      "DoseAreaProduct")
+    with pytest.raises(UnknownUnit):
+        key_unit("DoseAreaProduct", unit)
+    assert key_unit("PitchFactor", unit) == ("{ratio}", 1)  # a ratio's own unit
