@@ -166,3 +166,12 @@ def test_a_dose_whose_unit_says_no_unit_is_kept_apart_not_dropped(read, unit):
     with pytest.raises(UnknownUnit):
         key_unit("DoseAreaProduct", unit)
     assert key_unit("PitchFactor", unit) == ("{ratio}", 1)  # a ratio's own unit
+
+
+def test_a_key_with_some_values_unconverted_gives_no_mean_but_keeps_the_converted_values(read):
+    tree = report([ct_event(num_item(codes.DCM.DLP, "10", UCUM("mGy.cm")),
+                            unitless(codes.DCM.DLP, "20", empty_sequence=False))])
+    _, event = read(tree)
+    assert "DLP" not in event and "DLP_min" not in event and "DLP_count" not in event
+    assert (event["DLP_series"], event["DLP_unit"]) == ([10], "mGy.cm")
+    assert (event["DLP_Unconverted"], event["DLP_UnconvertedUnit"]) == (20, "")
