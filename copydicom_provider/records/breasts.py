@@ -5,7 +5,8 @@ write 0 for a breast that was not imaged. Averaged with it, a one-sided exam's A
 The breasts imaged are those the irradiation events name by their Laterality; a report whose events
 name none falls back to the breasts with a dose above 0. The key then holds the mean over the
 breasts imaged (one breast: its value), ``<Key>_LeftBreast``/``_RightBreast`` only the breasts
-imaged, and ``BreastsImaged`` says which.
+imaged, and ``BreastsImaged`` says which. A report that gives no dose, or none in a known unit, for
+a breast the events name is left as it is: a mean without that breast is not the exam's AGD.
 """
 
 from __future__ import annotations
@@ -62,9 +63,9 @@ def agd_over_imaged_breasts(report: dict[str, Any], events: list[dict[str, Any]]
     if not per_side:
         return
     imaged = _imaged(events) or {side for side, (_, value) in per_side.items() if value > 0}
+    if not imaged or not imaged <= per_side.keys():
+        return  # the events name a breast the report gives no (converted) dose for: leave what the report says
     kept = {side: entry for side, entry in per_side.items() if side in imaged}
-    if not kept:
-        return  # the events name a breast the report gives no dose for: leave what the report says
     for side, (key, _) in per_side.items():
         if side not in kept:
             del report[key]

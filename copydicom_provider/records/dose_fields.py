@@ -16,7 +16,10 @@ one number; several values of one concept in one record are summarised:
 A number that cannot be put in its key's unit -- no unit, an empty unit sequence, or a unit
 :mod:`.units` does not know, on a key that has a unit -- is kept apart, never in the key a search
 averages: ``<Key>_Unconverted`` (summarised the same way) and ``<Key>_UnconvertedUnit`` (the raw
-unit as written, empty when there was none).
+unit as written, empty when there was none). When only some of a record's values of a key are kept
+apart, the record has no ``<Key>`` (nor its ``_min``/``_max``/``_count``): the mean or per-plane sum
+of the others would pass for all of them (a biplane DAP total lacking a plane). The values converted
+keep their per-group keys (``<Key>_PlaneA``) and ``<Key>_series``.
 
 Text and code values that repeat stay lists (``TargetRegion``, ``XRaySourceID``): Splunk counts and
 groups multivalue strings fine. Items that could not be read are named in ``ParseWarnings``
@@ -107,6 +110,11 @@ class RecordFields:
                 continue
             if key in self.numbers:
                 out.update(_number_keys(key, self.numbers[key], self.units[key]))
+                if key + UNCONVERTED in self.unconverted:  # a summary short of the values kept apart: none
+                    for name in (key, f"{key}_min", f"{key}_max", f"{key}_count"):
+                        out.pop(name, None)
+                    if any(group is None for _, group in self.numbers[key]):  # not all kept per group
+                        out.setdefault(f"{key}_series", [json_number(v) for v, _ in self.numbers[key]])
                 if values:  # the same concept also as text or code: kept beside, never mixed in
                     out[f"{key}_text"] = values[0] if len(values) == 1 else values
                 continue
@@ -122,6 +130,11 @@ class RecordFields:
         return out
 
 
+def _total_over_groups(entries: list[tuple[Decimal, GroupLabel | None]]) -> bool:
+    """The key's scalar is the sum over its groups (per-plane totals), not a mean."""
+    return all(group is not None and group.total for _, group in entries)
+
+
 def _number_keys(key: str, entries: list[tuple[Decimal, GroupLabel | None]], unit: str | None) -> dict[str, Any]:
     values = [value for value, _ in entries]
     per_group: dict[str, list[Decimal]] = {}
@@ -131,7 +144,7 @@ def _number_keys(key: str, entries: list[tuple[Decimal, GroupLabel | None]], uni
     all_grouped = all(group is not None for _, group in entries)
     if len(values) == 1:
         scalar = values[0]
-    elif all_grouped and all(group is not None and group.total for _, group in entries):
+    elif _total_over_groups(entries):
         scalar = sum((_mean(v) for v in per_group.values()), Decimal(0))
     else:
         scalar = _mean(values)

@@ -8,6 +8,7 @@ Why read the file rather than Orthanc's simplified tags: Orthanc 1.10 gives ``nu
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from pydicom.dataset import Dataset
 
@@ -21,7 +22,12 @@ from copydicom_provider.records.completeness import mark_incomplete, short_file
 from copydicom_provider.records.instance import InstanceRecords, instance_records
 from copydicom_provider.records.stream import WHOLE_LIMIT, parse_header, read_header_sized
 
-__all__ = ["RecordError", "fetch_instance_records", "instances_metadata", "read_instance_records", "resolve_ids"]
+__all__ = ["STORED_SIZE", "RecordError", "fetch_instance_records", "instances_metadata", "read_instance_records",
+           "resolve_ids"]
+
+#: Added by :func:`instances_metadata` beside an instance's metadata: the size Orthanc stored (the batch
+#: reply's ``FileSize``, the uncompressed size even when Orthanc compresses its storage, so the size it serves).
+STORED_SIZE = "FileSize"
 
 
 def resolve_ids(source: OrthancHook, instance_id: str, ds: Dataset) -> dict[str, str]:
@@ -53,8 +59,15 @@ def _header(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> tup
     return parse_header(body), len(body)
 
 
-def _stored_size(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> int | None:
-    """The size of the file as Orthanc stored it (its index's record), None when it does not say."""
+def _stored_size(source: OrthancHook, lean: LeanHttp | None, instance_id: str,
+                 metadata: dict[str, str] | None) -> int | None:
+    """The size of the file as Orthanc stored it (its index's record), None when it does not say.
+
+    Taken from the batch reply (:data:`STORED_SIZE`) when there is one, else asked of Orthanc.
+    """
+    known = (metadata or {}).get(STORED_SIZE, "")
+    if known.isdigit():
+        return int(known)
     endpoint = f"/instances/{instance_id}/attachments/dicom/size"
     try:
         body = lean.get(endpoint) if lean else None
@@ -73,6 +86,9 @@ def _metadata(source: OrthancHook, lean: LeanHttp | None, instance_id: str) -> d
 def instances_metadata(source: OrthancHook, instance_ids: list[str]) -> dict[str, dict[str, str]]:
     """Orthanc's metadata (``ReceptionDate``, ...) of many instances in one request, by instance ID.
 
+    Each also carries the size Orthanc stored under :data:`STORED_SIZE` (the reply has it), so that
+    checking a dose report's file is whole costs no request of its own.
+
     Why: asked per instance, the metadata is half of the tags job's requests. ``POST /tools/bulk-content``
     (Orthanc 1.10.1 has it) answers from the same metadata store as ``/instances/{id}/metadata``, so the
     values are the same. An instance it does not list (deleted since), or any refusal other than a
@@ -89,8 +105,13 @@ def instances_metadata(source: OrthancHook, instance_ids: list[str]) -> dict[str
         return {}
     if not isinstance(reply, list):
         return {}
-    return {item["ID"]: item["Metadata"] for item in reply
+    return {item["ID"]: {**item["Metadata"], **_size_of(item)} for item in reply
             if isinstance(item, dict) and isinstance(item.get("ID"), str) and isinstance(item.get("Metadata"), dict)}
+
+
+def _size_of(item: dict[str, Any]) -> dict[str, str]:
+    size = item.get("FileSize")
+    return {STORED_SIZE: str(size)} if isinstance(size, int) and not isinstance(size, bool) else {}
 
 
 class RecordError(Exception):
@@ -122,7 +143,7 @@ def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: s
     """Read one instance from Orthanc and build its records.
 
     One request (the file) when ``metadata`` comes from :func:`instances_metadata`, else two (file,
-    metadata); a dose report costs one more (the size Orthanc stored, see :mod:`.completeness`).
+    metadata), and for a dose report one more (the size Orthanc stored, see :mod:`.completeness`).
     """
     lean = lean_http(source)
     ds, size = _header(source, lean, instance_id)
@@ -130,7 +151,7 @@ def fetch_instance_records(source: OrthancHook, instance_id: str, source_name: s
     out = instance_records(ds, instance_id, resolve_ids(source, instance_id, ds), source_name, reception,
                            max_bytes=max_bytes)
     if out.dose_reports:  # a dose report is worth one more request: is the file Orthanc serves whole?
-        short = short_file(size, _stored_size(source, lean, instance_id))
+        short = short_file(size, _stored_size(source, lean, instance_id, metadata))
         if short:
             mark_incomplete(out, short, cut=True, max_bytes=max_bytes)
     return out

@@ -26,7 +26,7 @@ from copydicom_provider.records.concepts import (
     concept_key,
 )
 from copydicom_provider.records.dose_fields import UNCONVERTED, GroupLabel, RecordFields
-from copydicom_provider.records.units import UnitError, UnknownUnit, key_unit, needs_unit
+from copydicom_provider.records.units import UnitError, UnknownUnit, is_unity, key_unit, needs_unit
 
 __all__ = ["ContentWalker"]
 
@@ -145,7 +145,8 @@ class ContentWalker:
             try:
                 unit, factor = key_unit(key, raw_unit)
             except UnknownUnit:
-                unconverted = f"has unit {raw_unit[:40]!r}, which is not known"
+                which = "means no unit" if is_unity(raw_unit) else "is not known"
+                unconverted = f"has unit {raw_unit[:40]!r}, which {which}"
             except UnitError as exc:
                 raise _Skip(f"NUM item {key}: {exc}") from None
         numbers = []

@@ -67,6 +67,11 @@ class _StreamFile:
     def tell(self) -> int:
         return self._position
 
+    @property
+    def received(self) -> int:
+        """Bytes the body has given so far (all of it once ``eof``)."""
+        return self._base + len(self._buffer)
+
     def seek(self, offset: int, whence: int = 0) -> int:
         if whence == 2:
             self._fill(None)
@@ -101,8 +106,10 @@ def read_header_sized(source: OrthancHook, instance_id: str) -> tuple[Dataset, i
 
     A file up to ``WHOLE_LIMIT`` is read whole and parsed from memory (fastest: one read, the
     connection goes straight back to the pool). A larger one is parsed as it streams and only up to
-    its pixel data (its size is then None); a small remainder is read to the end so that the keep-alive connection is
+    its pixel data; a small remainder is read to the end so that the keep-alive connection is
     reused (``iter_content`` marks the body consumed), a large one is dropped with its connection.
+    The size is that of the body read to its end: a file without pixel data (a dose report) always
+    is; one dropped before its end gives None.
     """
     with source.instance_file(instance_id) as response:
         length = response.headers.get("Content-Length")
@@ -114,4 +121,4 @@ def read_header_sized(source: OrthancHook, instance_id: str) -> tuple[Dataset, i
         dataset = dcmread(stream, stop_before_pixels=True, force=True)
         if size is not None and 0 < size - stream.tell() <= DRAIN_LIMIT:
             stream.read()
-    return dataset, None
+    return dataset, stream.received if stream.eof else None

@@ -112,6 +112,11 @@ class UnknownUnit(UnitError):
     """A key of :data:`KEY_UNITS` got no unit, or one this module does not know: its scale is unknown."""
 
 
+def is_unity(unit: str) -> bool:
+    """``1``, ``{ratio}``, ``ratio``: a unit that says the number has none."""
+    return _UNITS.get(normalise_unit(unit)[0], ("",))[0] == "ratio"
+
+
 def needs_unit(key: str) -> bool:
     """True for a key whose values mean nothing without a unit (a dose, a time); ratios do not need one."""
     target = KEY_UNITS.get(key)
@@ -151,7 +156,8 @@ def key_unit(key: str, unit: str) -> tuple[str, Decimal]:
 
     Raises :class:`UnitError` when ``key`` has a unit in :data:`KEY_UNITS` that ``unit`` cannot be
     converted to (``KVP`` in ``mA``): that value is skipped with a warning, never mixed in; and
-    :class:`UnknownUnit` when ``unit`` is empty or not known here (``DLP`` in ``furlong``).
+    :class:`UnknownUnit` when ``unit`` is empty, not known here (``DLP`` in ``furlong``) or means no
+    unit (UCUM's ``1``, ``{ratio}``) on a key whose unit is not a ratio.
     """
     spelled, factor = normalise_unit(unit)
     dimension = _UNITS.get(spelled)
@@ -165,6 +171,8 @@ def key_unit(key: str, unit: str) -> tuple[str, Decimal]:
     wanted = _UNITS[target]
     if dimension is None:
         raise UnknownUnit(f"unit {unit!r} is not known, so it cannot be converted to {target!r}")
+    if dimension[0] == "ratio" != wanted[0]:  # UCUM's "1" is no unit: a dose written so has no scale either
+        raise UnknownUnit(f"unit {unit!r} means no unit, so it cannot be converted to {target!r}")
     if dimension[0] != wanted[0]:
         raise UnitError(f"unit {unit!r} cannot be converted to {target!r}")
     return target, factor * dimension[1] / wanted[1]

@@ -43,6 +43,9 @@ class DoseEvent:
     age_years: float | None = None
     #: IrradiationDuration in s (a fluoroscopy event's fluoroscopy time); None if absent or not in s
     duration_s: float | None = None
+    #: keys whose value this event has but the report set aside (counted in ``Collected.unusable``): an exam's
+    #: total over them would be short
+    unusable: list[str] = field(default_factory=list)
 
     @property
     def month(self) -> str:
@@ -127,22 +130,33 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         event_type=_text(row.get(f.EVENT_TYPE)),
         age_years=_number(row.get(f.PATIENT_AGE_YEARS)),
     )
+
+    def set_aside(key: str) -> None:
+        unusable[key] = unusable.get(key, 0) + 1
+        event.unusable.append(key)
+
     duration = row.get(f.IRRADIATION_DURATION)
-    if duration not in (None, ""):
+    if row.get(f.IRRADIATION_DURATION + f.UNCONVERTED) not in (None, "", []):
+        set_aside(f.IRRADIATION_DURATION)
+    elif duration not in (None, ""):
         event.duration_s = _number(duration)
-        if event.duration_s is None or _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX)) not in ("", "s"):
+        duration_unit = _text(row.get(f.IRRADIATION_DURATION + f.UNIT_SUFFIX))
+        if event.duration_s is None or duration_unit not in ("", f.DURATION_UNIT):
             event.duration_s = None
-            unusable[f.IRRADIATION_DURATION] = unusable.get(f.IRRADIATION_DURATION, 0) + 1
+            set_aside(f.IRRADIATION_DURATION)
     for quantity in f.QUANTITIES:
         raw = row.get(quantity.key)
+        if row.get(quantity.unconverted_key) not in (None, "", []):  # a value in a unit the records do not know
+            set_aside(quantity.key)
+            continue
         if raw is None or raw == "":
             if row.get(quantity.list_key) not in (None, "", []):  # several values where one is expected
-                unusable[quantity.key] = unusable.get(quantity.key, 0) + 1
+                set_aside(quantity.key)
             continue
         value = _number(raw)
         unit = row.get(quantity.unit_key)
         if value is None or (unit not in (None, "") and _text(unit) != quantity.unit):  # no unit: the key's own
-            unusable[quantity.key] = unusable.get(quantity.key, 0) + 1
+            set_aside(quantity.key)
             continue
         event.values[quantity.key] = value
     return event

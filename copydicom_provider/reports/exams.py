@@ -4,16 +4,20 @@ Reference levels for a complete examination (a DLP per exam, a cumulative dose a
 per procedure) apply to an exam's total, not to one acquisition. Localizers (topogram, scout) are
 counted apart and kept out of these figures and of the protocol statistics: they are not the scan a
 protocol or an exam's level is about (their DLP is kept in its own column so nothing is lost).
+An exam's figure is left empty when one of its events has that value set aside (a unit the records
+could not convert, several values): a total over the rest would be too low and pass a level unseen.
+``set_aside`` names what was left out.
 """
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 from copydicom_provider.reports import age
 from copydicom_provider.reports.collect import DoseEvent
-from copydicom_provider.reports.fields import QUANTITY_BY_KEY
+from copydicom_provider.reports.fields import DURATION_UNIT, IRRADIATION_DURATION, QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 from copydicom_provider.reports.statistics import Distribution
 
@@ -29,16 +33,16 @@ DAP = QUANTITY_BY_KEY["DoseAreaProduct"]
 EXAM_COLUMNS = (
     "study_instance_uid", "study_datetime", "stations", "age_group", "age_years", "events", "localizers",
     "protocols", "target_region_code", "dlp_total", "ctdivol_max", "ctdivol_mean", "localizer_dlp",
-    "dap_total_gy_cm2", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source",
+    "dap_total_gy_cm2", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source", "set_aside",
 )
 #: Per-exam quantities summarised per age group: (column, label, unit).
 EXAM_QUANTITIES = (
-    ("dlp_total", "Total DLP", "mGy.cm"),
-    ("ctdivol_max", "CTDIvol, max per exam", "mGy"),
-    ("ctdivol_mean", "CTDIvol, mean per exam", "mGy"),
+    ("dlp_total", "Total DLP", QUANTITY_BY_KEY["DLP"].shown_unit),
+    ("ctdivol_max", "CTDIvol, max per exam", QUANTITY_BY_KEY["CTDIvol"].shown_unit),
+    ("ctdivol_mean", "CTDIvol, mean per exam", QUANTITY_BY_KEY["CTDIvol"].shown_unit),
     ("dap_total_gy_cm2", "Total DAP", DAP.shown_unit),
-    ("dose_rp_total", "Total dose at reference point", "mGy"),
-    ("fluoro_time_s", "Fluoroscopy time", "s"),
+    ("dose_rp_total", "Total dose at reference point", QUANTITY_BY_KEY["DoseRP"].shown_unit),
+    ("fluoro_time_s", "Fluoroscopy time", DURATION_UNIT),
 )
 
 
@@ -71,14 +75,17 @@ def exam_rows(events: Iterable[DoseEvent], table: ReferenceTable) -> list[dict[s
 
 def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict[str, Any]:
     scans, localizers = split_localizers(members)
-    ctdi = [e.values["CTDIvol"] for e in scans if "CTDIvol" in e.values]
+    ctdi = [] if _set_aside(scans, "CTDIvol") else [e.values["CTDIvol"] for e in scans if "CTDIvol" in e.values]
     codes = {e.region_code for e in scans if e.region_code}
     code = codes.pop() if len(codes) == 1 else ""
     dlp = _total(scans, "DLP")
     dap = _total(scans, DAP.key)
     level = table.level_for("", code, "DLP") if code and dlp is not None else None
     ages = [e.age_years for e in members if e.age_years is not None]
-    fluoro = [e.duration_s for e in scans if e.event_type.lower() == "fluoroscopy" and e.duration_s is not None]
+    fluoroscopy = [e for e in scans if e.event_type.lower() == "fluoroscopy"]
+    fluoro = [] if _set_aside(fluoroscopy, IRRADIATION_DURATION) else [
+        e.duration_s for e in fluoroscopy if e.duration_s is not None]
+    aside = Counter(key for e in members for key in e.unusable)
     return {
         "study_instance_uid": uid,
         "study_datetime": min((e.when for e in members if e.when), default=""),
@@ -98,12 +105,19 @@ def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict
         "dlp_level": level.national_level if level else None,
         "dlp_exceeds": bool(level and dlp is not None and dlp > level.national_level),
         "dlp_source": level.source if level else "",
+        "set_aside": ", ".join(f"{key} ({n} event{'s' if n > 1 else ''})" for key, n in sorted(aside.items())),
     }
 
 
-def _total(events: Iterable[DoseEvent], quantity: str) -> float | None:
+def _set_aside(events: Iterable[DoseEvent], key: str) -> bool:
+    """An event's value of ``key`` was set aside (another unit, several values): a figure over them would be short."""
+    return any(key in e.unusable for e in events)
+
+
+def _total(events: Sequence[DoseEvent], quantity: str) -> float | None:
+    """The sum over ``events``; None when one of them has a value that was set aside (the sum would be short)."""
     values = [e.values[quantity] for e in events if quantity in e.values]
-    return sum(values) if values else None
+    return sum(values) if values and not _set_aside(events, quantity) else None
 
 
 def exams_by_age_group(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:

@@ -9,6 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from copydicom_provider.records.dose_fields import UNCONVERTED
+from copydicom_provider.records.units import KEY_UNITS, key_unit
+
 RECORD_TYPE = "RecordType"
 #: RecordType values.
 INSTANCE = "instance"
@@ -36,6 +39,7 @@ EVENT_TYPE = "IrradiationEventType"
 PATIENT_AGE_YEARS = "PatientAgeYears"
 #: Duration of one projection irradiation event, in seconds: a fluoroscopy event's is its fluoroscopy time.
 IRRADIATION_DURATION = "IrradiationDuration"
+DURATION_UNIT = KEY_UNITS[IRRADIATION_DURATION]
 
 #: Instance records carry the DICOM tags under their keywords.
 MODALITY = "Modality"
@@ -73,6 +77,11 @@ class Quantity:
         return self.key + LIST_SUFFIX
 
     @property
+    def unconverted_key(self) -> str:
+        """Where the records keep a value whose unit they could not convert (records.dose_fields)."""
+        return self.key + UNCONVERTED
+
+    @property
     def shown_unit(self) -> str:
         """The unit the report's tables and charts use."""
         return self.display_unit or self.unit
@@ -82,13 +91,20 @@ class Quantity:
         return value * self.display_factor
 
 
+def _shown_in(key: str, unit: str) -> tuple[str, float]:
+    """``unit`` and the factor from ``key``'s unit in the records to it, as records.units converts."""
+    _, to_records = key_unit(key, unit)
+    return unit, float(1 / to_records)
+
+
 #: The quantities the reports describe, in display order. Units are those the dose records scale to (records.units).
 QUANTITIES: tuple[Quantity, ...] = (
-    Quantity("CTDIvol", "CTDIvol", "mGy", "CT"),
-    Quantity("DLP", "DLP", "mGy.cm", "CT"),
-    Quantity("DoseAreaProduct", "DAP", "Gy.m2", "fluoroscopy/radiography", "Gy.cm2", 1e4),
-    Quantity("DoseRP", "Dose at reference point", "mGy", "fluoroscopy/radiography"),
-    Quantity("AverageGlandularDose", "AGD", "mGy", "mammography"),
+    Quantity("CTDIvol", "CTDIvol", KEY_UNITS["CTDIvol"], "CT"),
+    Quantity("DLP", "DLP", KEY_UNITS["DLP"], "CT"),
+    Quantity("DoseAreaProduct", "DAP", KEY_UNITS["DoseAreaProduct"], "fluoroscopy/radiography",
+             *_shown_in("DoseAreaProduct", "Gy.cm2")),
+    Quantity("DoseRP", "Dose at reference point", KEY_UNITS["DoseRP"], "fluoroscopy/radiography"),
+    Quantity("AverageGlandularDose", "AGD", KEY_UNITS["AverageGlandularDose"], "mammography"),
 )
 QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 
@@ -96,8 +112,8 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
     ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS,
-    IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX,
-    *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key)),
+    IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX, IRRADIATION_DURATION + UNCONVERTED,
+    *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key, q.unconverted_key)),
 )
 #: The fields of an instance record the utilisation table needs.
 INSTANCE_FIELDS: tuple[str, ...] = (STUDY_UID, MODALITY, STUDY_DATE)

@@ -18,6 +18,7 @@ from typing import Any
 
 from copydicom_provider.reports import age, charts, exams, statistics
 from copydicom_provider.reports.collect import Collected, DoseEvent
+from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 
 DATA_DIR = "data"
@@ -167,6 +168,7 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
         "exams_by_age_group": {g: n for g in age.GROUPS
                                if (n := sum(1 for r in tables.exams if r["age_group"] == g))},
         "exams_above_dlp_level": sum(1 for r in tables.exams if r["dlp_exceeds"]),
+        "exams_with_values_set_aside": sum(1 for r in tables.exams if r["set_aside"]),
         "protocols": len({e.protocol for e in exams.split_localizers(collected.events)[0]}),
         "scanners": len({e.station for e in collected.events}),
         "instances": collected.instances,
@@ -203,6 +205,8 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
         ("Exams (studies) by age group",
          f"{counts['exams']}: " + (", ".join(f"{g} {n}" for g, n in counts["exams_by_age_group"].items()) or "none")),
         ("Exams whose total DLP exceeds an exam-level DLP reference", counts["exams_above_dlp_level"]),
+        ("Exams with a value set aside (that figure left empty; exams.csv says which)",
+         counts.get("exams_with_values_set_aside", 0)),
         ("Protocols / scanners", f"{counts['protocols']} / {counts['scanners']}"),
         ("Instances received (instance records) / studies", f"{counts['instances']} / {counts['studies']}"),
         ("Outlier events", counts["outlier_events"]),
@@ -224,7 +228,8 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
           f"{r['max']:.4g}") for r in tables.exams_by_age],
         "No exam carries a dose value.")
     over_html = _html_table(
-        ("Study", "Study date/time", "Age group", "Protocols", "Total DLP (mGy.cm)", "Exam level", "Source"),
+        ("Study", "Study date/time", "Age group", "Protocols", f"Total DLP ({QUANTITY_BY_KEY['DLP'].shown_unit})",
+         "Exam level", "Source"),
         [(r["study_instance_uid"], r["study_datetime"], r["age_group"], r["protocols"], f"{r['dlp_total']:.4g}",
           f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
         "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")

@@ -62,3 +62,25 @@ def test_reports_without_per_breast_values_or_with_a_contradiction_are_left_as_t
             "AccumulatedAverageGlandularDose_RightBreast": 1.2}
     agd_over_imaged_breasts(both, [{"Laterality": ["Right and left"]}])
     assert both["AccumulatedAverageGlandularDose"] == 1 and both["BreastsImaged"] == ["Left breast", "Right breast"]
+
+
+def test_a_breast_whose_dose_is_kept_unconverted_leaves_no_mean_that_would_pass_for_both():
+    """Both breasts imaged, the left's accumulated AGD written without a unit: no AGD over the right alone."""
+    ds, truth = make_mammo_dose_sr(seed=1)
+    left = next(item for item in _items(ds.ContentSequence) if item.ConceptNameCodeSequence[0].CodeValue == "111637"
+                and item.ContentSequence[0].ConceptCodeSequence[0].CodeMeaning == "Left breast")
+    del left.MeasuredValueSequence[0].MeasurementUnitsCodeSequence
+    report, _ = records(ds)
+    assert "AccumulatedAverageGlandularDose" not in report and "BreastsImaged" not in report
+    assert report["AccumulatedAverageGlandularDose_RightBreast"] == truth["agd_per_breast"]["Right breast"]
+    assert report["AccumulatedAverageGlandularDose_Unconverted_LeftBreast"] == truth["agd_per_breast"]["Left breast"]
+    partial = {"AccumulatedAverageGlandularDose": 1.2, "AccumulatedAverageGlandularDose_RightBreast": 1.2}
+    agd_over_imaged_breasts(partial, [{"Laterality": "Left"}, {"Laterality": "Right"}])  # no left dose at all
+    assert partial == {"AccumulatedAverageGlandularDose": 1.2, "AccumulatedAverageGlandularDose_RightBreast": 1.2}
+
+
+def _items(items):
+    for item in items:
+        if item.get("ConceptNameCodeSequence"):
+            yield item
+        yield from _items(item.get("ContentSequence", []))

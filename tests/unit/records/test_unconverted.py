@@ -13,7 +13,7 @@ from pydicom.sr.coding import Code
 
 from copydicom_provider.records.dose import dose_records
 from copydicom_provider.records.units import UnknownUnit, key_unit, needs_unit
-from copydicom_provider.testing.sr_content import container, num_item
+from copydicom_provider.testing.sr_content import code_item, container, num_item
 from tests.support.sr_trees import UCUM, ct_event, report
 
 XRAY_EVENT = Code("113706", "DCM", "Irradiation Event X-Ray Data")
@@ -125,3 +125,53 @@ def test_ratios_and_keys_without_a_unit_of_their_own_need_no_unit(read):
     assert (event["PitchFactor"], event["NumberOfPulses"]) == (1.2, 7)
     assert "ParseWarnings" not in event
     assert not needs_unit("PitchFactor") and not needs_unit("NumberOfPulses") and needs_unit("DLP")
+
+
+ACCUMULATED = Code("113702", "DCM", "Accumulated X-Ray Dose Data")
+PLANE = Code("113764", "DCM", "Acquisition Plane")
+PLANES = {"A": Code("113620", "DCM", "Plane A"), "B": Code("113621", "DCM", "Plane B")}
+DAP_TOTAL = Code("113722", "DCM", "Dose Area Product Total")
+
+
+def test_a_per_plane_total_with_a_plane_unconverted_gives_no_sum_that_would_pass_for_the_total(read):
+    """Biplane: plane B's DAP total has no unit. Plane A alone is not the exam's DAP total."""
+    tree = report([
+        container(ACCUMULATED, [code_item(PLANE, PLANES["A"]), num_item(DAP_TOTAL, "2.5", UCUM("Gy.m2"))]),
+        container(ACCUMULATED, [code_item(PLANE, PLANES["B"]), unitless(DAP_TOTAL, "1.5", empty_sequence=False)]),
+    ])
+    (record,) = read(tree)
+    assert "DoseAreaProductTotal" not in record
+    assert (record["DoseAreaProductTotal_PlaneA"], record["DoseAreaProductTotal_unit"]) == (2.5, "Gy.m2")
+    assert record["DoseAreaProductTotal_Unconverted_PlaneB"] == 1.5
+    assert record["DoseAreaProductTotal_UnconvertedUnit"] == ""
+    assert "NUM item DoseAreaProductTotal (DCM:113722 'Dose Area Product Total') has no unit" in record[
+        "ParseWarnings"]
+    both = report([  # both planes converted: the sum is the total, as before
+        container(ACCUMULATED, [code_item(PLANE, PLANES["A"]), num_item(DAP_TOTAL, "2.5", UCUM("Gy.m2"))]),
+        container(ACCUMULATED, [code_item(PLANE, PLANES["B"]), num_item(DAP_TOTAL, "15000", UCUM("Gy.cm2"))]),
+    ])
+    (whole,) = read(both)
+    assert whole["DoseAreaProductTotal"] == pytest.approx(4.0)
+
+
+@pytest.mark.parametrize("unit", ["1", "{ratio}"])
+def test_a_dose_whose_unit_says_no_unit_is_kept_apart_not_dropped(read, unit):
+    """UCUM's ``1`` is no unit: a DAP written so has no scale, like one without a unit sequence."""
+    _, event = read(report([projection_event(num_item(DAP, "1.323", UCUM(unit)))]))
+    assert "DoseAreaProduct" not in event and "DoseAreaProduct_unit" not in event
+    assert (event["DoseAreaProduct_Unconverted"], event["DoseAreaProduct_UnconvertedUnit"]) == (1.323, unit)
+    assert event["ParseWarnings"] == (f"1.1.1: NUM item DoseAreaProduct (DCM:122130 'Dose Area Product') has unit "
+                                      f"{unit!r}, which means no unit; kept as DoseAreaProduct_Unconverted, not in "
+                                      "DoseAreaProduct")
+    with pytest.raises(UnknownUnit):
+        key_unit("DoseAreaProduct", unit)
+    assert key_unit("PitchFactor", unit) == ("{ratio}", 1)  # a ratio's own unit
+
+
+def test_a_key_with_some_values_unconverted_gives_no_mean_but_keeps_the_converted_values(read):
+    tree = report([ct_event(num_item(codes.DCM.DLP, "10", UCUM("mGy.cm")),
+                            unitless(codes.DCM.DLP, "20", empty_sequence=False))])
+    _, event = read(tree)
+    assert "DLP" not in event and "DLP_min" not in event and "DLP_count" not in event
+    assert (event["DLP_series"], event["DLP_unit"]) == ([10], "mGy.cm")
+    assert (event["DLP_Unconverted"], event["DLP_UnconvertedUnit"]) == (20, "")

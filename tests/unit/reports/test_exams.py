@@ -159,3 +159,39 @@ def test_exam_totals_of_generated_reports_equal_the_reports_own_accumulated_valu
     assert (scan["events"], scan["localizers"]) == (2, 1)  # the generator's Topogram
     assert scan["dlp_total"] == pytest.approx(sum(e["dlp"] for e in spirals))
     assert scan["ctdivol_max"] == pytest.approx(max(e["ctdivol"] for e in spirals))
+
+
+def test_an_exam_figure_is_left_empty_when_one_of_its_events_has_that_value_set_aside(table):
+    aside = event("2", "S1", "Thorax", {"CTDIvol": 9.0})
+    aside.unusable = ["DLP"]  # its DLP came in a unit the records could not convert
+    rows = exam_rows([event("1", "S1", "Thorax", {"CTDIvol": 10.0, "DLP": 390.0}), aside,
+                      event("3", "S2", "Thorax", {"CTDIvol": 6.0, "DLP": 150.0})], table)
+    short, whole = rows
+    assert short["dlp_total"] is None and not short["dlp_exceeds"] and short["set_aside"] == "DLP (1 event)"
+    assert short["ctdivol_max"] == 10.0  # CTDIvol was not set aside: still given
+    assert whole["dlp_total"] == 150.0 and whole["set_aside"] == ""
+    assert DoseEvent.from_dict(aside.as_dict()) == aside  # survives data/events.jsonl
+    collected = Collected(events=[event("1", "S1", "Thorax", {"DLP": 390.0}), aside])
+    assert summary_counts(collected, compute_tables(collected, table, 2.0))["exams_with_values_set_aside"] == 1
+
+
+def test_a_value_the_records_kept_unconverted_is_set_aside_for_the_exam_not_left_out_unseen(table):
+    ct, truth = make_ct_dose_sr(seed=5, spiral_count=2)
+    indexed = _indexed(ct)
+    spiral = next(r for r in indexed if r.get("AcquisitionProtocol") != "Topogram" and "DLP" in r)
+    spiral["DLP_Unconverted"], spiral["DLP_UnconvertedUnit"] = spiral.pop("DLP"), "furlong.mGy"
+    spiral.pop("DLP_unit")
+    duration = {"IrradiationEventUID": "xa", "StudyInstanceUID": "XA", "IrradiationEventType": "Fluoroscopy",
+                "IrradiationDuration_Unconverted": "52", "IrradiationDuration_UnconvertedUnit": ""}
+
+    class Rows:
+        def search(self, query, earliest_time=None, latest_time=None):
+            return [*indexed, duration] if "irradiation_event" in query else []
+
+    moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    got = collect(Rows(), "dicom", moment, moment)
+    assert got.unusable == {"DLP": 1, "IrradiationDuration": 1}
+    rows = {r["study_instance_uid"]: r for r in exam_rows(got.events, table)}
+    exam = rows[truth["study_instance_uid"]]
+    assert exam["dlp_total"] is None and exam["set_aside"] == "DLP (1 event)" and exam["ctdivol_max"] is not None
+    assert rows["XA"]["fluoro_time_s"] is None and rows["XA"]["set_aside"] == "IrradiationDuration (1 event)"
