@@ -17,6 +17,7 @@ import pytest
 import tomllib
 
 from copydicom_provider.hooks.splunk import SplunkHook
+from copydicom_provider.reports.fields import QUANTITIES, QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import PACKAGED, packaged_text, parse_reference_table
 from copydicom_provider.testing.orthanc_server import OrthancServer
 from copydicom_provider.testing.splunk import SplunkTestServer
@@ -174,6 +175,29 @@ def test_every_search_reads_only_fields_the_records_carry(indexed):
     assert field_names(expand("`copydicom_dose_events` | stats avg(CTDIVol)", macros())) - carried[
         "irradiation_event"
     ] == {"CTDIVol"}
+
+
+def test_the_app_shows_each_dose_quantity_in_the_reports_unit_and_factor():
+    """The app's one-row-per-quantity macro and its level lookup show values as the quarterly report does
+    (reports.fields: DAP in Gy.cm2, records in Gy.m2), and filter on the unit the records carry."""
+    values = " ".join(macros()["copydicom_dose_values"].split())
+    levels = " ".join(macros()["copydicom_reference_level"].split())
+    for quantity in QUANTITIES:
+        assert f'{quantity.unit_key}="{quantity.unit}"' in values, quantity.key
+        factor = quantity.display_factor
+        shown = quantity.key if factor == 1 else f"{quantity.key} * {factor:g}"
+        assert re.search(rf'quantity="{quantity.key}", {re.escape(shown)}[,)]', values), (quantity.key, shown)
+        if factor != 1:
+            assert f'quantity="{quantity.key}", "{quantity.shown_unit}"' in values, quantity.key
+            assert f'national_level=if(quantity="{quantity.key}", national_level * {factor:g}, national_level)' \
+                in levels, quantity.key
+    default_unit = re.search(r'true\(\), "([^"]+)"\)', values)
+    assert default_unit is not None
+    for quantity in QUANTITIES:
+        if f'quantity="{quantity.key}", "' not in values:
+            assert quantity.shown_unit == default_unit.group(1), quantity.key
+    dashboard = (APP / "default" / "data" / "ui" / "views" / "copydicom_dose_by_protocol.xml").read_text()
+    assert f"DAP (fluoroscopy, radiography; {QUANTITY_BY_KEY['DoseAreaProduct'].shown_unit})" in dashboard
 
 
 def test_the_searches_the_stand_in_implements_run_against_it(indexed):
