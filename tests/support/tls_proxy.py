@@ -2,8 +2,9 @@
 
 Why: Debian's Orthanc 1.10.1 crashes with SslEnabled, so certificate checks are tested against
 this proxy instead. The certificate (CN and SAN 127.0.0.1) is made with ``cryptography``; its PEM
-is the CA bundle a client must be given. Each connection is piped both ways by two threads; the
-proxy stops when the context exits.
+is the CA bundle a client must be given. Each connection is relayed both ways by one thread
+(OpenSSL forbids reading and writing one TLS connection from two threads at once: doing so
+cut replies short now and then); the proxy stops when the context exits.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime
 import ipaddress
+import select
 import socket
 import ssl
 import threading
@@ -83,16 +85,26 @@ class TLSProxy:
             client.close()  # a client that refused our certificate: nothing to forward
             return
         upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=10)
-        threading.Thread(target=_pipe, args=(upstream, secure), daemon=True).start()
-        _pipe(secure, upstream)
+        _relay(secure, upstream)
 
-def _pipe(source: socket.socket, sink: socket.socket) -> None:
+
+def _relay(secure: ssl.SSLSocket, upstream: socket.socket, idle: float = 10.0) -> None:
+    """Copy bytes both ways until either side closes or both stay idle ``idle`` seconds."""
+    other = {secure: upstream, upstream: secure}
     try:
-        while data := source.recv(65536):
-            sink.sendall(data)
+        while True:
+            # Bytes OpenSSL already decrypted are invisible to select: take them first.
+            ready = [secure] if secure.pending() else select.select(list(other), [], [], idle)[0]
+            if not ready:
+                return
+            for side in ready:
+                data = side.recv(65536)
+                if not data:
+                    return
+                other[side].sendall(data)
     except OSError:
         pass
     finally:
-        for end in (source, sink):
+        for end in (secure, upstream):
             with contextlib.suppress(OSError):
                 end.close()
