@@ -68,6 +68,11 @@ class AirflowServices:
             "AIRFLOW__API__PORT": str(self.port),
             "AIRFLOW__API__BASE_URL": self.url,
             "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+            # A loaded CI machine can take longer than the defaults (30 s, 50 s, 50 s) to parse a file;
+            # a parse cut short leaves the DAG stale, and the scheduler then starts none of its runs.
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "240",
+            "AIRFLOW__DAG_PROCESSOR__DAG_FILE_PROCESSOR_TIMEOUT": "300",
+            "AIRFLOW__DAG_PROCESSOR__STALE_DAG_THRESHOLD": "360",
             **self.env_extra,
         }
 
@@ -203,8 +208,29 @@ class AirflowServices:
                 return wanted  # type: ignore[return-value]
             if time.monotonic() > deadline:
                 states = {run_id: run and run["state"] for run_id, run in wanted.items()}
-                raise RuntimeError(f"runs not finished within {timeout:g} s: {states}")
+                raise RuntimeError(f"runs not finished within {timeout:g} s: {states}\n{self.diagnosis()}")
             time.sleep(2)
+
+    def diagnosis(self, lines: int = 15) -> str:
+        """What a wait that timed out needs: each service alive or not, its last warnings and errors.
+
+        Passwords of the connections in ``env_extra`` are masked, so the text can go into test output.
+        """
+        secrets = _passwords(self.env_extra)
+        parts = []
+        for name in self.services:
+            process = self.processes.get(name)
+            state = "not running" if process is None else ("alive" if process.poll() is None else
+                                                           f"exited with {process.returncode}")
+            log = self.home / f"{name}.log"
+            text = log.read_text(errors="replace") if log.exists() else ""
+            notable = [line for line in text.splitlines()
+                       if any(word in line.lower() for word in ("error", "warn", "stale", "cannot be started"))]
+            shown = "\n".join(notable[-lines:])
+            for secret in secrets:
+                shown = shown.replace(secret, "***")
+            parts.append(f"-- airflow {name}: {state}\n{shown}")
+        return "\n".join(parts)
 
     def create_backfill(self, dag_id: str, first: str, last: str, *extra: str, via: str = "cli") -> None:
         """``airflow backfill create`` (or ``POST /backfills``), retried while SQLite is busy.
@@ -263,6 +289,23 @@ def serving(home: Path, dags_folder: Path, env_extra: dict[str, str], *unpaused:
         for dag_id in unpaused:
             services.unpause(dag_id)
         yield services
+
+
+def _passwords(env_extra: dict[str, str]) -> list[str]:
+    """The passwords in ``AIRFLOW_CONN_*`` values (JSON or URI form)."""
+    import json
+    from urllib.parse import unquote, urlsplit
+
+    found = []
+    for value in env_extra.values():
+        try:
+            password = json.loads(value).get("password")
+        except (ValueError, AttributeError):
+            password = urlsplit(value).password if "://" in value else None
+            password = unquote(password) if password else None
+        if password:
+            found.append(str(password))
+    return found
 
 
 def _signal_group(process: subprocess.Popen, sig: int) -> None:

@@ -75,7 +75,8 @@ def backfill_runs(airflow, hours, timeout=300):
             latest[run["logical_date"]] = run
         if len(latest) == len(wanted) and all(r["state"] in {"success", "failed"} for r in latest.values()):
             return [latest[k] for k in sorted(latest)]
-        assert time.monotonic() < deadline, f"backfill runs not done: {[(r['logical_date'], r['state']) for r in mine]}"
+        states = [(r["logical_date"], r["state"]) for r in mine]
+        assert time.monotonic() < deadline, f"backfill runs not done: {states}\n{airflow.diagnosis()}"
         time.sleep(2)
 
 
