@@ -36,6 +36,21 @@ complete quarter.
 Files go to `<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.
 """
 
+def _source_url() -> str | None:
+    """The source Orthanc's URL (no credentials), for the outliers' links, when its connection exists."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    from copydicom_provider.hooks.orthanc import OrthancHook
+
+    try:
+        return OrthancHook(SOURCE_CONN_ID).url
+    except AirflowNotFoundException:
+        return None
+
+
+#: The connection the other DAGs read from by default: the outliers link to its explorer.
+SOURCE_CONN_ID = "orthanc_source"
+
 PARAMS = {
     "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection",
                             description="Airflow connection (type splunk) with search credentials"),
@@ -47,6 +62,9 @@ PARAMS = {
                         description="Default: $COPYDICOM_REPORT_DIR, else copydicom_reports under AIRFLOW_HOME"),
     "reference_levels": Param(None, type=["null", "string"], title="Reference-level table (CSV)",
                               description="Path on the worker; default: the table shipped with the provider"),
+    "orthanc_url": Param(None, type=["null", "string"], pattern="^https?://", title="Orthanc Explorer for links",
+                         description="Base URL of the Orthanc the outliers link to (their study page), as the "
+                                     "physicist reaches it; default: the URL of the connection orthanc_source, if any"),
     "outlier_factor": Param(OUTLIER_FACTOR, type="number", exclusiveMinimum=1, title="Outlier factor",
                             description="An event above this many times its protocol's median is an outlier"),
 }
@@ -79,7 +97,8 @@ with job_dag(
     @task
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """The CSV tables, computed in Python from the collected events."""
-        return compute_step(found, params.get("reference_levels"), float(params["outlier_factor"]))
+        return compute_step(found, params.get("reference_levels"), float(params["outlier_factor"]),
+                            params.get("orthanc_url") or _source_url())
 
     @task
     def write(computed: dict[str, Any]) -> dict[str, Any]:

@@ -38,4 +38,5 @@ def dose_report(args: argparse.Namespace) -> DoseReportSummary:
     index = args.splunk_index or splunk.settings.index or "main"
     check_params(index, args.quarter, args.levels, args.outlier_factor)
     found = search_step(splunk, index, args.out, args.quarter, args.since, args.until)
-    return DoseReportSummary(write_step(compute_step(found, args.levels, float(args.outlier_factor))))
+    computed = compute_step(found, args.levels, float(args.outlier_factor), args.orthanc_url)
+    return DoseReportSummary(write_step(computed))

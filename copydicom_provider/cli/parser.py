@@ -240,6 +240,9 @@ def _dose_report_command(commands: Any) -> None:
     dose.add_argument("--outlier-factor", type=positive_number, metavar="N", default=OUTLIER_FACTOR_DEFAULT,
                       help=f"an event above N times its protocol's median is an outlier, e.g. 3 "
                            f"(default: {OUTLIER_FACTOR_DEFAULT:g})")
+    dose.add_argument("--orthanc-url", metavar="URL",
+                      help="the Orthanc the outliers link to (their study page in Orthanc Explorer), "
+                           "e.g. https://pacs.example.org:8042 (default: no links)")
     dose.add_argument("--timeout", type=positive_number, metavar="SECONDS",
                       help="per-request timeout, e.g. 120 (default: 60)")
     tls = dose.add_mutually_exclusive_group()
@@ -299,6 +302,8 @@ def _check_dose_period(args: argparse.Namespace) -> None:
         raise ValueError("--since and --until go together: a report's window needs both ends (or use --quarter)")
     if args.outlier_factor <= 1:
         raise ValueError(f"--outlier-factor must be above 1, not {args.outlier_factor:g}")
+    if args.orthanc_url and not args.orthanc_url.startswith(("http://", "https://")):
+        raise ValueError(f"--orthanc-url must be an http:// or https:// URL, not {args.orthanc_url!r}")
 
 
 def _closest_options(command: argparse.ArgumentParser, extras: Sequence[str]) -> str:

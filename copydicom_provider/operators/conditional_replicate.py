@@ -11,12 +11,13 @@ from airflow.sdk import Context
 from copydicom_provider.assets import SPLUNK_TAGS
 from copydicom_provider.conversions import as_bool, optional
 from copydicom_provider.deid import AnonymizationProfile
+from copydicom_provider.explorer import explorer_url
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.conditional_replicate import IndexWindow, copy_selection
 from copydicom_provider.jobs.fail_fast import fail_fast, rejected_search_reason
 from copydicom_provider.jobs.run_checks import check_run, destination_extra, pseudonym_key
-from copydicom_provider.operators.links import EXPLORER_XCOM_KEY, explorer_url
+from copydicom_provider.operators.links import EXPLORER_XCOM_KEY
 from copydicom_provider.operators.replicate import ReplicateOperator
 
 #: Slack on both ends of an incremental window: Splunk's clock and the workers' may differ.

@@ -12,6 +12,7 @@ from typing import Any
 from airflow.sdk import BaseOperatorLink
 from airflow.sdk.execution_time.xcom import XCom
 
+from copydicom_provider.explorer import explorer_url
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.jobs.candidates import Candidates
@@ -20,14 +21,6 @@ from copydicom_provider.jobs.candidates import Candidates
 EXPLORER_XCOM_KEY = "orthanc_explorer"
 #: Beyond this many series in a batch, their study is not looked up: the link is the home page.
 MAX_SERIES_LOOKED_UP = 100
-
-
-def explorer_url(base_url: str, study_id: str | None = None, *, series_id: str | None = None) -> str:
-    """Orthanc Explorer's page of one series, or of one study, or its home page."""
-    page = f"{base_url.rstrip('/')}/app/explorer.html"
-    if series_id:
-        return f"{page}#series?uuid={series_id}"
-    return f"{page}#study?uuid={study_id}" if study_id else page
 
 
 def copied_resource(source: OrthancHook, candidates: Candidates) -> tuple[str, str] | None:

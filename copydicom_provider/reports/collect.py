@@ -46,6 +46,9 @@ class DoseEvent:
     #: keys whose value this event has but the report set aside (counted in ``Collected.unusable``): an exam's
     #: total over them would be short
     unusable: list[str] = field(default_factory=list)
+    accession_number: str = ""
+    #: the Orthanc ID of the study on the source the record came from (its explorer page)
+    orthanc_study_id: str = ""
 
     @property
     def month(self) -> str:
@@ -129,6 +132,8 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         acquisition_type_code=_text(row.get(f.ACQUISITION_TYPE_CODE)),
         event_type=_text(row.get(f.EVENT_TYPE)),
         age_years=_number(row.get(f.PATIENT_AGE_YEARS)),
+        accession_number=_text(row.get(f.ACCESSION_NUMBER)),
+        orthanc_study_id=_text(row.get(f.ORTHANC_STUDY_ID)),
     )
 
     def set_aside(key: str) -> None:

@@ -28,6 +28,9 @@ STATION = "StationName"
 TARGET_REGION = "TargetRegion"
 TARGET_REGION_CODE = "TargetRegion_code"
 STUDY_UID = "StudyInstanceUID"
+#: What an outlier is found by: the study's accession number, and its Orthanc ID (for the explorer link).
+ACCESSION_NUMBER = "AccessionNumber"
+ORTHANC_STUDY_ID = "OrthancStudyID"
 #: ISO 8601 study date and time, on every dose record.
 STUDY_DATETIME = "StudyDateTime"
 #: CT acquisition type (113820): its meaning and ``scheme:code``; tells a localizer from a scan.
@@ -111,6 +114,7 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 #: The fields of an irradiation event the quarterly report asks Splunk for.
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
+    ACCESSION_NUMBER, ORTHANC_STUDY_ID,
     ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS,
     IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX, IRRADIATION_DURATION + UNCONVERTED,
     *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key, q.unconverted_key)),

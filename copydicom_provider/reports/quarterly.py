@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from copydicom_provider.config import REPORT_DIR
+from copydicom_provider.explorer import without_credentials
 from copydicom_provider.reports.collect import Searcher, check_index, collect
 from copydicom_provider.reports.period import quarter_bounds, resolve_period
 from copydicom_provider.reports.reference_levels import load_reference_table
@@ -67,18 +68,20 @@ def _period(found: dict[str, Any]) -> tuple[datetime, datetime]:
     return datetime.fromisoformat(found["start"]), datetime.fromisoformat(found["end"])
 
 
-def compute_step(found: dict[str, Any], reference_levels: str | None, outlier_factor: float) -> dict[str, Any]:
-    """The CSV tables (dashboard statistics, local vs reference levels, outliers)."""
+def compute_step(found: dict[str, Any], reference_levels: str | None, outlier_factor: float,
+                 orthanc_url: str | None = None) -> dict[str, Any]:
+    """The CSV tables (dashboard statistics, local vs reference levels, outliers linked to ``orthanc_url``)."""
     folder = Path(found["folder"])
     table = load_reference_table(reference_levels)
     collected = read_data(folder)
-    tables = compute_tables(collected, table, outlier_factor, _period(found))
+    link_base = without_credentials(orthanc_url) if orthanc_url else None
+    tables = compute_tables(collected, table, outlier_factor, _period(found), link_base)
     files = write_tables(folder, tables)
     counts = summary_counts(collected, tables)
     print(f"dose report {found['label']}: wrote {', '.join(files)}; protocols above reference: "
           f"{counts['protocols_above_reference'] or 'none'}")
     return {**found, "tables": files, "counts": counts, "reference_levels": table.origin,
-            "reference_path": reference_levels or None, "outlier_factor": outlier_factor}
+            "reference_path": reference_levels or None, "outlier_factor": outlier_factor, "orthanc_url": link_base}
 
 
 def write_step(computed: dict[str, Any]) -> dict[str, Any]:
@@ -86,7 +89,8 @@ def write_step(computed: dict[str, Any]) -> dict[str, Any]:
     folder = Path(computed["folder"])
     table = load_reference_table(computed["reference_path"])
     collected = read_data(folder)
-    tables = compute_tables(collected, table, computed["outlier_factor"], _period(computed))
+    tables = compute_tables(collected, table, computed["outlier_factor"], _period(computed),
+                            computed.get("orthanc_url"))
     pictures = write_charts(folder, collected, tables)
     title = f"Dose and utilisation report {computed['label']} (index {computed['index']})"
     page = write_summary(folder, title, (computed["start"], computed["end"]), computed["counts"], tables, pictures,

@@ -131,6 +131,7 @@ def outliers(events: Sequence[DoseEvent], table: ReferenceTable,
                 shown = QUANTITY_BY_KEY[quantity]
                 rows.append({
                     "irradiation_event_uid": event.uid, "study_instance_uid": event.study_uid,
+                    "accession_number": event.accession_number, "orthanc_study_id": event.orthanc_study_id,
                     "study_datetime": event.when, "station": event.station, "protocol": event.protocol,
                     "quantity": quantity,
                     "unit": shown.shown_unit, "value": shown.shown(value), "protocol_median": shown.shown(median),

@@ -16,6 +16,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from copydicom_provider.explorer import explorer_url
 from copydicom_provider.reports import age, charts, exams, statistics
 from copydicom_provider.reports.collect import Collected, DoseEvent
 from copydicom_provider.reports.fields import QUANTITY_BY_KEY
@@ -109,16 +110,23 @@ class Tables:
 
 
 def compute_tables(collected: Collected, table: ReferenceTable, factor: float,
-                   period: tuple[datetime, datetime] | None = None) -> Tables:
-    """Protocol and exam statistics over the scans; localizers are only counted; per-day rows cover ``period``."""
+                   period: tuple[datetime, datetime] | None = None, orthanc_url: str | None = None) -> Tables:
+    """Protocol and exam statistics over the scans; localizers are only counted; per-day rows cover ``period``.
+
+    With ``orthanc_url`` (the Orthanc Explorer the physicist reaches), each outlier links to its study's page.
+    """
     events, localizers = exams.split_localizers(collected.events)
     per_exam = exams.exam_rows(collected.events, table)
+    outlier_rows = statistics.outliers(events, table, factor)
+    for row in outlier_rows:
+        study = row["orthanc_study_id"]
+        row["study_link"] = explorer_url(orthanc_url, study) if orthanc_url and study else ""
     return Tables(
         by_protocol=statistics.dose_table(events, ("protocol",)),
         by_scanner=statistics.dose_table(events, ("protocol", "station")),
         reference=statistics.reference_comparison(events, table),
         monthly=statistics.monthly_medians(events),
-        outliers=statistics.outliers(events, table, factor),
+        outliers=outlier_rows,
         studies=statistics.studies_per_modality_per_day(collected.studies, period),
         exams=per_exam,
         exams_by_age=exams.exams_by_age_group(per_exam),
@@ -135,8 +143,9 @@ def write_tables(folder: Path, tables: Tables) -> list[str]:
             "national_level", "ratio", "exceeds", "matched_by", "examination", "source")),
         "monthly_medians.csv": (tables.monthly, ("protocol", "month", "quantity", "unit", "count", "median")),
         "outliers.csv": (tables.outliers, (
-            "irradiation_event_uid", "study_instance_uid", "study_datetime", "station", "protocol", "quantity",
-            "unit", "value", "protocol_median", "national_level", "reason")),
+            "irradiation_event_uid", "study_instance_uid", "accession_number", "study_datetime", "station",
+            "protocol", "quantity", "unit", "value", "protocol_median", "national_level", "reason",
+            "orthanc_study_id", "study_link")),
         "studies_per_modality_per_day.csv": (tables.studies, ("day", "modality", "studies")),
         "exams.csv": (tables.exams, exams.EXAM_COLUMNS),
         "exams_by_age_group.csv": (tables.exams_by_age, (
@@ -189,6 +198,29 @@ def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: st
     return f"<table><tr>{head}</tr>{body}</table>"
 
 
+#: Outliers shown on the page (outliers.csv lists all).
+OUTLIERS_SHOWN = 50
+
+
+def _outliers_html(rows: Sequence[dict[str, Any]]) -> str:
+    """The outliers, each with its accession number and a link to its study in Orthanc Explorer."""
+    if not rows:
+        return "<p>No event is above its reference level or its protocol's outlier factor.</p>"
+    e = html.escape
+    head = "".join(f"<th>{e(h)}</th>" for h in (
+        "Study", "Accession number", "Study date/time", "Scanner", "Protocol", "Value", "Protocol median", "Reason"))
+    body = []
+    for r in rows[:OUTLIERS_SHOWN]:
+        study = e(r["study_instance_uid"] or "(no UID)")
+        link = f'<a href="{e(r["study_link"])}">{study}</a>' if r.get("study_link") else study
+        cells = [link, *(e(str(c)) for c in (
+            r.get("accession_number") or "", r["study_datetime"], r["station"], r["protocol"],
+            f"{r['quantity']} {r['value']:.4g} {r['unit']}", f"{r['protocol_median']:.4g}", r["reason"]))]
+        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    more = (f"<p>{len(rows) - OUTLIERS_SHOWN} more in outliers.csv.</p>" if len(rows) > OUTLIERS_SHOWN else "")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+
+
 def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dict[str, Any],
                   tables: Tables, pictures: Sequence[str], reference_origin: str) -> str:
     """One HTML page (opens in any browser, no Splunk) with the counts, links and the charts."""
@@ -233,6 +265,7 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
         [(r["study_instance_uid"], r["study_datetime"], r["age_group"], r["protocols"], f"{r['dlp_total']:.4g}",
           f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
         "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")
+    outliers_html = _outliers_html(tables.outliers)
     images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>'
                      for p in pictures)
     page = f"""<!DOCTYPE html>
@@ -247,6 +280,7 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}img{{max-width:100%}}</styl
 dose at the reference point summed, CTDIvol as the max and the mean of the exam's acquisitions,
 fluoroscopy time summed over fluoroscopy events. Every exam is in exams.csv.</p>
 <h2>Exams whose total DLP exceeds the exam-level reference</h2>{over_html}
+<h2>Outliers</h2>{outliers_html}
 <h2>Tables (CSV)</h2><ul>{links}</ul>
 <p>Local level = median of the protocol's distribution (ICRP Publication 135). Statistics are per
 irradiation event; percentiles interpolate linearly.</p>

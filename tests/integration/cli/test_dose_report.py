@@ -74,3 +74,37 @@ def test_the_command_writes_the_dags_report_with_the_same_numbers(source, splunk
     # a reference-level table that cannot be read is a mistake (exit 2), named
     bad = dose_report(splunk, "--quarter", "2025Q1", "--out", str(tmp_path), "--levels", str(tmp_path / "no.csv"))
     assert (bad.returncode, bad.stdout) == (2, "") and "no.csv cannot be read" in bad.stderr
+
+
+def test_outliers_carry_their_accession_number_and_a_link_to_their_study(source, splunk, tmp_path):
+    """--orthanc-url: each outlier links to its study's page in Orthanc Explorer (credentials left out)."""
+    import requests
+
+    data.seed_quarter(source, splunk)
+    done = dose_report(splunk, "--quarter", "2025Q1", "--out", str(tmp_path), "--outlier-factor", "1.05",
+                       "--orthanc-url", source.url_with_credentials)
+    assert done.returncode == 0, done.stderr
+    folder = tmp_path / INDEX / "2025-Q1"
+    rows = read_csv(folder / "outliers.csv")
+    assert rows, "a factor of 1.05 over the protocol median flags some events"
+    page = (folder / "index.html").read_text()
+    for row in rows:
+        assert row["accession_number"].startswith("QA"), row
+        assert row["study_link"] == f"{source.url}/app/explorer.html#study?uuid={row['orthanc_study_id']}"
+        study = requests.get(f"{source.url}/studies/{row['orthanc_study_id']}", auth=source.auth, timeout=30)
+        assert study.status_code == 200
+        tags = study.json()["MainDicomTags"]
+        assert (tags["StudyInstanceUID"], tags["AccessionNumber"]) == (row["study_instance_uid"],
+                                                                      row["accession_number"])
+    assert f'href="{rows[0]["study_link"]}"' in page.replace("&amp;", "&") and rows[0]["accession_number"] in page
+    assert source.password not in page + done.stdout + done.stderr + (folder / "outliers.csv").read_text()
+
+    # without --orthanc-url: the accession number still, no link
+    plain = dose_report(splunk, "--quarter", "2025Q1", "--out", str(tmp_path), "--outlier-factor", "1.05")
+    assert plain.returncode == 0, plain.stderr
+    unlinked = read_csv(folder / "outliers.csv")
+    assert [r["accession_number"] for r in unlinked] == [r["accession_number"] for r in rows]
+    assert {r["study_link"] for r in unlinked} == {""}
+
+    bad = dose_report(splunk, "--quarter", "2025Q1", "--out", str(tmp_path), "--orthanc-url", "pacs:8042")
+    assert (bad.returncode, bad.stdout) == (2, "") and "--orthanc-url must be an http:// or https:// URL" in bad.stderr

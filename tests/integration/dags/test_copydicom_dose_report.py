@@ -65,12 +65,15 @@ def test_dag_has_a_quarterly_interval_and_a_params_form(dagbag):
     assert "pool" not in dag.default_args or dag.default_args["pool"] != "orthanc"
 
 
-def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, splunk, tmp_path, capfd):
+def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, splunk, tmp_path, capfd,
+                                                             orthanc_connection):
     seeded = seed_quarter(source, splunk)
     events = quarter_events(seeded["truths"])
     dag = dagbag.get_dag(DAG_ID)
+    orthanc_connection("orthanc_source", source)  # the outliers link to the source's explorer by default
 
     result = run(dag, AFTER_Q1, {"output_dir": str(tmp_path)})
+    assert result["orthanc_url"] == source.url
 
     folder = tmp_path / INDEX / "2025-Q1"
     assert result["folder"] == str(folder) and result["label"] == "2025-Q1"
@@ -140,6 +143,8 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
         assert (row["national_level"] and value > float(row["national_level"])) or value > 2 * float(
             row["protocol_median"]
         )
+        assert row["accession_number"].startswith("QA")
+        assert row["study_link"] == f"{source.url}/app/explorer.html#study?uuid={row['orthanc_study_id']}"
 
     for chart in result["charts"]:
         assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
