@@ -24,7 +24,6 @@ import json
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any, BinaryIO, cast
-from urllib.parse import quote
 
 import requests
 import urllib3
@@ -35,6 +34,7 @@ from copydicom_provider.errors import ConfigurationError, ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.forms import ORTHANC_CONNECTION_TYPE, field_behaviour, form_widgets
 from copydicom_provider.hooks.network import describe_connection_error
+from copydicom_provider.hooks.orthanc_peers import OrthancPeers
 from copydicom_provider.hooks.orthanc_session import pooled_session, session_like
 from copydicom_provider.hooks.orthanc_settings import (
     ACCEPTED_CONN_TYPES,
@@ -50,7 +50,7 @@ _SLOTS_LOCK = threading.Lock()
 IDENTITY = {"Accept-Encoding": "identity"}
 DOWNLOAD_CHUNK = 1 << 20
 
-class OrthancHook(HttpHook):
+class OrthancHook(OrthancPeers, HttpHook):
     """Talk to one Orthanc server through an Airflow connection of type ``orthanc``.
 
     :param orthanc_conn_id: the Airflow connection holding URL, credentials and extras
@@ -314,6 +314,18 @@ class OrthancHook(HttpHook):
         response = self.request("GET", f"/instances/{instance_id}", ok=(200, 404))
         return response.json() if response.status_code == 200 else None
 
+    def bulk_instances(self, instance_ids: list[str], *, metadata: bool = True) -> list[dict[str, Any]]:
+        """Many instances in one ``POST /tools/bulk-content``: each one's resource (``FileSize``, ...) and metadata.
+
+        Instances the server lacks are left out of the reply, which makes it an existence check too.
+        One request for the whole list: a caller with thousands pages it.
+        """
+        reply = self.post_json("/tools/bulk-content",
+                               {"Resources": list(instance_ids), "Level": "Instance", "Metadata": metadata})
+        if not isinstance(reply, list):
+            return []
+        return [item for item in reply if isinstance(item, dict) and isinstance(item.get("ID"), str)]
+
     def instance_exists(self, instance_id: str) -> bool:
         return self.request("GET", f"/instances/{instance_id}", ok=(200, 404)).status_code == 200
 
@@ -360,41 +372,7 @@ class OrthancHook(HttpHook):
     def study_statistics(self, study_id: str) -> dict[str, Any]:
         return self.get_json(f"/studies/{study_id}/statistics")
 
-    # peers (Orthanc pushes to Orthanc)
     def instance_count(self) -> int:
         """How many instances the server holds (``/statistics``)."""
         return int(self.get_json("/statistics")["CountInstances"])
-
-    def put_peer(self, name: str, url: str, username: str | None, password: str | None,
-                 headers: dict[str, str] | None = None) -> None:
-        """Register a peer (in memory); ``headers`` go with every push to it, and show in its jobs' content."""
-        body: dict[str, Any] = {"Url": url}
-        if username:
-            body["Username"] = username
-            body["Password"] = password or ""
-        if headers:
-            body["HttpHeaders"] = headers
-        self.request("PUT", f"/peers/{quote(name)}", data=json.dumps(body))
-
-    def delete_peer(self, name: str) -> None:
-        self.request("DELETE", f"/peers/{quote(name)}", ok=(200, 404))
-
-    def store_to_peer(self, name: str, resources: list[str]) -> str:
-        """Start an asynchronous push job; returns the job ID."""
-        reply = self.post_json(f"/peers/{quote(name)}/store", {"Resources": resources, "Asynchronous": True})
-        return reply["ID"]
-
-    def job(self, job_id: str) -> dict[str, Any]:
-        return self.get_json(f"/jobs/{job_id}")
-
-    def jobs(self) -> list[dict[str, Any]]:
-        return self.get_json("/jobs", params={"expand": ""})
-
-    def cancel_job(self, job_id: str) -> None:
-        """Cancel a job; one that already ended (or is unknown) is left as it is."""
-        self.request("POST", f"/jobs/{job_id}/cancel", data="{}", ok=(200, 400, 404))
-
-    def peers(self) -> dict[str, dict[str, Any]]:
-        """Registered peers by name (Orthanc never returns their passwords)."""
-        return self.get_json("/peers", params={"expand": ""})
 
