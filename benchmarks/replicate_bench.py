@@ -10,6 +10,8 @@ a fresh destination with each method, checking that every instance landed:
 * ``ingest_bound``: the destination's ingest limit, the real ceiling on one machine: the source's
   files are read into memory first (not timed), then POSTed from memory with 1, 4 and 8 threads
   (one keep-alive session per thread, a fresh destination per thread count); the best counts;
+* ``true_bound``: the same files POSTed by 4 and by 8 ``curl`` processes from ``/dev/shm`` (the best
+  counts): a client that costs the machine as little as possible, so no method should beat it;
 * ``cloner_peering``: the peer users would pick, orthanc-tools' ``OrthancCloner`` in its best mode,
   PEERING with whole studies pushed once stable (``trigs_on_stable_study``), over the source's
   existing change log. It runs in a virtualenv of its own (``benchmarks/.venv-cloner``, made on
@@ -21,7 +23,8 @@ a fresh destination with each method, checking that every instance landed:
 of each ratio, since single runs on a loaded machine vary up to 1.5x.
 
 Also: the no-op rerun over an archive already in sync, as a fraction of the copy time, both for
-the archive above (few large studies) and for an archive of many small studies (default 5,000
+the archive above (few large studies; over every study, and over a received window whose candidates
+are each instance of the change log) and for an archive of many small studies (default 5,000
 studies of 2 instances, like radiography and mammography; ``--small-studies 0`` skips it); and the
 worker's peak RSS growth while copying one large instance (default 100 MB) in a child process
 (``--skip-rss`` skips it). Prints a table, then one JSON line with the ratios.
@@ -46,6 +49,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -56,6 +60,9 @@ from copydicom_provider import replicate
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.testing.dicom_generator import generate_studies
 from copydicom_provider.testing.orthanc_server import OrthancServer
+
+#: A received window that holds every reception
+EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
 def seed(server: OrthancServer, instances: int) -> None:
@@ -71,6 +78,9 @@ def seed(server: OrthancServer, instances: int) -> None:
 Method = Callable[[OrthancServer, OrthancServer], float]
 
 INGEST_THREADS = (1, 4, 8)
+#: curl processes of the true bound (the best counts)
+CURL_PROCESSES = (4, 8)
+RAM = Path("/dev/shm")
 IDENTITY = {"Accept-Encoding": "identity"}  # else Orthanc gzips every file it sends, at a CPU cost
 
 
@@ -101,13 +111,17 @@ def naive(source: OrthancServer, destination: OrthancServer) -> float:
     return time.perf_counter() - started
 
 
-def ours(mode: str, max_parallel: int | None = None) -> Method:
-    """This project's copy in ``mode``; ``max_parallel`` as a connection would set it (None: the default)."""
+def ours(mode: str, max_parallel: int | None = None, since: datetime | None = None) -> Method:
+    """This project's copy in ``mode``; ``max_parallel`` as a connection would set it (None: the default).
+
+    ``since``: a received window from then on (candidates from the change log) instead of every study.
+    """
     query = f"?max_parallel={max_parallel}" if max_parallel else ""
 
     def run(source: OrthancServer, destination: OrthancServer) -> float:
         started = time.perf_counter()
-        summary = replicate(source.url_with_credentials + query, destination.url_with_credentials + query, mode=mode)
+        summary = replicate(source.url_with_credentials + query, destination.url_with_credentials + query, mode=mode,
+                            since=since)
         elapsed = time.perf_counter() - started
         assert summary.failed == 0, summary.failure_text()
         return elapsed
@@ -147,6 +161,37 @@ def post_from_memory(files: list[bytes], threads: int) -> Method:
         elapsed = time.perf_counter() - started
         if errors:
             raise errors[0]
+        return elapsed
+    return run
+
+
+def curl_from_ram(files: list[bytes], processes: int) -> Method:
+    """The true bound: ``processes`` curl processes (C, keep-alive each) POST the files from RAM.
+
+    Why curl: the Python bound above runs in this process and spends CPU the destination Orthanc
+    needs on two cores, so a client can beat it. The files go to ``/dev/shm`` first (untimed).
+    """
+    def run(source: OrthancServer, destination: OrthancServer) -> float:
+        with tempfile.TemporaryDirectory(dir=RAM if RAM.is_dir() else None) as folder:
+            paths = []
+            for number, data in enumerate(files):
+                path = Path(folder) / f"{number}.dcm"
+                path.write_bytes(data)
+                paths.append(path)
+            configs = []
+            for lane in range(min(processes, len(paths))):
+                entries = [f'url = "{destination.url}/instances"\nuser = "{destination.username}:'
+                           f'{destination.password}"\ndata-binary = "@{path}"\nheader = "Expect:"\n'
+                           f'header = "Content-Type: application/dicom"\noutput = "/dev/null"\nfail\nsilent\n'
+                           f'show-error\n' for path in paths[lane::processes]]
+                config = Path(folder) / f"lane-{lane}.curlrc"
+                config.write_text("next\n".join(entries))
+                configs.append(config)
+            started = time.perf_counter()
+            lanes = [subprocess.Popen(["curl", "--config", str(config)]) for config in configs]
+            codes = [lane.wait() for lane in lanes]
+            elapsed = time.perf_counter() - started
+        assert codes == [0] * len(codes), f"curl exited with {codes}"
         return elapsed
     return run
 
@@ -231,6 +276,8 @@ class Round:
 
     seconds: dict[str, float] = field(default_factory=dict)
     noop: float = 0.0
+    #: the same no-op rerun over a received window (each candidate from the change log)
+    noop_received: float = 0.0
     ingest_threads: int = 0
     cloner: ClonerRun = field(default_factory=ClonerRun)
 
@@ -242,6 +289,7 @@ def copy_round(workdir: Path, source: OrthancServer, count: int, files: list[byt
     methods: list[tuple[str, Method]] = [
         ("orthanc_push", orthanc_push), ("rest", ours("rest")), ("peer", ours("peer")), ("naive", naive),
         *((f"ingest_{threads}", post_from_memory(files, threads)) for threads in INGEST_THREADS),
+        *((f"curl_{processes}", curl_from_ram(files, processes)) for processes in CURL_PROCESSES),
     ]
     if with_cloner:
         methods.append(("cloner_peering", cloner_peering(count, seeded_at, result.cloner)))
@@ -252,9 +300,11 @@ def copy_round(workdir: Path, source: OrthancServer, count: int, files: list[byt
             assert landed == count, (name, landed, count)
             if name == "rest":
                 result.noop = ours("rest")(source, destination)
+                result.noop_received = ours("rest", since=EPOCH)(source, destination)
         print(f"  {name:<15} {count / result.seconds[name]:8.1f} instances/s", flush=True)
     result.ingest_threads = min(INGEST_THREADS, key=lambda threads: result.seconds[f"ingest_{threads}"])
     result.seconds["ingest_bound"] = result.seconds[f"ingest_{result.ingest_threads}"]
+    result.seconds["true_bound"] = min(result.seconds[f"curl_{processes}"] for processes in CURL_PROCESSES)
     return result
 
 
@@ -264,6 +314,11 @@ RATIOS: dict[str, tuple[str, str]] = {
     "rest_vs_naive": ("rest", "naive"),
     "rest_vs_ingest_bound": ("rest", "ingest_bound"),
     "peer_vs_cloner_peering": ("peer", "cloner_peering"),
+    "rest_vs_true_bound": ("rest", "true_bound"),
+    "peer_vs_true_bound": ("peer", "true_bound"),
+    "orthanc_push_vs_true_bound": ("orthanc_push", "true_bound"),
+    "cloner_peering_vs_true_bound": ("cloner_peering", "true_bound"),
+    "ingest_bound_vs_true_bound": ("ingest_bound", "true_bound"),
 }
 
 
@@ -317,13 +372,15 @@ def main() -> int:
     rate = {name: statistics.median(r[name] for r in rates) for name in rates[0]}
     figures: dict[str, Any] = {"instances": count, "repeat": args.repeat}
     for ratio, (numerator, denominator) in RATIOS.items():
-        if denominator in rate:
+        if denominator in rate and numerator in rate:
             figures.update({ratio + suffix: value for suffix, value in
                             spread([r[numerator] / r[denominator] for r in rates], 3).items()})
         else:
             figures[ratio] = None
     figures.update({"noop_fraction" + suffix: value for suffix, value in
                     spread([r.noop / r.seconds["rest"] for r in rounds], 4).items()})
+    figures.update({"noop_received_fraction" + suffix: value for suffix, value in
+                    spread([r.noop_received / r.seconds["rest"] for r in rounds], 4).items()})
     threads = statistics.mode(r.ingest_threads for r in rounds)
     figures.update({
         "noop_fraction_small_studies": round(small_noop / small_copy, 4) if args.small_studies else None,
@@ -340,14 +397,20 @@ def main() -> int:
     })
     print()
     per = f" (median of {args.repeat})" if args.repeat > 1 else ""
-    print(f"{'method':<16}{'instances/s':>12}{'vs Orthanc push':>18}{'vs ingest bound':>18}   min-max{per}")
+    print(f"{'method':<16}{'instances/s':>12}{'vs Orthanc push':>18}{'vs ingest bound':>18}{'vs true bound':>16}"
+          f"   min-max{per}")
     names = ["orthanc_push", "rest", "peer", "naive", "cloner_peering", "ingest_bound",
-             *(f"ingest_{n}" for n in INGEST_THREADS)]
+             *(f"ingest_{n}" for n in INGEST_THREADS), "true_bound", *(f"curl_{n}" for n in CURL_PROCESSES)]
     for name in (n for n in names if n in rate):
-        label = f"  {name.split('_')[1]} thread(s)" if name.startswith("ingest_") and name != "ingest_bound" else name
+        label = name
+        if name.startswith("ingest_") and name != "ingest_bound":
+            label = f"  {name.split('_')[1]} thread(s)"
+        elif name.startswith("curl_"):
+            label = f"  {name.split('_')[1]} curl(s)"
         low, high = min(r[name] for r in rates), max(r[name] for r in rates)
         print(f"{label:<16}{rate[name]:12.1f}{rate[name] / rate['orthanc_push']:18.2f}"
-              f"{rate[name] / rate['ingest_bound']:18.2f}   {low:.1f}-{high:.1f}")
+              f"{rate[name] / rate['ingest_bound']:18.2f}{rate[name] / rate['true_bound']:16.2f}"
+              f"   {low:.1f}-{high:.1f}")
     print(f"ingest bound: best with {threads} thread(s) (per round: {figures['ingest_bound_threads_per_round']})")
     if cloner_error:
         print(f"cloner_peering: not measured: {cloner_error}")
@@ -360,6 +423,9 @@ def main() -> int:
               f"after the last instance landed (its poll interval)")
     noop_rest = statistics.median(r.noop for r in rounds)
     print(f"no-op rerun: {noop_rest:.2f} s = {100 * figures['noop_fraction']:.1f}% of the rest copy time")
+    noop_received = statistics.median(r.noop_received for r in rounds)
+    print(f"no-op rerun of a received window (every instance from the change log): {noop_received:.2f} s = "
+          f"{100 * figures['noop_received_fraction']:.1f}% of the rest copy time")
     if args.small_studies:
         print(f"no-op rerun over {args.small_studies} small studies: {small_noop:.2f} s = "
               f"{100 * small_noop / small_copy:.1f}% of their {small_copy:.1f} s copy")

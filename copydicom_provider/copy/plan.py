@@ -3,12 +3,13 @@
 Orthanc IDs are the same on every Orthanc for the same instance, so no content is compared:
 * a candidate study costs one request on each side (its instance list), and the set difference is
   what to copy; a study complete on the destination is settled by those two requests;
-* a loose candidate instance (received window, Splunk selection) costs one request on the
-  destination, for the MD5 Orthanc recorded at reception (404: missing). When the destination has
-  it, the source's MD5 is read too: a source that re-stored the instance with other content (a
-  correction, same UIDs and so the same ID) has another MD5, and the instance is planned as an
-  *update*. Instances of whole studies are compared this way only on request (``compare_content``,
-  the ``verify`` option), since a study window holds no reception to compare against.
+* loose candidate instances (received window, Splunk selection) are settled a page of 1000 per
+  request on each side (``copy.loose``): absent from the destination is missing; held with another
+  size is a correction on the source (a re-store with other content, same UIDs and so the same ID),
+  planned as an *update*; held with the same size but not clearly received after the source's last
+  store is compared by the MD5 each server recorded, an update when they differ. Instances of whole studies are compared by MD5
+  only on request (``compare_content``, the ``verify`` option, which also compares every loose
+  one), since a study window holds no reception to compare against.
 Requests run in parallel, bounded by the connections' ``max_parallel``.
 
 Many candidate studies (the ``all`` window of an archive of small radiography studies, say) are
@@ -23,6 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from copydicom_provider.copy.loose import DIFFERS, SAME, compare_md5, settle
 from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.deid import AnonymizationProfile, Identity
 from copydicom_provider.hooks.errors import OrthancError
@@ -87,7 +89,7 @@ def plan_copy(
         _plan_studies_in_bulk(source, destination, candidates.studies, plan, workers)
     else:
         _plan_studies(source, destination, candidates.studies, plan, workers, compare_content)
-    _plan_instances(source, destination, candidates.instances, plan, workers)
+    _plan_instances(source, destination, candidates.instances, plan, workers, compare_content)
     return plan
 
 
@@ -120,9 +122,9 @@ def _plan_studies(source: OrthancHook, destination: OrthancHook, studies: list[s
         if compare_content:
             held += [i for i in on_source if i in on_destination]
 
-    compared = parallel_map(lambda i: _compare(source, destination, i), held, workers)
+    compared = parallel_map(lambda i: compare_md5(source, destination, i), held, workers)
     for instance_id, state in zip(held, compared, strict=True):
-        if state == "differs":
+        if state == DIFFERS:
             plan.updates.append(instance_id)
             plan.already_present -= 1
 
@@ -159,31 +161,20 @@ def _plan_studies_in_bulk(source: OrthancHook, destination: OrthancHook, studies
 
 
 def _plan_instances(source: OrthancHook, destination: OrthancHook, instances: list[str], plan: CopyPlan,
-                    workers: int) -> None:
+                    workers: int, compare_content: bool) -> None:
     planned = set(plan.missing)
     unique = [i for i in dict.fromkeys(instances) if i not in planned]
-    compared = parallel_map(lambda i: _compare(source, destination, i), unique, workers)
-    for instance_id, state in zip(unique, compared, strict=True):
+    states = settle(source, destination, unique, workers, compare_content=compare_content)
+    for instance_id in unique:
         plan.candidates += 1
-        if state == "same":
+        state = states[instance_id]
+        if state == SAME:
             plan.already_present += 1
-        elif state == "differs":
+        elif state == DIFFERS:
             plan.updates.append(instance_id)
         else:
             plan.missing.append(instance_id)
             plan.groups.append((instance_id, [instance_id]))
-
-
-def _compare(source: OrthancHook, destination: OrthancHook, instance_id: str) -> str:
-    """``missing`` on the destination, ``same`` content, or ``differs`` (a correction on the source).
-
-    An instance deleted from the source meanwhile counts as ``same``: deletions are not propagated.
-    """
-    landed = destination.stored_md5(instance_id)
-    if landed is None:
-        return "missing"
-    original = source.stored_md5(instance_id)
-    return "differs" if original is not None and original != landed else "same"
 
 
 def plan_anonymized(

@@ -17,49 +17,14 @@ the old one; scheduled runs of the DAGs do not depend on dates at all (they foll
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 from copydicom_provider.hooks.orthanc import OrthancHook
+from copydicom_provider.orthanc_clock import SECOND, measure_offset
 
 log = logging.getLogger("copydicom_provider")
-SECOND = timedelta(seconds=1)
 #: Below this a measured offset is not worth a warning (it is still applied if zero is ruled out).
 WARN_OFFSET = timedelta(seconds=2)
-
-
-@dataclass(frozen=True)
-class ClockOffset:
-    """How far the source's clock is ahead of the worker's (negative: behind), within ``(low, high)``."""
-
-    low: timedelta
-    high: timedelta
-
-    @property
-    def agrees(self) -> bool:
-        """Whether the clocks may agree: no shift is needed."""
-        return self.low <= timedelta(0) <= self.high
-
-    def describe(self) -> str:
-        middle = (self.low + self.high) / 2
-        side = "ahead of" if middle > timedelta(0) else "behind"
-        return f"{abs(middle.total_seconds()):.0f} s {side}"
-
-
-def parse_orthanc_time(text: str) -> datetime:
-    """``20261201T231324`` (Orthanc's UTC timestamps) as an aware datetime."""
-    return datetime.strptime(text, "%Y%m%dT%H%M%S").replace(tzinfo=timezone.utc)
-
-
-def measure_offset(source: OrthancHook) -> ClockOffset | None:
-    """The source's clock against this worker's, from one ``GET /tools/now``; None if it has no clock to read."""
-    before = datetime.now(timezone.utc)
-    reading = source.now()
-    after = datetime.now(timezone.utc)
-    if reading is None:
-        return None
-    moment = parse_orthanc_time(reading)
-    return ClockOffset(low=moment - after, high=moment + SECOND - before)
 
 
 def on_source_clock(

@@ -97,16 +97,13 @@ def instances_metadata(source: OrthancHook, instance_ids: list[str]) -> dict[str
     if not instance_ids:
         return {}
     try:
-        reply = source.post_json("/tools/bulk-content",
-                                 {"Resources": list(instance_ids), "Level": "Instance", "Metadata": True})
+        reply = source.bulk_instances(list(instance_ids))
     except OrthancError as error:
         if isinstance(error, ServerUnreachable) or error.status in (401, 403):
             raise
         return {}
-    if not isinstance(reply, list):
-        return {}
-    return {item["ID"]: {**item["Metadata"], **_size_of(item)} for item in reply
-            if isinstance(item, dict) and isinstance(item.get("ID"), str) and isinstance(item.get("Metadata"), dict)}
+    return {item["ID"]: {**item["Metadata"], **_size_of(item)}
+            for item in reply if isinstance(item.get("Metadata"), dict)}
 
 
 def _size_of(item: dict[str, Any]) -> dict[str, str]:
