@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from copydicom_provider.copy.parallel import parallel_map
+from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.orthanc_clock import ClockOffset, measure_offset, offset_between, parse_orthanc_time
 
@@ -34,6 +35,8 @@ BASE_MARGIN = timedelta(seconds=1)
 SLOWEST_UPLOAD = 1024 * 1024
 
 MISSING, SAME, DIFFERS = "missing", "same", "differs"
+#: What a server without ``/tools/bulk-content`` answers it: "no such resource", "method not allowed".
+WITHOUT_BULK = (404, 405)
 
 
 @dataclass(frozen=True)
@@ -61,12 +64,17 @@ def settle(source: OrthancHook, destination: OrthancHook, instance_ids: list[str
     """Each ID's state: ``missing`` on the destination, ``same`` content, or ``differs`` (a correction).
 
     An instance deleted from the source meanwhile counts as ``same``: deletions are not propagated.
+    An Orthanc older than ``/tools/bulk-content`` gets each instance asked alone, as before it existed.
     """
     if not instance_ids:
         return {}
-    held = stored(destination, instance_ids, workers)
+    held = _stored_if_offered(destination, instance_ids, workers)
+    if held is None:
+        return _by_md5(source, destination, instance_ids, workers)
     states = {instance_id: MISSING for instance_id in instance_ids if instance_id not in held}
-    on_source = stored(source, list(held), workers) if held else {}
+    on_source = _stored_if_offered(source, list(held), workers) if held else {}
+    if on_source is None:
+        return {**states, **_by_md5(source, destination, list(held), workers)}
     # The clocks are read only when some instance is on both: a copy into an empty destination asks nothing more.
     offset = None if compare_content or not on_source else _destination_ahead(source, destination)
     unsure = []
@@ -80,9 +88,22 @@ def settle(source: OrthancHook, destination: OrthancHook, instance_ids: list[str
             states[instance_id] = SAME
         else:
             unsure.append(instance_id)
-    compared = parallel_map(lambda i: compare_md5(source, destination, i), unsure, workers)
-    states.update(zip(unsure, compared, strict=True))
-    return states
+    return {**states, **_by_md5(source, destination, unsure, workers)}
+
+
+def _stored_if_offered(server: OrthancHook, instance_ids: list[str], workers: int) -> dict[str, Stored] | None:
+    """:func:`stored`, or None when the server has no ``/tools/bulk-content``."""
+    try:
+        return stored(server, instance_ids, workers)
+    except OrthancError as error:
+        if error.unreachable or error.status not in WITHOUT_BULK:
+            raise
+        return None
+
+
+def _by_md5(source: OrthancHook, destination: OrthancHook, instance_ids: list[str], workers: int) -> dict[str, str]:
+    compared = parallel_map(lambda i: compare_md5(source, destination, i), instance_ids, workers)
+    return dict(zip(instance_ids, compared, strict=True))
 
 
 def compare_md5(source: OrthancHook, destination: OrthancHook, instance_id: str) -> str:
