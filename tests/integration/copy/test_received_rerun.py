@@ -47,8 +47,9 @@ def test_a_received_rerun_asks_no_instance_alone_and_still_finds_both_kinds_of_c
                                           instances_per_series=3, seed=7))
     since = datetime.now(timezone.utc) - timedelta(minutes=5)
     largest = max(len(to_bytes(i.dataset)) for i in items)
-    # The copies land clearly after the stores: an upload's margin, and a second for each truncated date.
-    time.sleep((loose.upload_margin(largest) + timedelta(seconds=2.5)).total_seconds())
+    # The copies land clearly after the stores: an upload's margin, and about a second each for the dates and
+    # the clock readings, which Orthanc truncates to the second.
+    time.sleep((loose.upload_margin(largest) + timedelta(seconds=4.5)).total_seconds())
     first = replicate(source.url_with_credentials, destination.url_with_credentials, since=since)
     assert first.copied == len(items)
 
