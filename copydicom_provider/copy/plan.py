@@ -7,9 +7,9 @@ Orthanc IDs are the same on every Orthanc for the same instance, so no content i
   request on each side (``copy.loose``): absent from the destination is missing; held with another
   size is a correction on the source (a re-store with other content, same UIDs and so the same ID),
   planned as an *update*; held with the same size but not clearly received after the source's last
-  store is compared by the MD5 each server recorded, an update when they differ. Instances of whole studies are compared by MD5
-  only on request (``compare_content``, the ``verify`` option, which also compares every loose
-  one), since a study window holds no reception to compare against.
+  store is compared by the MD5 each server recorded, an update when they differ. Instances of
+  whole studies are compared by MD5 only on request (``compare_content``, the ``verify`` option,
+  which also compares every loose one), since a study window holds no reception to compare against.
 Requests run in parallel, bounded by the connections' ``max_parallel``.
 
 Many candidate studies (the ``all`` window of an archive of small radiography studies, say) are
