@@ -70,11 +70,11 @@ def settle(source: OrthancHook, destination: OrthancHook, instance_ids: list[str
         return {}
     held = _stored_if_offered(destination, instance_ids, workers)
     if held is None:
-        return _by_md5(source, destination, instance_ids, workers)
+        return compare_by_md5(source, destination, instance_ids, workers)
     states = {instance_id: MISSING for instance_id in instance_ids if instance_id not in held}
     on_source = _stored_if_offered(source, list(held), workers) if held else {}
     if on_source is None:
-        return {**states, **_by_md5(source, destination, list(held), workers)}
+        return {**states, **compare_by_md5(source, destination, list(held), workers)}
     # The clocks are read only when some instance is on both: a copy into an empty destination asks nothing more.
     offset = None if compare_content or not on_source else _destination_ahead(source, destination)
     unsure = []
@@ -88,7 +88,7 @@ def settle(source: OrthancHook, destination: OrthancHook, instance_ids: list[str
             states[instance_id] = SAME
         else:
             unsure.append(instance_id)
-    return {**states, **_by_md5(source, destination, unsure, workers)}
+    return {**states, **compare_by_md5(source, destination, unsure, workers)}
 
 
 def _stored_if_offered(server: OrthancHook, instance_ids: list[str], workers: int) -> dict[str, Stored] | None:
@@ -101,7 +101,9 @@ def _stored_if_offered(server: OrthancHook, instance_ids: list[str], workers: in
         return None
 
 
-def _by_md5(source: OrthancHook, destination: OrthancHook, instance_ids: list[str], workers: int) -> dict[str, str]:
+def compare_by_md5(source: OrthancHook, destination: OrthancHook, instance_ids: list[str],
+                   workers: int) -> dict[str, str]:
+    """:func:`compare_md5` of each instance, ``workers`` at a time: ID -> state."""
     compared = parallel_map(lambda i: compare_md5(source, destination, i), instance_ids, workers)
     return dict(zip(instance_ids, compared, strict=True))
 

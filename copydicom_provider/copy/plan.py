@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from copydicom_provider.copy.loose import DIFFERS, SAME, compare_md5, settle
+from copydicom_provider.copy.loose import DIFFERS, SAME, compare_by_md5, settle
 from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.deid import AnonymizationProfile, Identity
 from copydicom_provider.hooks.errors import OrthancError
@@ -122,8 +122,7 @@ def _plan_studies(source: OrthancHook, destination: OrthancHook, studies: list[s
         if compare_content:
             held += [i for i in on_source if i in on_destination]
 
-    compared = parallel_map(lambda i: compare_md5(source, destination, i), held, workers)
-    for instance_id, state in zip(held, compared, strict=True):
+    for instance_id, state in compare_by_md5(source, destination, held, workers).items():
         if state == DIFFERS:
             plan.updates.append(instance_id)
             plan.already_present -= 1
