@@ -8,7 +8,14 @@ from typing import Any
 from airflow.sdk import Param, task
 
 from copydicom_provider.dag_building.job_dag import job_dag
-from copydicom_provider.dag_building.support import DEFAULT_ARGS, interval_timetable
+from copydicom_provider.dag_building.support import (
+    DEFAULT_ARGS,
+    explorer_link_param,
+    interval_timetable,
+    source_explorer_base,
+    splunk_search_params,
+    worker_table_param,
+)
 from copydicom_provider.hooks.splunk import SplunkHook
 from copydicom_provider.jobs.fail_fast import fail_fast, refused_input_reason
 from copydicom_provider.jobs.run_checks import check_run
@@ -36,35 +43,15 @@ complete quarter.
 Files go to `<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.
 """
 
-def _source_url() -> str | None:
-    """The source Orthanc's URL (no credentials), for the outliers' links, when its connection exists."""
-    from airflow.exceptions import AirflowNotFoundException
-
-    from copydicom_provider.hooks.orthanc import OrthancHook
-
-    try:
-        return OrthancHook(SOURCE_CONN_ID).url
-    except AirflowNotFoundException:
-        return None
-
-
-#: The connection the other DAGs read from by default: the outliers link to its explorer.
-SOURCE_CONN_ID = "orthanc_source"
 
 PARAMS = {
-    "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection",
-                            description="Airflow connection (type splunk) with search credentials"),
-    "index": Param(None, type=["null", "string"], title="Splunk index",
-                   description="Index holding the tags records; default: the connection's index"),
+    **splunk_search_params(),
     "quarter": Param(None, type=["null", "string"], pattern="^[0-9]{4}-?[Qq][1-4]$", title="Quarter",
                      description="Overrides the run's interval, e.g. 2025-Q3"),
     "output_dir": Param(None, type=["null", "string"], title="Output folder",
                         description="Default: $COPYDICOM_REPORT_DIR, else copydicom_reports under AIRFLOW_HOME"),
-    "reference_levels": Param(None, type=["null", "string"], title="Reference-level table (CSV)",
-                              description="Path on the worker; default: the table shipped with the provider"),
-    "orthanc_url": Param(None, type=["null", "string"], pattern="^https?://", title="Orthanc Explorer for links",
-                         description="Base URL of the Orthanc the outliers link to (their study page), as the "
-                                     "physicist reaches it; default: the URL of the connection orthanc_source, if any"),
+    "reference_levels": worker_table_param("Reference-level table (CSV)"),
+    "orthanc_url": explorer_link_param("outliers"),
     "outlier_factor": Param(OUTLIER_FACTOR, type="number", exclusiveMinimum=1, title="Outlier factor",
                             description="An event above this many times its protocol's median is an outlier"),
 }
@@ -98,7 +85,7 @@ with job_dag(
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """The CSV tables, computed in Python from the collected events."""
         return compute_step(found, params.get("reference_levels"), float(params["outlier_factor"]),
-                            params.get("orthanc_url") or _source_url())
+                            params.get("orthanc_url") or source_explorer_base())
 
     @task
     def write(computed: dict[str, Any]) -> dict[str, Any]:

@@ -250,3 +250,42 @@ def move_cursor(cursor: dict[str, Any], unfinished: Candidates) -> None:
     Variable.set(cursor["key"], state.as_dict(), serialize_json=True)
     task_log.info("cursor %s: change %d, %d to retry", cursor["key"], state.seq,
                   len(state.retry.instances) + len(state.retry.studies))
+
+
+#: The connection the DAGs read from by default: reports and alerts link to its Orthanc Explorer.
+SOURCE_CONN_ID = "orthanc_source"
+
+
+def source_explorer_base() -> str | None:
+    """The URL (no credentials) of the connection ``orthanc_source``, when it exists, for study links."""
+    from airflow.exceptions import AirflowNotFoundException
+
+    from copydicom_provider.explorer import without_credentials
+
+    try:
+        return without_credentials(OrthancHook(SOURCE_CONN_ID).url)
+    except AirflowNotFoundException:
+        return None
+
+
+def splunk_search_params() -> dict[str, Param]:
+    """The form's fields of a DAG that searches the tags records: the Splunk connection and the index."""
+    return {
+        "splunk_conn_id": Param("splunk_default", type="string", title="Splunk connection",
+                                description="Airflow connection (type splunk) with search credentials"),
+        "index": Param(None, type=["null", "string"], title="Splunk index",
+                       description="Index holding the tags records; default: the connection's index"),
+    }
+
+
+def worker_table_param(title: str) -> Param:
+    """A form field naming a user-edited CSV on the worker, empty for the provider's own."""
+    return Param(None, type=["null", "string"], title=title,
+                 description="Path on the worker; default: the table shipped with the provider")
+
+
+def explorer_link_param(linked: str) -> Param:
+    """The form field of the Orthanc that ``linked`` (outliers, alerts) link to, as the reader reaches it."""
+    return Param(None, type=["null", "string"], pattern="^https?://", title="Orthanc Explorer for links",
+                 description=f"Base URL of the Orthanc the {linked} link to (their study page), as the reader "
+                             f"reaches it; default: the URL of the connection {SOURCE_CONN_ID}, if any")

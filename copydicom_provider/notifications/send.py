@@ -12,7 +12,7 @@ from typing import Any
 
 from copydicom_provider.errors import ConfigurationError
 from copydicom_provider.notifications.message import Message
-from copydicom_provider.notifications.settings import SMTP, VARIABLE, NotifySettings
+from copydicom_provider.notifications.settings import SMTP, NotifySettings
 
 #: Where a notifier's templates find the message.
 MESSAGE_KEY = "copydicom_message"
@@ -29,7 +29,7 @@ def build_notifier(settings: NotifySettings) -> Any:
     try:
         notifier_class = getattr(importlib.import_module(module_name), class_name)
     except (ImportError, AttributeError) as error:
-        raise ConfigurationError(f"Variable {VARIABLE}: notifier {settings.notifier!r} cannot be imported "
+        raise ConfigurationError(f"Variable {settings.variable}: notifier {settings.notifier!r} cannot be imported "
                                  f"({type(error).__name__})") from None
     return notifier_class(**settings.kwargs)
 

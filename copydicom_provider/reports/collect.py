@@ -49,6 +49,8 @@ class DoseEvent:
     accession_number: str = ""
     #: the Orthanc ID of the study on the source the record came from (its explorer page)
     orthanc_study_id: str = ""
+    #: the CTDIvol's phantom (``IEC Head Dosimetry Phantom``: 16 cm, ``IEC Body ...``: 32 cm), for CT
+    phantom: str = ""
 
     @property
     def month(self) -> str:
@@ -96,8 +98,9 @@ def instance_query(index: str) -> str:
             f"| fields {' '.join(f.INSTANCE_FIELDS)} {f.TIME}")
 
 
-def collect(hook: Searcher, index: str, start: datetime, end: datetime) -> Collected:
-    """Stream ``[start, end)``'s dose events and instance records; dedupe events by IrradiationEventUID."""
+def collect(hook: Searcher, index: str, start: datetime, end: datetime, *, instances: bool = True) -> Collected:
+    """Stream ``[start, end)``'s dose events and (unless ``instances`` is false) instance records; dedupe events
+    by IrradiationEventUID."""
     out = Collected()
     seen: set[str] = set()
     for row in hook.search(event_query(index), start, end):
@@ -108,7 +111,7 @@ def collect(hook: Searcher, index: str, start: datetime, end: datetime) -> Colle
         if key:
             seen.add(key)
         out.events.append(_event(row, key, out.unusable))
-    for row in hook.search(instance_query(index), start, end):
+    for row in (hook.search(instance_query(index), start, end) if instances else ()):
         out.instances += 1
         study = _text(row.get(f.STUDY_UID))
         if not study:
@@ -134,6 +137,7 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         age_years=_number(row.get(f.PATIENT_AGE_YEARS)),
         accession_number=_text(row.get(f.ACCESSION_NUMBER)),
         orthanc_study_id=_text(row.get(f.ORTHANC_STUDY_ID)),
+        phantom=_text(row.get(f.PHANTOM_TYPE)),
     )
 
     def set_aside(key: str) -> None:

@@ -36,6 +36,8 @@ STUDY_DATETIME = "StudyDateTime"
 #: CT acquisition type (113820): its meaning and ``scheme:code``; tells a localizer from a scan.
 ACQUISITION_TYPE = "AcquisitionType"
 ACQUISITION_TYPE_CODE = "AcquisitionType_code"
+#: CTDIw Phantom Type (113835): ``IEC Head Dosimetry Phantom`` (16 cm) or ``IEC Body Dosimetry Phantom`` (32 cm)
+PHANTOM_TYPE = "PhantomType"
 #: Projection X-ray event type (113721): ``Fluoroscopy`` or ``Stationary Acquisition`` ...
 EVENT_TYPE = "IrradiationEventType"
 #: Patient age in years, derived by the records from PatientAge (``006M`` -> 0.5).
@@ -115,7 +117,7 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
     ACCESSION_NUMBER, ORTHANC_STUDY_ID,
-    ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS,
+    ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS, PHANTOM_TYPE,
     IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX, IRRADIATION_DURATION + UNCONVERTED,
     *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key, q.unconverted_key)),
 )

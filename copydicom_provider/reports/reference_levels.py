@@ -10,13 +10,12 @@ rather than compared wrongly.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
+from copydicom_provider.csv_tables import read_table, table_rows
 from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 
 COLUMNS = ("protocol", "body_region", "body_region_code", "quantity", "national_level", "unit", "examination", "source")
@@ -64,26 +63,13 @@ def packaged_text() -> str:
 
 def load_reference_table(path: str | Path | None = None) -> ReferenceTable:
     """Read and check a table; ``None`` or empty means the packaged one."""
-    if not path:
-        return parse_reference_table(packaged_text(), f"packaged {PACKAGED}")
-    file = Path(path)
-    try:
-        text = file.read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ReferenceTableError(f"reference-level table {file} cannot be read: {exc.strerror or exc}") from None
-    return parse_reference_table(text, str(file))
+    return parse_reference_table(*read_table(path, "copydicom_provider.reports", PACKAGED, ReferenceTableError,
+                                             "reference-level table"))
 
 
 def parse_reference_table(text: str, origin: str) -> ReferenceTable:
-    reader = csv.DictReader(io.StringIO(text))
-    missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
-    if missing:
-        raise ReferenceTableError(f"reference-level table {origin} lacks column(s) {', '.join(missing)}; "
-                                  f"expected {','.join(COLUMNS)}")
     levels = []
-    for number, row in enumerate(reader, start=2):
-        cells = {c: (row.get(c) or "").strip() for c in COLUMNS}
-        where = f"reference-level table {origin}, line {number}"
+    for where, cells in table_rows(text, origin, COLUMNS, ReferenceTableError, "reference-level table"):
         if bool(cells["protocol"]) == bool(cells["body_region_code"]):
             raise ReferenceTableError(f"{where}: name either a protocol or a body_region_code (exactly one), "
                                       "so that a protocol's level never applies to a whole region")
