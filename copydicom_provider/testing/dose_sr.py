@@ -104,8 +104,11 @@ def make_ct_dose_sr(
     missing_source_value: bool = False,
     odd_items: bool | Iterable[str] = False,
     report_number: int = 1,
+    dose_scale: float = 1.0,
 ) -> tuple[Dataset, dict[str, Any]]:
     """A CT Radiation Dose SR (localizer + ``spiral_count`` spirals) and its ground truth.
+
+    ``dose_scale`` multiplies the spirals' CTDIvol (5-20 mGy) and DLP: an exam above a notification value.
 
     ``missing_source_value`` (with ``dual_source``): tube B's kVp item has no value (an empty
     measured value with a "Measurement failure" qualifier), so only tube A has a ``KVP``.
@@ -147,7 +150,7 @@ def make_ct_dose_sr(
         protocol_text = None
 
     start = datetime.combine(study_date, study_time)
-    events = _plan_events(rng, spiral_count, quirks, dual_source, protocol_text, uid)
+    events = _plan_events(rng, spiral_count, quirks, dual_source, protocol_text, uid, dose_scale)
     if missing_source_value:
         for event in events[1:]:
             event["missing_kvp"] = "B"
@@ -250,7 +253,7 @@ _PROTOCOLS = ("Thorax Routine", "Abdomen Venous", "Pelvis Delayed")
 
 
 def _plan_events(rng: random.Random, spiral_count: int, quirks: bool, dual_source: bool,
-                 protocol_text: str | None, uid) -> list[dict[str, Any]]:
+                 protocol_text: str | None, uid, dose_scale: float = 1.0) -> list[dict[str, Any]]:
     """Per-event values, rounded to what the DS strings will hold."""
     regions = [codes.SCT.Chest, codes.SCT.Abdomen]
     events: list[dict[str, Any]] = [{
@@ -278,8 +281,8 @@ def _plan_events(rng: random.Random, spiral_count: int, quirks: bool, dual_sourc
             "acquisition_type": codes.SCT.SpiralAcquisition,
             "target_region": regions[i % 2],
             "uid": uid(f"event-{i + 1}"),
-            "ctdivol": round(rng.uniform(5.0, 20.0), 2),
-            "dlp": round(rng.uniform(150.0, 900.0), 2),
+            "ctdivol": round(rng.uniform(5.0, 20.0) * dose_scale, 2),
+            "dlp": round(rng.uniform(150.0, 900.0) * dose_scale, 2),
             "has_dose": True,
             "sources": sources,
             "pitch": rng.choice([0.8, 1.0, 1.375]),
