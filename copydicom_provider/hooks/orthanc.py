@@ -320,10 +320,17 @@ class OrthancHook(OrthancPeers, HttpHook):
         Instances the server lacks are left out of the reply, which makes it an existence check too.
         One request for the whole list: a caller with thousands pages it.
         """
-        reply = self.post_json("/tools/bulk-content",
-                               {"Resources": list(instance_ids), "Level": "Instance", "Metadata": metadata})
-        if not isinstance(reply, list):
-            return []
+        endpoint = "/tools/bulk-content"
+        response = self.request("POST", endpoint, data=json.dumps(
+            {"Resources": list(instance_ids), "Level": "Instance", "Metadata": metadata}))
+        try:
+            reply = response.json()
+        except ValueError:
+            reply = None
+        if not isinstance(reply, list):  # "none of them held" must never be read from a page that is no answer
+            raise OrthancError.from_reply(self.base_url, "POST", endpoint, response.status_code,
+                                          b"a body that is not Orthanc's list of instances (a proxy's or a login "
+                                          b"page?); nothing is taken from it", self.name)
         return [item for item in reply if isinstance(item, dict) and isinstance(item.get("ID"), str)]
 
     def instance_exists(self, instance_id: str) -> bool:

@@ -102,3 +102,78 @@ def test_verify_compares_every_loose_instance_by_md5(orthanc_factory, md5_asked)
     checked = replicate(source.url_with_credentials, destination.url_with_credentials, since=since, verify=True)
     assert checked.already_present == len(items)
     assert sorted(md5_asked) == sorted([i.orthanc_id for i in items] * 2)  # each side, each instance
+
+
+class _PageProxy:
+    """Forwards every request to a real Orthanc, but answers ``POST /tools/bulk-content`` with ``page``
+    (HTTP 200): a login page or a misrouted proxy that looks like success."""
+
+    def __init__(self, target, page: bytes, content_type: str):
+        import http.server
+        import threading
+
+        proxy = self
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def log_message(self, *args):  # quiet
+                pass
+
+            def _relay(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                if self.command == "POST" and self.path.startswith("/tools/bulk-content"):
+                    proxy.intercepted += 1
+                    status, reply, kind = 200, page, content_type
+                else:
+                    answer = requests.request(self.command, f"{target.url}{self.path}", data=body,
+                                              headers={k: v for k, v in self.headers.items()
+                                                       if k.lower() in ("authorization", "content-type", "accept")},
+                                              timeout=30)
+                    status, reply, kind = answer.status_code, answer.content, answer.headers.get(
+                        "Content-Type", "application/octet-stream")
+                self.send_response(status)
+                self.send_header("Content-Type", kind)
+                self.send_header("Content-Length", str(len(reply)))
+                self.end_headers()
+                self.wfile.write(reply)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _relay
+
+        self.intercepted = 0
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        user, password = target.auth
+        self.url_with_credentials = f"http://{user}:{password}@127.0.0.1:{self.server.server_address[1]}"
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.mark.parametrize(("page", "content_type"), [
+    (b"<html><body>Please log in</body></html>", "text/html"),
+    (b"{}", "application/json"),
+])
+def test_a_bulk_reply_that_only_looks_like_success_is_refused_and_loses_nothing(orthanc_factory, page, content_type):
+    """A destination behind a proxy that answers bulk-content with a page (HTTP 200): a received rerun must not
+    read "none held" from it. The run fails naming the request; the rerun straight to Orthanc copies the rest."""
+    source = orthanc_factory("source")
+    destination = orthanc_factory("destination")
+    items = seed(source, generate_studies(patients=1, studies_per_patient=1, series_per_study=1,
+                                          instances_per_series=4, seed=17))
+    since = datetime.now(timezone.utc) - timedelta(minutes=5)
+    for item in items[:2]:
+        requests.post(f"{destination.url}/instances", data=instance_bytes(source, item.orthanc_id),
+                      auth=destination.auth, timeout=30).raise_for_status()
+    proxy = _PageProxy(destination, page, content_type)
+    try:
+        with pytest.raises(Exception, match="bulk-content") as failure:
+            replicate(source.url_with_credentials, proxy.url_with_credentials, since=since)
+        assert proxy.intercepted >= 1
+        assert destination.password not in str(failure.value)
+    finally:
+        proxy.close()
+    after = replicate(source.url_with_credentials, destination.url_with_credentials, since=since)
+    assert after.copied == 2 and after.already_present == 2, after.line()
+    assert instance_ids(destination) == {i.orthanc_id for i in items}
+    for item in items:
+        assert instance_bytes(destination, item.orthanc_id) == instance_bytes(source, item.orthanc_id)
