@@ -51,6 +51,7 @@ PARAMS = {
     "output_dir": Param(None, type=["null", "string"], title="Output folder",
                         description="Default: $COPYDICOM_REPORT_DIR, else copydicom_reports under AIRFLOW_HOME"),
     "reference_levels": worker_table_param("Reference-level table (CSV)"),
+    "exam_names": worker_table_param("Exam-name table (CSV)"),
     "orthanc_url": explorer_link_param("outliers"),
     "outlier_factor": Param(OUTLIER_FACTOR, type="number", exclusiveMinimum=1, title="Outlier factor",
                             description="An event above this many times its protocol's median is an outlier"),
@@ -77,7 +78,8 @@ with job_dag(
         hook = SplunkHook(params["splunk_conn_id"])
         index = params.get("index") or hook.settings.index or "main"
         with fail_fast(refused_input_reason, ti):  # bad input is not transient: fail now, before a quarter's search
-            check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"))
+            check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"),
+                         params.get("exam_names"))
         return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
                            data_interval_start, data_interval_end)
 
@@ -85,7 +87,7 @@ with job_dag(
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
         """The CSV tables, computed in Python from the collected events."""
         return compute_step(found, params.get("reference_levels"), float(params["outlier_factor"]),
-                            params.get("orthanc_url") or source_explorer_base())
+                            params.get("orthanc_url") or source_explorer_base(), params.get("exam_names"))
 
     @task
     def write(computed: dict[str, Any]) -> dict[str, Any]:

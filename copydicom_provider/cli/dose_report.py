@@ -36,7 +36,7 @@ def dose_report(args: argparse.Namespace) -> DoseReportSummary:
     """Check the input, then search, compute and write, as the DAG's tasks do (one step each)."""
     splunk = as_splunk(args.index)
     index = args.splunk_index or splunk.settings.index or "main"
-    check_params(index, args.quarter, args.levels, args.outlier_factor)
+    check_params(index, args.quarter, args.levels, args.outlier_factor, args.exam_names)
     found = search_step(splunk, index, args.out, args.quarter, args.since, args.until)
-    computed = compute_step(found, args.levels, float(args.outlier_factor), args.orthanc_url)
+    computed = compute_step(found, args.levels, float(args.outlier_factor), args.orthanc_url, args.exam_names)
     return DoseReportSummary(write_step(computed))

@@ -237,6 +237,9 @@ def _dose_report_command(commands: Any) -> None:
                       help="folder for the report, e.g. reports (files go to DIR/<index>/<quarter>/)")
     dose.add_argument("--levels", metavar="FILE",
                       help="reference-level table (CSV), e.g. local_levels.csv (default: the table shipped)")
+    dose.add_argument("--exam-names", metavar="FILE",
+                      help="exam-name table (CSV) of local descriptions -> standard exam names, e.g. "
+                           "local_exam_names.csv (default: the table shipped)")
     dose.add_argument("--outlier-factor", type=positive_number, metavar="N", default=OUTLIER_FACTOR_DEFAULT,
                       help=f"an event above N times its protocol's median is an outlier, e.g. 3 "
                            f"(default: {OUTLIER_FACTOR_DEFAULT:g})")

@@ -51,6 +51,8 @@ class DoseEvent:
     orthanc_study_id: str = ""
     #: the CTDIvol's phantom (``IEC Head Dosimetry Phantom``: 16 cm, ``IEC Body ...``: 32 cm), for CT
     phantom: str = ""
+    study_description: str = ""
+    procedure_description: str = ""
 
     @property
     def month(self) -> str:
@@ -138,6 +140,8 @@ def _event(row: Mapping[str, Any], key: str, unusable: dict[str, int]) -> DoseEv
         accession_number=_text(row.get(f.ACCESSION_NUMBER)),
         orthanc_study_id=_text(row.get(f.ORTHANC_STUDY_ID)),
         phantom=_text(row.get(f.PHANTOM_TYPE)),
+        study_description=_text(row.get(f.STUDY_DESCRIPTION)),
+        procedure_description=_text(row.get(f.PROCEDURE_DESCRIPTION)),
     )
 
     def set_aside(key: str) -> None:

@@ -17,6 +17,7 @@ from typing import Any
 
 from copydicom_provider.reports import age
 from copydicom_provider.reports.collect import DoseEvent
+from copydicom_provider.reports.exam_names import ExamNameTable, load_exam_names
 from copydicom_provider.reports.fields import DURATION_UNIT, IRRADIATION_DURATION, QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 from copydicom_provider.reports.statistics import Distribution
@@ -31,7 +32,8 @@ LOCALIZER_WORDS = ("topogram", "scout", "surview", "scanogram", "localizer", "lo
 DAP = QUANTITY_BY_KEY["DoseAreaProduct"]
 
 EXAM_COLUMNS = (
-    "study_instance_uid", "study_datetime", "stations", "age_group", "age_years", "events", "localizers",
+    "study_instance_uid", "study_datetime", "stations", "standard_exam", "exam_named_from", "procedure_description",
+    "study_description", "age_group", "age_years", "events", "localizers",
     "protocols", "target_region_code", "dlp_total", "ctdivol_max", "ctdivol_mean", "localizer_dlp",
     "dap_total_gy_cm2", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source", "set_aside",
 )
@@ -63,18 +65,26 @@ def split_localizers(events: Iterable[DoseEvent]) -> tuple[list[DoseEvent], list
     return scans, localizers
 
 
-def exam_rows(events: Iterable[DoseEvent], table: ReferenceTable) -> list[dict[str, Any]]:
-    """One row per study: totals over its scans, CTDIvol max and mean, the DLP level for the whole exam."""
+def exam_rows(events: Iterable[DoseEvent], table: ReferenceTable,
+              names: ExamNameTable | None = None) -> list[dict[str, Any]]:
+    """One row per study: its standard exam name (``names``, default the packaged table), totals over its
+    scans, CTDIvol max and mean, the DLP level for the whole exam."""
+    names = names or load_exam_names()
     studies: dict[str, list[DoseEvent]] = {}
     for event in events:
         studies.setdefault(event.study_uid or f"(no study UID) {event.uid}", []).append(event)
-    rows = [_exam(uid, members, table) for uid, members in studies.items()]
+    rows = [_exam(uid, members, table, names) for uid, members in studies.items()]
     rows.sort(key=lambda r: (r["study_datetime"], r["study_instance_uid"]))
     return rows
 
 
-def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict[str, Any]:
+def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable, names: ExamNameTable) -> dict[str, Any]:
     scans, localizers = split_localizers(members)
+    procedure = next((e.procedure_description for e in members if e.procedure_description), "")
+    description = next((e.study_description for e in members if e.study_description), "")
+    protocols = sorted({e.protocol for e in scans})
+    # an exam of several protocols is not named by one of them: which one would be a guess
+    standard, named_from = names.name_for([procedure, description, *(protocols if len(protocols) == 1 else [])])
     ctdi = [] if _set_aside(scans, "CTDIvol") else [e.values["CTDIvol"] for e in scans if "CTDIvol" in e.values]
     codes = {e.region_code for e in scans if e.region_code}
     code = codes.pop() if len(codes) == 1 else ""
@@ -90,6 +100,8 @@ def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable) -> dict
         "study_instance_uid": uid,
         "study_datetime": min((e.when for e in members if e.when), default=""),
         "stations": " ".join(sorted({e.station for e in members})),
+        "standard_exam": standard, "exam_named_from": named_from,
+        "procedure_description": procedure, "study_description": description,
         "age_group": age.age_group(ages[0] if ages else None),
         "age_years": ages[0] if ages else None,
         "events": len(scans), "localizers": len(localizers),
@@ -122,17 +134,30 @@ def _total(events: Sequence[DoseEvent], quantity: str) -> float | None:
 
 def exams_by_age_group(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """Per age group and per-exam quantity: the distribution over exams (adult and paediatric apart)."""
-    groups: dict[tuple[str, str], list[float]] = {}
+    return [{k: v for k, v in r.items() if k != "standard_exam"} for r in _distributions(rows, by_exam=False)]
+
+
+def exams_by_standard_exam(rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Per standard exam, age group and per-exam quantity: what an exam's reference level is read against.
+    Unmapped exams are left out (``unmapped_descriptions.csv`` lists them)."""
+    return [r for r in _distributions(rows, by_exam=True) if r["standard_exam"]]
+
+
+def _distributions(rows: Iterable[dict[str, Any]], by_exam: bool) -> list[dict[str, Any]]:
+    groups: dict[tuple[str, str, str], list[float]] = {}
     for row in rows:
+        exam = row["standard_exam"] if by_exam else ""
         for column, _, _ in EXAM_QUANTITIES:
             if row[column] is not None:
-                groups.setdefault((row["age_group"], column), []).append(row[column])
+                groups.setdefault((exam, row["age_group"], column), []).append(row[column])
     out = []
-    for group in age.GROUPS:
-        for column, label, unit in EXAM_QUANTITIES:
-            values = groups.get((group, column))
-            if values:
-                d = Distribution.of(values)
-                out.append({"age_group": group, "quantity": column, "label": label, "unit": unit,
-                            "exams": d.count, "mean": d.mean, "median": d.median, "p75": d.p75, "max": d.max})
+    for exam in sorted({key[0] for key in groups}):
+        for group in age.GROUPS:
+            for column, label, unit in EXAM_QUANTITIES:
+                values = groups.get((exam, group, column))
+                if values:
+                    d = Distribution.of(values)
+                    out.append({"standard_exam": exam, "age_group": group, "quantity": column, "label": label,
+                                "unit": unit, "exams": d.count, "mean": d.mean, "median": d.median, "p75": d.p75,
+                                "max": d.max})
     return out

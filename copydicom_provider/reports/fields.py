@@ -28,6 +28,9 @@ STATION = "StationName"
 TARGET_REGION = "TargetRegion"
 TARGET_REGION_CODE = "TargetRegion_code"
 STUDY_UID = "StudyInstanceUID"
+#: What the exam was ordered and filed as: the exam-name table reads these first (reports/exam_names.py).
+PROCEDURE_DESCRIPTION = "RequestedProcedureDescription"
+STUDY_DESCRIPTION = "StudyDescription"
 #: What an outlier is found by: the study's accession number, and its Orthanc ID (for the explorer link).
 ACCESSION_NUMBER = "AccessionNumber"
 ORTHANC_STUDY_ID = "OrthancStudyID"
@@ -116,7 +119,7 @@ QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 #: The fields of an irradiation event the quarterly report asks Splunk for.
 EVENT_FIELDS: tuple[str, ...] = (
     EVENT_UID, RECORD_KEY, PROTOCOL, STATION, TARGET_REGION, TARGET_REGION_CODE, STUDY_UID, STUDY_DATETIME,
-    ACCESSION_NUMBER, ORTHANC_STUDY_ID,
+    ACCESSION_NUMBER, ORTHANC_STUDY_ID, PROCEDURE_DESCRIPTION, STUDY_DESCRIPTION,
     ACQUISITION_TYPE, ACQUISITION_TYPE_CODE, EVENT_TYPE, PATIENT_AGE_YEARS, PHANTOM_TYPE,
     IRRADIATION_DURATION, IRRADIATION_DURATION + UNIT_SUFFIX, IRRADIATION_DURATION + UNCONVERTED,
     *(name for q in QUANTITIES for name in (q.key, q.unit_key, q.list_key, q.unconverted_key)),

@@ -14,6 +14,7 @@ from typing import Any
 from copydicom_provider.config import REPORT_DIR
 from copydicom_provider.explorer import without_credentials
 from copydicom_provider.reports.collect import Searcher, check_index, collect
+from copydicom_provider.reports.exam_names import load_exam_names
 from copydicom_provider.reports.period import quarter_bounds, resolve_period
 from copydicom_provider.reports.reference_levels import load_reference_table
 from copydicom_provider.reports.writer import (
@@ -39,12 +40,14 @@ def report_folder(output_dir: str | None, index: str, label: str) -> Path:
     return Path(output_dir or default_output_dir()) / check_index(index) / label
 
 
-def check_params(index: str, quarter: str | None, reference_levels: str | None, outlier_factor: Any) -> None:
+def check_params(index: str, quarter: str | None, reference_levels: str | None, outlier_factor: Any,
+                 exam_names: str | None = None) -> None:
     """Refuse bad input before searching; raises ValueError naming what is wrong."""
     check_index(index)
     if quarter:
         quarter_bounds(quarter)
     load_reference_table(reference_levels)
+    load_exam_names(exam_names)
     if not isinstance(outlier_factor, (int, float)) or not outlier_factor > 1:
         raise ValueError(f"outlier_factor must be a number above 1, not {outlier_factor!r}")
 
@@ -69,19 +72,21 @@ def _period(found: dict[str, Any]) -> tuple[datetime, datetime]:
 
 
 def compute_step(found: dict[str, Any], reference_levels: str | None, outlier_factor: float,
-                 orthanc_url: str | None = None) -> dict[str, Any]:
+                 orthanc_url: str | None = None, exam_names: str | None = None) -> dict[str, Any]:
     """The CSV tables (dashboard statistics, local vs reference levels, outliers linked to ``orthanc_url``)."""
     folder = Path(found["folder"])
     table = load_reference_table(reference_levels)
     collected = read_data(folder)
     link_base = without_credentials(orthanc_url) if orthanc_url else None
-    tables = compute_tables(collected, table, outlier_factor, _period(found), link_base)
+    names = load_exam_names(exam_names)
+    tables = compute_tables(collected, table, outlier_factor, _period(found), link_base, names)
     files = write_tables(folder, tables)
     counts = summary_counts(collected, tables)
     print(f"dose report {found['label']}: wrote {', '.join(files)}; protocols above reference: "
           f"{counts['protocols_above_reference'] or 'none'}")
     return {**found, "tables": files, "counts": counts, "reference_levels": table.origin,
-            "reference_path": reference_levels or None, "outlier_factor": outlier_factor, "orthanc_url": link_base}
+            "reference_path": reference_levels or None, "outlier_factor": outlier_factor, "orthanc_url": link_base,
+            "exam_names": names.origin, "exam_names_path": exam_names or None}
 
 
 def write_step(computed: dict[str, Any]) -> dict[str, Any]:
@@ -90,7 +95,7 @@ def write_step(computed: dict[str, Any]) -> dict[str, Any]:
     table = load_reference_table(computed["reference_path"])
     collected = read_data(folder)
     tables = compute_tables(collected, table, computed["outlier_factor"], _period(computed),
-                            computed.get("orthanc_url"))
+                            computed.get("orthanc_url"), load_exam_names(computed.get("exam_names_path")))
     pictures = write_charts(folder, collected, tables)
     title = f"Dose and utilisation report {computed['label']} (index {computed['index']})"
     page = write_summary(folder, title, (computed["start"], computed["end"]), computed["counts"], tables, pictures,

@@ -19,6 +19,7 @@ from typing import Any
 from copydicom_provider.explorer import explorer_url
 from copydicom_provider.reports import age, charts, exams, statistics
 from copydicom_provider.reports.collect import Collected, DoseEvent
+from copydicom_provider.reports.exam_names import ExamNameTable, unmapped_rows
 from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 from copydicom_provider.reports.reference_levels import ReferenceTable
 
@@ -37,6 +38,8 @@ TABLES = {
     "exams.csv": "Per exam (study): total DLP, CTDIvol max and mean, DAP, dose at the reference point, "
                  "fluoroscopy time, age group, DLP level for the whole exam",
     "exams_by_age_group.csv": "Per-exam figures per age group (adult 18 or over, paediatric, unknown)",
+    "exams_by_standard_exam.csv": "Per-exam figures per standard exam name and age group",
+    "unmapped_descriptions.csv": "Descriptions of exams the exam-name table does not name: what to map next",
 }
 
 
@@ -107,16 +110,19 @@ class Tables:
     exams: list[dict[str, Any]]
     exams_by_age: list[dict[str, Any]]
     localizers: int
+    by_standard_exam: list[dict[str, Any]]
+    unmapped: list[dict[str, Any]]
 
 
 def compute_tables(collected: Collected, table: ReferenceTable, factor: float,
-                   period: tuple[datetime, datetime] | None = None, orthanc_url: str | None = None) -> Tables:
+                   period: tuple[datetime, datetime] | None = None, orthanc_url: str | None = None,
+                   names: ExamNameTable | None = None) -> Tables:
     """Protocol and exam statistics over the scans; localizers are only counted; per-day rows cover ``period``.
 
     With ``orthanc_url`` (the Orthanc Explorer the physicist reaches), each outlier links to its study's page.
     """
     events, localizers = exams.split_localizers(collected.events)
-    per_exam = exams.exam_rows(collected.events, table)
+    per_exam = exams.exam_rows(collected.events, table, names)
     outlier_rows = statistics.outliers(events, table, factor)
     for row in outlier_rows:
         study = row["orthanc_study_id"]
@@ -131,6 +137,8 @@ def compute_tables(collected: Collected, table: ReferenceTable, factor: float,
         exams=per_exam,
         exams_by_age=exams.exams_by_age_group(per_exam),
         localizers=len(localizers),
+        by_standard_exam=exams.exams_by_standard_exam(per_exam),
+        unmapped=unmapped_rows(per_exam),
     )
 
 
@@ -150,6 +158,10 @@ def write_tables(folder: Path, tables: Tables) -> list[str]:
         "exams.csv": (tables.exams, exams.EXAM_COLUMNS),
         "exams_by_age_group.csv": (tables.exams_by_age, (
             "age_group", "quantity", "label", "unit", "exams", "mean", "median", "p75", "max")),
+        "exams_by_standard_exam.csv": (tables.by_standard_exam, (
+            "standard_exam", "age_group", "quantity", "label", "unit", "exams", "mean", "median", "p75", "max")),
+        "unmapped_descriptions.csv": (tables.unmapped, (
+            "requested_procedure_description", "study_description", "exams")),
     }
     for name, (rows, columns) in files.items():
         _replace(folder / name, _csv_text(rows, columns))
@@ -177,6 +189,7 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
         "exams_by_age_group": {g: n for g in age.GROUPS
                                if (n := sum(1 for r in tables.exams if r["age_group"] == g))},
         "exams_above_dlp_level": sum(1 for r in tables.exams if r["dlp_exceeds"]),
+        "exams_unmapped": sum(r["exams"] for r in tables.unmapped),
         "exams_with_values_set_aside": sum(1 for r in tables.exams if r["set_aside"]),
         "protocols": len({e.protocol for e in exams.split_localizers(collected.events)[0]}),
         "scanners": len({e.station for e in collected.events}),
@@ -242,6 +255,8 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
         ("Protocols / scanners", f"{counts['protocols']} / {counts['scanners']}"),
         ("Instances received (instance records) / studies", f"{counts['instances']} / {counts['studies']}"),
         ("Outlier events", counts["outlier_events"]),
+        ("Exams no exam-name row names (listed below, and in unmapped_descriptions.csv)",
+         counts.get("exams_unmapped", 0)),
         ("Reference-level table", reference_origin),
     ]
     if counts["unusable_values"]:
@@ -266,6 +281,16 @@ def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dic
           f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
         "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")
     outliers_html = _outliers_html(tables.outliers)
+    standard_html = _html_table(
+        ("Standard exam", "Age group", "Per exam", "Exams", "Median", "75th", "Max"),
+        [(r["standard_exam"], r["age_group"], r["label"], str(r["exams"]), f"{r['median']:.4g} {r['unit']}",
+          f"{r['p75']:.4g}", f"{r['max']:.4g}") for r in tables.by_standard_exam],
+        "No exam is named by the exam-name table.")
+    unmapped_html = _html_table(
+        ("Requested procedure", "Study description", "Exams"),
+        [(r["requested_procedure_description"] or "(none)", r["study_description"] or "(none)", str(r["exams"]))
+         for r in tables.unmapped],
+        "Every exam has a standard name.")
     images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>'
                      for p in pictures)
     page = f"""<!DOCTYPE html>
@@ -279,6 +304,8 @@ td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}img{{max-width:100%}}</styl
 <p>Per exam = over the study's irradiation events (StudyInstanceUID), localizers left out: DLP, DAP and
 dose at the reference point summed, CTDIvol as the max and the mean of the exam's acquisitions,
 fluoroscopy time summed over fluoroscopy events. Every exam is in exams.csv.</p>
+<h2>Per standard exam</h2>{standard_html}
+<h2>Unmapped descriptions (add them to the exam-name table)</h2>{unmapped_html}
 <h2>Exams whose total DLP exceeds the exam-level reference</h2>{over_html}
 <h2>Outliers</h2>{outliers_html}
 <h2>Tables (CSV)</h2><ul>{links}</ul>

@@ -21,6 +21,8 @@ from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from tests.support.fixtures_orthanc import seed
 
 INDEX = "dicom"
+#: The report whose descriptions the shipped exam-name table does not know; the others are "CT TAP with contrast".
+UNMAPPED_SEED = 13
 Q1 = (date(2025, 1, 1), date(2025, 3, 31))
 
 
@@ -51,8 +53,11 @@ def seed_quarter(source, splunk) -> dict[str, Any]:
     truths = []
     first = None
     for number, (s, station, day, spirals, quirks) in enumerate(plan):
+        named = {"study_description": "Polytrauma", "requested_procedure_description": "Trauma protocol"} \
+            if s == UNMAPPED_SEED else {}  # no row of the shipped exam-name table names these
         ds, truth = make_ct_dose_sr(seed=s, patient_id=f"Q{s}", accession_number=f"QA{s}", station_name=station,
-                                    study_date=day, study_time=time(10, number), spiral_count=spirals, quirks=quirks)
+                                    study_date=day, study_time=time(10, number), spiral_count=spirals, quirks=quirks,
+                                    **named)
         _upload(source, ds)
         truth["station"] = station
         truths.append(truth)

@@ -14,6 +14,7 @@ from airflow.utils.state import DagRunState
 from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.dose_report_data import (
     INDEX,
+    UNMAPPED_SEED,
     expected_by_protocol,
     expected_exam_dlp,
     is_localizer,
@@ -136,6 +137,19 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
     assert {r["age_group"] for r in exams.values()} == {"adult"} and len(exams) == counts["exams"] == 6
     assert counts["localizers"] == sum(1 for e in events if is_localizer(e)) == 6
     assert ("Topogram", "DLP") not in by_protocol
+
+    # standard exam names from the shipped table: "CT TAP with contrast" -> CT CHEST ABDOMEN PELVIS; the
+    # polytrauma report is listed as unmapped, with its descriptions, and kept out of the per-exam-name table
+    unmapped_uid = next(t["study_instance_uid"] for t in seeded["truths"]
+                        if t["accession_number"] == f"QA{UNMAPPED_SEED}")
+    assert {uid: r["standard_exam"] for uid, r in exams.items()} == {
+        uid: "" if uid == unmapped_uid else "CT CHEST ABDOMEN PELVIS" for uid in exams}
+    assert read_csv(folder / "unmapped_descriptions.csv") == [
+        {"requested_procedure_description": "Trauma protocol", "study_description": "Polytrauma", "exams": "1"}]
+    assert counts["exams_unmapped"] == 1
+    named = {(r["standard_exam"], r["quantity"]): r for r in read_csv(folder / "exams_by_standard_exam.csv")}
+    mapped_dlp = [v for uid, v in expected_exam_dlp(events).items() if uid != unmapped_uid]
+    assert int(named[("CT CHEST ABDOMEN PELVIS", "dlp_total")]["exams"]) == len(mapped_dlp) == 5
 
     # outliers: every row names a reason, and is above its level or factor x median
     for row in read_csv(folder / "outliers.csv"):
