@@ -46,7 +46,7 @@ PARAMS = {
     **splunk_search_params(),
     "lookback_days": Param(DEFAULT_LOOKBACK_DAYS, type="number", exclusiveMinimum=0, title="Look back (days)",
                            description="Studies of this many days before the run are checked"),
-    "thresholds": worker_table_param("Threshold table (CSV)"),
+    "thresholds": worker_table_param("Threshold table (CSV)", "alert threshold"),
     "orthanc_url": explorer_link_param("alerts"),
 }
 

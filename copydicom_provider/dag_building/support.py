@@ -278,10 +278,11 @@ def splunk_search_params() -> dict[str, Param]:
     }
 
 
-def worker_table_param(title: str) -> Param:
-    """A form field naming a user-edited CSV on the worker, empty for the provider's own."""
+def worker_table_param(title: str, what: str) -> Param:
+    """A form field naming a user-edited CSV on the worker, empty for the provider's own; ``what`` makes each
+    field's help its own (the UI finds a field by it)."""
     return Param(None, type=["null", "string"], title=title,
-                 description="Path on the worker; default: the table shipped with the provider")
+                 description=f"Path on the worker of the {what} table; default: the one shipped with the provider")
 
 
 def explorer_link_param(linked: str) -> Param:
