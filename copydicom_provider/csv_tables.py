@@ -1,6 +1,6 @@
-"""The user-editable CSV tables (reference levels, alert thresholds): the packaged default or the user's copy.
+"""The user-editable CSV tables (reference levels, alert thresholds, exam names): packaged default or user's copy.
 
-Why one reader: both tables are read the same way (a UTF-8 file, a BOM from a spreadsheet allowed),
+Why one reader: the tables are read the same way (a UTF-8 file, a BOM from a spreadsheet allowed),
 and a file that cannot be read must be refused with the same kind of message naming it.
 """
 

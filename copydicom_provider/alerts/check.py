@@ -94,10 +94,11 @@ def _study_exceedances(study: str, scans: Sequence[DoseEvent], table: ThresholdT
     found = []
     for quantity in table.quantities(STUDY):
         key = QUANTITY_KEYS[quantity]
-        members = [s for s in scans if s.event_type.lower() == "fluoroscopy"] if quantity == FLUOROSCOPY_TIME else scans
         if quantity == FLUOROSCOPY_TIME:
+            members = [s for s in scans if s.event_type.lower() == "fluoroscopy"]
             values = [s.duration_s for s in members if s.duration_s is not None]
         else:
+            members = list(scans)
             values = [s.values[key] for s in members if key in s.values]
         threshold = table.applying(STUDY, quantity, subject)
         if values and threshold and sum(values) >= threshold.value:

@@ -14,19 +14,24 @@ from copydicom_provider.explorer import explorer_url
 from copydicom_provider.notifications.message import Message
 
 
-def describe(exceedance: Exceedance) -> str:
+def reached(exceedance: Exceedance) -> str:
+    """``CTDIvol 92 mGy >= 80 mGy``: the value against its threshold, in the table's unit."""
     t = exceedance.threshold
     bound = "at least " if exceedance.at_least else ""
+    return f"{t.quantity} {bound}{exceedance.shown:.4g} {t.unit} >= {t.shown_value:g} {t.unit}"
+
+
+def describe(exceedance: Exceedance) -> str:
+    t = exceedance.threshold
     what = f"scan {exceedance.protocol!r}" if exceedance.event_uid else "exam total"
-    return (f"{t.quantity} {bound}{exceedance.shown:.4g} {t.unit} >= {t.shown_value:g} {t.unit} "
-            f"({t.examination}; {what}; rule {t.rule})")
+    return f"{reached(exceedance)} ({t.examination}; {what}; rule {t.rule})"
 
 
 def compose_alert(alert: StudyAlert, new: Sequence[Exceedance], link_base: str | None) -> Message:
     """The message for ``new``, the exceedances of ``alert`` not told before."""
     study = alert.accession_number or alert.orthanc_study_id or alert.study_uid
     more = f" and {len(new) - 1} more" if len(new) > 1 else ""
-    subject = f"Dose alert, accession {study}: {describe(new[0]).split(' (')[0]}{more}"
+    subject = f"Dose alert, accession {study}: {reached(new[0])}{more}"
     link = explorer_url(link_base, alert.orthanc_study_id) if link_base and alert.orthanc_study_id else ""
     age = "unknown (adult values apply)" if alert.age_years is None else f"{alert.age_years:g} years"
     facts = [("Accession number", alert.accession_number or "(none)"), ("Study date/time", alert.study_datetime),

@@ -43,6 +43,7 @@ def alert_step(searcher: Searcher, index: str, now: datetime, lookback_days: flo
     counts: dict[str, Any] = {"events": len(collected.events), "studies_alerting": len(alerts),
               "already_sent": sum(len(a.exceedances) for a in alerts) - sum(len(n) for _, n in pending),
               "messages_sent": 0, "exceedances_sent": 0, "thresholds": table.origin,
+              "values_set_aside": dict(collected.unusable),
               "window": [start.isoformat(), (now + LOOKAHEAD).isoformat()]}
     if pending and deliver is None:
         raise Undelivered(f"{len(pending)} stud{'y has' if len(pending) == 1 else 'ies have'} new dose alerts "
@@ -64,4 +65,7 @@ def alert_step(searcher: Searcher, index: str, now: datetime, lookback_days: flo
     print(f"dose alerts on index {index} over {counts['window'][0]} .. {counts['window'][1]}: "
           f"{counts['events']} events, {counts['studies_alerting']} studies at or above a value, "
           f"{counts['messages_sent']} message(s) sent, {counts['already_sent']} alert(s) told before")
+    if collected.unusable:  # a value with no unit or an unknown one cannot be compared: say so, never pass it
+        print("dose alerts: values that could not be compared with any threshold (no unit, an unknown unit or "
+              f"several values): {', '.join(f'{k} {n}' for k, n in sorted(collected.unusable.items()))}")
     return counts

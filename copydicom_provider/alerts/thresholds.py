@@ -7,7 +7,8 @@ protocol (a regular expression), age (``[age_min_years, age_max_years)``), targe
 ``!code`` means "not that region") and CTDIvol phantom (``head`` = 16 cm, ``body`` = 32 cm). Of the
 rows that match, the most specific one applies (a protocol outranks an age, an age a region, a region
 a phantom), so a child's head scan is held to the paediatric head value, not also to the adult one.
-An age that is not known matches only rows without age bounds: the adult values apply.
+An age that is not known matches only rows without age bounds: the adult values apply. A phantom
+that is not known matches rows of either phantom (the lower value applies among equals).
 """
 
 from __future__ import annotations
@@ -79,7 +80,9 @@ class Threshold:
             return False
         if self.excluded_regions and subject.region_code in self.excluded_regions:
             return False
-        return not self.phantom or self.phantom in subject.phantom.lower()
+        # a scan whose phantom is not recorded is held to a phantom's row too: of the rows left, the lowest
+        # value applies, so a missing phantom never lets a child's torso scan pass at the adult value
+        return not self.phantom or not subject.phantom or self.phantom in subject.phantom.lower()
 
     @property
     def specificity(self) -> tuple[bool, bool, bool, bool]:

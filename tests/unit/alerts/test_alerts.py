@@ -186,3 +186,17 @@ def test_the_ledger_forgets_studies_older_than_the_window_and_refuses_what_is_no
     assert ledger.prune("2026-11-24") == 1 and list(ledger.sent) == ["r|new"]
     with pytest.raises(BadLedger, match="copydicom_dose_alerts_sent"):
         SentLedger.load("[1, 2]")
+
+
+def test_a_childs_torso_scan_without_a_recorded_phantom_is_held_to_the_lower_paediatric_value():
+    (alert,) = find_alerts([ct("n1", "no-phantom", 12.0, age=6.0, phantom="")], TABLE)
+    assert [e.threshold.rule for e in alert.exceedances] == ["ct_paediatric_torso_under_10_32cm"]
+    assert find_alerts([ct("n2", "adult-no-phantom", 49.0, phantom="")], TABLE) == []  # adults: the torso value
+
+
+def test_a_value_that_cannot_be_compared_is_counted_and_named(capsys):
+    unitless = row("e1", "s1", 500.0) | {"CTDIvol_unit": "1"}  # a CTDIvol in UCUM's "no unit"
+    counts = alert_step(Index([unitless]), "dicom", datetime(2026, 12, 2, tzinfo=timezone.utc), 7, TABLE,
+                        SentLedger(), lambda message: None, lambda led: None)
+    assert counts["messages_sent"] == 0 and counts["values_set_aside"] == {"CTDIvol": 1}
+    assert "could not be compared" in capsys.readouterr().out
