@@ -10,6 +10,7 @@ from airflow.sdk import Param, task
 from copydicom_provider.dag_building.job_dag import job_dag
 from copydicom_provider.dag_building.support import (
     DEFAULT_ARGS,
+    airflow_time_zone,
     explorer_link_param,
     interval_timetable,
     source_explorer_base,
@@ -25,8 +26,8 @@ from copydicom_provider.reports.statistics import OUTLIER_FACTOR
 DOC = """
 ### Quarterly dose and utilisation report
 
-Each run covers one calendar quarter (UTC): the scheduled run at the start of a quarter reports the
-quarter that just ended; a backfill reports past ones
+Each run covers one calendar quarter on the scanners' clock: the scheduled run at midnight starting a
+quarter in Airflow's `default_timezone` reports the quarter that just ended there; a backfill reports past ones
 (`airflow backfill create --dag-id copydicom_dose_report --from-date 2025-01-01 --to-date 2025-12-31`
 gives 2025's four quarters). A manual run reports the `quarter` field (`2025-Q3`), else the last
 complete quarter.
@@ -38,9 +39,13 @@ complete quarter.
   table, outliers, studies per modality per day, and per exam (study): total DLP, CTDIvol max and
   mean, DAP, dose at the reference point, fluoroscopy time, adult/paediatric; localizers are counted
   but kept out of the protocol and exam figures; DAP is shown in Gy.cm2 (the records keep Gy.m2);
-* `write` draws the PNG charts and `index.html`, the one-page summary that links everything.
+* `write` draws the PNG charts (per standard exam, per protocol, per scanner, per month, per day),
+  `index.html`, the one-page summary that links everything, and `report.pdf`, the same tables and
+  charts to print or file, outliers linked to their study.
 
-Files go to `<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.
+Study times carry no zone in DICOM, so the records keep each scanner's own clock; `time_zone` (default:
+Airflow's `default_timezone`) is the zone a run's interval is read in. Files go to
+`<output_dir>/<index>/<YYYY-Qn>/`; a rerun replaces them.
 """
 
 
@@ -53,14 +58,20 @@ PARAMS = {
     "reference_levels": worker_table_param("Reference-level table (CSV)", "reference-level"),
     "exam_names": worker_table_param("Exam-name table (CSV)", "exam-name"),
     "orthanc_url": explorer_link_param("outliers"),
+    "time_zone": Param(None, type=["null", "string"], title="Time zone",
+                       description="The zone the run's interval is read in (IANA name), e.g. America/Chicago; "
+                                   "default: Airflow's default_timezone"),
     "outlier_factor": Param(OUTLIER_FACTOR, type="number", exclusiveMinimum=1, title="Outlier factor",
                             description="An event above this many times its protocol's median is an outlier"),
 }
 
+#: The scheduled run fires at midnight starting a quarter on this clock, once the quarter has ended there.
+ZONE = airflow_time_zone()
+
 with job_dag(
     "copydicom_dose_report",
     description="Quarterly dose report (CSV, PNG, HTML) from the dose records in Splunk",
-    schedule=interval_timetable("0 0 1 */3 *"),
+    schedule=interval_timetable("0 0 1 */3 *", ZONE),
     params=PARAMS,
     doc_md=DOC,
     tags=["dicom", "splunk", "dose", "copydicom"],
@@ -79,9 +90,9 @@ with job_dag(
         index = params.get("index") or hook.settings.index or "main"
         with fail_fast(refused_input_reason, ti):  # bad input is not transient: fail now, before a quarter's search
             check_params(index, params.get("quarter"), params.get("reference_levels"), params.get("outlier_factor"),
-                         params.get("exam_names"))
+                         params.get("exam_names"), params.get("time_zone") or ZONE)
         return search_step(hook, index, params.get("output_dir"), params.get("quarter"),
-                           data_interval_start, data_interval_end)
+                           data_interval_start, data_interval_end, params.get("time_zone") or ZONE)
 
     @task
     def compute(found: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
@@ -91,7 +102,7 @@ with job_dag(
 
     @task
     def write(computed: dict[str, Any]) -> dict[str, Any]:
-        """The PNG charts and the one-page HTML summary."""
+        """The PNG charts, the one-page HTML summary and the PDF."""
         return write_step(computed)
 
     write(compute(search()))  # type: ignore[call-arg,arg-type]  # Airflow passes params; XComArgs resolve

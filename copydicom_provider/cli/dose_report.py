@@ -22,7 +22,8 @@ class DoseReportSummary:
     written: dict[str, Any]
 
     def as_dict(self) -> dict[str, Any]:
-        keys = ("label", "index", "start", "end", "folder", "summary", "irradiation_events", "duplicates_skipped",
+        keys = ("label", "index", "start", "end", "time_zone", "folder", "summary", "pdf", "irradiation_events",
+                "duplicates_skipped",
                 "counts", "reference_levels", "tables", "charts")
         return {key: self.written.get(key) for key in keys}
 
@@ -36,7 +37,7 @@ def dose_report(args: argparse.Namespace) -> DoseReportSummary:
     """Check the input, then search, compute and write, as the DAG's tasks do (one step each)."""
     splunk = as_splunk(args.index)
     index = args.splunk_index or splunk.settings.index or "main"
-    check_params(index, args.quarter, args.levels, args.outlier_factor, args.exam_names)
-    found = search_step(splunk, index, args.out, args.quarter, args.since, args.until)
+    check_params(index, args.quarter, args.levels, args.outlier_factor, args.exam_names, args.time_zone)
+    found = search_step(splunk, index, args.out, args.quarter, args.since, args.until, args.time_zone)
     computed = compute_step(found, args.levels, float(args.outlier_factor), args.orthanc_url, args.exam_names)
     return DoseReportSummary(write_step(computed))

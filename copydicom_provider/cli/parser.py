@@ -23,11 +23,13 @@ from copydicom_provider.cli.values import (
     positive_integer,
     positive_number,
     study_date_range,
+    study_moment,
+    zone_name,
 )
 from copydicom_provider.copy.modes import TRANSFER_MODES
 from copydicom_provider.interrupts import TERMINATED_EXIT
 from copydicom_provider.redaction import redact_text
-from copydicom_provider.reports.period import quarter_bounds, quarter_of
+from copydicom_provider.reports.period import quarter_bounds, quarter_of, wall_clock
 from copydicom_provider.reports.statistics import OUTLIER_FACTOR as OUTLIER_FACTOR_DEFAULT
 
 OK, FAILED, MISTAKE, UNREACHABLE, INTERRUPTED, TERMINATED = 0, 1, 2, 3, 130, TERMINATED_EXIT
@@ -222,17 +224,21 @@ def _dose_report_command(commands: Any) -> None:
         "  copydicom dose-report --index 'https://splunk:8089?index=dicom' --quarter 2026Q2 --out reports\n"
         "  copydicom dose-report --index 'https://splunk:8089' --splunk-index dicom \\\n"
         "      --since 2026-04-01 --until 2026-05-01 --out reports --levels local_levels.csv\n\n"
-        "period:\n"
-        "  --quarter: a calendar quarter in UTC; --since/--until: any window over the study time, both given;\n"
-        "  neither: the last complete quarter",
+        "period (study date/times as the scanners wrote them; DICOM gives them no zone):\n"
+        "  --quarter: a calendar quarter; --since/--until: any window over the study time, both given;\n"
+        "  neither: the last quarter complete in --time-zone",
         ("index",),
     )
     dose.add_argument("--splunk-index", metavar="NAME", help="Splunk index, over the URL's index=, e.g. dicom")
     dose.add_argument("--quarter", type=quarter, metavar="QUARTER", help="the quarter to report, e.g. 2026Q2")
-    dose.add_argument("--since", type=moment, metavar="TIME",
-                      help="with --until: report studies from TIME on, e.g. 2026-04-01T00:00:00Z (UTC if no offset)")
-    dose.add_argument("--until", type=moment, metavar="TIME",
-                      help="with --since: report studies before TIME, e.g. 2026-07-01T00:00:00Z")
+    dose.add_argument("--since", type=study_moment, metavar="TIME",
+                      help="with --until: report studies from TIME on the scanners' clock, e.g. 2026-04-01 "
+                           "(a time with an offset is read in --time-zone)")
+    dose.add_argument("--until", type=study_moment, metavar="TIME",
+                      help="with --since: report studies before TIME, e.g. 2026-07-01")
+    dose.add_argument("--time-zone", type=zone_name, metavar="ZONE", default="UTC",
+                      help="IANA time zone the last complete quarter and offsets are read in, e.g. America/Chicago "
+                           "(default: UTC)")
     dose.add_argument("--out", metavar="DIR", required=True,
                       help="folder for the report, e.g. reports (files go to DIR/<index>/<quarter>/)")
     dose.add_argument("--levels", metavar="FILE",
@@ -292,7 +298,7 @@ def check_combination(args: argparse.Namespace) -> None:
         raise ValueError(f"--ca-bundle: {ca_bundle!r} is not a readable file (a PEM file of CA certificates)")
     if args.command == COMMAND_NAMES[3]:
         _check_dose_period(args)
-    if getattr(args, "since", None) and args.until and args.since >= args.until:
+    elif getattr(args, "since", None) and args.until and args.since >= args.until:
         raise ValueError(f"--until ({args.until.isoformat()}) is not after --since ({args.since.isoformat()}): "
                          "the window [since, until) would be empty; swap them?")
 
@@ -303,6 +309,9 @@ def _check_dose_period(args: argparse.Namespace) -> None:
         raise ValueError("choose --quarter or --since/--until, not both")
     if bool(args.since) != bool(args.until):
         raise ValueError("--since and --until go together: a report's window needs both ends (or use --quarter)")
+    if args.since and wall_clock(args.since, args.time_zone) >= wall_clock(args.until, args.time_zone):
+        raise ValueError(f"--until ({args.until.isoformat()}) is not after --since ({args.since.isoformat()}): "
+                         "the window [since, until) would be empty; swap them?")
     if args.outlier_factor <= 1:
         raise ValueError(f"--outlier-factor must be above 1, not {args.outlier_factor:g}")
     if args.orthanc_url and not args.orthanc_url.startswith(("http://", "https://")):

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from copydicom_provider.jobs.window_values import parse_day, parse_moment
+from copydicom_provider.reports.period import time_zone
 
 DAY = r"\d{8}|\d{4}-\d{2}-\d{2}"
 DAY_RANGE = re.compile(rf"^(?P<first>{DAY})?(?:(?P<dash>-)(?P<last>{DAY})?)?$")
@@ -32,6 +33,25 @@ def moment(text: str) -> datetime:
             "or 2026-11-01 (UTC when no offset is given)"
         )
     return value
+
+
+def study_moment(text: str) -> datetime:
+    """``dose-report --since``/``--until``: a study date/time as the scanners wrote it (kept without a zone),
+    or a moment with an offset (read in ``--time-zone`` by reports.period.wall_clock)."""
+    try:
+        return datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not an ISO 8601 date or time: use e.g. 2026-04-01, 2026-04-01T08:00 "
+            "or 2026-04-01T08:00:00-05:00") from None
+
+
+def zone_name(text: str) -> str:
+    """``--time-zone``: an IANA time zone name."""
+    try:
+        return time_zone(text).key
+    except ValueError as mistake:
+        raise argparse.ArgumentTypeError(str(mistake)) from None
 
 
 def study_date_range(text: str) -> tuple[date | None, date | None]:

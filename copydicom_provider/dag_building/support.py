@@ -56,15 +56,23 @@ _EVERY = re.compile(r"^\s*(\d+)\s*(s|m|h)\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours"}
 
 
-def interval_timetable(spec: str) -> Timetable:
-    """A schedule whose runs have real data intervals: ``30s``/``5m``/``2h``, or cron (``@hourly``, UTC).
+def interval_timetable(spec: str, zone: str = "UTC") -> Timetable:
+    """A schedule whose runs have real data intervals: ``30s``/``5m``/``2h``, or cron (``@hourly``) read
+    on the clock of ``zone`` (an IANA name).
 
     Plain ``schedule="@hourly"`` gives zero-length intervals in Airflow 3; backfills need real ones.
     """
     every = _EVERY.match(spec)
     if every:
         return DeltaDataIntervalTimetable(timedelta(**{_UNITS[every.group(2)]: int(every.group(1))}))
-    return CronDataIntervalTimetable(spec, timezone="UTC")
+    return CronDataIntervalTimetable(spec, timezone=zone)
+
+
+def airflow_time_zone() -> str:
+    """Airflow's ``[core] default_timezone`` as an IANA name (``UTC`` unless the deployment sets one)."""
+    from airflow import settings  # loaded by Airflow before any DAG file; its TIMEZONE is the configured one
+
+    return str(getattr(settings.TIMEZONE, "name", "UTC") or "UTC")
 
 
 #: What the form accepts in its time fields (``parse_moment`` reads all of it): a date, then optionally a time

@@ -15,8 +15,10 @@ from copydicom_provider.config import REPORT_DIR
 from copydicom_provider.explorer import without_credentials
 from copydicom_provider.reports.collect import Searcher, check_index, collect
 from copydicom_provider.reports.exam_names import load_exam_names
-from copydicom_provider.reports.period import quarter_bounds, resolve_period
+from copydicom_provider.reports.pdf import PDF_FILE, pdf_report
+from copydicom_provider.reports.period import quarter_bounds, resolve_period, time_zone
 from copydicom_provider.reports.reference_levels import load_reference_table
+from copydicom_provider.reports.summary import Summary, sections, summary_items
 from copydicom_provider.reports.writer import (
     compute_tables,
     read_data,
@@ -41,9 +43,10 @@ def report_folder(output_dir: str | None, index: str, label: str) -> Path:
 
 
 def check_params(index: str, quarter: str | None, reference_levels: str | None, outlier_factor: Any,
-                 exam_names: str | None = None) -> None:
+                 exam_names: str | None = None, zone: str | None = None) -> None:
     """Refuse bad input before searching; raises ValueError naming what is wrong."""
     check_index(index)
+    time_zone(zone)
     if quarter:
         quarter_bounds(quarter)
     load_reference_table(reference_levels)
@@ -53,16 +56,22 @@ def check_params(index: str, quarter: str | None, reference_levels: str | None, 
 
 
 def search_step(hook: Searcher, index: str, output_dir: str | None, quarter: str | None,
-                interval_start: datetime | None, interval_end: datetime | None) -> dict[str, Any]:
-    """Stream the period's records from Splunk into ``<folder>/data``; returns where and what."""
-    label, start, end = resolve_period(quarter, interval_start, interval_end)
+                interval_start: datetime | None, interval_end: datetime | None,
+                zone: str | None = None) -> dict[str, Any]:
+    """Stream the period's records from Splunk into ``<folder>/data``; returns where and what.
+
+    ``zone`` (an IANA name, default UTC) is the clock the run's interval is read on (reports.period).
+    """
+    label, start, end = resolve_period(quarter, interval_start, interval_end, zone=zone)
     folder = report_folder(output_dir, index, label)
     collected = collect(hook, index, start, end)
     write_data(folder, collected)
-    print(f"dose report {label} [{start.isoformat()}, {end.isoformat()}) on index {index}: "
+    print(f"dose report {label} [{start:%Y-%m-%d %H:%M}, {end:%Y-%m-%d %H:%M}) on the scanners' clock "
+          f"({time_zone(zone).key}) on index {index}: "
           f"{len(collected.events)} irradiation events ({collected.duplicates} resent copies skipped), "
           f"{collected.instances} instance records -> {folder}")
     return {"folder": str(folder), "label": label, "index": index, "start": start.isoformat(), "end": end.isoformat(),
+            "time_zone": time_zone(zone).key,
             "irradiation_events": len(collected.events), "duplicates_skipped": collected.duplicates}
 
 
@@ -90,16 +99,22 @@ def compute_step(found: dict[str, Any], reference_levels: str | None, outlier_fa
 
 
 def write_step(computed: dict[str, Any]) -> dict[str, Any]:
-    """Charts (PNG) and the one-page summary linking everything."""
+    """The charts (PNG), the one-page HTML summary linking everything, and the same report as a PDF."""
     folder = Path(computed["folder"])
     table = load_reference_table(computed["reference_path"])
     collected = read_data(folder)
     tables = compute_tables(collected, table, computed["outlier_factor"], _period(computed),
                             computed.get("orthanc_url"), load_exam_names(computed.get("exam_names_path")))
-    pictures = write_charts(folder, collected, tables)
     title = f"Dose and utilisation report {computed['label']} (index {computed['index']})"
-    page = write_summary(folder, title, (computed["start"], computed["end"]), computed["counts"], tables, pictures,
-                         computed["reference_levels"])
-    print(f"dose report {computed['label']}: {folder / page} with {len(pictures)} chart(s)")
-    return {k: v for k, v in computed.items() if k != "tables"} | {"summary": str(folder / page), "charts": pictures,
-                                                                  "tables": computed["tables"]}
+    shown = tuple(f"{moment:%Y-%m-%d %H:%M}" for moment in _period(computed))
+    summary = Summary(title, summary_items((shown[0], shown[1]), computed.get("time_zone", "UTC"), computed["counts"],
+                                           computed["reference_levels"]), sections(tables))
+    with pdf_report(folder, title) as document:
+        document.front(summary)
+        summary.charts = write_charts(folder, collected, tables, document.add_figure)
+    page = write_summary(folder, summary)
+    print(f"dose report {computed['label']}: {folder / page} and {folder / PDF_FILE} with "
+          f"{len(summary.charts)} chart(s)")
+    return {k: v for k, v in computed.items() if k != "tables"} | {
+        "summary": str(folder / page), "pdf": str(folder / PDF_FILE), "charts": summary.charts,
+        "tables": computed["tables"]}

@@ -10,18 +10,21 @@ import csv
 import html
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from matplotlib.figure import Figure
+
 from copydicom_provider.explorer import explorer_url
 from copydicom_provider.reports import age, charts, exams, statistics
 from copydicom_provider.reports.collect import Collected, DoseEvent
 from copydicom_provider.reports.exam_names import ExamNameTable, unmapped_rows
-from copydicom_provider.reports.fields import QUANTITY_BY_KEY
+from copydicom_provider.reports.pdf import PDF_FILE
 from copydicom_provider.reports.reference_levels import ReferenceTable
+from copydicom_provider.reports.summary import Cell, Section, Summary
 
 DATA_DIR = "data"
 EVENTS_FILE = "events.jsonl"
@@ -168,12 +171,17 @@ def write_tables(folder: Path, tables: Tables) -> list[str]:
     return list(files)
 
 
-def write_charts(folder: Path, collected: Collected, tables: Tables) -> list[str]:
+def write_charts(folder: Path, collected: Collected, tables: Tables,
+                 also: Callable[[Figure], None] | None = None) -> list[str]:
+    """The PNG charts; ``also`` receives each figure too (the PDF's pages)."""
     folder.mkdir(parents=True, exist_ok=True)
+    save = charts.ChartSaver(folder, also)
     return [
-        *charts.distribution_charts(exams.split_localizers(collected.events)[0], folder),
-        *charts.monthly_median_charts(tables.monthly, folder),
-        *charts.studies_chart(tables.studies, folder),
+        *charts.exam_charts(tables.exams, save),
+        *charts.distribution_charts(exams.split_localizers(collected.events)[0], save),
+        *charts.scanner_charts(tables.by_scanner, save),
+        *charts.monthly_median_charts(tables.monthly, save),
+        *charts.studies_chart(tables.studies, save),
     ]
 
 
@@ -202,115 +210,41 @@ def summary_counts(collected: Collected, tables: Tables) -> dict[str, Any]:
     }
 
 
-def _html_table(headers: Sequence[str], rows: Sequence[Sequence[str]], empty: str) -> str:
-    """An escaped HTML table, or a sentence saying why there is none."""
-    if not rows:
-        return f"<p>{html.escape(empty)}</p>"
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in row) + "</tr>" for row in rows)
-    return f"<table><tr>{head}</tr>{body}</table>"
+def _html_cell(cell: Cell) -> str:
+    text = html.escape(cell.text)
+    return f'<a href="{html.escape(cell.link)}">{text}</a>' if cell.link else text
 
 
-#: Outliers shown on the page (outliers.csv lists all).
-OUTLIERS_SHOWN = 50
-
-
-def _outliers_html(rows: Sequence[dict[str, Any]]) -> str:
-    """The outliers, each with its accession number and a link to its study in Orthanc Explorer."""
-    if not rows:
-        return "<p>No event is above its reference level or its protocol's outlier factor.</p>"
+def _html_section(section: Section) -> str:
+    """A section's heading and table, or the sentence saying why there is none."""
     e = html.escape
-    head = "".join(f"<th>{e(h)}</th>" for h in (
-        "Study", "Accession number", "Study date/time", "Scanner", "Protocol", "Value", "Protocol median", "Reason"))
-    body = []
-    for r in rows[:OUTLIERS_SHOWN]:
-        study = e(r["study_instance_uid"] or "(no UID)")
-        link = f'<a href="{e(r["study_link"])}">{study}</a>' if r.get("study_link") else study
-        cells = [link, *(e(str(c)) for c in (
-            r.get("accession_number") or "", r["study_datetime"], r["station"], r["protocol"],
-            f"{r['quantity']} {r['value']:.4g} {r['unit']}", f"{r['protocol_median']:.4g}", r["reason"]))]
-        body.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
-    more = (f"<p>{len(rows) - OUTLIERS_SHOWN} more in outliers.csv.</p>" if len(rows) > OUTLIERS_SHOWN else "")
-    return f"<table><tr>{head}</tr>{''.join(body)}</table>{more}"
+    if section.rows:
+        head = "".join(f"<th>{e(h)}</th>" for h in section.headers)
+        body = "".join("<tr>" + "".join(f"<td>{_html_cell(c)}</td>" for c in row) + "</tr>" for row in section.rows)
+        content = f"<table><tr>{head}</tr>{body}</table>"
+    else:
+        content = f"<p>{e(section.empty)}</p>"
+    notes = "".join(f"<p>{e(n)}</p>" for n in (section.more, section.note) if n)
+    return f"<h2>{e(section.title)}</h2>{content}{notes}"
 
 
-def write_summary(folder: Path, title: str, period: tuple[str, str], counts: dict[str, Any],
-                  tables: Tables, pictures: Sequence[str], reference_origin: str) -> str:
-    """One HTML page (opens in any browser, no Splunk) with the counts, links and the charts."""
+def write_summary(folder: Path, summary: Summary) -> str:
+    """One HTML page (opens in any browser, no Splunk) with the counts, the tables, links and the charts."""
     e = html.escape
-    above = [r for r in tables.reference if r["exceeds"]]
-    items = [
-        ("Period (UTC, end exclusive)", f"{period[0]} to {period[1]}"),
-        ("Data's time range (study date/time of the first and last event)",
-         f"{counts['first_event']} to {counts['last_event']}" if counts["first_event"] else "no dose events"),
-        ("Irradiation events (each counted once by IrradiationEventUID)", counts["irradiation_events"]),
-        ("Resent copies skipped", counts["duplicates_skipped"]),
-        ("Studies with dose events", counts["studies_with_dose_events"]),
-        ("Localizers (topogram, scout: counted, kept out of protocol and exam statistics)", counts["localizers"]),
-        ("Exams (studies) by age group",
-         f"{counts['exams']}: " + (", ".join(f"{g} {n}" for g, n in counts["exams_by_age_group"].items()) or "none")),
-        ("Exams whose total DLP exceeds an exam-level DLP reference", counts["exams_above_dlp_level"]),
-        ("Exams with a value set aside (that figure left empty; exams.csv says which)",
-         counts.get("exams_with_values_set_aside", 0)),
-        ("Protocols / scanners", f"{counts['protocols']} / {counts['scanners']}"),
-        ("Instances received (instance records) / studies", f"{counts['instances']} / {counts['studies']}"),
-        ("Outlier events", counts["outlier_events"]),
-        ("Exams no exam-name row names (listed below, and in unmapped_descriptions.csv)",
-         counts.get("exams_unmapped", 0)),
-        ("Reference-level table", reference_origin),
-    ]
-    if counts["unusable_values"]:
-        items.append(("Values left out (unexpected unit, several values or not a number)",
-                      ", ".join(f"{k}: {v}" for k, v in sorted(counts["unusable_values"].items()))))
-    rows = "".join(f"<tr><th>{e(str(k))}</th><td>{e(str(v))}</td></tr>" for k, v in items)
+    rows = "".join(f"<tr><th>{e(k)}</th><td>{e(v)}</td></tr>" for k, v in summary.items)
     links = "".join(f'<li><a href="{e(name)}">{e(name)}</a>: {e(text)}</li>' for name, text in TABLES.items())
-    above_html = _html_table(
-        ("Protocol", "Target region", "Quantity", "Local (median)", "National", "Events", "Source"),
-        [(r["protocol"], r["target_region"], r["quantity"], f"{r['local_level']:.4g} {r['unit']}",
-          f"{r['national_level']:.4g} {r['unit']}", str(r["count"]), r["source"]) for r in above],
-        "No protocol's local median exceeds its national reference level.")
-    age_html = _html_table(
-        ("Age group", "Per exam", "Exams", "Median", "75th", "Max"),
-        [(r["age_group"], r["label"], str(r["exams"]), f"{r['median']:.4g} {r['unit']}", f"{r['p75']:.4g}",
-          f"{r['max']:.4g}") for r in tables.exams_by_age],
-        "No exam carries a dose value.")
-    over_html = _html_table(
-        ("Study", "Study date/time", "Age group", "Protocols", f"Total DLP ({QUANTITY_BY_KEY['DLP'].shown_unit})",
-         "Exam level", "Source"),
-        [(r["study_instance_uid"], r["study_datetime"], r["age_group"], r["protocols"], f"{r['dlp_total']:.4g}",
-          f"{r['dlp_level']:.4g}", r["dlp_source"]) for r in tables.exams if r["dlp_exceeds"]],
-        "No exam's total DLP exceeds an exam-level DLP reference; exams.csv lists all.")
-    outliers_html = _outliers_html(tables.outliers)
-    standard_html = _html_table(
-        ("Standard exam", "Age group", "Per exam", "Exams", "Median", "75th", "Max"),
-        [(r["standard_exam"], r["age_group"], r["label"], str(r["exams"]), f"{r['median']:.4g} {r['unit']}",
-          f"{r['p75']:.4g}", f"{r['max']:.4g}") for r in tables.by_standard_exam],
-        "No exam is named by the exam-name table.")
-    unmapped_html = _html_table(
-        ("Requested procedure", "Study description", "Exams"),
-        [(r["requested_procedure_description"] or "(none)", r["study_description"] or "(none)", str(r["exams"]))
-         for r in tables.unmapped],
-        "Every exam has a standard name.")
+    sections = "".join(_html_section(section) for section in summary.sections)
     images = "".join(f'<figure><img src="{e(p)}" alt="{e(p)}"><figcaption>{e(p)}</figcaption></figure>'
-                     for p in pictures)
+                     for p in summary.charts)
     page = f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>{e(title)}</title>
+<html lang="en"><head><meta charset="utf-8"><title>{e(summary.title)}</title>
 <style>body{{font-family:sans-serif;max-width:70em;margin:1em auto}}th{{text-align:left}}
 td,th{{padding:2px 8px;border-bottom:1px solid #ddd}}img{{max-width:100%}}</style></head>
-<body><h1>{e(title)}</h1>
+<body><h1>{e(summary.title)}</h1>
 <table>{rows}</table>
-<h2>Protocols whose local median exceeds the national reference level</h2>{above_html}
-<h2>Per exam, by age group</h2>{age_html}
-<p>Per exam = over the study's irradiation events (StudyInstanceUID), localizers left out: DLP, DAP and
-dose at the reference point summed, CTDIvol as the max and the mean of the exam's acquisitions,
-fluoroscopy time summed over fluoroscopy events. Every exam is in exams.csv.</p>
-<h2>Per standard exam</h2>{standard_html}
-<h2>Unmapped descriptions (add them to the exam-name table)</h2>{unmapped_html}
-<h2>Exams whose total DLP exceeds the exam-level reference</h2>{over_html}
-<h2>Outliers</h2>{outliers_html}
+{sections}
+<h2>The report as a PDF</h2><p><a href="{e(PDF_FILE)}">{e(PDF_FILE)}</a>: these tables and charts, to print or file.</p>
 <h2>Tables (CSV)</h2><ul>{links}</ul>
-<p>Local level = median of the protocol's distribution (ICRP Publication 135). Statistics are per
-irradiation event; percentiles interpolate linearly.</p>
 <h2>Charts</h2>{images}
 </body></html>
 """

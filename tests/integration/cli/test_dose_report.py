@@ -70,6 +70,13 @@ def test_the_command_writes_the_dags_report_with_the_same_numbers(source, splunk
     assert window.returncode == 0, window.stderr
     assert window.stdout.startswith(f"dose-report: 2025-Q1 on index {INDEX}: {len(events)} irradiation events")
     assert {p.name: p.read_bytes() for p in folder.glob("*.csv")} == before
+    # midnight in Chicago given with its offsets (06:00 and 05:00 UTC), read on Chicago's clock: the same quarter
+    zoned = dose_report(splunk, "--since", "2025-01-01T00:00:00-06:00", "--until", "2025-04-01T00:00:00-05:00",
+                        "--time-zone", "America/Chicago", "--out", str(tmp_path), "--json")
+    assert zoned.returncode == 0, zoned.stderr
+    assert json.loads(zoned.stdout)["label"] == "2025-Q1" and json.loads(zoned.stdout)["time_zone"] == "America/Chicago"
+    assert {p.name: p.read_bytes() for p in folder.glob("*.csv")} == before
+    assert (folder / "report.pdf").read_bytes()[:5] == b"%PDF-" and printed["pdf"] == str(folder / "report.pdf")
 
     # a reference-level table that cannot be read is a mistake (exit 2), named
     bad = dose_report(splunk, "--quarter", "2025Q1", "--out", str(tmp_path), "--levels", str(tmp_path / "no.csv"))

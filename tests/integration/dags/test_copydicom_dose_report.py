@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
 
+import pypdf
 import pytest
 from airflow.utils.state import DagRunState
 
@@ -62,7 +63,8 @@ def test_dag_has_a_quarterly_interval_and_a_params_form(dagbag):
         datetime(2025, 1, 1, tzinfo=timezone.utc),
         datetime(2025, 4, 1, tzinfo=timezone.utc),
     )
-    assert {"splunk_conn_id", "index", "quarter", "output_dir", "reference_levels", "outlier_factor"} <= set(dag.params)
+    assert {"splunk_conn_id", "index", "quarter", "output_dir", "reference_levels", "outlier_factor",
+            "time_zone"} <= set(dag.params)
     assert "pool" not in dag.default_args or dag.default_args["pool"] != "orthanc"
 
 
@@ -163,7 +165,16 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
     for chart in result["charts"]:
         assert (folder / chart).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert {"distribution_CTDIvol.png", "distribution_DLP.png", "monthly_median_DLP.png",
-            "studies_per_modality_per_day.png"} <= set(result["charts"])
+            "studies_per_modality_per_day.png", "exams_dlp_total.png", "scanners_DLP.png"} <= set(result["charts"])
+    # the PDF: the same counts and tables, every chart, each outlier's accession number and a link to its study
+    pdf = pypdf.PdfReader(result["pdf"])
+    text = "".join(page.extract_text() for page in pdf.pages)
+    outliers = read_csv(folder / "outliers.csv")
+    assert "Dose and utilisation report 2025-Q1" in text and "CT CHEST ABDOMEN PELVIS" in text
+    assert outliers and all(row["accession_number"] in text for row in outliers[:50])
+    links = {a.get_object()["/A"]["/URI"] for page in pdf.pages for a in page.get("/Annots") or []}
+    assert {row["study_link"] for row in outliers[:50]} <= links
+    assert len(pdf.pages) > len(result["charts"]) and result["time_zone"] == "UTC"
     page = (folder / "index.html").read_text()
     for name in [*result["tables"], *result["charts"]]:
         assert f'"{name}"' in page

@@ -12,6 +12,7 @@ from copydicom_provider.records.instance import instance_records
 from copydicom_provider.reports.collect import Collected, DoseEvent, collect
 from copydicom_provider.reports.exams import exam_rows, exams_by_age_group, is_localizer, split_localizers
 from copydicom_provider.reports.reference_levels import ReferenceLevel, ReferenceTable
+from copydicom_provider.reports.summary import Summary, sections, summary_items
 from copydicom_provider.reports.writer import compute_tables, summary_counts, write_summary
 from copydicom_provider.testing.dose_sr import make_ct_dose_sr, to_bytes
 from copydicom_provider.testing.dose_sr_projection import make_fluoro_dose_sr
@@ -128,7 +129,8 @@ def test_the_summary_page_lists_an_exam_above_its_level_and_counts_localizers(ta
     counts = summary_counts(collected, tables)
     assert (counts["localizers"], counts["exams"], counts["exams_above_dlp_level"]) == (1, 2, 1)
     assert counts["exams_by_age_group"] == {"adult": 1, "unknown": 1} and counts["protocols"] == 1
-    page = (tmp_path / write_summary(tmp_path, "t", ("a", "b"), counts, tables, [], "t")).read_text()
+    summary = Summary("t", summary_items(("a", "b"), "UTC", counts, "t"), sections(tables))
+    page = (tmp_path / write_summary(tmp_path, summary)).read_text()
     assert "<td>S1</td>" in page and "<td>S2</td>" not in page and "2: adult 1, unknown 1" in page
 
 

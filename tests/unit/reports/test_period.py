@@ -70,3 +70,32 @@ def test_a_custom_interval_is_labelled_by_its_dates():
 ])
 def test_without_a_usable_interval_the_last_complete_quarter(start, end):
     assert resolve_period(None, start, end, now=utc(2025, 8, 15)) == ("2025-Q2", utc(2025, 4, 1), utc(2025, 7, 1))
+
+
+def test_an_interval_is_read_on_the_clock_of_the_reports_time_zone():
+    from zoneinfo import ZoneInfo
+
+    from copydicom_provider.reports.period import time_zone, wall_clock
+
+    chicago = ZoneInfo("America/Chicago")
+    # Airflow's interval of a quarterly schedule in Chicago: midnight there, 05:00/06:00 UTC
+    start, end = datetime(2025, 7, 1, tzinfo=chicago), datetime(2025, 10, 1, tzinfo=chicago)
+    assert resolve_period(None, start.astimezone(UTC), end.astimezone(UTC), zone="America/Chicago") == (
+        "2025-Q3", utc(2025, 7, 1), utc(2025, 10, 1))
+    # read in UTC the same interval is no quarter: labelled by its dates
+    assert resolve_period(None, start, end)[0] == "2025-07-01T0500_2025-10-01T0500"
+    # at 20:00 on 30 September in Chicago (01:00 UTC the next day) Q3 has not ended there
+    assert resolve_period(None, None, None, now=utc(2025, 10, 1, 1), zone="America/Chicago")[0] == "2025-Q2"
+    assert wall_clock(datetime(2025, 7, 1, 8), "Asia/Tokyo") == utc(2025, 7, 1, 8)  # no zone: a wall clock
+    with pytest.raises(ValueError, match="'Mars/Olympus' is not an IANA time zone name"):
+        time_zone("Mars/Olympus")
+
+
+def test_a_quarterly_schedule_in_the_hospitals_zone_reports_that_zones_quarter():
+    from copydicom_provider.dag_building.support import interval_timetable
+
+    timetable = interval_timetable("0 0 1 */3 *", "America/Chicago")
+    interval = timetable.infer_manual_data_interval(run_after=utc(2025, 5, 10))
+    assert interval.end == utc(2025, 4, 1, 5)  # midnight in Chicago (CDT), when Q1 has ended there
+    assert resolve_period(None, interval.start, interval.end, zone="America/Chicago") == (
+        "2025-Q1", utc(2025, 1, 1), utc(2025, 4, 1))
