@@ -118,6 +118,8 @@ CONCEPT_KEYS: dict[tuple[str, str], str] = {
     ("DCM", "113837"): "CTDIfreeair",
     ("DCM", "113839"): "EffectiveDose",
     ("DCM", "113817"): "EffectiveDosePhantomType",
+    ("DCM", "113930"): "SSDE",  # Size Specific Dose Estimate (AAPM TG 204/220, CP 1525)
+    ("DCM", "113980"): "WaterEquivalentDiameter",  # the patient's size the SSDE was estimated from
     ("DCM", "113901"): "DLPAlertValueConfigured",
     ("DCM", "113902"): "CTDIvolAlertValueConfigured",
     ("DCM", "113903"): "DLPAlertValue",

@@ -81,6 +81,7 @@ KEY_UNITS: dict[str, str] = {
     "NominalTotalCollimationWidth": _L, "PitchFactor": "{ratio}", "KVP": "kV",
     "TubeCurrent": "mA", "MaxTubeCurrent": "mA", "ExposureTimePerRotation": _T,
     "CTDIvol": _DOSE, "DLP": _DLP, "CTDIfreeair": _DOSE, "EffectiveDose": "mSv",
+    "SSDE": _DOSE, "WaterEquivalentDiameter": _L,
     "DLPAlertValue": _DLP, "CTDIvolAlertValue": _DOSE, "AccumulatedDLPForwardEstimate": _DLP,
     "AccumulatedCTDIvolForwardEstimate": _DOSE, "DLPNotificationValue": _DLP,
     "CTDIvolNotificationValue": _DOSE, "DLPForwardEstimate": _DLP, "CTDIvolForwardEstimate": _DOSE,

@@ -24,7 +24,7 @@ from copydicom_provider.reports.fields import QUANTITY_BY_KEY
 
 #: Box plots and lines show the protocols with the most events; more would not be readable.
 MAX_PROTOCOLS = 20
-DISTRIBUTION_QUANTITIES = ("CTDIvol", "DLP", "DoseAreaProduct", "DoseRP", "AverageGlandularDose")
+DISTRIBUTION_QUANTITIES = ("CTDIvol", "DLP", "SSDE", "DoseAreaProduct", "DoseRP", "AverageGlandularDose")
 
 
 class ChartSaver:
@@ -115,7 +115,7 @@ def studies_chart(rows: Sequence[dict[str, Any]], save: ChartSaver) -> list[str]
 
 
 #: Per-exam figures drawn per standard exam (exams.csv columns); a scanner without the protocol has no bar.
-EXAM_CHART_COLUMNS = ("dlp_total", "ctdivol_max", "dap_total_gy_cm2", "dose_rp_total")
+EXAM_CHART_COLUMNS = ("dlp_total", "ctdivol_max", "ssde_max", "dap_total_gy_cm2", "dose_rp_total")
 UNMAPPED = "(unmapped)"
 
 

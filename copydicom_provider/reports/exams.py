@@ -30,12 +30,15 @@ LOCALIZER_WORDS = ("topogram", "scout", "surview", "scanogram", "localizer", "lo
 
 #: DAP is summed in the records' Gy.m2 and shown in Gy.cm2, as its column name says.
 DAP = QUANTITY_BY_KEY["DoseAreaProduct"]
+#: The water-equivalent diameter is kept in mm and shown in cm (AAPM TG 220's unit).
+WED = QUANTITY_BY_KEY["WaterEquivalentDiameter"]
 
 EXAM_COLUMNS = (
     "study_instance_uid", "study_datetime", "stations", "standard_exam", "exam_named_from", "procedure_description",
     "study_description", "age_group", "age_years", "events", "localizers",
     "protocols", "target_region_code", "dlp_total", "ctdivol_max", "ctdivol_mean", "localizer_dlp",
-    "dap_total_gy_cm2", "dose_rp_total", "fluoro_time_s", "dlp_level", "dlp_exceeds", "dlp_source", "set_aside",
+    "dap_total_gy_cm2", "dose_rp_total", "fluoro_time_s", "ssde_max", "ssde_mean", "wed_mean_cm",
+    "dlp_level", "dlp_exceeds", "dlp_source", "set_aside",
 )
 #: Per-exam quantities summarised per age group: (column, label, unit).
 EXAM_QUANTITIES = (
@@ -45,6 +48,8 @@ EXAM_QUANTITIES = (
     ("dap_total_gy_cm2", "Total DAP", DAP.shown_unit),
     ("dose_rp_total", "Total dose at reference point", QUANTITY_BY_KEY["DoseRP"].shown_unit),
     ("fluoro_time_s", "Fluoroscopy time", DURATION_UNIT),
+    ("ssde_max", "SSDE, max per exam", QUANTITY_BY_KEY["SSDE"].shown_unit),
+    ("wed_mean_cm", "Water-equivalent diameter, mean per exam", WED.shown_unit),
 )
 
 
@@ -85,7 +90,7 @@ def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable, names: 
     protocols = sorted({e.protocol for e in scans})
     # an exam of several protocols is not named by one of them: which one would be a guess
     standard, named_from = names.name_for([procedure, description, *(protocols if len(protocols) == 1 else [])])
-    ctdi = [] if _set_aside(scans, "CTDIvol") else [e.values["CTDIvol"] for e in scans if "CTDIvol" in e.values]
+    ctdi, ssde, wed = (_each(scans, key) for key in ("CTDIvol", "SSDE", WED.key))
     codes = {e.region_code for e in scans if e.region_code}
     code = codes.pop() if len(codes) == 1 else ""
     dlp = _total(scans, "DLP")
@@ -114,11 +119,19 @@ def _exam(uid: str, members: Sequence[DoseEvent], table: ReferenceTable, names: 
         "dap_total_gy_cm2": None if dap is None else DAP.shown(dap),
         "dose_rp_total": _total(scans, "DoseRP"),
         "fluoro_time_s": sum(fluoro) if fluoro else None,
+        "ssde_max": max(ssde) if ssde else None,
+        "ssde_mean": sum(ssde) / len(ssde) if ssde else None,
+        "wed_mean_cm": WED.shown(sum(wed) / len(wed)) if wed else None,
         "dlp_level": level.national_level if level else None,
         "dlp_exceeds": bool(level and dlp is not None and dlp > level.national_level),
         "dlp_source": level.source if level else "",
         "set_aside": ", ".join(f"{key} ({n} event{'s' if n > 1 else ''})" for key, n in sorted(aside.items())),
     }
+
+
+def _each(scans: Sequence[DoseEvent], key: str) -> list[float]:
+    """Every scan's value of ``key`` (CTDIvol, SSDE: not summed), none when one was set aside (a max would lie)."""
+    return [] if _set_aside(scans, key) else [e.values[key] for e in scans if key in e.values]
 
 
 def _set_aside(events: Iterable[DoseEvent], key: str) -> bool:

@@ -75,6 +75,8 @@ class Quantity:
     modality: str
     display_unit: str = ""
     display_factor: float = 1.0
+    #: False for a patient size (water-equivalent diameter): described, never compared with a dose level
+    dose: bool = True
 
     @property
     def unit_key(self) -> str:
@@ -113,6 +115,10 @@ QUANTITIES: tuple[Quantity, ...] = (
              *_shown_in("DoseAreaProduct", "Gy.cm2")),
     Quantity("DoseRP", "Dose at reference point", KEY_UNITS["DoseRP"], "fluoroscopy/radiography"),
     Quantity("AverageGlandularDose", "AGD", KEY_UNITS["AverageGlandularDose"], "mammography"),
+    # AAPM TG 204/220: the dose the patient's size implies, and that size, where the scanner reports them
+    Quantity("SSDE", "SSDE", KEY_UNITS["SSDE"], "CT"),
+    Quantity("WaterEquivalentDiameter", "Water-equivalent diameter", KEY_UNITS["WaterEquivalentDiameter"], "CT",
+             *_shown_in("WaterEquivalentDiameter", "cm"), dose=False),
 )
 QUANTITY_BY_KEY = {q.key: q for q in QUANTITIES}
 

@@ -94,7 +94,7 @@ def reference_comparison(events: Iterable[DoseEvent], table: ReferenceTable) -> 
     for protocol, region, code in sorted(groups):
         for quantity in QUANTITIES:
             values = groups[(protocol, region, code)].get(quantity.key)
-            if not values:
+            if not values or not quantity.dose:
                 continue
             local = percentile(sorted(values), 50)
             level = table.level_for(protocol, code, quantity.key)
@@ -120,6 +120,8 @@ def outliers(events: Sequence[DoseEvent], table: ReferenceTable,
     rows: list[dict[str, Any]] = []
     for event in events:
         for quantity, value in event.values.items():
+            if not QUANTITY_BY_KEY[quantity].dose:  # a large patient is not an outlier
+                continue
             median = medians[(event.protocol,)][quantity]
             level = table.level_for(event.protocol, event.region_code, quantity)
             reasons = []

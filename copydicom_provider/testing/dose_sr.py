@@ -23,6 +23,7 @@ assemble odd trees by hand.
 
 from __future__ import annotations
 
+import math
 import random
 from collections.abc import Iterable
 from copy import deepcopy
@@ -105,10 +106,13 @@ def make_ct_dose_sr(
     odd_items: bool | Iterable[str] = False,
     report_number: int = 1,
     dose_scale: float = 1.0,
+    size_estimates: bool = False,
 ) -> tuple[Dataset, dict[str, Any]]:
     """A CT Radiation Dose SR (localizer + ``spiral_count`` spirals) and its ground truth.
 
     ``dose_scale`` multiplies the spirals' CTDIvol (5-20 mGy) and DLP: an exam above a notification value.
+    ``size_estimates`` adds each spiral's water-equivalent diameter (200-380 mm) and its SSDE (AAPM TG 220:
+    CTDIvol (32 cm phantom) times TG 204's body conversion factor at that diameter) to its CT Dose.
 
     ``missing_source_value`` (with ``dual_source``): tube B's kVp item has no value (an empty
     measured value with a "Measurement failure" qualifier), so only tube A has a ``KVP``.
@@ -151,6 +155,8 @@ def make_ct_dose_sr(
 
     start = datetime.combine(study_date, study_time)
     events = _plan_events(rng, spiral_count, quirks, dual_source, protocol_text, uid, dose_scale)
+    if size_estimates:
+        _add_size_estimates(events, random.Random(f"{seed}-size"))
     if missing_source_value:
         for event in events[1:]:
             event["missing_kvp"] = "B"
@@ -292,6 +298,14 @@ def _plan_events(rng: random.Random, spiral_count: int, quirks: bool, dual_sourc
     return events
 
 
+def _add_size_estimates(events: list[dict[str, Any]], rng: random.Random) -> None:
+    """Each spiral's WED and SSDE: f = 3.704369 exp(-0.03671937 D) (AAPM TG 204, 32 cm phantom, D in cm)."""
+    for e in events:
+        if e["has_dose"] and e["acquisition_type"] == codes.SCT.SpiralAcquisition:
+            e["wed_mm"] = round(rng.uniform(200.0, 380.0), 1)
+            e["ssde"] = round(e["ctdivol"] * 3.704369 * math.exp(-0.03671937 * e["wed_mm"] / 10), 2)
+
+
 def _event_container(e: dict[str, Any], dlp_unit: Code) -> Dataset:
     spiral = e["acquisition_type"] == codes.SCT.SpiralAcquisition
     params = [
@@ -327,6 +341,9 @@ def _event_container(e: dict[str, Any], dlp_unit: Code) -> Dataset:
             num_item(codes.DCM.MeanCtdivol, e["ctdivol"], UNIT_MGY),
             code_item(codes.DCM.CtdiwPhantomType, codes.DCM.IECBodyDosimetryPhantom),
             num_item(codes.DCM.DLP, e["dlp"], dlp_unit),
+            *([num_item(codes.DCM.SizeSpecificDoseEstimate, e["ssde"], UNIT_MGY),
+               num_item(codes.DCM.WaterEquivalentDiameter, e["wed_mm"], codes.UCUM.Millimeter)]
+              if "ssde" in e else []),
         ]))
     return container(codes.DCM.CTAcquisition, children, template="10013")
 
@@ -345,6 +362,8 @@ def _event_truth(e: dict[str, Any]) -> dict[str, Any]:
         "ctdivol": e["ctdivol"],
         "dlp": e["dlp"],
         "phantom_type": codes.DCM.IECBodyDosimetryPhantom.meaning if e["has_dose"] else None,
+        "ssde": e.get("ssde"),
+        "wed_mm": e.get("wed_mm"),
         "pitch_factor": e["pitch"],
         "kvp": decimal_mean(list(kvp_by_source.values())),
         "kvp_by_source": kvp_by_source,

@@ -23,6 +23,8 @@ from tests.support.fixtures_orthanc import seed
 INDEX = "dicom"
 #: The report whose descriptions the shipped exam-name table does not know; the others are "CT TAP with contrast".
 UNMAPPED_SEED = 13
+#: The scanner whose reports carry SSDE and the water-equivalent diameter (CT1's do not: where a report has them).
+SIZE_STATION = "CT2"
 Q1 = (date(2025, 1, 1), date(2025, 3, 31))
 
 
@@ -57,7 +59,7 @@ def seed_quarter(source, splunk) -> dict[str, Any]:
             if s == UNMAPPED_SEED else {}  # no row of the shipped exam-name table names these
         ds, truth = make_ct_dose_sr(seed=s, patient_id=f"Q{s}", accession_number=f"QA{s}", station_name=station,
                                     study_date=day, study_time=time(10, number), spiral_count=spirals, quirks=quirks,
-                                    **named)
+                                    size_estimates=station == SIZE_STATION, **named)
         _upload(source, ds)
         truth["station"] = station
         truths.append(truth)

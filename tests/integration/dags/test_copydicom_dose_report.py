@@ -15,6 +15,7 @@ from airflow.utils.state import DagRunState
 from copydicom_provider.testing.splunk import SplunkTestServer
 from tests.support.dose_report_data import (
     INDEX,
+    SIZE_STATION,
     UNMAPPED_SEED,
     expected_by_protocol,
     expected_exam_dlp,
@@ -139,6 +140,16 @@ def test_a_run_writes_the_quarters_tables_charts_and_summary(dagbag, source, spl
     assert {r["age_group"] for r in exams.values()} == {"adult"} and len(exams) == counts["exams"] == 6
     assert counts["localizers"] == sum(1 for e in events if is_localizer(e)) == 6
     assert ("Topogram", "DLP") not in by_protocol
+    # SSDE and the water-equivalent diameter where the reports carry them (CT2's), left empty where they do not
+    for truth in seeded["truths"]:
+        row = exams.get(truth["study_instance_uid"])
+        sizes = [e for e in truth["events"] if e["ssde"] is not None]
+        if row is None:
+            continue
+        assert bool(sizes) == (truth["station"] == SIZE_STATION)
+        assert row["ssde_max"] == (f"{max(e['ssde'] for e in sizes):.6g}" if sizes else "")
+        assert row["wed_mean_cm"] == (f"{sum(e['wed_mm'] for e in sizes) / len(sizes) / 10:.6g}" if sizes else "")
+    assert ("Thorax Routine", "SSDE") in by_protocol and "distribution_SSDE.png" in result["charts"]
 
     # standard exam names from the shipped table: "CT TAP with contrast" -> CT CHEST ABDOMEN PELVIS; the
     # polytrauma report is listed as unmapped, with its descriptions, and kept out of the per-exam-name table

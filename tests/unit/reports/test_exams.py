@@ -197,3 +197,32 @@ def test_a_value_the_records_kept_unconverted_is_set_aside_for_the_exam_not_left
     exam = rows[truth["study_instance_uid"]]
     assert exam["dlp_total"] is None and exam["set_aside"] == "DLP (1 event)" and exam["ctdivol_max"] is not None
     assert rows["XA"]["fluoro_time_s"] is None and rows["XA"]["set_aside"] == "IrradiationDuration (1 event)"
+
+
+def test_ssde_and_the_water_equivalent_diameter_reach_the_exam_and_protocol_figures_but_size_is_never_an_outlier(
+        table):
+    ct, truth = make_ct_dose_sr(seed=6, spiral_count=3, size_estimates=True)
+    indexed = _indexed(ct)
+
+    class Rows:
+        def search(self, query, earliest_time=None, latest_time=None):
+            return indexed if "irradiation_event" in query else []
+
+    moment = datetime(2025, 1, 1, tzinfo=timezone.utc)
+    collected = collect(Rows(), "dicom", moment, moment)
+    spirals = [e for e in truth["events"] if e["ssde"] is not None]
+    assert len(spirals) == 3
+    (exam,) = exam_rows(collected.events, table)
+    assert exam["ssde_max"] == pytest.approx(max(e["ssde"] for e in spirals))
+    assert exam["ssde_mean"] == pytest.approx(sum(e["ssde"] for e in spirals) / 3)
+    assert exam["wed_mean_cm"] == pytest.approx(sum(e["wed_mm"] for e in spirals) / 30)  # kept in mm, shown in cm
+
+    # a huge patient: WED far above the protocol's median, yet no outlier and no reference row for a size
+    giant = next(e for e in collected.events if "WaterEquivalentDiameter" in e.values)
+    giant.values["WaterEquivalentDiameter"] *= 10
+    tables = compute_tables(collected, table, 2.0)
+    quantities = {(r["protocol"], r["quantity"]) for r in tables.by_protocol}
+    assert {q for _, q in quantities} >= {"SSDE", "WaterEquivalentDiameter"}
+    wed_row = next(r for r in tables.by_protocol if r["quantity"] == "WaterEquivalentDiameter")
+    assert wed_row["unit"] == "cm"
+    assert "WaterEquivalentDiameter" not in {r["quantity"] for r in tables.outliers + tables.reference}

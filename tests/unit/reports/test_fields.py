@@ -18,7 +18,9 @@ def test_unit_and_list_keys():
 
 def test_quantities_by_key_in_display_order():
     assert list(QUANTITY_BY_KEY) == [q.key for q in QUANTITIES]
-    assert list(QUANTITY_BY_KEY) == ["CTDIvol", "DLP", "DoseAreaProduct", "DoseRP", "AverageGlandularDose"]
+    assert list(QUANTITY_BY_KEY) == ["CTDIvol", "DLP", "DoseAreaProduct", "DoseRP", "AverageGlandularDose", "SSDE",
+                                     "WaterEquivalentDiameter"]
+    assert [q.key for q in QUANTITIES if not q.dose] == ["WaterEquivalentDiameter"]  # a size, not a dose
 
 
 @pytest.mark.parametrize("quantity", QUANTITIES, ids=lambda q: q.key)
@@ -34,10 +36,12 @@ def test_each_display_unit_is_the_records_unit_scaled_by_the_display_factor(quan
     assert unit == quantity.unit and float(factor) * quantity.display_factor == pytest.approx(1.0)
 
 
-def test_dap_is_shown_in_gy_cm2_and_the_others_as_recorded():
+def test_dap_is_shown_in_gy_cm2_the_diameter_in_cm_and_the_others_as_recorded():
     dap = QUANTITY_BY_KEY["DoseAreaProduct"]
     assert (dap.unit, dap.shown_unit, dap.shown(0.0002)) == ("Gy.m2", "Gy.cm2", pytest.approx(2.0))
-    assert [q.key for q in QUANTITIES if q.shown_unit != q.unit] == ["DoseAreaProduct"]
+    wed = QUANTITY_BY_KEY["WaterEquivalentDiameter"]
+    assert (wed.unit, wed.shown_unit, wed.shown(285.0)) == ("mm", "cm", pytest.approx(28.5))
+    assert [q.key for q in QUANTITIES if q.shown_unit != q.unit] == ["DoseAreaProduct", "WaterEquivalentDiameter"]
 
 
 def test_event_fields_ask_for_each_quantity_its_unit_and_its_list_form_once():
