@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 
-from copydicom_provider.copy.parallel import held_by
+from copydicom_provider.copy.loose import held_by
 from copydicom_provider.errors import ServerUnreachable
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook

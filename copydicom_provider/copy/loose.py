@@ -11,6 +11,9 @@ size and ``ReceptionDate``. An instance that both servers hold is settled withou
   received windows are), by more than :func:`upload_margin` (the time the copy's upload may have
   taken): the copy was read from what the source holds now.
 
+:func:`held_by` asks the same pages for existence alone (after a push, after a destination came back,
+before counting what storage recycling took).
+
 Anything else is compared by MD5, as before: a reception too close to tell, a clock that cannot be
 read, every instance under ``verify``. What the dates cannot see is a correction stored on the source
 while an upload of the same instance's old content was in flight, slower than :data:`SLOWEST_UPLOAD`;
@@ -22,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from copydicom_provider.copy.parallel import parallel_map
+from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook
 from copydicom_provider.orthanc_clock import ClockOffset, measure_offset, offset_between, parse_orthanc_time
@@ -47,12 +50,14 @@ class Stored:
     received: datetime | None
 
 
-def stored(server: OrthancHook, instance_ids: list[str], workers: int) -> dict[str, Stored]:
-    """ID -> :class:`Stored` for the instances of ``instance_ids`` the server holds; a request per page."""
+def stored(server: OrthancHook, instance_ids: list[str], workers: int, *,
+           metadata: bool = True) -> dict[str, Stored]:
+    """ID -> :class:`Stored` for the instances of ``instance_ids`` the server holds; a request per page
+    (without ``metadata``, no reception dates: an existence check that costs the server less)."""
     wanted = set(instance_ids)
     pages = [instance_ids[start:start + PAGE] for start in range(0, len(instance_ids), PAGE)]
     found: dict[str, Stored] = {}
-    for reply in parallel_map(server.bulk_instances, pages, workers):
+    for reply in parallel_map(lambda page: server.bulk_instances(page, metadata=metadata), pages, workers):
         for item in reply:
             if item["ID"] in wanted:
                 found[item["ID"]] = Stored(_size(item.get("FileSize")), _reception(item.get("Metadata")))
@@ -91,10 +96,24 @@ def settle(source: OrthancHook, destination: OrthancHook, instance_ids: list[str
     return {**states, **compare_by_md5(source, destination, unsure, workers)}
 
 
-def _stored_if_offered(server: OrthancHook, instance_ids: list[str], workers: int) -> dict[str, Stored] | None:
+def held_by(server: OrthancHook, instance_ids: list[str], workers: int | None = None) -> set[str]:
+    """Which of ``instance_ids`` ``server`` holds: a page of IDs per request, or one look-up each on an
+    Orthanc without ``/tools/bulk-content`` (a check after a copy of 20,000 instances is 20 requests, not 20,000)."""
+    if not instance_ids:
+        return set()
+    workers = workers_for(server) if workers is None else workers
+    found = _stored_if_offered(server, instance_ids, workers, metadata=False)
+    if found is not None:
+        return set(found)
+    present = parallel_map(server.instance_exists, instance_ids, workers)
+    return {i for i, held in zip(instance_ids, present, strict=True) if held}
+
+
+def _stored_if_offered(server: OrthancHook, instance_ids: list[str], workers: int, *,
+                       metadata: bool = True) -> dict[str, Stored] | None:
     """:func:`stored`, or None when the server has no ``/tools/bulk-content``."""
     try:
-        return stored(server, instance_ids, workers)
+        return stored(server, instance_ids, workers, metadata=metadata)
     except OrthancError as error:
         if error.unreachable or error.status not in WITHOUT_BULK:
             raise

@@ -37,10 +37,3 @@ def copy_threads(source: OrthancHook, destination: OrthancHook) -> int:
     """A thread per copy slot of both servers: while some read from the source, others send to the
     destination, so each server is kept at its ``max_parallel`` requests (``OrthancHook.slots``)."""
     return workers_for(source) + workers_for(destination)
-
-
-def held_by(server: OrthancHook, instance_ids: list[str], workers: int | None = None) -> set[str]:
-    """Which of ``instance_ids`` ``server`` holds: one look-up each, in parallel."""
-    workers = workers_for(server) if workers is None else workers
-    present = parallel_map(server.instance_exists, instance_ids, workers)
-    return {i for i, held in zip(instance_ids, present, strict=True) if held}

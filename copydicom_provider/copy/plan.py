@@ -24,7 +24,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from copydicom_provider.copy.loose import DIFFERS, SAME, compare_by_md5, settle
+from copydicom_provider.copy.loose import DIFFERS, PAGE, SAME, compare_by_md5, held_by, settle
 from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.deid import AnonymizationProfile, Identity
 from copydicom_provider.hooks.errors import OrthancError
@@ -181,8 +181,10 @@ def plan_anonymized(
 ) -> CopyPlan:
     """Like :func:`plan_copy`, for de-identified copies: the destination holds them under other IDs.
 
-    Each candidate's identifiers are read from the source (one request), its anonymized ID is
-    computed from the profile's deterministic pseudonyms, and the destination is asked for that ID.
+    Each candidate's identifiers are read from the source (one request each: the patient and the
+    flags the gate reads are not in any bulk reply), its anonymized ID is computed from the profile's
+    deterministic pseudonyms, and the destination is asked for a page of those IDs per request
+    (:func:`~.loose.held_by`), a page of candidates at a time so that memory stays bounded.
     """
     plan = CopyPlan()
     workers = workers_for(source, destination)
@@ -194,27 +196,31 @@ def plan_anonymized(
         else:
             instances += [i for i in on_source if i not in plan.targets]
 
-    def settle(instance_id: str) -> tuple[str, dict | None, str, bool]:
+    def identify(instance_id: str) -> tuple[str, dict | None]:
         try:
-            tags = source.simplified_tags(instance_id)
+            return instance_id, source.simplified_tags(instance_id)
         except OrthancError as error:
             if error.status == 404:
-                return instance_id, None, "", False
+                return instance_id, None
             raise
-        target = profile.target_id(Identity.from_tags(tags))
-        return instance_id, tags, target, destination.instance_exists(target)
 
-    for instance_id, tags, target, present in parallel_map(settle, list(dict.fromkeys(instances)), workers):
-        if tags is None:
-            plan.vanished.append(instance_id)
-            continue
-        plan.candidates += 1
-        if present:
-            plan.already_present += 1
-        elif reason := profile.withheld_reason(tags):
-            plan.withheld[instance_id] = reason
-        else:
-            plan.missing.append(instance_id)
-            plan.targets[instance_id] = target
-            plan.anonymize[instance_id] = profile
+    unique = list(dict.fromkeys(instances))
+    for start in range(0, len(unique), PAGE):
+        read = list(parallel_map(identify, unique[start:start + PAGE], workers))
+        targets = {i: profile.target_id(Identity.from_tags(tags)) for i, tags in read if tags is not None}
+        present = held_by(destination, list(targets.values()), workers)
+        for instance_id, tags in read:
+            if tags is None:
+                plan.vanished.append(instance_id)
+                continue
+            plan.candidates += 1
+            target = targets[instance_id]
+            if target in present:
+                plan.already_present += 1
+            elif reason := profile.withheld_reason(tags):
+                plan.withheld[instance_id] = reason
+            else:
+                plan.missing.append(instance_id)
+                plan.targets[instance_id] = target
+                plan.anonymize[instance_id] = profile
     return plan

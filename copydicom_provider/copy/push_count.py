@@ -12,7 +12,8 @@ from typing import Any
 
 from copydicom_provider.copy.change_log import new_instances_since
 from copydicom_provider.copy.diagnosis import diagnose_failed_push, push_failure_reason
-from copydicom_provider.copy.parallel import held_by, parallel_map, workers_for
+from copydicom_provider.copy.loose import held_by
+from copydicom_provider.copy.parallel import parallel_map, workers_for
 from copydicom_provider.copy.push_job import LEFT_TO_OTHERS
 from copydicom_provider.copy.send import verify_instance
 from copydicom_provider.errors import ServerUnreachable

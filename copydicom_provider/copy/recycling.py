@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from copydicom_provider.copy.change_log import last_seq, new_instances_since
-from copydicom_provider.copy.parallel import held_by
+from copydicom_provider.copy.loose import held_by
 from copydicom_provider.copy.plan import CopyPlan
 from copydicom_provider.hooks.errors import OrthancError
 from copydicom_provider.hooks.orthanc import OrthancHook

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import pytest
 
@@ -21,8 +22,19 @@ class Server:
 
     def __init__(self, instances, *, bulk=True, clock=NOW):
         self.instances, self.bulk, self.clock, self.md5_asked = instances, bulk, clock, []
+        self.bulk_asked: list[int] = []
+        self.looked_up: list[str] = []
+        self.settings = SimpleNamespace(max_parallel=2)
 
-    def bulk_instances(self, ids):
+    def get_conn(self):
+        pass
+
+    def instance_exists(self, instance_id):
+        self.looked_up.append(instance_id)
+        return instance_id in self.instances
+
+    def bulk_instances(self, ids, metadata=True):
+        self.bulk_asked.append(len(ids))
         if not self.bulk:
             raise OrthancError("no such resource", status=404)
         return [{"ID": i, "FileSize": self.instances[i][1], "Metadata": {"ReceptionDate": stamp(self.instances[i][2])}}
@@ -79,3 +91,15 @@ def test_verify_asks_every_held_instance():
 def test_the_margin_grows_with_the_file():
     assert loose.upload_margin(0) == loose.BASE_MARGIN
     assert loose.upload_margin(10 * loose.SLOWEST_UPLOAD) == loose.BASE_MARGIN + timedelta(seconds=10)
+
+
+def test_held_by_asks_a_page_of_ids_per_request_and_one_by_one_only_without_bulk_content():
+    held = {f"i{n}": ("m", 10, NOW) for n in range(0, 2500, 2)}
+    ids = [f"i{n}" for n in range(2500)]
+    server = Server(held)
+    assert loose.held_by(server, ids, workers=1) == set(held)
+    assert server.bulk_asked == [1000, 1000, 500] and server.looked_up == []  # 3 requests for 2,500 IDs
+    older = Server(held, bulk=False)
+    assert loose.held_by(older, ids[:10], workers=1) == {f"i{n}" for n in range(0, 10, 2)}
+    assert older.looked_up == ids[:10]
+    assert loose.held_by(server, []) == set()

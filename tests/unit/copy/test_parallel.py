@@ -5,22 +5,18 @@ from __future__ import annotations
 import threading
 from types import SimpleNamespace
 
-from copydicom_provider.copy.parallel import copy_threads, held_by, parallel_map, workers_for
+from copydicom_provider.copy.parallel import copy_threads, parallel_map, workers_for
 
 
 class Server:
-    """Just what the pool asks of a hook: its connection, its ``max_parallel``, and look-ups."""
+    """Just what the pool asks of a hook: its connection and its ``max_parallel``."""
 
-    def __init__(self, max_parallel: int, holds: set[str] = frozenset()) -> None:
+    def __init__(self, max_parallel: int) -> None:
         self.settings = SimpleNamespace(max_parallel=max_parallel)
-        self.holds = set(holds)
         self.connected = False
 
     def get_conn(self) -> None:
         self.connected = True
-
-    def instance_exists(self, instance_id: str) -> bool:
-        return instance_id in self.holds
 
 
 def test_results_come_in_input_order_whatever_finishes_first():
@@ -46,9 +42,3 @@ def test_the_tightest_server_bounds_the_workers_and_copies_get_a_thread_per_slot
     source, destination = Server(4), Server(2)
     assert workers_for(source, destination) == 2 and source.connected and destination.connected
     assert copy_threads(source, destination) == 6
-
-
-def test_held_by_keeps_what_the_server_holds():
-    server = Server(3, {"a", "c"})
-    assert held_by(server, ["a", "b", "c"]) == {"a", "c"}
-    assert held_by(server, [], workers=1) == set()

@@ -30,8 +30,8 @@ class Destination:
         page = [{"ChangeType": "NewInstance", "ID": i, "Seq": since + 1} for i in sorted(self.logged)]
         return {"Changes": page, "Done": True, "Last": since + 1}
 
-    def instance_exists(self, instance_id: str) -> bool:
-        return instance_id in self.held or instance_id in self.logged
+    def bulk_instances(self, instance_ids: list[str], metadata: bool = True) -> list[dict]:
+        return [{"ID": i} for i in instance_ids if i in self.held or i in self.logged]
 
 
 class Progress:

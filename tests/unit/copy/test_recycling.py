@@ -26,9 +26,9 @@ class Destination:
             raise OrthancError("away", unreachable=True)
         return {"Changes": [{"ChangeType": "NewInstance", "ID": i} for i in sorted(self.logged)], "Done": True}
 
-    def instance_exists(self, instance_id: str) -> bool:
-        self.looked_up.append(instance_id)
-        return instance_id in self.held
+    def bulk_instances(self, instance_ids: list[str], metadata: bool = True) -> list[dict]:
+        self.looked_up.extend(instance_ids)
+        return [{"ID": i} for i in instance_ids if i in self.held]
 
 
 def test_only_instances_missing_from_the_log_are_looked_up_and_the_gone_counted(caplog):
