@@ -18,4 +18,10 @@ try:
 except ImportError:  # Airflow 3.1 (task SDK 1.1) keeps them in airflow.exceptions only
     from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef]
 
-__all__ = ["AIRFLOW_VERSION", "READS_PROVIDER_FORMS", "AirflowFailException", "AirflowSkipException"]
+try:
+    from airflow.sdk import AssetOrTimeSchedule
+except ImportError:  # Airflow 3.1: only the scheduler's own class, which DAG files may use there
+    from airflow.timetables.assets import AssetOrTimeSchedule  # type: ignore[assignment]
+
+__all__ = ["AIRFLOW_VERSION", "READS_PROVIDER_FORMS", "AirflowFailException", "AirflowSkipException",
+           "AssetOrTimeSchedule"]

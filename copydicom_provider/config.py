@@ -36,7 +36,11 @@ RETRIES = Setting("COPYDICOM_RETRIES", "3",
 REPLICATE_SCHEDULE = Setting("COPYDICOM_REPLICATE_SCHEDULE", "@hourly",
                              "schedule of `copydicom_replicate`: cron (UTC) or `30s`/`5m`/`2h`")
 MONITOR_SCHEDULE = Setting("COPYDICOM_MONITOR_SCHEDULE", "30s",
-                           "schedule of `copydicom_monitor`: cron (UTC) or `15s`/`1m`/`2h`")
+                           "time schedule of `copydicom_monitor`, beside its change-log watch: cron (UTC) or "
+                           "`15s`/`1m`/`2h`")
+MONITOR_WATCH = Setting("COPYDICOM_MONITOR_WATCH", "orthanc_source",
+                        "connection whose change log the triggerer watches to start `copydicom_monitor` within "
+                        "seconds of an arrival; `none`: its schedule alone")
 REPLICATE_TAGS_SCHEDULE = Setting("COPYDICOM_REPLICATE_TAGS_SCHEDULE", "@hourly",
                                   "schedule of `copydicom_replicate_tags`: cron (UTC) or `30s`/`5m`/`2h`")
 MAX_RECORD_BYTES = Setting("COPYDICOM_MAX_RECORD_BYTES", "9500",
@@ -62,7 +66,7 @@ ROLE_SETTINGS = {
 
 #: Every setting, in the order ``docs/configuration.md`` lists them.
 SETTINGS: tuple[Setting, ...] = (
-    POOL, RETRIES, REPLICATE_SCHEDULE, MONITOR_SCHEDULE, REPLICATE_TAGS_SCHEDULE, MAX_RECORD_BYTES,
+    POOL, RETRIES, REPLICATE_SCHEDULE, MONITOR_SCHEDULE, MONITOR_WATCH, REPLICATE_TAGS_SCHEDULE, MAX_RECORD_BYTES,
     RECORD_PROCESSES, REPORT_DIR, PSEUDONYM_KEY, *ROLE_SETTINGS.values(),
 )
 

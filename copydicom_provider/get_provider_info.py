@@ -33,6 +33,9 @@ def get_provider_info() -> dict[str, Any]:
                                                              "copydicom_provider.operators.replicate_tags",
                                                              "copydicom_provider.operators.conditional_replicate"]},
         ],
+        "triggers": [
+            {"integration-name": "Orthanc", "python-modules": ["copydicom_provider.triggers.orthanc_changes"]},
+        ],
         "extra-links": ["copydicom_provider.operators.links.OrthancExplorerLink"],
         "connection-types": [ORTHANC_CONNECTION_TYPE, SPLUNK_CONNECTION_TYPE],
     }

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from airflow.sdk import DAG, Param, task
+from airflow.sdk import DAG, Asset, Param, task
 
+from copydicom_provider.compat import AssetOrTimeSchedule
 from copydicom_provider.dag_building.job_dag import from_params, job_dag, mapped_job
 from copydicom_provider.dag_building.support import SUMMARIZE_TASK, interval_timetable, summarize_batches, window_params
 from copydicom_provider.jobs.summary import ReplicationSummary
@@ -57,12 +58,17 @@ def replicate_params() -> dict[str, Param]:
     }
 
 
-def replicate_dag(dag_id: str, schedule: str, description: str, extra_doc: str = "") -> DAG:
-    """enumerate -> copy (mapped over batches) -> summarize, on a real-interval ``schedule``."""
+def replicate_dag(dag_id: str, schedule: str, description: str, extra_doc: str = "",
+                  watch: Asset | None = None) -> DAG:
+    """enumerate -> copy (mapped over batches) -> summarize, on a real-interval ``schedule``, and also
+    whenever the ``watch`` asset is updated (the source's change log watched by the triggerer)."""
+    timetable: Any = interval_timetable(schedule)  # the scheduler's class; the SDK's AssetOrTimeSchedule takes it
+    if watch is not None:
+        timetable = AssetOrTimeSchedule(timetable=timetable, assets=[watch])
     with job_dag(
         dag_id,
         description=description,
-        schedule=interval_timetable(schedule),
+        schedule=timetable,
         params=replicate_params(),
         doc_md=REPLICATE_DOC.replace("copydicom_replicate", dag_id) + extra_doc,
         tags=["dicom", "orthanc", "copydicom"],

@@ -122,10 +122,14 @@ def _run_type(context: dict[str, Any] | None) -> str:
     return str(getattr(run_type, "value", run_type))
 
 
+#: Runs that take up at the cursor: the time schedule's, and the change-log watch's (an asset event).
+CURSOR_RUN_TYPES = ("scheduled", "asset_triggered")
+
+
 def uses_cursor(params: dict[str, Any], context: dict[str, Any]) -> bool:
-    """Scheduled runs of the received window take up where the previous scheduled run stopped."""
+    """Scheduled and event-driven runs of the received window take up where the previous one stopped."""
     return (
-        _run_type(context) == "scheduled"
+        _run_type(context) in CURSOR_RUN_TYPES
         and params.get("window", "received") == "received"
         and not params.get("since")
         and not params.get("until")

@@ -106,6 +106,8 @@ class AirflowServices:
 
     def service_command(self, name: str) -> list[str]:
         """The command line of one service (a subclass names its own, e.g. Celery workers)."""
+        if name == "triggerer":  # its log server would listen on every interface, on a fixed port
+            return [self.airflow, name, "--skip-serve-logs"]
         address = ["--host", "127.0.0.1", "--port", str(self.port)] if name == "api-server" else []
         return [self.airflow, name, *address]
 

@@ -65,8 +65,6 @@ class CeleryAirflowServices(AirflowServices):
             return [self.airflow, "celery", "worker", "--celery-hostname", f"{name}@%h",
                     "--concurrency", str(self.worker_concurrency), "--skip-serve-logs",
                     "--pid", str(self.home / f"{name}.pid")]
-        if name == "triggerer":  # its log server would listen on every interface, on a fixed port
-            return [self.airflow, name, "--skip-serve-logs"]
         return super().service_command(name)
 
     def service_env(self, name: str) -> dict[str, str]:

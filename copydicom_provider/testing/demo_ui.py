@@ -47,11 +47,6 @@ class DemoAirflow(AirflowServices):
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}
         return super().api(method, path, headers=headers, **kwargs)
 
-    def service_command(self, name: str) -> list[str]:
-        if name == "triggerer":  # its log server would listen on every interface, on a fixed port
-            return [self.airflow, name, "--skip-serve-logs"]
-        return super().service_command(name)
-
     def log_in(self, password: str) -> None:
         """A JWT for the REST API, as the UI's login page gets one."""
         response = requests.post(f"{self.url}/auth/token", json={"username": USER, "password": password}, timeout=30)
