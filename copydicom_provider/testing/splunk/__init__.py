@@ -29,7 +29,8 @@ SPL subset (nothing beyond it is pretended; the language lives in the ``spl_*`` 
 (``AND``/``OR``/``NOT``, parentheses, ``= != < <= > >=``, ``::``, ``IN (...)``, ``*`` wildcards, keywords,
 ``earliest=``/``latest=``), or a leading ``| tstats`` over indexed fields; then ``| fields``, ``| table``,
 ``| dedup``, ``| head``, ``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``,
-``| rename a AS b``, ``| fillnull [value=X] [field ...]``. Any other command gets Splunk's
+``| rename a AS b``, ``| fillnull [value=X] [field ...]``,
+``| sort [N] [-|+]field ...``. Any other command gets Splunk's
 ``Unknown search command 'x'.``; anything else unimplemented gets a FATAL message naming what this
 server lacks. Indexed fields (HEC ``fields``) are kept apart from search-time ones: ``field=value``
 on a field not declared in ``indexed_fields`` (fields.conf ``INDEXED``) also needs the value's terms

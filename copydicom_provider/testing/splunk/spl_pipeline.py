@@ -1,8 +1,8 @@
 """SPL queries as the Splunk-compatible test server (not Splunk) runs them: the first command and the pipes.
 
 The first command must be ``search`` (or a generating ``| tstats``), as Splunk requires of REST
-searches; then ``| fields``, ``| table``, ``| dedup``, ``| head``, ``| stats``, ``| rename`` and
-``| fillnull``. Any other command
+searches; then ``| fields``, ``| table``, ``| dedup``, ``| head``, ``| stats``, ``| rename``,
+``| fillnull`` and ``| sort``. Any other command
 gets Splunk's ``Unknown search command 'x'.``. Each command is lazy when it can be.
 """
 
@@ -17,6 +17,7 @@ from typing import Any
 from copydicom_provider.testing.splunk.spl_errors import SearchError
 from copydicom_provider.testing.splunk.spl_fields import parse_fillnull, parse_rename, run_fillnull, run_rename
 from copydicom_provider.testing.splunk.spl_parse import Filter, parse_filter
+from copydicom_provider.testing.splunk.spl_sort import parse_sort, run_sort
 from copydicom_provider.testing.splunk.spl_stats import parse_stats, run_stats
 from copydicom_provider.testing.splunk.spl_terms import field_list, wildcard
 from copydicom_provider.testing.splunk.spl_tstats import Tstats, parse_tstats
@@ -108,6 +109,8 @@ def _apply(rows: Iterable[dict[str, Any]], name: str, args: str) -> Iterator[dic
         return run_stats(rows, stats, by)
     if name == "rename":
         return run_rename(rows, parse_rename(args))
+    if name == "sort":
+        return run_sort(rows, *parse_sort(args))
     if name == "fillnull":
         return run_fillnull(rows, *parse_fillnull(args))
     raise SearchError(f"Unknown search command '{name}'.")
@@ -165,7 +168,7 @@ def parse_spl(query: str, now: float) -> ParsedSearch:
         command = cmd[0].lower()
         if command == "tstats":
             raise SearchError("Error in 'tstats' command: This command must be the first command of a search.")
-        if command not in {"fields", "table", "dedup", "head", "stats", "rename", "fillnull"}:
+        if command not in {"fields", "table", "dedup", "head", "stats", "rename", "fillnull", "sort"}:
             raise SearchError(f"Unknown search command '{cmd[0]}'.")
         commands.append((command, cmd[1] if len(cmd) > 1 else ""))
     for command, args in commands:  # validate arguments before any result is streamed

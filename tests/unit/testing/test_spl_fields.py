@@ -36,3 +36,10 @@ def test_fillnull_without_fields_fills_every_field_any_result_has() -> None:
         {"a": "1", "_time": "t", "b": "NULL"},
         {"b": "2", "a": "NULL"},
     ]
+
+
+def test_sort_compares_numbers_as_numbers_strings_lexically_and_descends_with_minus() -> None:
+    rows = [{"n": "10", "s": "b"}, {"n": "9", "s": "a"}, {"n": "x", "s": "a"}]
+    assert [r["n"] for r in _run("search * | sort n", rows)] == ["9", "10", "x"]
+    assert [r["n"] for r in _run("search * | sort s, - n", rows)] == ["x", "9", "10"]
+    assert [r["n"] for r in _run("search * | sort 1 -n", rows[:2])] == ["10"]
