@@ -30,7 +30,7 @@ SPL subset (nothing beyond it is pretended; the language lives in the ``spl_*`` 
 ``earliest=``/``latest=``), or a leading ``| tstats`` over indexed fields; then ``| fields``, ``| table``,
 ``| dedup``, ``| head``, ``| stats count|avg|max|min|sum|median(...) [as x] [by ...]``,
 ``| rename a AS b``, ``| fillnull [value=X] [field ...]``,
-``| sort [N] [-|+]field ...``. Any other command gets Splunk's
+``| sort [N] [-|+]field ...``, ``| mvexpand field [limit=N]``. Any other command gets Splunk's
 ``Unknown search command 'x'.``; anything else unimplemented gets a FATAL message naming what this
 server lacks. Indexed fields (HEC ``fields``) are kept apart from search-time ones: ``field=value``
 on a field not declared in ``indexed_fields`` (fields.conf ``INDEXED``) also needs the value's terms

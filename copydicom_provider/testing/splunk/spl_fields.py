@@ -73,3 +73,28 @@ def run_fillnull(rows: Iterable[dict[str, Any]], value: str, names: list[str]) -
             if out.get(name) in (None, "", []):
                 out[name] = value
         yield out
+
+
+def parse_mvexpand(args: str) -> tuple[str, int]:
+    """``mvexpand <field> [limit=N]`` (limit 0, the default, keeps every value)."""
+    names = field_list(args)
+    limit = 0
+    for name in list(names):
+        if name.lower().startswith("limit="):
+            limit = int(name.split("=", 1)[1])
+            names.remove(name)
+    if len(names) != 1 or names[0].startswith("_"):
+        raise SearchError("Error in 'mvexpand' command: Usage: mvexpand <field> [limit=<int>].")
+    return names[0], limit
+
+
+def run_mvexpand(rows: Iterable[dict[str, Any]], name: str, limit: int) -> Iterator[dict[str, Any]]:
+    """One row per value of a multivalue field, the other fields unchanged; a single value is one row.
+    Rows without the field pass unchanged here (not pinned against Splunk)."""
+    for row in rows:
+        values = row.get(name)
+        if not isinstance(values, list):
+            yield row
+            continue
+        for value in values[:limit] if limit else values:
+            yield {**row, name: value}

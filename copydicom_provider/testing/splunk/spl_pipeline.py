@@ -2,7 +2,7 @@
 
 The first command must be ``search`` (or a generating ``| tstats``), as Splunk requires of REST
 searches; then ``| fields``, ``| table``, ``| dedup``, ``| head``, ``| stats``, ``| rename``,
-``| fillnull`` and ``| sort``. Any other command
+``| fillnull``, ``| sort`` and ``| mvexpand``. Any other command
 gets Splunk's ``Unknown search command 'x'.``. Each command is lazy when it can be.
 """
 
@@ -15,7 +15,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from copydicom_provider.testing.splunk.spl_errors import SearchError
-from copydicom_provider.testing.splunk.spl_fields import parse_fillnull, parse_rename, run_fillnull, run_rename
+from copydicom_provider.testing.splunk.spl_fields import (
+    parse_fillnull,
+    parse_mvexpand,
+    parse_rename,
+    run_fillnull,
+    run_mvexpand,
+    run_rename,
+)
 from copydicom_provider.testing.splunk.spl_parse import Filter, parse_filter
 from copydicom_provider.testing.splunk.spl_sort import parse_sort, run_sort
 from copydicom_provider.testing.splunk.spl_stats import parse_stats, run_stats
@@ -109,6 +116,8 @@ def _apply(rows: Iterable[dict[str, Any]], name: str, args: str) -> Iterator[dic
         return run_stats(rows, stats, by)
     if name == "rename":
         return run_rename(rows, parse_rename(args))
+    if name == "mvexpand":
+        return run_mvexpand(rows, *parse_mvexpand(args))
     if name == "sort":
         return run_sort(rows, *parse_sort(args))
     if name == "fillnull":
@@ -168,7 +177,7 @@ def parse_spl(query: str, now: float) -> ParsedSearch:
         command = cmd[0].lower()
         if command == "tstats":
             raise SearchError("Error in 'tstats' command: This command must be the first command of a search.")
-        if command not in {"fields", "table", "dedup", "head", "stats", "rename", "fillnull", "sort"}:
+        if command not in {"fields", "table", "dedup", "head", "stats", "rename", "fillnull", "sort", "mvexpand"}:
             raise SearchError(f"Unknown search command '{cmd[0]}'.")
         commands.append((command, cmd[1] if len(cmd) > 1 else ""))
     for command, args in commands:  # validate arguments before any result is streamed

@@ -27,7 +27,7 @@ from tests.support.dose_report_data import INDEX, quarter_events, seed_quarter
 APP = REPO_ROOT / "splunk_app" / "copydicom"
 APPINSPECT = REPO_ROOT / ".venv-appinspect" / "bin" / "splunk-appinspect"
 #: The stand-in's SPL subset (copydicom_provider/testing/splunk/); a search using only these runs against it.
-STAND_IN_COMMANDS = {"search", "fields", "table", "dedup", "head", "stats", "rename", "fillnull", "sort"}
+STAND_IN_COMMANDS = {"search", "fields", "table", "dedup", "head", "stats", "rename", "fillnull", "sort", "mvexpand"}
 STAND_IN_STATS = {"count", "avg", "max", "min", "sum", "median"}
 SPL_KEYWORDS = {"AS", "BY", "AND", "OR", "NOT", "IN", "OVER", "OUTPUT", "OUTPUTNEW"}
 

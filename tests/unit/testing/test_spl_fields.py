@@ -43,3 +43,16 @@ def test_sort_compares_numbers_as_numbers_strings_lexically_and_descends_with_mi
     assert [r["n"] for r in _run("search * | sort n", rows)] == ["9", "10", "x"]
     assert [r["n"] for r in _run("search * | sort s, - n", rows)] == ["x", "9", "10"]
     assert [r["n"] for r in _run("search * | sort 1 -n", rows[:2])] == ["10"]
+
+
+def test_mvexpand_makes_one_row_per_value_up_to_the_limit() -> None:
+    rows = [{"a": "1", "c": ["V1", "V2", "V3"]}, {"a": "2", "c": "V4"}]
+    assert _run("search * | mvexpand c", rows) == [
+        {"a": "1", "c": "V1"},
+        {"a": "1", "c": "V2"},
+        {"a": "1", "c": "V3"},
+        {"a": "2", "c": "V4"},
+    ]
+    assert [r["c"] for r in _run("search * | mvexpand limit=2 c", rows)] == ["V1", "V2", "V4"]
+    with pytest.raises(SearchError, match="mvexpand"):
+        parse_spl("search * | mvexpand", 0.0)
