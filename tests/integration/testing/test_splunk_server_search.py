@@ -147,7 +147,7 @@ def test_stats(splunk):
 
 
 @pytest.mark.parametrize(
-    "command", ["eval x=1", "sort - _time", "where DLP>1", "spath", "timechart count", 'rex field=x "(?<y>.)"']
+    "command", ["eval x=1", "eventstats count", "where DLP>1", "spath", "timechart count", 'rex field=x "(?<y>.)"']
 )
 def test_other_commands_get_splunks_unknown_command_error(splunk, command):
     name = command.split()[0]
