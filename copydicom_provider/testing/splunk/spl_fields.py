@@ -1,4 +1,4 @@
-"""``rename`` and ``fillnull`` as the Splunk-compatible test server (not Splunk) runs them.
+"""``rename``, ``fillnull`` and ``mvexpand`` as the Splunk-compatible test server (not Splunk) runs them.
 
 Search Reference, "rename": ``rename a AS b [, c AS d]``; the value moves to the new name and the old
 name is gone. "fillnull": ``fillnull [value=X] [field ...]``, X defaulting to ``0``; a field that is
